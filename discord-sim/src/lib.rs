@@ -1,1 +1,100 @@
+//! A local Discord for tests, the demo and benchmarks: a gateway websocket
+//! ([`gateway`]) and the REST routes the product uses, both served from one
+//! [`SimHandle`], started with [`start`].
+//!
+//! Only base URLs differ from the real thing: point twilight's shard at
+//! [`GatewayHandle::url`] with `ConfigBuilder::proxy_url`.
 
+pub mod gateway;
+pub mod scenario_file;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sim_scenario::Scenario;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use gateway::{
+    Compression, ConnectionRecord, Fault, FaultKind, FaultTrigger, FrameRecord, FrameSend,
+    GatewayConfig, GatewayHandle, Pacing, SessionRecord, SessionStatus,
+};
+
+/// The application (and bot user) id the simulator answers to by default.
+pub const DEFAULT_APPLICATION_ID: u64 = 1_180_000_000_000_000_001;
+
+/// Errors of the simulator library.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("binding {addr}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("reading scenario file {path}")]
+    ReadScenario {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("scenario file {path}, line {line}: {message}")]
+    ParseScenario {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Everything [`start`] needs.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub gateway: GatewayConfig,
+    /// Where the gateway listens; port 0 picks a free one.
+    pub gateway_addr: SocketAddr,
+}
+
+impl SimConfig {
+    /// Loopback on free ports, Discord's defaults, this bot token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            gateway: GatewayConfig::new(token),
+            gateway_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+/// A running simulator. Call [`SimHandle::shutdown`] to stop it.
+#[derive(Debug)]
+pub struct SimHandle {
+    pub gateway: GatewayHandle,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl SimHandle {
+    /// Stops accepting, ends every connection and waits for the tasks.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Starts the gateway serving `scenario`.
+pub async fn start(config: SimConfig, scenario: Scenario) -> Result<SimHandle, SimError> {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let scenario = Arc::new(scenario);
+    let gateway = gateway::start(
+        config.gateway,
+        scenario,
+        config.gateway_addr,
+        cancel.clone(),
+        &tracker,
+    )
+    .await?;
+    Ok(SimHandle {
+        gateway,
+        cancel,
+        tracker,
+    })
+}
