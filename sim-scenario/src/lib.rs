@@ -11,6 +11,13 @@
 
 use serde::{Deserialize, Serialize};
 
+mod generate;
+mod payload;
+pub mod truth;
+
+pub use generate::{DEFAULT_START_MS, generate, generate_from};
+pub use truth::GroundTruth;
+
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 
@@ -40,7 +47,7 @@ pub struct Dispatch {
 }
 
 /// How big a scenario is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioSize {
     pub guilds: u32,
     /// Members per guild at the end of the scenario (approximately).
@@ -52,11 +59,26 @@ pub struct ScenarioSize {
 
 impl ScenarioSize {
     /// A handful of events: for hand-checked ground truth.
-    pub const TINY: Self = Self { guilds: 1, members_per_guild: 6, days: 2, messages_per_member_day: 3.0 };
+    pub const TINY: Self = Self {
+        guilds: 1,
+        members_per_guild: 6,
+        days: 2,
+        messages_per_member_day: 3.0,
+    };
     /// Fast tests (a few thousand events).
-    pub const SMALL: Self = Self { guilds: 2, members_per_guild: 60, days: 7, messages_per_member_day: 4.0 };
+    pub const SMALL: Self = Self {
+        guilds: 2,
+        members_per_guild: 60,
+        days: 7,
+        messages_per_member_day: 4.0,
+    };
     /// The ingester's acceptance run: 30 days, 500+ members, 200,000+ events.
-    pub const MEDIUM: Self = Self { guilds: 4, members_per_guild: 150, days: 30, messages_per_member_day: 10.0 };
+    pub const MEDIUM: Self = Self {
+        guilds: 4,
+        members_per_guild: 150,
+        days: 30,
+        messages_per_member_day: 10.0,
+    };
 }
 
 /// A generated (or loaded) scenario.
