@@ -1,0 +1,165 @@
+//! The real twilight 0.18 shard against the simulated gateway: identify,
+//! events, an abnormal drop, a resume with replay, RECONNECT, close 4009, an
+//! invalid session and a fresh identify, with and without zstd.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{Received, read_until, scenario, shard, start_sim};
+use discord_sim::{Compression, Fault, FaultKind, FaultTrigger, SessionStatus};
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+const EVENTS: usize = 30;
+/// Lost in flight before the 4009 close: handed to the first session, never sent.
+const LOST: [usize; 2] = [15, 16];
+
+async fn fault_chain(compression: Compression) {
+    let guild_id = common::guild_id(1, 0, 1);
+    // Event 16 creates a channel: lost with the first session, it must still
+    // show in the GUILD_CREATE of the next one.
+    let sim = start_sim(scenario(&[guild_id], EVENTS, &[16]), compression).await;
+    let gateway = sim.gateway.clone();
+    gateway.inject(Fault::new(0, FaultKind::Drop, FaultTrigger::AfterEvent(5)).losing(2));
+    gateway.inject(Fault::new(
+        0,
+        FaultKind::Reconnect,
+        FaultTrigger::AfterEvent(10),
+    ));
+    gateway.inject(
+        Fault::new(
+            0,
+            FaultKind::Close { code: 4009 },
+            FaultTrigger::AfterEvent(15),
+        )
+        .losing(2),
+    );
+    gateway.inject(Fault::new(
+        0,
+        FaultKind::InvalidSession,
+        FaultTrigger::AfterEvent(22),
+    ));
+
+    let mut twilight = shard(gateway.url(), 0, 1);
+    let mut received = Received::default();
+    tokio::time::timeout(
+        TEST_TIMEOUT,
+        read_until(&mut twilight, &mut received, |r| {
+            r.all_events.contains(&(EVENTS - 1))
+        }),
+    )
+    .await
+    .expect("the shard receives the last event in time");
+
+    // The client's view: every event but the lost ones, none twice in a session.
+    let expected: Vec<usize> = (0..EVENTS).filter(|i| !LOST.contains(i)).collect();
+    assert_eq!(
+        received.all_events, expected,
+        "events in order, the lost ones missing"
+    );
+    for (session, events) in &received.sessions {
+        let unique: BTreeSet<_> = events.iter().collect();
+        assert_eq!(
+            unique.len(),
+            events.len(),
+            "an event arrived twice in session {session}"
+        );
+    }
+    assert_eq!(
+        received.session_order.len(),
+        3,
+        "identify, re-identify after 4009, after op 9"
+    );
+    assert_eq!(
+        received.resumed, 2,
+        "resumed after the drop and after RECONNECT"
+    );
+    assert_eq!(received.reconnects, 1);
+    assert_eq!(
+        received.invalid_sessions, 2,
+        "refused resume after 4009, then the live op 9"
+    );
+    assert!(
+        received.close_codes.contains(&4009),
+        "closes seen: {:?}",
+        received.close_codes
+    );
+
+    // The simulator's record agrees.
+    let sessions = gateway.sessions();
+    assert_eq!(sessions.len(), 3);
+    let ids: Vec<_> = sessions.iter().map(|s| s.session_id.clone()).collect();
+    assert_eq!(ids, received.session_order);
+    let first = &sessions[0];
+    assert_eq!(first.status, SessionStatus::Expired);
+    assert_eq!(
+        first.connections, 3,
+        "identify, resume after the drop, resume after RECONNECT"
+    );
+    assert_eq!(first.delivered_events(), (0..15).collect::<Vec<_>>());
+    assert_eq!(first.replayed_events(), vec![5, 6]);
+    assert_eq!(first.undelivered_events(), LOST.to_vec());
+    assert_eq!(
+        first
+            .frame_types()
+            .iter()
+            .filter(|t| **t == "RESUMED")
+            .count(),
+        2
+    );
+    assert_eq!(sessions[1].status, SessionStatus::Expired);
+    assert_eq!(sessions[1].delivered_events(), (17..22).collect::<Vec<_>>());
+    assert!(sessions[1].undelivered_events().is_empty());
+    assert_eq!(sessions[2].status, SessionStatus::Connected);
+    assert_eq!(
+        sessions[2].delivered_events(),
+        (22..EVENTS).collect::<Vec<_>>()
+    );
+    assert_eq!(received.sessions[&ids[0]], (0..15).collect::<Vec<_>>());
+    for session in &sessions {
+        for frame in &session.frames {
+            let live_sends = frame.sends.iter().filter(|s| !s.replay).count();
+            assert!(live_sends <= 1, "frame {} sent live twice", frame.seq);
+        }
+    }
+
+    // The second session's GUILD_CREATE shows the guild as it is by then,
+    // including the channel created by an event it never received.
+    let (session, guild) = &received.guild_creates[1];
+    assert_eq!(session, &ids[1]);
+    let channels: Vec<&str> = guild["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(channels, ["general", "ev-16"]);
+    let (_, first_guild) = &received.guild_creates[0];
+    assert_eq!(first_guild["channels"].as_array().unwrap().len(), 1);
+
+    let connections = gateway.connections();
+    assert!(
+        connections
+            .iter()
+            .all(|c| c.query.contains("compress=zstd-stream")),
+        "twilight's default build asks for zstd"
+    );
+    let zstd = compression == Compression::AsRequested;
+    assert!(
+        connections.iter().all(|c| c.zstd == zstd),
+        "{connections:?}"
+    );
+    assert!(gateway.pending_faults().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn twilight_survives_the_fault_chain_over_zstd() {
+    fault_chain(Compression::AsRequested).await;
+}
+
+#[tokio::test]
+async fn twilight_survives_the_fault_chain_over_text_frames() {
+    fault_chain(Compression::Never).await;
+}
