@@ -157,10 +157,14 @@ impl Conn {
     /// Ends the connection without a close frame: TCP FIN, then read until the
     /// client hangs up (bounded) so no unread bytes turn the close into a reset.
     async fn abort(&mut self) {
+        self.abort_with_grace(CLOSE_GRACE).await;
+    }
+
+    async fn abort_with_grace(&mut self, grace: Duration) {
         let tcp = self.ws.get_mut();
         let _ = tcp.shutdown().await;
         let mut buf = [0u8; 4096];
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let _ = tokio::time::timeout(grace, async {
             while let Ok(read) = tcp.read(&mut buf).await {
                 if read == 0 {
                     break;
@@ -511,7 +515,8 @@ impl Conn {
                     tokio::select! {
                         () = cancel.cancelled() => {
                             self.release(bound, SessionStatus::Disconnected);
-                            self.abort().await;
+                            // Shutting down: no need to wait for the client.
+                            self.abort_with_grace(Duration::ZERO).await;
                             return Ok(());
                         }
                         message = self.ws.next() => {
