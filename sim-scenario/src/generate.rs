@@ -544,10 +544,11 @@ impl Gen {
             } else {
                 parents[self.between(0, parents.len() as i64) as usize]
             };
-            let kind = if pkind == 0 && self.chance(0.2) {
-                12
-            } else {
-                11
+            // Threads under announcement channels are announcement threads.
+            let kind = match pkind {
+                5 => 10,
+                0 if self.chance(0.2) => 12,
+                _ => 11,
             };
             let t = self.between(start + MIN, end - HOUR);
             plans.push((parent, kind, t - t % SEC));
@@ -852,12 +853,27 @@ impl Gen {
         author_kind: AuthorKind,
         react_p: f64,
     ) {
+        // Nothing happens to the message once its channel is deleted or its
+        // thread archived.
+        let horizon = gm
+            .channels
+            .iter()
+            .find(|c| c.id == channel)
+            .and_then(|c| c.deleted)
+            .into_iter()
+            .chain(
+                gm.threads
+                    .iter()
+                    .find(|t| t.id == channel)
+                    .and_then(|t| t.archived),
+            )
+            .fold(self.end, i64::min);
         let deleted = if self.chance(0.012) {
-            Some(at + SEC + self.exp_ms(40.0 * MIN as f64)).filter(|t| *t < self.end)
+            Some(at + SEC + self.exp_ms(40.0 * MIN as f64)).filter(|t| *t < horizon)
         } else {
             None
         };
-        let limit = deleted.unwrap_or(self.end);
+        let limit = deleted.unwrap_or(horizon);
         if self.chance(react_p) {
             let mut count = 1;
             while count < 6 && self.chance(0.45) {

@@ -20,7 +20,8 @@ pub struct ChannelFact {
     pub guild_id: u64,
     pub channel_id: u64,
     /// Discord channel type: 0 text, 2 voice, 4 category, 5 announcement,
-    /// 11 public thread, 12 private thread, 13 stage, 15 forum.
+    /// 10 announcement thread, 11 public thread, 12 private thread, 13 stage,
+    /// 15 forum.
     pub kind: u8,
     pub name: String,
     /// Category for channels, parent channel for threads.
@@ -39,7 +40,8 @@ pub struct ThreadFact {
     pub guild_id: u64,
     pub thread_id: u64,
     pub parent_id: u64,
-    /// 11 public, 12 private (forum posts are public threads in a forum).
+    /// 10 announcement thread, 11 public, 12 private (forum posts are public
+    /// threads in a forum).
     pub kind: u8,
     pub owner_id: u64,
     /// Time of the `THREAD_CREATE` dispatch; `None` for threads already open

@@ -463,9 +463,11 @@ impl GroundTruth {
         })
     }
 
-    /// Joins, leaves and rejoins whose event time is in the effective range
-    /// (a join exactly at `to_ms` belongs to the next range). Channel filters
-    /// don't apply.
+    /// Joins (`GUILD_MEMBER_ADD`, by `joined_at`), leaves and rejoins whose
+    /// event time is in the effective range (a join exactly at `to_ms` belongs
+    /// to the next range). Members present at the scenario start never
+    /// "joined" in the stream and are not joins. Channel filters don't apply;
+    /// the user filter does.
     pub fn growth(&self, scope: &Scope) -> Growth {
         let mut g = Growth {
             joins: 0,
@@ -474,7 +476,7 @@ impl GroundTruth {
             net: 0,
         };
         for m in self.stints(scope) {
-            if scope.admits_time(m.joined_ms) {
+            if !m.initial && scope.admits_time(m.joined_ms) {
                 g.joins += 1;
                 let left_before = self.members.iter().any(|p| {
                     p.guild_id == m.guild_id
@@ -513,7 +515,8 @@ impl GroundTruth {
         })
     }
 
-    /// Joins in the effective range (each stint separately); a join is
+    /// Joins (as in [`Self::growth`], each stint separately) in the effective
+    /// range; a join is
     /// activated when the same user has a message with
     /// `joined_ms <= at_ms < joined_ms + 7 days` that passes the scope's
     /// channel filters and tracking start (the 7-day window may run past
@@ -525,7 +528,7 @@ impl GroundTruth {
         };
         for m in self
             .stints(scope)
-            .filter(|m| scope.admits_time(m.joined_ms))
+            .filter(|m| !m.initial && scope.admits_time(m.joined_ms))
         {
             a.joined += 1;
             let window = Scope {
@@ -540,7 +543,8 @@ impl GroundTruth {
         a
     }
 
-    /// The cohort is the joins in the effective range (each stint). A join is
+    /// The cohort is the joins (as in [`Self::growth`], each stint) in the
+    /// effective range, e.g. one week. A join is
     /// eligible for N days when `joined_ms + N days <= as_of_ms`, and retained
     /// when the user is a member (any stint) at instant `joined_ms + N days`.
     pub fn retention(&self, scope: &Scope, as_of_ms: i64) -> Retention {
@@ -553,7 +557,7 @@ impl GroundTruth {
         };
         for m in self
             .stints(scope)
-            .filter(|m| scope.admits_time(m.joined_ms))
+            .filter(|m| !m.initial && scope.admits_time(m.joined_ms))
         {
             r.cohort += 1;
             let (t7, t30) = (m.joined_ms + 7 * DAY_MS, m.joined_ms + 30 * DAY_MS);

@@ -1,0 +1,36 @@
+//! Prints size and generation time of the preset scenarios:
+//! `cargo run --release -p sim-scenario --example scenario_stats`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use sim_scenario::{ScenarioSize, generate};
+
+fn main() {
+    for (name, size) in [
+        ("TINY", ScenarioSize::TINY),
+        ("SMALL", ScenarioSize::SMALL),
+        ("MEDIUM", ScenarioSize::MEDIUM),
+    ] {
+        let t = Instant::now();
+        let (scenario, truth) = generate(1, size);
+        let took = t.elapsed();
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for d in &scenario.events {
+            *kinds.entry(d.t.as_str()).or_default() += 1;
+        }
+        let users: std::collections::BTreeSet<_> = truth
+            .members
+            .iter()
+            .map(|m| (m.guild_id, m.user_id))
+            .collect();
+        println!(
+            "{name}: {} events, {} member ids, {} messages, {} voice intervals in {took:?}",
+            scenario.events.len(),
+            users.len(),
+            truth.messages.len(),
+            truth.voice.len()
+        );
+        println!("  {kinds:?}");
+    }
+}
