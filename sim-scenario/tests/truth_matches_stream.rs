@@ -1,0 +1,359 @@
+//! The ground truth is recorded from the generator's model, not from the JSON.
+//! Here an independent reader rebuilds the facts from the dispatches alone and
+//! they must agree exactly, so the truth describes what a client receives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sim_scenario::truth::{AuthorKind, Scope};
+use sim_scenario::{GroundTruth, Scenario, ScenarioSize, generate, generate_from, snowflake_ms};
+
+fn id(v: &Value) -> u64 {
+    v.as_str().expect("id string").parse().expect("numeric id")
+}
+
+fn opt_id(v: &Value) -> Option<u64> {
+    v.as_str().map(|s| s.parse().expect("numeric id"))
+}
+
+fn time(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("timestamp"))
+        .expect("rfc3339")
+        .timestamp_millis()
+}
+
+fn emoji_key(e: &Value) -> String {
+    let name = e["name"].as_str().expect("emoji name");
+    match opt_id(&e["id"]) {
+        Some(id) => format!("{name}:{id}"),
+        None => name.to_owned(),
+    }
+}
+
+/// (id, at, channel, thread parent, author, kind, attachments, embeds, stickers)
+type MessageRow = (u64, i64, u64, Option<u64>, u64, AuthorKind, u32, u32, u32);
+
+#[derive(Default)]
+struct Rebuilt {
+    messages: Vec<MessageRow>,
+    deletions: Vec<(i64, u64, u32, bool)>,
+    reactions: Vec<(i64, u64, u64, String, bool, Option<u64>)>,
+    voice: Vec<(u64, u64, i64, i64)>,
+    /// (user, joined, left)
+    stints: Vec<(u64, i64, Option<i64>)>,
+    /// Voice updates that changed neither channel nor presence.
+    toggles: usize,
+    threads: BTreeMap<u64, (u64, Option<i64>, Option<i64>)>,
+}
+
+fn rebuild(s: &Scenario) -> Rebuilt {
+    let mut r = Rebuilt::default();
+    let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut in_voice: BTreeMap<(u64, u64), (u64, i64)> = BTreeMap::new();
+    let mut open_stint: BTreeMap<(u64, u64), i64> = BTreeMap::new();
+    for g in &s.guilds {
+        let gid = id(&g["id"]);
+        for t in g["threads"].as_array().unwrap() {
+            parent_of.insert(id(&t["id"]), id(&t["parent_id"]));
+            r.threads
+                .insert(id(&t["id"]), (id(&t["parent_id"]), None, None));
+        }
+        for m in g["members"].as_array().unwrap() {
+            open_stint.insert((gid, id(&m["user"]["id"])), time(&m["joined_at"]));
+        }
+        for v in g["voice_states"].as_array().unwrap() {
+            in_voice.insert((gid, id(&v["user_id"])), (id(&v["channel_id"]), s.start_ms));
+        }
+    }
+    for d in &s.events {
+        let g = d.guild_id;
+        match d.t.as_str() {
+            "THREAD_CREATE" => {
+                parent_of.insert(id(&d.d["id"]), id(&d.d["parent_id"]));
+                r.threads
+                    .insert(id(&d.d["id"]), (id(&d.d["parent_id"]), Some(d.at_ms), None));
+            }
+            "THREAD_UPDATE" if d.d["thread_metadata"]["archived"] == Value::Bool(true) => {
+                r.threads.get_mut(&id(&d.d["id"])).expect("known thread").2 = Some(d.at_ms);
+            }
+            "MESSAGE_CREATE" => {
+                let m = &d.d;
+                let kind = if m.get("webhook_id").is_some() {
+                    AuthorKind::Webhook
+                } else if m["author"]["bot"] == Value::Bool(true) {
+                    AuthorKind::Bot
+                } else {
+                    AuthorKind::Member
+                };
+                let channel = id(&m["channel_id"]);
+                let count = |k: &str| {
+                    m.get(k)
+                        .and_then(Value::as_array)
+                        .map_or(0, |a| a.len() as u32)
+                };
+                r.messages.push((
+                    id(&m["id"]),
+                    d.at_ms,
+                    channel,
+                    parent_of.get(&channel).copied(),
+                    id(&m["author"]["id"]),
+                    kind,
+                    count("attachments"),
+                    count("embeds"),
+                    count("sticker_items"),
+                ));
+                assert_eq!(time(&m["timestamp"]), d.at_ms);
+            }
+            "MESSAGE_DELETE" => r
+                .deletions
+                .push((d.at_ms, id(&d.d["channel_id"]), 1, false)),
+            "MESSAGE_DELETE_BULK" => {
+                let n = d.d["ids"].as_array().unwrap().len() as u32;
+                r.deletions.push((d.at_ms, id(&d.d["channel_id"]), n, true));
+            }
+            "MESSAGE_REACTION_ADD" | "MESSAGE_REACTION_REMOVE" => r.reactions.push((
+                d.at_ms,
+                id(&d.d["message_id"]),
+                id(&d.d["user_id"]),
+                emoji_key(&d.d["emoji"]),
+                d.t == "MESSAGE_REACTION_ADD",
+                opt_id(&d.d["message_author_id"]),
+            )),
+            "VOICE_STATE_UPDATE" => {
+                let user = id(&d.d["user_id"]);
+                let channel = opt_id(&d.d["channel_id"]);
+                let current = in_voice.get(&(g, user)).copied();
+                match (current, channel) {
+                    (Some((c, _)), Some(n)) if c == n => r.toggles += 1,
+                    (Some((c, since)), next) => {
+                        r.voice.push((c, user, since, d.at_ms));
+                        in_voice.remove(&(g, user));
+                        if let Some(n) = next {
+                            in_voice.insert((g, user), (n, d.at_ms));
+                        }
+                    }
+                    (None, Some(n)) => {
+                        in_voice.insert((g, user), (n, d.at_ms));
+                    }
+                    (None, None) => panic!("leave without a session"),
+                }
+            }
+            "GUILD_MEMBER_ADD" => {
+                let user = id(&d.d["user"]["id"]);
+                assert_eq!(time(&d.d["joined_at"]), d.at_ms);
+                assert!(
+                    open_stint.insert((g, user), d.at_ms).is_none(),
+                    "join while member"
+                );
+            }
+            "GUILD_MEMBER_REMOVE" => {
+                let user = id(&d.d["user"]["id"]);
+                let joined = open_stint.remove(&(g, user)).expect("leave while member");
+                r.stints.push((user, joined, Some(d.at_ms)));
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        in_voice.is_empty(),
+        "every voice session ends inside the scenario"
+    );
+    for ((_, user), joined) in open_stint {
+        r.stints.push((user, joined, None));
+    }
+    r.messages.sort();
+    r.deletions.sort();
+    r.reactions.sort();
+    r.voice.sort();
+    r.stints.sort();
+    r
+}
+
+fn compare(s: &Scenario, t: &GroundTruth) {
+    let r = rebuild(s);
+    let mut messages: Vec<_> = t
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.message_id,
+                m.at_ms,
+                m.channel_id,
+                m.thread_parent_id,
+                m.author_id,
+                m.author_kind,
+                m.attachments,
+                m.embeds,
+                m.stickers,
+            )
+        })
+        .collect();
+    messages.sort();
+    assert_eq!(messages, r.messages);
+    let mut deletions: Vec<_> = t
+        .deletions
+        .iter()
+        .map(|d| (d.at_ms, d.channel_id, d.count, d.bulk))
+        .collect();
+    deletions.sort();
+    assert_eq!(deletions, r.deletions);
+    let mut reactions: Vec<_> = t
+        .reactions
+        .iter()
+        .map(|x| {
+            (
+                x.at_ms,
+                x.message_id,
+                x.user_id,
+                x.emoji.clone(),
+                x.added,
+                x.message_author_id,
+            )
+        })
+        .collect();
+    reactions.sort();
+    assert_eq!(reactions, r.reactions);
+    let mut voice: Vec<_> = t
+        .voice
+        .iter()
+        .map(|v| (v.channel_id, v.user_id, v.start_ms, v.end_ms))
+        .collect();
+    voice.sort();
+    assert_eq!(voice, r.voice);
+    assert!(
+        r.toggles > 0,
+        "mute/deafen toggles happen and do not split sessions"
+    );
+    let mut stints: Vec<_> = t
+        .members
+        .iter()
+        .map(|m| (m.user_id, m.joined_ms, m.left_ms))
+        .collect();
+    stints.sort();
+    assert_eq!(stints, r.stints);
+    for th in &t.threads {
+        let (parent, created, archived) = r.threads[&th.thread_id];
+        assert_eq!(
+            (parent, created, archived),
+            (th.parent_id, th.created_ms, th.archived_ms)
+        );
+    }
+    assert_eq!(t.threads.len(), r.threads.len());
+
+    // Actions only by members, on messages that exist.
+    let member_at = |user: u64, at: i64| {
+        r.stints
+            .iter()
+            .any(|(u, j, l)| *u == user && *j <= at && l.is_none_or(|l| at < l))
+    };
+    let sent: BTreeMap<u64, (i64, u64)> = r.messages.iter().map(|m| (m.0, (m.1, m.4))).collect();
+    for m in &r.messages {
+        if m.5 != AuthorKind::Webhook {
+            assert!(
+                member_at(m.4, m.1),
+                "author {} not a member at {}",
+                m.4,
+                m.1
+            );
+        }
+        assert_eq!(snowflake_ms(m.0), m.1);
+    }
+    for x in &r.reactions {
+        assert!(member_at(x.2, x.0), "reacting non-member");
+        let (at, author) = sent[&x.1];
+        assert!(at < x.0, "reaction before its message");
+        assert_ne!(author, x.2, "reactions are on other members' messages");
+        if x.4 {
+            assert_eq!(x.5, Some(author));
+        }
+    }
+    for v in &r.voice {
+        assert!(
+            member_at(v.1, v.2) && member_at(v.1, v.3 - 1),
+            "voice by non-member"
+        );
+    }
+}
+
+#[test]
+fn small_truth_equals_what_the_stream_says() {
+    let (s, t) = generate(11, ScenarioSize::SMALL);
+    compare(&s, &t);
+    // Every kind of fact is present.
+    assert!(t.messages.iter().any(|m| m.thread_parent_id.is_some()));
+    assert!(t.messages.iter().any(|m| m.author_kind == AuthorKind::Bot));
+    assert!(
+        t.messages
+            .iter()
+            .any(|m| m.author_kind == AuthorKind::Webhook)
+    );
+    assert!(
+        t.messages
+            .iter()
+            .any(|m| m.attachments > 0 && m.author_kind == AuthorKind::Member)
+    );
+    assert!(t.messages.iter().any(|m| m.embeds > 0));
+    assert!(t.messages.iter().any(|m| m.stickers > 0));
+    assert!(
+        t.reactions.iter().any(|r| r.emoji.contains(':')),
+        "custom emoji"
+    );
+    assert!(
+        t.reactions.iter().any(|r| !r.emoji.contains(':')),
+        "unicode emoji"
+    );
+    assert!(t.members.iter().any(|m| m.rejoin));
+    assert!(
+        t.voice.iter().any(|v| v.start_ms == t.start_ms),
+        "voice open at the start"
+    );
+    let kinds: BTreeSet<u8> = t.channels.iter().map(|c| c.kind).collect();
+    for k in [0, 2, 4, 5, 10, 11, 12, 13, 15] {
+        assert!(kinds.contains(&k), "no channel of type {k}: {kinds:?}");
+    }
+    let g = t.guild_ids[0];
+    let peaks = t.peak_concurrent(&Scope::new(g, t.start_ms, t.end_ms));
+    assert!(peaks.values().any(|p| *p >= 2), "concurrent voice users");
+    let spanning = t
+        .voice
+        .iter()
+        .any(|v| v.end_ms / 3_600_000 > v.start_ms / 3_600_000);
+    assert!(spanning, "a session spans an hour boundary");
+}
+
+#[test]
+fn tiny_truth_equals_what_the_stream_says_across_dst() {
+    // 2026-10-24: Europe/Berlin leaves summer time the next night.
+    let (s, t) = generate_from(5, ScenarioSize::TINY, 1_792_800_000_000);
+    compare(&s, &t);
+}
+
+#[test]
+fn raid_and_mass_deletion_are_where_the_truth_says() {
+    let (s, t) = generate(9, ScenarioSize::SMALL);
+    let raid = t.raid.clone().expect("a raid");
+    let wipe = t.mass_deletion.clone().expect("a mass deletion");
+    let joins: Vec<i64> = s
+        .events
+        .iter()
+        .filter(|d| d.t == "GUILD_MEMBER_ADD" && raid.user_ids.contains(&id(&d.d["user"]["id"])))
+        .map(|d| d.at_ms)
+        .collect();
+    assert_eq!(joins.len(), raid.user_ids.len());
+    assert_eq!(joins.first(), Some(&raid.start_ms));
+    assert_eq!(joins.last(), Some(&raid.last_join_ms));
+    let bulk: Vec<_> = s
+        .events
+        .iter()
+        .filter(|d| d.t == "MESSAGE_DELETE_BULK")
+        .collect();
+    assert_eq!(bulk.len() as u32, wipe.events);
+    assert_eq!(bulk[0].at_ms, wipe.at_ms);
+    let wiped: usize = bulk
+        .iter()
+        .map(|d| d.d["ids"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(wiped as u32, wipe.messages);
+    let scope = Scope::new(raid.guild_id, raid.start_ms, raid.end_ms + 1);
+    assert_eq!(t.growth(&scope).joins, raid.user_ids.len() as u64);
+}
