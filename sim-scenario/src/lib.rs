@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 
 mod generate;
 mod payload;
+mod script;
 pub mod truth;
 
 pub use generate::{DEFAULT_START_MS, generate, generate_from};
+pub use script::Script;
 pub use truth::GroundTruth;
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
