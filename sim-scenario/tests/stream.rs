@@ -114,3 +114,94 @@ fn ordering_ids_and_guild_ids() {
         }
     }
 }
+
+fn is_snowflake_key(key: &str) -> bool {
+    (key == "id" || key.ends_with("_id") || key == "ids") && key != "session_id"
+}
+
+/// Every snowflake string anywhere in a payload, with the key it was under.
+fn collect_ids(v: &serde_json::Value, key: &str, out: &mut Vec<(String, u64)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map {
+                collect_ids(x, k, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for x in items {
+                collect_ids(x, key, out);
+            }
+        }
+        serde_json::Value::String(s) if is_snowflake_key(key) => {
+            out.push((
+                key.to_owned(),
+                s.parse()
+                    .unwrap_or_else(|_| panic!("{key}={s} is not an id")),
+            ));
+        }
+        serde_json::Value::Number(_) if is_snowflake_key(key) => {
+            panic!("{key} travels as a number, not a string")
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ids_are_non_zero_strings_and_entities_never_share_one() {
+    let (s, _) = generate(21, ScenarioSize::SMALL);
+    let mut ids = Vec::new();
+    for g in &s.guilds {
+        collect_ids(g, "", &mut ids);
+    }
+    for d in &s.events {
+        collect_ids(&d.d, "", &mut ids);
+    }
+    assert!(ids.iter().all(|(_, id)| *id != 0), "a zero id");
+    // Entities created by the scenario: each id belongs to exactly one of them.
+    let mut owner: BTreeMap<u64, &str> = BTreeMap::new();
+    let mut claim = |id: u64, what: &'static str| {
+        let prev = owner.insert(id, what);
+        assert!(
+            prev.is_none_or(|p| p == what),
+            "id {id} is both {} and {what}",
+            prev.unwrap()
+        );
+    };
+    for g in &s.guilds {
+        claim(g["id"].as_str().unwrap().parse().unwrap(), "guild");
+        for c in g["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(g["threads"].as_array().unwrap())
+        {
+            claim(c["id"].as_str().unwrap().parse().unwrap(), "channel");
+        }
+        for m in g["members"].as_array().unwrap() {
+            claim(m["user"]["id"].as_str().unwrap().parse().unwrap(), "user");
+        }
+    }
+    let mut attachments = BTreeSet::new();
+    for d in &s.events {
+        let id = |k: &str| d.d[k].as_str().unwrap().parse::<u64>().unwrap();
+        match d.t.as_str() {
+            "MESSAGE_CREATE" => {
+                claim(id("id"), "message");
+                claim(
+                    d.d["author"]["id"].as_str().unwrap().parse().unwrap(),
+                    "user",
+                );
+                for a in d.d["attachments"].as_array().unwrap() {
+                    let a: u64 = a["id"].as_str().unwrap().parse().unwrap();
+                    assert!(attachments.insert(a), "attachment id reused");
+                    claim(a, "attachment");
+                }
+            }
+            "CHANNEL_CREATE" | "THREAD_CREATE" => claim(id("id"), "channel"),
+            "GUILD_MEMBER_ADD" => {
+                claim(d.d["user"]["id"].as_str().unwrap().parse().unwrap(), "user")
+            }
+            _ => {}
+        }
+    }
+}
