@@ -6,6 +6,7 @@
 //! [`GatewayHandle::url`] with `ConfigBuilder::proxy_url`.
 
 pub mod gateway;
+pub mod rest;
 pub mod scenario_file;
 
 use std::net::SocketAddr;
@@ -19,6 +20,10 @@ pub use gateway::{
     Compression, ConnectionRecord, Fault, FaultKind, FaultTrigger, FrameRecord, FrameSend,
     GatewayConfig, GatewayHandle, Pacing, SessionRecord, SessionStatus,
 };
+pub use rest::{
+    InteractionRecord, RateLimitRule, RateLimitScope, RecordedFile, RecordedRequest, RestConfig,
+    RestHandle, StoredFile, StoredMessage,
+};
 
 /// The application (and bot user) id the simulator answers to by default.
 pub const DEFAULT_APPLICATION_ID: u64 = 1_180_000_000_000_000_001;
@@ -29,6 +34,11 @@ pub enum SimError {
     #[error("binding {addr}")]
     Bind {
         addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("opening the REST log {path}")]
+    OpenLog {
+        path: String,
         source: std::io::Error,
     },
     #[error("reading scenario file {path}")]
@@ -48,16 +58,23 @@ pub enum SimError {
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub gateway: GatewayConfig,
+    pub rest: RestConfig,
     /// Where the gateway listens; port 0 picks a free one.
     pub gateway_addr: SocketAddr,
+    /// Where the REST API (and the `/_sim/` control routes) listen.
+    pub rest_addr: SocketAddr,
 }
 
 impl SimConfig {
     /// Loopback on free ports, Discord's defaults, this bot token.
     pub fn new(token: impl Into<String>) -> Self {
+        let token = token.into();
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         Self {
-            gateway: GatewayConfig::new(token),
-            gateway_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            gateway: GatewayConfig::new(token.clone()),
+            rest: RestConfig::new(token),
+            gateway_addr: loopback,
+            rest_addr: loopback,
         }
     }
 }
@@ -66,6 +83,7 @@ impl SimConfig {
 #[derive(Debug)]
 pub struct SimHandle {
     pub gateway: GatewayHandle,
+    pub rest: RestHandle,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -79,22 +97,31 @@ impl SimHandle {
     }
 }
 
-/// Starts the gateway serving `scenario`.
+/// Starts the gateway serving `scenario`, and the REST API.
 pub async fn start(config: SimConfig, scenario: Scenario) -> Result<SimHandle, SimError> {
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let scenario = Arc::new(scenario);
-    let gateway = gateway::start(
-        config.gateway,
-        scenario,
-        config.gateway_addr,
+    let addr = config.gateway_addr;
+    let gateway = gateway::start(config.gateway, scenario, addr, cancel.clone(), &tracker).await?;
+    let rest = rest::start(
+        config.rest,
+        Some(gateway.clone()),
+        config.rest_addr,
         cancel.clone(),
         &tracker,
     )
-    .await?;
-    Ok(SimHandle {
-        gateway,
-        cancel,
-        tracker,
-    })
+    .await;
+    match rest {
+        Ok(rest) => Ok(SimHandle {
+            gateway,
+            rest,
+            cancel,
+            tracker,
+        }),
+        Err(error) => {
+            cancel.cancel();
+            Err(error)
+        }
+    }
 }

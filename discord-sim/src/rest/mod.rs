@@ -1,0 +1,1318 @@
+//! Discord's REST API under `/api/v10`, as much of it as the product uses,
+//! with Discord's limits, error shapes and rate-limit headers, plus the
+//! simulator's own control routes under `/_sim/`.
+
+pub mod validate;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::SimError;
+use crate::gateway::{Fault, GatewayHandle};
+use validate::FilePart;
+
+/// Discord lets uploads reach 25 MiB (more with boosts).
+const BODY_LIMIT: usize = 26 * 1024 * 1024;
+
+/// How the REST side behaves.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// Bot routes demand `Authorization: Bot <token>`.
+    pub token: String,
+    pub application_id: u64,
+    /// How long an interaction token works (Discord: 15 minutes).
+    pub interaction_token_ttl: Duration,
+    /// Append every request as a JSON line to this file.
+    pub log_file: Option<PathBuf>,
+    /// `shards` in `GET /gateway/bot`.
+    pub recommended_shards: u32,
+}
+
+impl RestConfig {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            application_id: crate::DEFAULT_APPLICATION_ID,
+            interaction_token_ttl: Duration::from_secs(15 * 60),
+            log_file: None,
+            recommended_shards: 1,
+        }
+    }
+}
+
+/// A file part of a multipart request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedFile {
+    /// The part's name, e.g. `files[0]`.
+    pub field: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub size: usize,
+    /// The bytes, kept in memory (left out of the JSONL log).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// One request the REST side answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// `METHOD /template`, e.g. `POST /channels/{channel_id}/messages`;
+    /// `None` for routes the simulator does not know.
+    pub route: Option<String>,
+    pub status: u16,
+    /// Whether `Authorization: Bot <token>` was present and right.
+    pub authorized: bool,
+    pub content_type: Option<String>,
+    /// Body size in bytes.
+    pub size: usize,
+    /// The JSON body, or a multipart request's `payload_json`.
+    pub json: Option<Value>,
+    pub files: Vec<RecordedFile>,
+    /// The JSON the simulator answered with, if any.
+    pub response: Option<Value>,
+    pub at_ms: i64,
+}
+
+/// Where a forced 429 applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "route", rename_all = "snake_case")]
+pub enum RateLimitScope {
+    /// Every bot route (interaction routes are exempt, as on Discord).
+    Global,
+    /// One route, as `METHOD /template` (see [`RecordedRequest::route`]).
+    Route(String),
+}
+
+/// A switch that answers 429.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitRule {
+    pub scope: RateLimitScope,
+    /// Seconds, sent in the body and the headers.
+    pub retry_after: f64,
+    /// Refuse this many requests, then switch off; `None`: until cleared.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// A message as the simulator keeps it, with its files' bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    /// The message object as Discord would return it.
+    pub message: Value,
+    /// One per attachment of `message`, same order.
+    pub files: Vec<StoredFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub attachment_id: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    /// Base64 (standard alphabet) so the control API can carry it as JSON.
+    pub base64: String,
+}
+
+impl StoredFile {
+    pub fn bytes(&self) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.base64)
+            .unwrap_or_default()
+    }
+}
+
+/// What happened to one interaction token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    pub interaction_id: String,
+    pub token: String,
+    /// Bumped by every callback, edit and follow-up.
+    pub version: u64,
+    /// The callback type answered through `POST /interactions/.../callback`.
+    pub callback_type: Option<u64>,
+    /// The raw callback body.
+    pub callback: Option<Value>,
+    /// The original response: from a type 4/7 callback or the `@original` edits.
+    pub original: Option<StoredMessage>,
+    /// How many times `@original` was edited.
+    pub original_edits: u32,
+    pub followups: Vec<StoredMessage>,
+    pub expired: bool,
+}
+
+struct Interaction {
+    record: InteractionRecord,
+    created: Instant,
+}
+
+#[derive(Default)]
+struct RestInner {
+    requests: Vec<RecordedRequest>,
+    interactions: HashMap<String, Interaction>,
+    rate_limits: Vec<RateLimitRule>,
+    commands: HashMap<Option<u64>, Vec<Value>>,
+    next_id: u64,
+}
+
+struct RestState {
+    config: RestConfig,
+    gateway: Option<GatewayHandle>,
+    base_url: String,
+    inner: Mutex<RestInner>,
+    changed: Notify,
+    log: Option<Mutex<File>>,
+}
+
+impl RestState {
+    fn lock(&self) -> MutexGuard<'_, RestInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn snowflake(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        sim_scenario::snowflake_at(chrono::Utc::now().timestamp_millis(), inner.next_id)
+    }
+
+    fn interaction_live(&self, interaction: &Interaction) -> bool {
+        !interaction.record.expired
+            && interaction.created.elapsed() <= self.config.interaction_token_ttl
+    }
+}
+
+/// A running REST side; cheap to clone.
+#[derive(Clone)]
+pub struct RestHandle {
+    state: Arc<RestState>,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for RestHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl RestHandle {
+    /// `http://127.0.0.1:PORT`: the control routes live under `/_sim/`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/api/v10`, to put where `https://discord.com/api/v10` goes.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/v10", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.lock().requests.clear();
+    }
+
+    /// Waits (bounded) for a request that `matches`, recorded before or after the call.
+    pub async fn wait_for_request(
+        &self,
+        timeout: Duration,
+        matches: impl Fn(&RecordedRequest) -> bool,
+    ) -> Option<RecordedRequest> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.state.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(found) = self.state.lock().requests.iter().find(|r| matches(r)) {
+                return Some(found.clone());
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Makes an interaction token valid for the REST routes, as Discord does
+    /// when it sends an interaction.
+    pub fn register_interaction(&self, interaction_id: u64, token: &str) {
+        register(&self.state, interaction_id, token);
+    }
+
+    /// Ends a token early (as if 15 minutes had passed).
+    pub fn expire_interaction(&self, token: &str) {
+        if let Some(interaction) = self.state.lock().interactions.get_mut(token) {
+            interaction.record.expired = true;
+        }
+    }
+
+    pub fn interaction(&self, token: &str) -> Option<InteractionRecord> {
+        self.state
+            .lock()
+            .interactions
+            .get(token)
+            .map(|i| i.record.clone())
+    }
+
+    /// Waits (bounded) until the interaction's version passes `after`.
+    pub async fn wait_for_interaction(
+        &self,
+        token: &str,
+        after: u64,
+        timeout: Duration,
+    ) -> Option<InteractionRecord> {
+        wait_for_interaction(&self.state, token, after, timeout).await
+    }
+
+    pub fn set_rate_limit(&self, rule: RateLimitRule) {
+        self.state.lock().rate_limits.push(rule);
+    }
+
+    pub fn clear_rate_limits(&self) {
+        self.state.lock().rate_limits.clear();
+    }
+
+    /// Registered commands: global with `None`, else that guild's.
+    pub fn commands(&self, guild_id: Option<u64>) -> Vec<Value> {
+        self.state
+            .lock()
+            .commands
+            .get(&guild_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn register(state: &RestState, interaction_id: u64, token: &str) {
+    let record = InteractionRecord {
+        interaction_id: interaction_id.to_string(),
+        token: token.to_owned(),
+        version: 0,
+        callback_type: None,
+        callback: None,
+        original: None,
+        original_edits: 0,
+        followups: Vec::new(),
+        expired: false,
+    };
+    state.lock().interactions.insert(
+        token.to_owned(),
+        Interaction {
+            record,
+            created: Instant::now(),
+        },
+    );
+}
+
+async fn wait_for_interaction(
+    state: &RestState,
+    token: &str,
+    after: u64,
+    timeout: Duration,
+) -> Option<InteractionRecord> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let changed = state.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let record = state
+            .lock()
+            .interactions
+            .get(token)
+            .map(|i| i.record.clone())?;
+        if record.version > after || tokio::time::timeout_at(deadline, changed).await.is_err() {
+            return Some(record);
+        }
+    }
+}
+
+pub(crate) async fn start(
+    config: RestConfig,
+    gateway: Option<GatewayHandle>,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<RestHandle, SimError> {
+    let log = match &config.log_file {
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| SimError::OpenLog {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+        )),
+        None => None,
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let state = Arc::new(RestState {
+        config,
+        gateway,
+        base_url: format!("http://{addr}"),
+        inner: Mutex::new(RestInner::default()),
+        changed: Notify::new(),
+        log,
+    });
+    let app = router(Arc::clone(&state));
+    tracker.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "REST server failed");
+        }
+    });
+    tracing::info!(url = %state.base_url, "REST listening");
+    Ok(RestHandle { state, addr })
+}
+
+fn router(state: Arc<RestState>) -> Router {
+    Router::new()
+        .route(
+            "/_sim/requests",
+            get(control_requests).delete(control_clear_requests),
+        )
+        .route("/_sim/sessions", get(control_sessions))
+        .route("/_sim/faults", post(control_fault))
+        .route(
+            "/_sim/rate-limits",
+            post(control_rate_limit).delete(control_clear_rate_limits),
+        )
+        .route("/_sim/interactions", post(control_register))
+        .route("/_sim/interactions/{token}", get(control_interaction))
+        .fallback(discord)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+// ---- control routes ----
+
+async fn control_requests(State(state): State<Arc<RestState>>) -> Response {
+    axum::Json(state.lock().requests.clone()).into_response()
+}
+
+async fn control_clear_requests(State(state): State<Arc<RestState>>) -> StatusCode {
+    state.lock().requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_sessions(State(state): State<Arc<RestState>>) -> Response {
+    match &state.gateway {
+        Some(gateway) => axum::Json(gateway.sessions()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn control_fault(State(state): State<Arc<RestState>>, body: Bytes) -> Response {
+    let Some(gateway) = &state.gateway else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) => {
+            gateway.inject(fault);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+async fn control_rate_limit(State(state): State<Arc<RestState>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<RateLimitRule>(&body) {
+        Ok(rule) => {
+            state.lock().rate_limits.push(rule);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+async fn control_clear_rate_limits(State(state): State<Arc<RestState>>) -> StatusCode {
+    state.lock().rate_limits.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    id: String,
+    token: String,
+}
+
+async fn control_register(State(state): State<Arc<RestState>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<RegisterBody>(&body) {
+        Ok(RegisterBody { id, token }) => match id.parse() {
+            Ok(id) => {
+                register(&state, id, &token);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Err(_) => (StatusCode::BAD_REQUEST, "id must be a snowflake").into_response(),
+        },
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    #[serde(default)]
+    after_version: Option<u64>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+async fn control_interaction(
+    State(state): State<Arc<RestState>>,
+    Path(token): Path<String>,
+    Query(wait): Query<WaitQuery>,
+) -> Response {
+    let timeout = Duration::from_millis(wait.timeout_ms.unwrap_or(0).min(60_000));
+    let record = match wait.after_version {
+        Some(after) => wait_for_interaction(&state, &token, after, timeout).await,
+        None => state
+            .lock()
+            .interactions
+            .get(&token)
+            .map(|i| i.record.clone()),
+    };
+    match record {
+        Some(record) => axum::Json(record).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+// ---- Discord routes ----
+
+/// A Discord route the simulator knows, with its parameters.
+enum Route {
+    Gateway,
+    GatewayBot,
+    ChannelMessages {
+        channel_id: String,
+    },
+    InteractionCallback {
+        interaction_id: String,
+        token: String,
+    },
+    Webhook {
+        application_id: String,
+        token: String,
+    },
+    Original {
+        application_id: String,
+        token: String,
+    },
+    Commands {
+        application_id: String,
+        guild_id: Option<String>,
+    },
+}
+
+impl Route {
+    fn parse(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/api/v10/")?;
+        let parts: Vec<String> = rest
+            .trim_end_matches('/')
+            .split('/')
+            .map(str::to_owned)
+            .collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        Some(match parts.as_slice() {
+            ["gateway"] => Self::Gateway,
+            ["gateway", "bot"] => Self::GatewayBot,
+            ["channels", id, "messages"] => Self::ChannelMessages {
+                channel_id: (*id).to_owned(),
+            },
+            ["interactions", id, token, "callback"] => Self::InteractionCallback {
+                interaction_id: (*id).to_owned(),
+                token: (*token).to_owned(),
+            },
+            ["webhooks", app, token] => Self::Webhook {
+                application_id: (*app).to_owned(),
+                token: (*token).to_owned(),
+            },
+            ["webhooks", app, token, "messages", "@original"] => Self::Original {
+                application_id: (*app).to_owned(),
+                token: (*token).to_owned(),
+            },
+            ["applications", app, "commands"] => Self::Commands {
+                application_id: (*app).to_owned(),
+                guild_id: None,
+            },
+            ["applications", app, "guilds", guild, "commands"] => Self::Commands {
+                application_id: (*app).to_owned(),
+                guild_id: Some((*guild).to_owned()),
+            },
+            _ => return None,
+        })
+    }
+
+    fn template(&self) -> &'static str {
+        match self {
+            Self::Gateway => "/gateway",
+            Self::GatewayBot => "/gateway/bot",
+            Self::ChannelMessages { .. } => "/channels/{channel_id}/messages",
+            Self::InteractionCallback { .. } => {
+                "/interactions/{interaction_id}/{interaction_token}/callback"
+            }
+            Self::Webhook { .. } => "/webhooks/{application_id}/{interaction_token}",
+            Self::Original { .. } => {
+                "/webhooks/{application_id}/{interaction_token}/messages/@original"
+            }
+            Self::Commands { guild_id: None, .. } => "/applications/{application_id}/commands",
+            Self::Commands {
+                guild_id: Some(_), ..
+            } => "/applications/{application_id}/guilds/{guild_id}/commands",
+        }
+    }
+
+    /// The top-level resource that splits buckets (channel, guild, webhook).
+    fn major(&self) -> &str {
+        match self {
+            Self::ChannelMessages { channel_id } => channel_id,
+            Self::InteractionCallback { interaction_id, .. } => interaction_id,
+            Self::Webhook { token, .. } | Self::Original { token, .. } => token,
+            Self::Commands {
+                guild_id: Some(guild),
+                ..
+            } => guild,
+            _ => "",
+        }
+    }
+
+    /// Interaction routes authenticate with the token in the path.
+    fn bot_auth(&self) -> bool {
+        !matches!(
+            self,
+            Self::InteractionCallback { .. } | Self::Webhook { .. } | Self::Original { .. }
+        )
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        match self {
+            Self::Gateway | Self::GatewayBot => method == Method::GET,
+            Self::ChannelMessages { .. }
+            | Self::InteractionCallback { .. }
+            | Self::Webhook { .. } => method == Method::POST,
+            Self::Original { .. } => [Method::GET, Method::PATCH, Method::DELETE].contains(method),
+            Self::Commands { .. } => [Method::GET, Method::PUT].contains(method),
+        }
+    }
+}
+
+/// A request body: JSON, or multipart with `payload_json` and files.
+struct Body {
+    json: Option<Value>,
+    files: Vec<RecordedFile>,
+}
+
+impl Body {
+    fn parts(&self) -> Vec<FilePart<'_>> {
+        self.files
+            .iter()
+            .map(|f| FilePart {
+                index: f
+                    .field
+                    .strip_prefix("files[")
+                    .and_then(|s| s.strip_suffix(']'))
+                    .and_then(|n| n.parse().ok()),
+                field: &f.field,
+            })
+            .collect()
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn error(status: StatusCode, code: u32, message: &str) -> Self {
+        Self::json(status, json!({"code": code, "message": message}))
+    }
+
+    fn form(errors: validate::FormErrors) -> Self {
+        Self::json(StatusCode::BAD_REQUEST, errors.body())
+    }
+}
+
+async fn parse_body(headers: &HeaderMap, body: Bytes) -> Result<Body, Answer> {
+    let invalid_json = || {
+        Answer::error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        )
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|_| Answer::error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"))?;
+        let stream =
+            futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let mut parsed = Body {
+            json: None,
+            files: Vec::new(),
+        };
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(Answer::error(
+                        StatusCode::BAD_REQUEST,
+                        50035,
+                        "Invalid Form Body",
+                    ));
+                }
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let filename = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(ToString::to_string);
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| Answer::error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"))?;
+            if name == "payload_json" {
+                parsed.json = Some(serde_json::from_slice(&bytes).map_err(|_| invalid_json())?);
+            } else if filename.is_some() || name.starts_with("files[") {
+                parsed.files.push(RecordedFile {
+                    field: name,
+                    filename,
+                    content_type,
+                    size: bytes.len(),
+                    bytes: bytes.to_vec(),
+                });
+            }
+        }
+        return Ok(parsed);
+    }
+    if body.is_empty() {
+        return Ok(Body {
+            json: None,
+            files: Vec::new(),
+        });
+    }
+    let json = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
+    Ok(Body {
+        json: Some(json),
+        files: Vec::new(),
+    })
+}
+
+fn bucket_hash(text: &str) -> String {
+    // FNV-1a: stable bucket ids without another dependency.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+fn now_secs() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+async fn discord(
+    State(state): State<Arc<RestState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let size = body.len();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {}", state.config.token.trim_start_matches("Bot ")));
+    let route = Route::parse(uri.path());
+    let route_name = route.as_ref().map(|r| format!("{method} {}", r.template()));
+    let parsed = parse_body(&headers, body).await;
+    let (json_body, files) = match &parsed {
+        Ok(body) => (body.json.clone(), body.files.clone()),
+        Err(_) => (None, Vec::new()),
+    };
+    let answer = match (route, parsed) {
+        (None, _) => Answer::error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
+        (Some(route), _) if !route.allows(&method) => {
+            Answer::error(StatusCode::METHOD_NOT_ALLOWED, 0, "405: Method Not Allowed")
+        }
+        (Some(route), _) if route.bot_auth() && !authorized => {
+            Answer::error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
+        }
+        (Some(route), parsed) => {
+            match rate_limited(&state, &route, route_name.as_deref().unwrap_or_default()) {
+                Some(answer) => answer,
+                None => {
+                    let mut answer = match parsed {
+                        Ok(body) => serve(&state, &method, &route, body),
+                        Err(answer) => answer,
+                    };
+                    let reset_after = 1.0;
+                    answer.headers.extend([
+                        ("x-ratelimit-limit", "5".to_owned()),
+                        ("x-ratelimit-remaining", "4".to_owned()),
+                        (
+                            "x-ratelimit-reset",
+                            format!("{:.3}", now_secs() + reset_after),
+                        ),
+                        ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+                        ("x-ratelimit-bucket", bucket_hash(route.template())),
+                    ]);
+                    answer
+                }
+            }
+        }
+    };
+    let record = RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        route: route_name,
+        status: answer.status.as_u16(),
+        authorized,
+        content_type,
+        size,
+        json: json_body,
+        files,
+        response: answer.body.clone(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    if let Some(log) = &state.log {
+        let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Ok(line) = serde_json::to_string(&record)
+            && let Err(error) = writeln!(file, "{line}")
+        {
+            tracing::warn!(%error, "writing the REST log failed");
+        }
+    }
+    tracing::debug!(method = %record.method, path = %record.path, status = record.status, "REST");
+    state.lock().requests.push(record);
+    state.changed.notify_waiters();
+    respond(answer)
+}
+
+fn respond(answer: Answer) -> Response {
+    let mut response = match answer.body {
+        Some(body) => (answer.status, axum::Json(body)).into_response(),
+        None => answer.status.into_response(),
+    };
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn rate_limited(state: &RestState, route: &Route, route_name: &str) -> Option<Answer> {
+    let mut inner = state.lock();
+    let index = inner
+        .rate_limits
+        .iter()
+        .position(|rule| match &rule.scope {
+            RateLimitScope::Global => route.bot_auth(),
+            RateLimitScope::Route(name) => name == route_name,
+        })?;
+    let rule = inner.rate_limits[index].clone();
+    if let Some(count) = &mut inner.rate_limits[index].count {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            inner.rate_limits.remove(index);
+        }
+    }
+    let global = rule.scope == RateLimitScope::Global;
+    let mut answer = Answer::json(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"message": "You are being rate limited.", "retry_after": rule.retry_after, "global": global}),
+    );
+    answer.headers.extend([
+        ("retry-after", format!("{}", rule.retry_after.ceil() as u64)),
+        (
+            "x-ratelimit-scope",
+            if global { "global" } else { "user" }.to_owned(),
+        ),
+    ]);
+    if global {
+        answer
+            .headers
+            .push(("x-ratelimit-global", "true".to_owned()));
+    } else {
+        answer.headers.extend([
+            ("x-ratelimit-limit", "5".to_owned()),
+            ("x-ratelimit-remaining", "0".to_owned()),
+            (
+                "x-ratelimit-reset",
+                format!("{:.3}", now_secs() + rule.retry_after),
+            ),
+            (
+                "x-ratelimit-reset-after",
+                format!("{:.3}", rule.retry_after),
+            ),
+            (
+                "x-ratelimit-bucket",
+                bucket_hash(&format!("{}:{}", route.template(), route.major())),
+            ),
+        ]);
+    }
+    Some(answer)
+}
+
+fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answer {
+    match route {
+        Route::Gateway => Answer::json(StatusCode::OK, json!({"url": gateway_url(state)})),
+        Route::GatewayBot => Answer::json(
+            StatusCode::OK,
+            json!({
+                "url": gateway_url(state),
+                "shards": state.config.recommended_shards,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1},
+            }),
+        ),
+        Route::ChannelMessages { channel_id } => create_message(state, &body, channel_id, None)
+            .map_or_else(
+                |answer| answer,
+                |stored| Answer::json(StatusCode::OK, stored.message),
+            ),
+        Route::InteractionCallback {
+            interaction_id,
+            token,
+        } => callback(state, interaction_id, token, body),
+        Route::Webhook {
+            application_id,
+            token,
+        } => followup(state, application_id, token, body),
+        Route::Original {
+            application_id,
+            token,
+        } => original(state, method, application_id, token, body),
+        Route::Commands {
+            application_id,
+            guild_id,
+        } => commands(state, method, application_id, guild_id.as_deref(), body),
+    }
+}
+
+fn gateway_url(state: &RestState) -> String {
+    state
+        .gateway
+        .as_ref()
+        .map_or_else(String::new, |g| g.url().to_owned())
+}
+
+fn unknown_webhook() -> Answer {
+    Answer::error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook")
+}
+
+fn unknown_message() -> Answer {
+    Answer::error(StatusCode::NOT_FOUND, 10008, "Unknown Message")
+}
+
+/// Validates a message to create and builds it; `webhook` carries the
+/// interaction token for webhook messages.
+fn create_message(
+    state: &RestState,
+    body: &Body,
+    channel_id: &str,
+    webhook: Option<&str>,
+) -> Result<StoredMessage, Answer> {
+    let payload = body.json.clone().unwrap_or_else(|| json!({}));
+    let parts = body.parts();
+    let errors = validate::message(&payload, &parts, &[]);
+    if !errors.is_empty() {
+        return Err(Answer::form(errors));
+    }
+    if validate::is_empty_message(&payload, &parts) {
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            50006,
+            "Cannot send an empty message",
+        ));
+    }
+    Ok(build_message(
+        state, &payload, body, channel_id, webhook, None,
+    ))
+}
+
+fn build_message(
+    state: &RestState,
+    payload: &Value,
+    body: &Body,
+    channel_id: &str,
+    webhook: Option<&str>,
+    previous: Option<&StoredMessage>,
+) -> StoredMessage {
+    let mut message = previous.map(|p| p.message.clone()).unwrap_or_else(|| {
+        json!({
+            "id": state.snowflake().to_string(),
+            "type": if webhook.is_some() { 20 } else { 0 },
+            "channel_id": channel_id,
+            "author": {
+                "id": state.config.application_id.to_string(),
+                "username": "ServerPulse",
+                "discriminator": "0000",
+                "avatar": null,
+                "bot": true,
+            },
+            "content": "",
+            "embeds": [],
+            "components": [],
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": false,
+            "pinned": false,
+            "tts": false,
+            "flags": 0,
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+            "edited_timestamp": null,
+        })
+    });
+    if let Some(token) = webhook {
+        message["webhook_id"] = json!(state.config.application_id.to_string());
+        message["application_id"] = json!(state.config.application_id.to_string());
+        let _ = token;
+    }
+    for key in ["content", "embeds", "components", "flags", "tts", "poll"] {
+        if let Some(value) = payload.get(key).filter(|v| !v.is_null()) {
+            message[key] = value.clone();
+        }
+    }
+    if previous.is_some() {
+        message["edited_timestamp"] =
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false));
+    }
+    // Attachments: listed ones are kept (existing ids) or uploaded (files[n]);
+    // without a list, uploads are added to what the message had.
+    let mut files: Vec<StoredFile> = previous.map(|p| p.files.clone()).unwrap_or_default();
+    let mut attachments: Vec<Value> = previous
+        .and_then(|p| {
+            p.message
+                .get("attachments")
+                .and_then(Value::as_array)
+                .cloned()
+        })
+        .unwrap_or_default();
+    let uploads: HashMap<u64, &RecordedFile> = body
+        .parts()
+        .iter()
+        .zip(&body.files)
+        .filter_map(|(part, file)| part.index.map(|index| (index, file)))
+        .collect();
+    let mut upload = |file: &RecordedFile, listed: Option<&Value>| {
+        let id = state.snowflake().to_string();
+        let filename = listed
+            .and_then(|a| a.get("filename"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| file.filename.clone())
+            .unwrap_or_else(|| "file".to_owned());
+        files.push(StoredFile {
+            attachment_id: id.clone(),
+            filename: filename.clone(),
+            content_type: file.content_type.clone(),
+            base64: base64::engine::general_purpose::STANDARD.encode(&file.bytes),
+        });
+        let url = format!(
+            "{}/attachments/{channel_id}/{id}/{filename}",
+            state.base_url
+        );
+        let mut attachment = json!({
+            "id": id, "filename": filename, "size": file.size, "url": url, "proxy_url": url,
+            "content_type": file.content_type,
+        });
+        if let Some(description) = listed.and_then(|a| a.get("description")) {
+            attachment["description"] = description.clone();
+        }
+        attachment
+    };
+    match payload.get("attachments").and_then(Value::as_array) {
+        Some(listed) => {
+            let mut kept = Vec::new();
+            for entry in listed {
+                let id = entry.get("id").and_then(|v| match v {
+                    Value::String(s) => s.parse::<u64>().ok(),
+                    Value::Number(n) => n.as_u64(),
+                    _ => None,
+                });
+                match id.and_then(|id| uploads.get(&id)) {
+                    Some(file) => kept.push(upload(file, Some(entry))),
+                    None => {
+                        if let Some(existing) = attachments
+                            .iter()
+                            .find(|a| id.is_some_and(|id| a["id"] == json!(id.to_string())))
+                        {
+                            kept.push(existing.clone());
+                        }
+                    }
+                }
+            }
+            let kept_ids: Vec<&Value> = kept.iter().map(|a| &a["id"]).collect();
+            files.retain(|f| kept_ids.contains(&&json!(f.attachment_id)));
+            attachments = kept;
+        }
+        None => {
+            let mut indices: Vec<&u64> = uploads.keys().collect();
+            indices.sort();
+            for index in indices {
+                attachments.push(upload(uploads[index], None));
+            }
+        }
+    }
+    message["attachments"] = Value::Array(attachments);
+    StoredMessage { message, files }
+}
+
+fn callback(state: &RestState, interaction_id: &str, token: &str, body: Body) -> Answer {
+    let unknown = || Answer::error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
+    {
+        let inner = state.lock();
+        match inner.interactions.get(token) {
+            Some(i) if i.record.interaction_id == interaction_id && state.interaction_live(i) => {
+                if i.record.callback_type.is_some() {
+                    return Answer::error(
+                        StatusCode::BAD_REQUEST,
+                        40060,
+                        "Interaction has already been acknowledged.",
+                    );
+                }
+            }
+            _ => return unknown(),
+        }
+    }
+    let payload = body.json.clone().unwrap_or(Value::Null);
+    let errors = validate::callback(&payload);
+    if !errors.is_empty() {
+        return Answer::form(errors);
+    }
+    let kind = payload.get("type").and_then(Value::as_u64).unwrap_or(0);
+    let mut original = None;
+    if matches!(kind, 4 | 7) {
+        let data = payload.get("data").cloned().unwrap_or_else(|| json!({}));
+        let parts = body.parts();
+        let errors = validate::message(&data, &parts, &[]);
+        if !errors.is_empty() {
+            // Errors of the message sit under `data`.
+            let mut body = errors.body();
+            body["errors"] = json!({"data": body["errors"].take()});
+            return Answer::json(StatusCode::BAD_REQUEST, body);
+        }
+        if kind == 4 && validate::is_empty_message(&data, &parts) {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                50006,
+                "Cannot send an empty message",
+            );
+        }
+        original = Some(build_message(state, &data, &body, "0", Some(token), None));
+    }
+    let mut inner = state.lock();
+    if let Some(interaction) = inner.interactions.get_mut(token) {
+        let record = &mut interaction.record;
+        record.callback_type = Some(kind);
+        record.callback = Some(payload);
+        if original.is_some() {
+            record.original = original;
+        }
+        record.version += 1;
+    }
+    Answer::empty(StatusCode::NO_CONTENT)
+}
+
+/// The live interaction behind a webhook token, or Discord's 404.
+fn check_webhook(state: &RestState, application_id: &str, token: &str) -> Result<(), Answer> {
+    if application_id != state.config.application_id.to_string() {
+        return Err(unknown_webhook());
+    }
+    match state.lock().interactions.get(token) {
+        Some(interaction) if state.interaction_live(interaction) => Ok(()),
+        _ => Err(unknown_webhook()),
+    }
+}
+
+fn followup(state: &RestState, application_id: &str, token: &str, body: Body) -> Answer {
+    if let Err(answer) = check_webhook(state, application_id, token) {
+        return answer;
+    }
+    match create_message(state, &body, "0", Some(token)) {
+        Ok(stored) => {
+            let message = stored.message.clone();
+            let mut inner = state.lock();
+            if let Some(interaction) = inner.interactions.get_mut(token) {
+                interaction.record.followups.push(stored);
+                interaction.record.version += 1;
+            }
+            Answer::json(StatusCode::OK, message)
+        }
+        Err(answer) => answer,
+    }
+}
+
+fn original(
+    state: &RestState,
+    method: &Method,
+    application_id: &str,
+    token: &str,
+    body: Body,
+) -> Answer {
+    if let Err(answer) = check_webhook(state, application_id, token) {
+        return answer;
+    }
+    let (acknowledged, current) = {
+        let inner = state.lock();
+        let record = &inner.interactions[token].record;
+        (record.callback_type.is_some(), record.original.clone())
+    };
+    if *method == Method::GET {
+        return current.map_or_else(unknown_message, |stored| {
+            Answer::json(StatusCode::OK, stored.message)
+        });
+    }
+    if !acknowledged {
+        return unknown_message();
+    }
+    if *method == Method::DELETE {
+        let mut inner = state.lock();
+        if let Some(interaction) = inner.interactions.get_mut(token) {
+            interaction.record.original = None;
+            interaction.record.version += 1;
+        }
+        return Answer::empty(StatusCode::NO_CONTENT);
+    }
+    let payload = body.json.clone().unwrap_or_else(|| json!({}));
+    let existing: Vec<u64> = current
+        .as_ref()
+        .and_then(|c| {
+            c.message
+                .get("attachments")
+                .and_then(Value::as_array)
+                .cloned()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| a["id"].as_str().and_then(|id| id.parse().ok()))
+        .collect();
+    let errors = validate::message(&payload, &body.parts(), &existing);
+    if !errors.is_empty() {
+        return Answer::form(errors);
+    }
+    let stored = build_message(state, &payload, &body, "0", Some(token), current.as_ref());
+    let message = stored.message.clone();
+    let mut inner = state.lock();
+    if let Some(interaction) = inner.interactions.get_mut(token) {
+        interaction.record.original = Some(stored);
+        interaction.record.original_edits += 1;
+        interaction.record.version += 1;
+    }
+    Answer::json(StatusCode::OK, message)
+}
+
+fn commands(
+    state: &RestState,
+    method: &Method,
+    application_id: &str,
+    guild_id: Option<&str>,
+    body: Body,
+) -> Answer {
+    if application_id != state.config.application_id.to_string() {
+        return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    let guild = match guild_id.map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(guild)) => Some(guild),
+        Some(Err(_)) => return Answer::error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+    };
+    if *method == Method::GET {
+        return Answer::json(
+            StatusCode::OK,
+            Value::Array(
+                state
+                    .lock()
+                    .commands
+                    .get(&guild)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        );
+    }
+    let payload = body.json.unwrap_or(Value::Null);
+    let errors = validate::commands(&payload);
+    if !errors.is_empty() {
+        return Answer::form(errors);
+    }
+    let stored: Vec<Value> = payload
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|command| {
+            let mut command = command.clone();
+            command["id"] = json!(state.snowflake().to_string());
+            command["application_id"] = json!(application_id);
+            command["version"] = json!(state.snowflake().to_string());
+            command["type"] = command.get("type").cloned().unwrap_or(json!(1));
+            if let Some(guild) = guild {
+                command["guild_id"] = json!(guild.to_string());
+            }
+            command
+        })
+        .collect();
+    state.lock().commands.insert(guild, stored.clone());
+    Answer::json(StatusCode::OK, Value::Array(stored))
+}
