@@ -1340,3 +1340,69 @@ fn weekday_factor(day_start_ms: i64) -> f64 {
         _ => 1.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gen_with(seed: u64) -> Gen {
+        let (_, truth) = crate::Script::new(1, DEFAULT_START_MS, 1).finish();
+        Gen {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            next_low: 0,
+            seq: 0,
+            start: DEFAULT_START_MS,
+            end: DEFAULT_START_MS + DAY,
+            events: Vec::new(),
+            truth,
+        }
+    }
+
+    #[test]
+    fn default_start_is_a_utc_midnight_on_2026_10_10() {
+        let dt = chrono::DateTime::from_timestamp_millis(DEFAULT_START_MS).unwrap();
+        assert_eq!(dt.to_rfc3339(), "2026-10-10T00:00:00+00:00");
+    }
+
+    #[test]
+    fn samplers_have_the_intended_means() {
+        let mut g = gen_with(1);
+        let n = 20_000;
+        for lambda in [0.7, 4.0, 80.0] {
+            let mean = (0..n).map(|_| f64::from(g.poisson(lambda))).sum::<f64>() / f64::from(n);
+            assert!(
+                (mean - lambda).abs() < lambda * 0.05 + 0.05,
+                "poisson({lambda}) mean {mean}"
+            );
+        }
+        let picks = (0..n).filter(|_| g.pick(&[1.0, 0.0, 3.0]) == 2).count();
+        assert!(
+            (14_000..16_000).contains(&picks),
+            "weight 3 of 4 picked {picks} times"
+        );
+        assert!((0..n).all(|_| g.pick(&[0.0, 1.0]) == 1));
+        let p: Vec<f64> = (0..n).map(|_| g.pareto(1.2, 40.0)).collect();
+        assert!(p.iter().all(|x| (1.0..=40.0).contains(x)));
+        assert!(p.iter().filter(|x| **x > 10.0).count() > 100, "heavy tail");
+    }
+
+    #[test]
+    fn membership_edges_are_half_open() {
+        let u = UserM {
+            id: 1,
+            name: "u".into(),
+            bot: false,
+            weight: 1.0,
+            voice_weight: 0.0,
+            stints: vec![(10, Some(20)), (30, None)],
+        };
+        assert_eq!(u.member_at(9), None);
+        assert_eq!(u.member_at(10), Some(10));
+        assert_eq!(u.member_at(19), Some(10));
+        assert_eq!(u.member_at(20), None);
+        assert_eq!(u.member_at(30), Some(30));
+        assert_eq!(u.member_through(10, 19), Some(10));
+        assert_eq!(u.member_through(10, 20), None);
+        assert_eq!(u.member_through(15, 35), None);
+    }
+}

@@ -81,6 +81,14 @@ impl ScenarioSize {
         days: 30,
         messages_per_member_day: 10.0,
     };
+    /// 90 days for the `90d` timeframe (crosses the autumn DST changes from
+    /// the default start).
+    pub const QUARTER: Self = Self {
+        guilds: 2,
+        members_per_guild: 100,
+        days: 90,
+        messages_per_member_day: 5.0,
+    };
 }
 
 /// A generated (or loaded) scenario.

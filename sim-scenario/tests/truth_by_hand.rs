@@ -547,3 +547,68 @@ fn deletions_and_threads() {
     );
     assert!(t.threads_per_parent(&all().collected([B])).is_empty());
 }
+
+#[test]
+fn per_local_day_reactions_and_growth() {
+    let (_, t) = fixture();
+    assert_eq!(
+        t.reactions_per_local_day(&all(), Berlin),
+        map([(day(2026, 10, 24), 2), (day(2026, 10, 25), 2)])
+    );
+    // U4's leave at 20:00Z is 22:00 CEST on the 24th; U3's join at 01:00Z is
+    // 02:00 CET on the 25th.
+    assert_eq!(
+        t.growth_per_local_day(&all(), Berlin),
+        map([
+            (
+                day(2026, 10, 24),
+                Growth {
+                    joins: 1,
+                    leaves: 1,
+                    rejoins: 0,
+                    net: 0
+                }
+            ),
+            (
+                day(2026, 10, 25),
+                Growth {
+                    joins: 2,
+                    leaves: 1,
+                    rejoins: 1,
+                    net: 1
+                }
+            ),
+        ])
+    );
+}
+
+#[test]
+fn voice_per_local_day_splits_at_local_midnights() {
+    let mut s = Script::new(G, S, 3);
+    s.channel(V1, 2, "Lounge", None)
+        .member(U1, "u1", false, S - D)
+        .member(U2, "u2", false, S - D)
+        .voice(S + 18 * H, U2, Some(V1), false, false) // 23:30 IST
+        .voice(S + 19 * H, U2, None, false, false) // 00:30 IST
+        .voice(S + 21 * H + 30 * M, U1, Some(V1), false, false) // Sat 23:30 CEST
+        .voice(S + 47 * H + 30 * M, U1, None, false, false); // Mon 00:30 CET
+    let (_, t) = s.finish();
+    let scope = Scope::new(G, S, S + 3 * D).user(U1);
+    // Sunday the 25th is 25 hours long in Berlin.
+    assert_eq!(
+        t.voice_ms_per_local_day(&scope, Berlin),
+        map([
+            (day(2026, 10, 24), 30 * M),
+            (day(2026, 10, 25), 25 * H),
+            (day(2026, 10, 26), 30 * M)
+        ])
+    );
+    let india: Tz = "Asia/Kolkata".parse().unwrap();
+    let scope = Scope::new(G, S, S + 3 * D).user(U2);
+    assert_eq!(
+        t.voice_ms_per_local_day(&scope, india),
+        map([(day(2026, 10, 24), 30 * M), (day(2026, 10, 25), 30 * M)])
+    );
+    let seconds = t.voice_seconds(&Scope::new(G, S + 18 * H + 1_500, S + 19 * H));
+    assert_eq!(seconds, map([((V1, U2, S + 18 * H), 3598)]));
+}

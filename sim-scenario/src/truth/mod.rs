@@ -129,7 +129,9 @@ impl Scope {
         t >= self.effective_from() && t < self.to_ms
     }
     /// A channel passes when it (or, for a thread, its parent) is in the
-    /// allow-list, and it is (or its parent is) the filtered channel.
+    /// allow-list, and it is (or its parent is) the filtered channel. The
+    /// allow-list names channels (or threads) themselves: a category in it
+    /// does not admit the channels under it.
     pub fn admits_channel(&self, channel: u64, thread_parent: Option<u64>) -> bool {
         let is = |c: u64| channel == c || thread_parent == Some(c);
         self.collected
@@ -279,6 +281,24 @@ fn local(t: i64, tz: Tz) -> chrono::DateTime<Tz> {
     tz.timestamp_millis_opt(t)
         .single()
         .expect("UTC instants map to one local time")
+}
+
+/// First instant (Unix ms) of the local day after `date` in `tz`. Where that
+/// midnight falls in a DST gap, the day starts at the first local time that
+/// exists.
+fn next_local_midnight(date: NaiveDate, tz: Tz) -> i64 {
+    let next = date
+        .succ_opt()
+        .expect("date in range")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    (0..=24 * 4)
+        .find_map(|quarter| {
+            let wall = next + chrono::Duration::minutes(15 * quarter);
+            tz.from_local_datetime(&wall).earliest()
+        })
+        .expect("a local day starts within a day")
+        .timestamp_millis()
 }
 
 impl GroundTruth {
@@ -495,6 +515,39 @@ impl GroundTruth {
         g
     }
 
+    /// [`Self::growth`]'s joins and leaves per local calendar day in `tz`
+    /// (`net` per day; `rejoins` as in `growth`).
+    pub fn growth_per_local_day(&self, scope: &Scope, tz: Tz) -> BTreeMap<NaiveDate, Growth> {
+        let mut out: BTreeMap<NaiveDate, Growth> = BTreeMap::new();
+        let empty = Growth {
+            joins: 0,
+            leaves: 0,
+            rejoins: 0,
+            net: 0,
+        };
+        for m in self.stints(scope) {
+            if !m.initial && scope.admits_time(m.joined_ms) {
+                let day = local(m.joined_ms, tz).date_naive();
+                let one = Scope {
+                    from_ms: m.joined_ms,
+                    to_ms: m.joined_ms + 1,
+                    user: Some(m.user_id),
+                    ..scope.clone()
+                };
+                let g = out.entry(day).or_insert(empty);
+                g.joins += 1;
+                g.rejoins += self.growth(&one).rejoins;
+                g.net += 1;
+            }
+            if let Some(l) = m.left_ms.filter(|l| scope.admits_time(*l)) {
+                let g = out.entry(local(l, tz).date_naive()).or_insert(empty);
+                g.leaves += 1;
+                g.net -= 1;
+            }
+        }
+        out
+    }
+
     /// Members at instant `t`: stints with `joined_ms <= t` and (`left_ms`
     /// `None` or `t < left_ms`). A join at `t` is in, a leave at `t` is out.
     /// Bots only when `include_bots`.
@@ -611,6 +664,33 @@ impl GroundTruth {
             .filter(|(_, s, e)| s < e)
     }
 
+    /// [`Self::voice_ms`] in whole seconds (each cell's ms / 1000, rounded
+    /// down; exact whenever the range edges are whole seconds, since every
+    /// voice event and hour boundary is).
+    pub fn voice_seconds(&self, scope: &Scope) -> BTreeMap<(u64, u64, i64), i64> {
+        self.voice_ms(scope)
+            .into_iter()
+            .map(|(k, ms)| (k, ms.div_euclid(1000)))
+            .collect()
+    }
+
+    /// Voice time in ms per local calendar day in `tz`: clipped like
+    /// [`Self::voice_ms`], then split exactly at local midnights (a local day
+    /// across a DST change is 23 or 25 hours long).
+    pub fn voice_ms_per_local_day(&self, scope: &Scope, tz: Tz) -> BTreeMap<NaiveDate, i64> {
+        let mut out = BTreeMap::new();
+        for (_, s, e) in self.voice_clipped(scope) {
+            let mut t = s;
+            while t < e {
+                let date = local(t, tz).date_naive();
+                let piece_end = e.min(next_local_midnight(date, tz));
+                *out.entry(date).or_insert(0) += piece_end - t;
+                t = piece_end;
+            }
+        }
+        out
+    }
+
     /// Sum of [`Self::voice_ms`] per user.
     pub fn voice_ms_per_member(&self, scope: &Scope) -> BTreeMap<u64, i64> {
         let mut out = BTreeMap::new();
@@ -695,6 +775,18 @@ impl GroundTruth {
             };
             if scope.admits_user(a) && (scope.include_bots || kind == AuthorKind::Member) {
                 bump(&mut out, a, 1);
+            }
+        }
+        out
+    }
+
+    /// Reaction adds per local calendar day in `tz`, by givers passing the
+    /// user and bot filters.
+    pub fn reactions_per_local_day(&self, scope: &Scope, tz: Tz) -> BTreeMap<NaiveDate, u64> {
+        let mut out = BTreeMap::new();
+        for r in self.reactions_in(scope).filter(|r| r.added) {
+            if scope.admits_user(r.user_id) && (scope.include_bots || !r.user_is_bot) {
+                bump(&mut out, local(r.at_ms, tz).date_naive(), 1);
             }
         }
         out
@@ -802,5 +894,75 @@ impl GroundTruth {
     /// Whether `user_id` is a bot account in the guild.
     pub fn user_is_bot(&self, guild_id: u64, user_id: u64) -> bool {
         self.is_bot(guild_id, user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hour_start_floors_toward_the_past() {
+        assert_eq!(hour_start(0), 0);
+        assert_eq!(hour_start(HOUR_MS - 1), 0);
+        assert_eq!(hour_start(HOUR_MS), HOUR_MS);
+        assert_eq!(hour_start(-1), -HOUR_MS);
+    }
+
+    #[test]
+    fn scope_filters() {
+        let s = Scope::new(1, 100, 200).tracking_since(150).collected([10]);
+        assert_eq!(s.effective_from(), 150);
+        assert!(
+            !s.admits_time(149) && s.admits_time(150) && s.admits_time(199) && !s.admits_time(200)
+        );
+        assert!(s.admits_channel(10, None));
+        assert!(
+            s.admits_channel(99, Some(10)),
+            "a thread is collected with its parent"
+        );
+        assert!(!s.admits_channel(11, None));
+        assert!(
+            !s.admits_channel(12, Some(11)),
+            "a thread follows its parent"
+        );
+        let c = Scope::new(1, 0, 1).channel(10);
+        assert!(
+            c.admits_channel(10, None)
+                && c.admits_channel(12, Some(10))
+                && !c.admits_channel(11, None)
+        );
+        assert_eq!(
+            Scope::new(1, 100, 200).tracking_since(50).effective_from(),
+            100
+        );
+    }
+
+    #[test]
+    fn local_midnights_across_dst_and_gaps() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Berlin's 2026-10-25 lasts 25 hours: from 22:00Z on the 24th to 23:00Z.
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            next_local_midnight(d(2026, 10, 24), berlin),
+            1_792_879_200_000
+        );
+        assert_eq!(
+            next_local_midnight(d(2026, 10, 25), berlin) - 1_792_879_200_000,
+            25 * HOUR_MS
+        );
+        // Santiago skips midnight on 2026-09-06: the day begins at 01:00 local.
+        let santiago = chrono_tz::America::Santiago;
+        assert_eq!(
+            next_local_midnight(d(2026, 9, 5), santiago),
+            1_788_667_200_000
+        );
+    }
+
+    #[test]
+    fn ranking_breaks_ties_by_user_id_and_drops_zeros() {
+        let rows = rank(BTreeMap::from([(5, 2), (3, 2), (9, 7), (1, 0)]));
+        let pairs: Vec<(u64, u64)> = rows.iter().map(|r| (r.user_id, r.value)).collect();
+        assert_eq!(pairs, vec![(9, 7), (3, 2), (5, 2)]);
     }
 }
