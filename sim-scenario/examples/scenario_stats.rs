@@ -32,5 +32,10 @@ fn main() {
             truth.voice.len()
         );
         println!("  {kinds:?}");
+        if std::env::args().any(|a| a == "--bytes") {
+            let bytes = serde_json::to_vec(&scenario).map_or(0, |v| v.len());
+            let truth_bytes = serde_json::to_vec(&truth).map_or(0, |v| v.len());
+            println!("  scenario JSON {bytes} bytes, truth JSON {truth_bytes} bytes");
+        }
     }
 }

@@ -13,7 +13,6 @@ pub(crate) fn user(id: u64, name: &str, bot: bool) -> Value {
     let mut u = json!({
         "id": id.to_string(),
         "username": name,
-        "global_name": name,
         "discriminator": "0",
         "avatar": null,
     });
@@ -31,10 +30,6 @@ pub(crate) fn member(id: u64, name: &str, bot: bool, joined_ms: i64) -> Value {
         "deaf": false,
         "mute": false,
         "flags": 0,
-        "pending": false,
-        "nick": null,
-        "communication_disabled_until": null,
-        "premium_since": null,
     })
 }
 
@@ -190,7 +185,6 @@ pub(crate) fn message(m: &MessageShape<'_>) -> Value {
         "author": user(m.author_id, m.author_name, m.author_bot),
         "content": "",
         "timestamp": iso(m.at_ms),
-        "edited_timestamp": null,
         "tts": false,
         "mention_everyone": false,
         "mentions": [],
@@ -218,8 +212,6 @@ pub(crate) fn message(m: &MessageShape<'_>) -> Value {
             "deaf": false,
             "mute": false,
             "flags": 0,
-            "nick": null,
-            "communication_disabled_until": null,
         });
     }
     v
