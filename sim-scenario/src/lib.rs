@@ -8,6 +8,23 @@
 //!
 //! This file fixes the interface the simulator (`discord-sim`) builds on; the
 //! generator and the truth queries live in the modules below.
+//!
+//! - [`generate`] / [`generate_from`]: a community of several guilds over N
+//!   days from a seed (same seed, size and start: byte-identical output).
+//! - [`Script`]: a hand-written scenario, event by event, for tests whose
+//!   expected figures are worked out by hand.
+//! - [`truth`]: the facts ([`GroundTruth`]) and the queries answering every
+//!   figure the product reports; the module documentation states the shared
+//!   conventions (half-open ranges, tracking start, collected channels, bots).
+//!
+//! ```
+//! use sim_scenario::{ScenarioSize, generate, truth::Scope};
+//! let (scenario, truth) = generate(1, ScenarioSize::TINY);
+//! let guild = truth.guild_ids[0];
+//! let all = Scope::new(guild, truth.start_ms, truth.end_ms);
+//! let sent = scenario.events.iter().filter(|d| d.t == "MESSAGE_CREATE").count() as u64;
+//! assert_eq!(truth.messages_total(&all.clone().including_bots()), sent);
+//! ```
 
 use serde::{Deserialize, Serialize};
 
