@@ -6,6 +6,7 @@
 //! [`GatewayHandle::url`] with `ConfigBuilder::proxy_url`.
 
 pub mod gateway;
+pub mod interactions;
 pub mod rest;
 pub mod scenario_file;
 
@@ -19,6 +20,10 @@ use tokio_util::task::TaskTracker;
 pub use gateway::{
     Compression, ConnectionRecord, Fault, FaultKind, FaultTrigger, FrameRecord, FrameSend,
     GatewayConfig, GatewayHandle, Pacing, SessionRecord, SessionStatus,
+};
+pub use interactions::{
+    CommandOption, Delivery, FinalMessage, InteractionClient, InteractionKeys, InteractionKind,
+    InteractionOutcome, Invoker, OptionValue,
 };
 pub use rest::{
     InteractionRecord, RateLimitRule, RateLimitScope, RecordedFile, RecordedRequest, RestConfig,

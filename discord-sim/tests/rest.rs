@@ -471,6 +471,8 @@ async fn interaction_tokens_callbacks_and_edits() {
     let api = sim.rest.api_url();
     let app = discord_sim::DEFAULT_APPLICATION_ID;
     sim.rest.register_interaction(77, "tok");
+    // The product answered 202: it will use the callback route.
+    assert_eq!(sim.rest.report_http_answer("tok", 202, None), None);
 
     let unknown = client
         .post(format!("{api}/interactions/77/other/callback"))
@@ -664,6 +666,23 @@ async fn forced_429s_carry_discords_headers() {
         .unwrap();
     assert_eq!(callback.status(), 204);
     sim.rest.clear_rate_limits();
+    // An inline answer is an acknowledgement too, and is checked like one.
+    sim.rest.register_interaction(10, "t10");
+    let objection = sim.rest.report_http_answer(
+        "t10",
+        200,
+        Some(json!({"type": 4, "data": {"content": "x".repeat(2001)}})),
+    );
+    assert_eq!(
+        objection.unwrap()["errors"]["data"]["content"]["_errors"][0]["code"],
+        "BASE_TYPE_MAX_LENGTH"
+    );
+    assert_eq!(
+        sim.rest
+            .report_http_answer("t10", 200, Some(json!({"type": 5}))),
+        None
+    );
+    assert_eq!(sim.rest.interaction("t10").unwrap().callback_type, Some(5));
     let cleared = client
         .get(format!("{}/gateway/bot", sim.rest.api_url()))
         .header("Authorization", auth())

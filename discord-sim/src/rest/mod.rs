@@ -158,6 +158,10 @@ pub struct InteractionRecord {
     pub original_edits: u32,
     pub followups: Vec<StoredMessage>,
     pub expired: bool,
+    /// Sent to the product, whose HTTP answer the simulator has not heard yet.
+    pub awaiting_http_answer: bool,
+    /// The product's HTTP answer, as the interactions client reported it.
+    pub http_answer: Option<Value>,
 }
 
 struct Interaction {
@@ -267,6 +271,23 @@ impl RestHandle {
         register(&self.state, interaction_id, token);
     }
 
+    /// Records the product's HTTP answer to an interaction, as Discord would
+    /// see it: a body with a callback type acknowledges the interaction.
+    /// Returns Discord's objection (its error body) if the answer is invalid.
+    pub fn report_http_answer(
+        &self,
+        token: &str,
+        status: u16,
+        body: Option<Value>,
+    ) -> Option<Value> {
+        let answer = http_answer(&self.state, token, status, body);
+        if answer.status.is_client_error() {
+            answer.body
+        } else {
+            None
+        }
+    }
+
     /// Ends a token early (as if 15 minutes had passed).
     pub fn expire_interaction(&self, token: &str) {
         if let Some(interaction) = self.state.lock().interactions.get_mut(token) {
@@ -322,6 +343,8 @@ fn register(state: &RestState, interaction_id: u64, token: &str) {
         original_edits: 0,
         followups: Vec::new(),
         expired: false,
+        awaiting_http_answer: true,
+        http_answer: None,
     };
     state.lock().interactions.insert(
         token.to_owned(),
@@ -415,6 +438,7 @@ fn router(state: Arc<RestState>) -> Router {
         )
         .route("/_sim/interactions", post(control_register))
         .route("/_sim/interactions/{token}", get(control_interaction))
+        .route("/_sim/interactions/{token}/answer", post(control_answer))
         .fallback(discord)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -511,6 +535,51 @@ async fn control_interaction(
         Some(record) => axum::Json(record).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+#[derive(Deserialize)]
+struct HttpAnswer {
+    status: u16,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+/// The interactions client reports the product's HTTP answer: on Discord,
+/// an answer with a callback type is the acknowledgement itself.
+async fn control_answer(
+    State(state): State<Arc<RestState>>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    match serde_json::from_slice::<HttpAnswer>(&body) {
+        Ok(answer) => respond(http_answer(&state, &token, answer.status, answer.body)),
+        Err(_) => (StatusCode::BAD_REQUEST, "expected {status, body}").into_response(),
+    }
+}
+
+fn http_answer(state: &RestState, token: &str, status: u16, body: Option<Value>) -> Answer {
+    {
+        let mut inner = state.lock();
+        let Some(interaction) = inner.interactions.get_mut(token) else {
+            return Answer::empty(StatusCode::NOT_FOUND);
+        };
+        interaction.record.awaiting_http_answer = false;
+        interaction.record.http_answer = body.clone();
+        interaction.record.version += 1;
+    }
+    let answered = status == 200 && body.as_ref().is_some_and(|b| b.get("type").is_some());
+    let result = if answered {
+        let payload = body.unwrap_or(Value::Null);
+        let parsed = Body {
+            json: Some(payload.clone()),
+            files: Vec::new(),
+        };
+        acknowledge(state, token, payload, &parsed)
+    } else {
+        Answer::empty(StatusCode::NO_CONTENT)
+    };
+    state.changed.notify_waiters();
+    result
 }
 
 // ---- Discord routes ----
@@ -1120,23 +1189,31 @@ fn build_message(
 }
 
 fn callback(state: &RestState, interaction_id: &str, token: &str, body: Body) -> Answer {
-    let unknown = || Answer::error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
-    {
-        let inner = state.lock();
-        match inner.interactions.get(token) {
-            Some(i) if i.record.interaction_id == interaction_id && state.interaction_live(i) => {
-                if i.record.callback_type.is_some() {
-                    return Answer::error(
-                        StatusCode::BAD_REQUEST,
-                        40060,
-                        "Interaction has already been acknowledged.",
-                    );
-                }
-            }
-            _ => return unknown(),
-        }
+    let known =
+        state.lock().interactions.get(token).is_some_and(|i| {
+            i.record.interaction_id == interaction_id && state.interaction_live(i)
+        });
+    if !known {
+        return Answer::error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
     }
     let payload = body.json.clone().unwrap_or(Value::Null);
+    acknowledge(state, token, payload, &body)
+}
+
+/// Records a callback (through the callback route or as the HTTP answer).
+fn acknowledge(state: &RestState, token: &str, payload: Value, body: &Body) -> Answer {
+    let acknowledged = state
+        .lock()
+        .interactions
+        .get(token)
+        .is_some_and(|i| i.record.callback_type.is_some());
+    if acknowledged {
+        return Answer::error(
+            StatusCode::BAD_REQUEST,
+            40060,
+            "Interaction has already been acknowledged.",
+        );
+    }
     let errors = validate::callback(&payload);
     if !errors.is_empty() {
         return Answer::form(errors);
@@ -1160,7 +1237,7 @@ fn callback(state: &RestState, interaction_id: &str, token: &str, body: Body) ->
                 "Cannot send an empty message",
             );
         }
-        original = Some(build_message(state, &data, &body, "0", Some(token), None));
+        original = Some(build_message(state, &data, body, "0", Some(token), None));
     }
     let mut inner = state.lock();
     if let Some(interaction) = inner.interactions.get_mut(token) {
@@ -1217,7 +1294,12 @@ fn original(
     let (acknowledged, current) = {
         let inner = state.lock();
         let record = &inner.interactions[token].record;
-        (record.callback_type.is_some(), record.original.clone())
+        // The product may edit as soon as it has answered; the client may
+        // not have reported that answer yet.
+        (
+            record.callback_type.is_some() || record.awaiting_http_answer,
+            record.original.clone(),
+        )
     };
     if *method == Method::GET {
         return current.map_or_else(unknown_message, |stored| {
