@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use sim_scenario::truth::{LeaderboardMetric, Scope};
 use sim_scenario::{ScenarioSize, generate};
 
 fn main() {
@@ -32,6 +33,30 @@ fn main() {
             truth.voice.len()
         );
         println!("  {kinds:?}");
+        if std::env::args().any(|a| a == "--truth") {
+            for &g in &truth.guild_ids {
+                let all = Scope::new(g, truth.start_ms, truth.end_ms);
+                let board = truth.leaderboard(&all, LeaderboardMetric::Messages);
+                let total: u64 = board.iter().map(|r| r.value).sum();
+                let top5: u64 = board.iter().take(5).map(|r| r.value).sum();
+                let peak = truth
+                    .peak_concurrent(&all)
+                    .values()
+                    .copied()
+                    .max()
+                    .unwrap_or(0);
+                let per_channel = truth.messages_per_parent_channel(&all);
+                println!(
+                    "  guild {g}: {total} member messages, top 5 members {top5}, {} ranked, channels {:?}, \
+                     peak voice {peak}, growth {:?}, activation {:?}, ratio {:?}",
+                    board.len(),
+                    per_channel.values().collect::<Vec<_>>(),
+                    truth.growth(&all),
+                    truth.activation(&all),
+                    truth.activity_ratio(&all),
+                );
+            }
+        }
         if std::env::args().any(|a| a == "--bytes") {
             let bytes = serde_json::to_vec(&scenario).map_or(0, |v| v.len());
             let truth_bytes = serde_json::to_vec(&truth).map_or(0, |v| v.len());

@@ -372,7 +372,7 @@ impl Gen {
         for k in 0..n_init + n_join {
             let account = start - self.between(30, 1500) * DAY;
             let id = self.id_at(account);
-            let weight = if self.chance(0.25) {
+            let weight = if self.chance(0.4) {
                 0.0
             } else {
                 self.pareto(1.2, 40.0)

@@ -357,3 +357,78 @@ fn raid_and_mass_deletion_are_where_the_truth_says() {
     let scope = Scope::new(raid.guild_id, raid.start_ms, raid.end_ms + 1);
     assert_eq!(t.growth(&scope).joins, raid.user_ids.len() as u64);
 }
+
+/// Nothing refers to a channel before it exists or after it is deleted, to an
+/// archived thread, or to a deleted message.
+fn check_references(s: &Scenario) {
+    let mut live: BTreeSet<u64> = BTreeSet::new();
+    let mut archived: BTreeSet<u64> = BTreeSet::new();
+    for g in &s.guilds {
+        for c in g["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(g["threads"].as_array().unwrap())
+        {
+            live.insert(id(&c["id"]));
+        }
+    }
+    let mut messages: BTreeSet<u64> = BTreeSet::new();
+    for d in &s.events {
+        let channel = || id(&d.d["channel_id"]);
+        let usable = |c: u64| live.contains(&c) && !archived.contains(&c);
+        match d.t.as_str() {
+            "CHANNEL_CREATE" | "THREAD_CREATE" => {
+                assert!(live.insert(id(&d.d["id"])), "created twice")
+            }
+            "CHANNEL_DELETE" => {
+                assert!(live.remove(&id(&d.d["id"])), "deleting an unknown channel")
+            }
+            "THREAD_UPDATE" if d.d["thread_metadata"]["archived"] == Value::Bool(true) => {
+                assert!(archived.insert(id(&d.d["id"])), "archived twice");
+            }
+            "MESSAGE_CREATE" => {
+                assert!(
+                    usable(channel()),
+                    "message in a missing or archived channel"
+                );
+                messages.insert(id(&d.d["id"]));
+            }
+            "MESSAGE_REACTION_ADD" | "MESSAGE_REACTION_REMOVE" => {
+                assert!(usable(channel()));
+                assert!(
+                    messages.contains(&id(&d.d["message_id"])),
+                    "reaction on a deleted message"
+                );
+            }
+            "MESSAGE_DELETE" => {
+                assert!(usable(channel()));
+                assert!(
+                    messages.remove(&id(&d.d["id"])),
+                    "deleting an unknown message"
+                );
+            }
+            "MESSAGE_DELETE_BULK" => {
+                for m in d.d["ids"].as_array().unwrap() {
+                    assert!(messages.remove(&id(m)), "bulk-deleting an unknown message");
+                }
+            }
+            "VOICE_STATE_UPDATE" => {
+                if let Some(c) = opt_id(&d.d["channel_id"]) {
+                    assert!(live.contains(&c));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn events_only_refer_to_things_that_exist() {
+    for seed in [1, 2, 3] {
+        let (s, _) = generate(seed, ScenarioSize::SMALL);
+        check_references(&s);
+    }
+    let (s, _) = generate(4, ScenarioSize::TINY);
+    check_references(&s);
+}
