@@ -555,9 +555,11 @@ impl Gen {
         }
         for (k, (parent, kind, created)) in plans.into_iter().enumerate() {
             let probe = created.max(start);
+            // Posters open threads; lurkers stay silent.
             let owners: Vec<(u64, i64)> = gm
                 .humans
                 .iter()
+                .filter(|u| u.weight > 0.0)
                 .filter_map(|u| u.member_through(probe, probe + 2 * SEC).map(|j| (u.id, j)))
                 .collect();
             if owners.is_empty() {

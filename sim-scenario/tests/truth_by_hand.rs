@@ -139,6 +139,7 @@ fn message_counts() {
         map([(A, 3), (B, 2), (T, 1)])
     );
     assert_eq!(t.messages_per_parent_channel(&all()), map([(A, 4), (B, 2)]));
+    assert_eq!(t.thread_messages_per_parent(&all()), map([(A, 1)]));
     assert_eq!(
         t.messages_per_channel(&all().including_bots()),
         map([(A, 4), (B, 3), (T, 1)])

@@ -358,6 +358,18 @@ impl GroundTruth {
         out
     }
 
+    /// Counted messages posted in threads, keyed by the thread's parent
+    /// (thread engagement per channel; forum posts' replies under the forum).
+    pub fn thread_messages_per_parent(&self, scope: &Scope) -> BTreeMap<u64, u64> {
+        let mut out = BTreeMap::new();
+        for m in self.messages_in(scope) {
+            if let Some(parent) = m.thread_parent_id {
+                bump(&mut out, parent, 1);
+            }
+        }
+        out
+    }
+
     /// Counted messages per author id (webhook id for webhook messages, when
     /// bots are included).
     pub fn messages_per_member(&self, scope: &Scope) -> BTreeMap<u64, u64> {
