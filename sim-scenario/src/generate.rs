@@ -308,7 +308,10 @@ impl Gen {
         let (start, end) = (self.start, self.end);
         let dur = end - start;
         let n = size.members_per_guild as usize;
-        let created = start - (500 + 40 * i64::from(gi)) * DAY;
+        // The odd millisecond offset spreads guilds over shards:
+        // `(id >> 22) % n` would otherwise be 0 for every guild made at a
+        // whole day.
+        let created = start - (500 + 40 * i64::from(gi)) * DAY + i64::from(gi) * 1001;
         let guild_id = self.id_at(created);
         self.truth.guild_ids.push(guild_id);
 

@@ -205,3 +205,34 @@ fn ids_are_non_zero_strings_and_entities_never_share_one() {
         }
     }
 }
+
+#[test]
+fn guilds_spread_over_shards() {
+    let size = ScenarioSize {
+        guilds: 4,
+        members_per_guild: 8,
+        days: 1,
+        messages_per_member_day: 1.0,
+    };
+    let (s, _) = generate(5, size);
+    let ids: Vec<u64> = s
+        .guilds
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    for shards in [2u64, 3, 4] {
+        let used: BTreeSet<u64> = ids.iter().map(|id| (id >> 22) % shards).collect();
+        assert_eq!(
+            used.len() as u64,
+            shards.min(4),
+            "{shards} shards: {used:?}"
+        );
+    }
+    let (medium_like, _) = generate(5, ScenarioSize::SMALL);
+    let used: BTreeSet<u64> = medium_like
+        .guilds
+        .iter()
+        .map(|g| (g["id"].as_str().unwrap().parse::<u64>().unwrap() >> 22) % 2)
+        .collect();
+    assert_eq!(used.len(), 2);
+}
