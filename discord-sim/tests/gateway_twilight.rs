@@ -163,3 +163,74 @@ async fn twilight_survives_the_fault_chain_over_zstd() {
 async fn twilight_survives_the_fault_chain_over_text_frames() {
     fault_chain(Compression::Never).await;
 }
+
+/// A generated scenario streams through twilight on two shards: every
+/// dispatch parses with twilight-model and each shard gets all of its events.
+#[tokio::test]
+async fn generated_scenario_streams_through_twilight() {
+    use futures_util::StreamExt as _;
+    use twilight_gateway::Message;
+
+    let (scenario, _truth) = sim_scenario::generate(7, sim_scenario::ScenarioSize::SMALL);
+    let total = scenario.events.len();
+    assert!(total > 0);
+    let sim = start_sim(scenario, Compression::AsRequested).await;
+    let mut counts = Vec::new();
+    for shard_id in 0..2 {
+        let expected = sim
+            .gateway
+            .scenario()
+            .events
+            .iter()
+            .filter(|e| (e.guild_id >> 22) % 2 == shard_id)
+            .count();
+        let expected_guilds = sim
+            .gateway
+            .scenario()
+            .guilds
+            .iter()
+            .filter(|g| {
+                g["id"]
+                    .as_str()
+                    .and_then(|id| id.parse::<u64>().ok())
+                    .is_some_and(|id| (id >> 22) % 2 == shard_id)
+            })
+            .count();
+        let mut twilight = shard(sim.gateway.url(), shard_id as u32, 2);
+        let mut ready = false;
+        let mut dispatches = 0;
+        let mut guild_creates = 0;
+        let read = async {
+            while !ready || dispatches < expected || guild_creates < expected_guilds {
+                let Some(Ok(Message::Text(text))) = twilight.next().await else {
+                    continue;
+                };
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if value["op"] != 0 {
+                    continue;
+                }
+                let t = value["t"].as_str().unwrap_or_default().to_owned();
+                let parsed = twilight_gateway::parse(text, twilight_gateway::EventTypeFlags::all());
+                assert!(
+                    matches!(parsed, Ok(Some(_))),
+                    "twilight rejects a {t}: {parsed:?}"
+                );
+                match t.as_str() {
+                    "READY" => ready = true,
+                    "GUILD_CREATE" => guild_creates += 1,
+                    _ => dispatches += 1,
+                }
+            }
+        };
+        tokio::time::timeout(TEST_TIMEOUT, read)
+            .await
+            .expect("the shard's events in time");
+        assert_eq!(
+            sim.gateway.shard_progress([shard_id as u32, 2]),
+            Some((expected, expected))
+        );
+        counts.push(expected);
+    }
+    assert_eq!(counts.iter().sum::<usize>(), total);
+    sim.shutdown().await;
+}

@@ -1,0 +1,139 @@
+//! The `discord-sim` binary: keygen, scenario files, and serve (which a real
+//! twilight shard connects to), stopped by SIGTERM.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_discord-sim");
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("discord-sim-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn keygen_prints_a_matching_key_pair() {
+    let output = Command::new(BIN).arg("keygen").output().unwrap();
+    assert!(output.status.success());
+    let keys: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let secret = keys["secret_key"].as_str().unwrap();
+    let public = keys["public_key"].as_str().unwrap();
+    assert_eq!((secret.len(), public.len()), (64, 64));
+    let restored = discord_sim::InteractionKeys::from_secret_hex(secret).unwrap();
+    assert_eq!(restored.public_key_hex(), public);
+}
+
+#[test]
+fn unknown_commands_and_missing_values_fail() {
+    assert!(
+        !Command::new(BIN)
+            .arg("explode")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let missing = Command::new(BIN)
+        .args(["scenario", "--seed"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--seed needs a value"));
+}
+
+#[tokio::test]
+async fn scenario_files_serve_to_a_twilight_shard() {
+    let dir = temp_dir("serve");
+    let output = Command::new(BIN)
+        .args(["scenario", "--seed", "5", "--size", "tiny", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let jsonl = dir.join("scenario.jsonl");
+    let loaded = discord_sim::scenario_file::load_jsonl(&jsonl).unwrap();
+    let (generated, truth) = sim_scenario::generate(5, sim_scenario::ScenarioSize::TINY);
+    assert_eq!(
+        loaded.events, generated.events,
+        "the JSONL file holds the generated stream"
+    );
+    assert_eq!(loaded.guilds, generated.guilds);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ground-truth.json")).unwrap())
+            .unwrap();
+    assert_eq!(written, serde_json::to_value(&truth).unwrap());
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--jsonl"])
+        .arg(&jsonl)
+        .args([
+            "--token",
+            common::TOKEN,
+            "--gateway-addr",
+            "127.0.0.1:0",
+            "--rest-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let line = lines.next().unwrap().unwrap();
+        let (name, url) = line.split_once(char::is_whitespace).unwrap();
+        urls.insert(name.to_owned(), url.trim().to_owned());
+    }
+    let gateway = &urls["gateway"];
+    let bot: Value = reqwest::Client::new()
+        .get(format!("{}/gateway/bot", urls["rest"]))
+        .header("Authorization", format!("Bot {}", common::TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&bot["url"], gateway);
+
+    let mut shard = common::shard(gateway, 0, 1);
+    let read = async {
+        loop {
+            if let Some(Ok(twilight_gateway::Message::Text(text))) = shard.next().await
+                && text.contains("\"GUILD_CREATE\"")
+            {
+                return text;
+            }
+        }
+    };
+    let guild_create = tokio::time::timeout(Duration::from_secs(30), read)
+        .await
+        .expect("GUILD_CREATE in time");
+    let parsed = twilight_gateway::parse(guild_create, twilight_gateway::EventTypeFlags::all());
+    assert!(matches!(parsed, Ok(Some(_))));
+
+    // SIGTERM ends it cleanly.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
