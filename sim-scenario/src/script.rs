@@ -322,6 +322,17 @@ impl Script {
         self
     }
 
+    /// `CHANNEL_UPDATE` renaming a channel (not a thread).
+    pub fn rename_channel(&mut self, at: i64, id: u64, name: &str) -> &mut Self {
+        self.channel_info.get_mut(&id).expect("known channel").1 = name.to_owned();
+        if let Some(c) = self.truth.channels.iter_mut().find(|c| c.channel_id == id) {
+            c.name = name.to_owned();
+        }
+        let d = self.channel_payload(id);
+        self.push(at, "CHANNEL_UPDATE", d);
+        self
+    }
+
     /// `CHANNEL_DELETE`.
     pub fn delete_channel(&mut self, at: i64, id: u64) -> &mut Self {
         let d = self.channel_payload(id);

@@ -236,3 +236,37 @@ fn guilds_spread_over_shards() {
         .collect();
     assert_eq!(used.len(), 2);
 }
+
+#[test]
+fn scenario_and_truth_survive_a_json_round_trip() {
+    let (s, t) = generate(13, ScenarioSize::TINY);
+    let s2: Scenario = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    let t2: sim_scenario::GroundTruth =
+        serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+    assert_eq!(s2.events, s.events);
+    assert_eq!(s2.guilds, s.guilds);
+    assert_eq!(t2, t);
+}
+
+#[test]
+fn script_channel_lifecycle_parses_as_twilight() {
+    let start = sim_scenario::DEFAULT_START_MS;
+    let mut s = sim_scenario::Script::new(77, start, 1);
+    s.channel(1, 4, "cat", None)
+        .member(5, "ann", false, start - 10)
+        .create_channel(start + 1_000, 2, 0, "new", Some(1))
+        .rename_channel(start + 2_000, 2, "renamed")
+        .create_thread(start + 3_000, 3, 2, 11, 5);
+    s.message(start + 4_000, 3, 5, 1, 1, 1);
+    s.archive_thread(start + 5_000, 3)
+        .delete_channel(start + 6_000, 2);
+    let (scenario, truth) = s.finish();
+    let kinds = check_twilight(&scenario);
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    let c = truth.channels.iter().find(|c| c.channel_id == 2).unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.created_ms, c.deleted_ms),
+        ("renamed", Some(start + 1_000), Some(start + 6_000))
+    );
+    assert_eq!(truth.messages[0].thread_parent_id, Some(2));
+}
