@@ -1,1 +1,12 @@
+//! What the ServerPulse ingester and web endpoint share: domain types,
+//! configuration, rollup batches and all database access.
 
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod rollup;
+pub mod telemetry;
+pub mod time;
+
+pub use ids::Snowflake;
+pub mod testing;

@@ -1,0 +1,486 @@
+//! Configuration from environment variables, read once at start.
+//!
+//! Each binary has one typed configuration. Reading it fails fast with a
+//! [`ConfigError`] whose message is one line naming the variable. Secrets are
+//! kept in [`Secret`], whose `Debug` and `Display` never show the value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::ids::Snowflake;
+
+/// Discord's REST base when `DISCORD_API_URL` is not set.
+pub const DEFAULT_DISCORD_API_URL: &str = "https://discord.com/api/v10";
+/// Where tests and the README expect a local PostgreSQL.
+pub const DEFAULT_LOCAL_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set; see the README's configuration table")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Where configuration values come from: the process environment, or a map
+/// in tests (so tests never mutate the shared process environment).
+pub trait Source {
+    fn get(&self, var: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, var: &str) -> Option<String> {
+        std::env::var(var).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, var: &str) -> Option<String> {
+        HashMap::get(self, var).cloned()
+    }
+}
+
+impl Source for [(&str, &str)] {
+    fn get(&self, var: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == var)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+/// Reads variables from a [`Source`], treating an empty value as unset.
+struct Reader<'a, S: Source + ?Sized>(&'a S);
+
+impl<S: Source + ?Sized> Reader<'_, S> {
+    fn optional(&self, var: &'static str) -> Option<String> {
+        self.0
+            .get(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.optional(var).ok_or(ConfigError::Missing(var))
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| invalid(var, format!("expected {what}, got {v:?}"))),
+        }
+    }
+
+    fn url(
+        &self,
+        var: &'static str,
+        default: Option<&str>,
+        schemes: &[&str],
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(value) = self.optional(var).or(default.map(str::to_owned)) else {
+            return Ok(None);
+        };
+        let parsed =
+            url::Url::parse(&value).map_err(|e| invalid(var, format!("not a URL ({e})")))?;
+        if !schemes.contains(&parsed.scheme()) {
+            return Err(invalid(
+                var,
+                format!("expected a {} URL", schemes.join(" or ")),
+            ));
+        }
+        Ok(Some(value.trim_end_matches('/').to_owned()))
+    }
+
+    fn database(&self) -> Result<DatabaseConfig, ConfigError> {
+        let url = self
+            .url("DATABASE_URL", None, &["postgres", "postgresql"])?
+            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        let max_connections = self.parsed("DATABASE_MAX_CONNECTIONS", 10u32, "a whole number")?;
+        if max_connections == 0 {
+            return Err(invalid(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be at least 1".into(),
+            ));
+        }
+        let connect_timeout_secs =
+            self.parsed("DATABASE_CONNECT_TIMEOUT_SECS", 10u64, "whole seconds")?;
+        Ok(DatabaseConfig {
+            url: Secret::new(url),
+            max_connections,
+            connect_timeout: Duration::from_secs(connect_timeout_secs.max(1)),
+        })
+    }
+
+    fn logging(&self) -> Result<LogFormat, ConfigError> {
+        match self.optional("LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(invalid(
+                "LOG_FORMAT",
+                format!("expected text or json, got {other:?}"),
+            )),
+        }
+    }
+
+    fn port(&self, var: &'static str, default: u16) -> Result<u16, ConfigError> {
+        self.parsed(var, default, "a port number (0-65535)")
+    }
+}
+
+fn invalid(var: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { var, reason }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// May carry a password, hence secret; see [`DatabaseConfig::redacted_url`].
+    pub url: Secret,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// The URL with any password replaced, safe for logs and error lines.
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url.expose())
+    }
+}
+
+/// Replaces the password of a URL, if it has one.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("redacted"));
+            }
+            url.to_string()
+        }
+        Err(_) => "[unparsable URL]".to_owned(),
+    }
+}
+
+/// Settings of `serverpulse-web`.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub database: DatabaseConfig,
+    pub discord_token: Secret,
+    pub application_id: Snowflake,
+    /// Hex Ed25519 public key, 32 bytes; checked for shape here and decoded
+    /// into a verifying key once by the web crate.
+    pub public_key: [u8; 32],
+    pub api_url: String,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+}
+
+impl WebConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
+        let env = Reader(source);
+        let log_format = env.logging()?;
+        let database = env.database()?;
+        let discord_token = Secret::new(env.required("DISCORD_TOKEN")?);
+        let application_id = env
+            .required("DISCORD_APPLICATION_ID")?
+            .parse::<Snowflake>()
+            .map_err(|_| {
+                invalid(
+                    "DISCORD_APPLICATION_ID",
+                    "expected a numeric Discord id".into(),
+                )
+            })?;
+        let public_key = parse_public_key(&env.required("DISCORD_PUBLIC_KEY")?)?;
+        let api_url = env
+            .url(
+                "DISCORD_API_URL",
+                Some(DEFAULT_DISCORD_API_URL),
+                &["http", "https"],
+            )?
+            .unwrap_or_else(|| DEFAULT_DISCORD_API_URL.to_owned());
+        let port = env.port("PORT", 8080)?;
+        Ok(Self {
+            database,
+            discord_token,
+            application_id,
+            public_key,
+            api_url,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            log_format,
+        })
+    }
+}
+
+fn parse_public_key(hex_key: &str) -> Result<[u8; 32], ConfigError> {
+    let bad = |reason: &str| invalid("DISCORD_PUBLIC_KEY", reason.to_owned());
+    if hex_key.len() != 64 {
+        return Err(bad(
+            "expected 64 hex characters (the application's public key)",
+        ));
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex_key[2 * i..2 * i + 2], 16)
+            .map_err(|_| bad("not hexadecimal"))?;
+    }
+    Ok(key)
+}
+
+/// Settings of `serverpulse-ingester`.
+#[derive(Debug, Clone)]
+pub struct IngesterConfig {
+    pub database: DatabaseConfig,
+    pub discord_token: Secret,
+    pub api_url: String,
+    /// Gateway override; when unset the ingester asks `GET /gateway/bot`.
+    pub gateway_url: Option<String>,
+    /// The shards this process runs, out of `shard_total`.
+    pub shards: RangeInclusive<u32>,
+    pub shard_total: u32,
+    /// Health, readiness and metrics, on 0.0.0.0.
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+}
+
+impl IngesterConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
+        let env = Reader(source);
+        let log_format = env.logging()?;
+        let database = env.database()?;
+        let discord_token = Secret::new(env.required("DISCORD_TOKEN")?);
+        let api_url = env
+            .url(
+                "DISCORD_API_URL",
+                Some(DEFAULT_DISCORD_API_URL),
+                &["http", "https"],
+            )?
+            .unwrap_or_else(|| DEFAULT_DISCORD_API_URL.to_owned());
+        let gateway_url = env.url("DISCORD_GATEWAY_URL", None, &["ws", "wss"])?;
+        let shard_total = env.parsed("SHARD_TOTAL", 1u32, "a whole number of shards")?;
+        if shard_total == 0 {
+            return Err(invalid("SHARD_TOTAL", "must be at least 1".into()));
+        }
+        let shards = match env.optional("SHARDS") {
+            None => 0..=shard_total - 1,
+            Some(spec) => parse_shard_range(&spec, shard_total)?,
+        };
+        let port = env.port("INGESTER_PORT", 8081)?;
+        Ok(Self {
+            database,
+            discord_token,
+            api_url,
+            gateway_url,
+            shards,
+            shard_total,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            log_format,
+        })
+    }
+}
+
+/// `"3"` or `"0-3"`, within `0..shard_total`.
+fn parse_shard_range(spec: &str, shard_total: u32) -> Result<RangeInclusive<u32>, ConfigError> {
+    let bad = |reason: String| invalid("SHARDS", reason);
+    let number = |s: &str| {
+        s.trim().parse::<u32>().map_err(|_| {
+            bad(format!(
+                "expected a shard id or a range like 0-3, got {spec:?}"
+            ))
+        })
+    };
+    let (first, last) = match spec.split_once('-') {
+        Some((a, b)) => (number(a)?, number(b)?),
+        None => {
+            let n = number(spec)?;
+            (n, n)
+        }
+    };
+    if first > last {
+        return Err(bad(format!("range {spec:?} is empty")));
+    }
+    if last >= shard_total {
+        return Err(bad(format!(
+            "shard {last} is outside 0-{} (SHARD_TOTAL is {shard_total})",
+            shard_total - 1
+        )));
+    }
+    Ok(first..=last)
+}
+
+/// Settings the `migrate` subcommands need: only the database.
+pub fn database_from_env() -> Result<DatabaseConfig, ConfigError> {
+    Reader(&Env).database()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+    fn web(vars: &[(&str, &str)]) -> Result<WebConfig, ConfigError> {
+        WebConfig::from_source(vars)
+    }
+
+    fn full_web() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "DATABASE_URL",
+                "postgres://sp:hunter2@db.internal:5432/serverpulse",
+            ),
+            ("DISCORD_TOKEN", "very-secret-token"),
+            ("DISCORD_APPLICATION_ID", "1234567890"),
+            ("DISCORD_PUBLIC_KEY", KEY),
+        ]
+    }
+
+    #[test]
+    fn web_defaults_apply() {
+        let config = web(&full_web()).unwrap();
+        assert_eq!(config.api_url, DEFAULT_DISCORD_API_URL);
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.application_id, Snowflake(1_234_567_890));
+        assert_eq!(config.public_key[0], 0x0f);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn each_missing_variable_is_named() {
+        for var in [
+            "DATABASE_URL",
+            "DISCORD_TOKEN",
+            "DISCORD_APPLICATION_ID",
+            "DISCORD_PUBLIC_KEY",
+        ] {
+            let vars: Vec<_> = full_web().into_iter().filter(|(k, _)| *k != var).collect();
+            let err = web(&vars).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(var));
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_named_with_the_reason() {
+        let cases = [
+            ("DISCORD_PUBLIC_KEY", "abc"),
+            ("DISCORD_PUBLIC_KEY", &"zz".repeat(32)),
+            ("DISCORD_APPLICATION_ID", "my-app"),
+            ("PORT", "80000"),
+            ("DATABASE_URL", "mysql://localhost/x"),
+            ("DISCORD_API_URL", "not a url"),
+            ("LOG_FORMAT", "xml"),
+        ];
+        for (var, value) in cases {
+            let mut vars = full_web();
+            vars.retain(|(k, _)| *k != var);
+            vars.push((var, value));
+            match web(&vars).unwrap_err() {
+                ConfigError::Invalid { var: named, .. } => assert_eq!(named, var),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = web(&full_web()).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("very-secret-token"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(
+            config.database.redacted_url(),
+            "postgres://sp:redacted@db.internal:5432/serverpulse"
+        );
+    }
+
+    #[test]
+    fn ingester_shard_ranges() {
+        let base = [
+            ("DATABASE_URL", "postgres://localhost/x"),
+            ("DISCORD_TOKEN", "t"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            IngesterConfig::from_source(vars.as_slice())
+        };
+        let all = with(&[]).unwrap();
+        assert_eq!((all.shards, all.shard_total), (0..=0, 1));
+        let some = with(&[("SHARDS", "0-3"), ("SHARD_TOTAL", "8")]).unwrap();
+        assert_eq!((some.shards, some.shard_total), (0..=3, 8));
+        let one = with(&[("SHARDS", "5"), ("SHARD_TOTAL", "8")]).unwrap();
+        assert_eq!(one.shards, 5..=5);
+        for bad in ["4-2", "0-8", "x", "1-"] {
+            let err = with(&[("SHARDS", bad), ("SHARD_TOTAL", "8")]).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { var: "SHARDS", .. }),
+                "{bad}: {err}"
+            );
+        }
+        assert!(matches!(
+            with(&[("SHARD_TOTAL", "0")]).unwrap_err(),
+            ConfigError::Invalid {
+                var: "SHARD_TOTAL",
+                ..
+            }
+        ));
+        assert!(matches!(
+            with(&[("DISCORD_GATEWAY_URL", "http://x")]).unwrap_err(),
+            ConfigError::Invalid {
+                var: "DISCORD_GATEWAY_URL",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,91 @@
+//! All database access. Every query lives under this module, uses bind
+//! parameters, and takes an executor so callers choose pool or transaction.
+
+pub mod ingest;
+pub mod rollups;
+pub mod settings;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::DatabaseConfig;
+
+/// The migrations in `migrations/`, embedded in every binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be reached (down, restarting, pool exhausted):
+    /// worth retrying, and worth telling a user "try again".
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database query failed: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl DbError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_sqlstate(&c)) => {
+                Self::Unavailable(error)
+            }
+            _ => Self::Query(error),
+        }
+    }
+}
+
+/// SQLSTATE classes 08 (connection exception) and 57P (operator intervention:
+/// shutdown, crash, cannot connect now).
+fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P")
+}
+
+/// Connects a pool, failing within the configured timeout when no server
+/// answers (so a binary exits with one line instead of hanging).
+pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    let options: PgConnectOptions = config
+        .url
+        .expose()
+        .parse::<PgConnectOptions>()
+        .map_err(DbError::Query)?
+        .application_name("serverpulse");
+    let pool = PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.connect_timeout)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Applies pending migrations; a no-op when the schema is current.
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Readiness: the database answers a trivial query within `timeout`.
+pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), DbError> {
+    match tokio_timeout(timeout, sqlx::query("select 1").execute(pool)).await {
+        Some(result) => result.map(|_| ()).map_err(DbError::from),
+        None => Err(DbError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
+}
+
+async fn tokio_timeout<F: std::future::Future>(limit: Duration, future: F) -> Option<F::Output> {
+    tokio::time::timeout(limit, future).await.ok()
+}

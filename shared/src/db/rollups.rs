@@ -1,0 +1,394 @@
+//! Writing and reading rollups.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::DbError;
+use crate::ids::Snowflake;
+use crate::rollup::RollupBatch;
+
+/// Creates the monthly partitions the given months need (idempotent).
+pub async fn ensure_partitions(
+    conn: &mut PgConnection,
+    months: &[DateTime<Utc>],
+) -> Result<(), DbError> {
+    if months.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("select serverpulse_ensure_partitions(m) from unnest($1::timestamptz[]) as m")
+        .bind(months)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn ids(values: impl Iterator<Item = Snowflake>) -> Vec<i64> {
+    values.map(Snowflake::to_db).collect()
+}
+
+/// Adds a batch to the rollup tables: one `INSERT .. SELECT FROM UNNEST ..
+/// ON CONFLICT` per table, so the cost is a handful of statements whatever
+/// the batch size. Counts add up; voice peaks keep the greatest. Run it in
+/// the transaction that also commits the shard checkpoint.
+pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result<(), DbError> {
+    ensure_partitions(&mut *conn, &batch.months()).await?;
+
+    if !batch.messages.is_empty() {
+        let rows: Vec<_> = batch.messages.iter().collect();
+        sqlx::query(
+            "insert into message_rollup
+                 (guild_id, hour, channel_id, author_id, thread_parent_id, author_kind,
+                  messages, attachments, embeds, stickers)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::smallint[], $7::int[], $8::int[], $9::int[], $10::int[])
+             on conflict (guild_id, hour, channel_id, author_id) do update set
+                 messages = message_rollup.messages + excluded.messages,
+                 attachments = message_rollup.attachments + excluded.attachments,
+                 embeds = message_rollup.embeds + excluded.embeds,
+                 stickers = message_rollup.stickers + excluded.stickers",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(ids(rows.iter().map(|(k, _)| k.author_id)))
+        .bind(rows.iter().map(|(_, v)| v.thread_parent_id.map(Snowflake::to_db)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.author_kind.to_db()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.messages).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.attachments).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.embeds).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.stickers).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if !batch.reactions.is_empty() {
+        let rows: Vec<_> = batch.reactions.iter().collect();
+        sqlx::query(
+            "insert into reaction_rollup
+                 (guild_id, hour, channel_id, user_id, receiver_id, emoji, added, removed)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::text[], $7::int[], $8::int[])
+             on conflict (guild_id, hour, channel_id, user_id, receiver_id, emoji) do update set
+                 added = reaction_rollup.added + excluded.added,
+                 removed = reaction_rollup.removed + excluded.removed",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(ids(rows.iter().map(|(k, _)| k.user_id)))
+        .bind(ids(rows.iter().map(|(k, _)| k.receiver_id)))
+        .bind(
+            rows.iter()
+                .map(|(k, _)| k.emoji.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|(_, v)| v.added).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.removed).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if !batch.voice_seconds.is_empty() {
+        let rows: Vec<_> = batch.voice_seconds.iter().collect();
+        sqlx::query(
+            "insert into voice_rollup (guild_id, hour, channel_id, user_id, seconds)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::int[])
+             on conflict (guild_id, hour, channel_id, user_id) do update set
+                 seconds = voice_rollup.seconds + excluded.seconds",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(ids(rows.iter().map(|(k, _)| k.user_id)))
+        .bind(rows.iter().map(|(_, v)| **v).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if !batch.voice_peaks.is_empty() {
+        let rows: Vec<_> = batch.voice_peaks.iter().collect();
+        sqlx::query(
+            "insert into voice_peak_rollup (guild_id, hour, channel_id, peak_concurrent)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::int[])
+             on conflict (guild_id, hour, channel_id) do update set
+                 peak_concurrent = greatest(voice_peak_rollup.peak_concurrent, excluded.peak_concurrent)",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(rows.iter().map(|(_, v)| **v).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if !batch.deletions.is_empty() {
+        let rows: Vec<_> = batch.deletions.iter().collect();
+        sqlx::query(
+            "insert into deletion_rollup (guild_id, hour, channel_id, deleted, bulk_deleted)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::int[], $5::int[])
+             on conflict (guild_id, hour, channel_id) do update set
+                 deleted = deletion_rollup.deleted + excluded.deleted,
+                 bulk_deleted = deletion_rollup.bulk_deleted + excluded.bulk_deleted",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(rows.iter().map(|(_, v)| v.deleted).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.bulk_deleted).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if !batch.guild_hourly.is_empty() {
+        let rows: Vec<_> = batch.guild_hourly.iter().collect();
+        let column = |f: fn(&crate::rollup::GuildHourly) -> i32| {
+            rows.iter().map(|(_, v)| f(v)).collect::<Vec<_>>()
+        };
+        sqlx::query(
+            "insert into guild_hourly
+                 (guild_id, hour, messages, member_messages, attachments, embeds, stickers,
+                  thread_messages, reactions_added, reactions_removed, voice_seconds,
+                  joins, rejoins, leaves, deletions, threads_created)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::int[], $5::int[],
+                                  $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::bigint[],
+                                  $12::int[], $13::int[], $14::int[], $15::int[], $16::int[])
+             on conflict (guild_id, hour) do update set
+                 messages = guild_hourly.messages + excluded.messages,
+                 member_messages = guild_hourly.member_messages + excluded.member_messages,
+                 attachments = guild_hourly.attachments + excluded.attachments,
+                 embeds = guild_hourly.embeds + excluded.embeds,
+                 stickers = guild_hourly.stickers + excluded.stickers,
+                 thread_messages = guild_hourly.thread_messages + excluded.thread_messages,
+                 reactions_added = guild_hourly.reactions_added + excluded.reactions_added,
+                 reactions_removed = guild_hourly.reactions_removed + excluded.reactions_removed,
+                 voice_seconds = guild_hourly.voice_seconds + excluded.voice_seconds,
+                 joins = guild_hourly.joins + excluded.joins,
+                 rejoins = guild_hourly.rejoins + excluded.rejoins,
+                 leaves = guild_hourly.leaves + excluded.leaves,
+                 deletions = guild_hourly.deletions + excluded.deletions,
+                 threads_created = guild_hourly.threads_created + excluded.threads_created",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(column(|v| v.messages))
+        .bind(column(|v| v.member_messages))
+        .bind(column(|v| v.attachments))
+        .bind(column(|v| v.embeds))
+        .bind(column(|v| v.stickers))
+        .bind(column(|v| v.thread_messages))
+        .bind(column(|v| v.reactions_added))
+        .bind(column(|v| v.reactions_removed))
+        .bind(rows.iter().map(|(_, v)| v.voice_seconds).collect::<Vec<_>>())
+        .bind(column(|v| v.joins))
+        .bind(column(|v| v.rejoins))
+        .bind(column(|v| v.leaves))
+        .bind(column(|v| v.deletions))
+        .bind(column(|v| v.threads_created))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reads every rollup row of one guild back into a batch (without the event
+/// count): what end-to-end tests compare with ground truth, and a way to
+/// audit a guild's stored numbers. Served by the primary keys' leading
+/// `guild_id`; it reads all partitions, so it is for tests and audits, not
+/// for commands.
+pub async fn load_guild(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+) -> Result<RollupBatch, DbError> {
+    use crate::rollup::*;
+    use crate::time::Hour;
+    let mut batch = RollupBatch::default();
+
+    let rows: Vec<MessageRow> = sqlx::query_as(
+        "select hour, channel_id, author_id, thread_parent_id, author_kind, messages, attachments, embeds, stickers
+         from message_rollup where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        batch.messages.insert(
+            MessageKey {
+                guild_id,
+                hour: Hour::containing(row.hour),
+                channel_id: row.channel_id,
+                author_id: row.author_id,
+            },
+            MessageCounts {
+                thread_parent_id: row.thread_parent_id,
+                author_kind: AuthorKind::from_db(row.author_kind).unwrap_or_default(),
+                messages: row.messages,
+                attachments: row.attachments,
+                embeds: row.embeds,
+                stickers: row.stickers,
+            },
+        );
+    }
+
+    let rows: Vec<ReactionRow> = sqlx::query_as(
+        "select hour, channel_id, user_id, receiver_id, emoji, added, removed
+         from reaction_rollup where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        batch.reactions.insert(
+            ReactionKey {
+                guild_id,
+                hour: Hour::containing(row.hour),
+                channel_id: row.channel_id,
+                user_id: row.user_id,
+                receiver_id: row.receiver_id,
+                emoji: row.emoji,
+            },
+            ReactionCounts {
+                added: row.added,
+                removed: row.removed,
+            },
+        );
+    }
+
+    let rows: Vec<(DateTime<Utc>, Snowflake, Snowflake, i32)> = sqlx::query_as(
+        "select hour, channel_id, user_id, seconds from voice_rollup where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (hour, channel_id, user_id, seconds) in rows {
+        batch.voice_seconds.insert(
+            VoiceKey {
+                guild_id,
+                hour: Hour::containing(hour),
+                channel_id,
+                user_id,
+            },
+            seconds,
+        );
+    }
+
+    let rows: Vec<(DateTime<Utc>, Snowflake, i32)> = sqlx::query_as(
+        "select hour, channel_id, peak_concurrent from voice_peak_rollup where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (hour, channel_id, peak) in rows {
+        batch.voice_peaks.insert(
+            ChannelHourKey {
+                guild_id,
+                hour: Hour::containing(hour),
+                channel_id,
+            },
+            peak,
+        );
+    }
+
+    let rows: Vec<(DateTime<Utc>, Snowflake, i32, i32)> = sqlx::query_as(
+        "select hour, channel_id, deleted, bulk_deleted from deletion_rollup where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (hour, channel_id, deleted, bulk_deleted) in rows {
+        batch.deletions.insert(
+            ChannelHourKey {
+                guild_id,
+                hour: Hour::containing(hour),
+                channel_id,
+            },
+            DeletionCounts {
+                deleted,
+                bulk_deleted,
+            },
+        );
+    }
+
+    let rows: Vec<GuildHourlyRow> = sqlx::query_as(
+        "select hour, messages, member_messages, attachments, embeds, stickers, thread_messages,
+                reactions_added, reactions_removed, voice_seconds, joins, rejoins, leaves, deletions,
+                threads_created
+         from guild_hourly where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        batch.guild_hourly.insert(
+            GuildHourKey {
+                guild_id,
+                hour: Hour::containing(row.hour),
+            },
+            row.totals(),
+        );
+    }
+    Ok(batch)
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    hour: DateTime<Utc>,
+    channel_id: Snowflake,
+    author_id: Snowflake,
+    thread_parent_id: Option<Snowflake>,
+    author_kind: i16,
+    messages: i32,
+    attachments: i32,
+    embeds: i32,
+    stickers: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReactionRow {
+    hour: DateTime<Utc>,
+    channel_id: Snowflake,
+    user_id: Snowflake,
+    receiver_id: Snowflake,
+    emoji: String,
+    added: i32,
+    removed: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct GuildHourlyRow {
+    hour: DateTime<Utc>,
+    messages: i32,
+    member_messages: i32,
+    attachments: i32,
+    embeds: i32,
+    stickers: i32,
+    thread_messages: i32,
+    reactions_added: i32,
+    reactions_removed: i32,
+    voice_seconds: i64,
+    joins: i32,
+    rejoins: i32,
+    leaves: i32,
+    deletions: i32,
+    threads_created: i32,
+}
+
+impl GuildHourlyRow {
+    fn totals(&self) -> crate::rollup::GuildHourly {
+        crate::rollup::GuildHourly {
+            messages: self.messages,
+            member_messages: self.member_messages,
+            attachments: self.attachments,
+            embeds: self.embeds,
+            stickers: self.stickers,
+            thread_messages: self.thread_messages,
+            reactions_added: self.reactions_added,
+            reactions_removed: self.reactions_removed,
+            voice_seconds: self.voice_seconds,
+            joins: self.joins,
+            rejoins: self.rejoins,
+            leaves: self.leaves,
+            deletions: self.deletions,
+            threads_created: self.threads_created,
+        }
+    }
+}

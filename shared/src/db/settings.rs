@@ -1,0 +1,336 @@
+//! Guild settings and their audit trail.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::DbError;
+use crate::ids::Snowflake;
+
+/// Whether every channel counts or only an allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CollectMode {
+    All,
+    AllowList,
+}
+
+impl CollectMode {
+    fn to_db(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::AllowList => "allowlist",
+        }
+    }
+
+    fn from_db(value: &str) -> Self {
+        if value == "allowlist" {
+            Self::AllowList
+        } else {
+            Self::All
+        }
+    }
+}
+
+/// A guild's settings. A guild with no row has [`GuildSettings::defaults`]:
+/// tracking off, so nothing is recorded until an admin enables it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildSettings {
+    pub guild_id: Snowflake,
+    pub tracking_enabled: bool,
+    pub tracking_since: Option<DateTime<Utc>>,
+    pub collect_mode: CollectMode,
+    pub update_channel_id: Option<Snowflake>,
+    /// IANA name, e.g. `Europe/Berlin`.
+    pub timezone: String,
+    /// `off`, `daily`, `weekly` or `monthly`.
+    pub digest_frequency: String,
+    pub count_bots: bool,
+    pub alert_join_raid: bool,
+    pub join_raid_threshold: i32,
+    pub join_raid_window_minutes: i32,
+    pub alert_mass_delete: bool,
+    pub mass_delete_threshold: i32,
+    pub alert_activity_drop: bool,
+    pub activity_drop_percent: i32,
+    pub retention_days: i32,
+}
+
+impl GuildSettings {
+    /// The settings of a guild nobody has configured (mirrors the column
+    /// defaults of `guild_settings`; a test keeps the two in step).
+    pub fn defaults(guild_id: Snowflake) -> Self {
+        Self {
+            guild_id,
+            tracking_enabled: false,
+            tracking_since: None,
+            collect_mode: CollectMode::All,
+            update_channel_id: None,
+            timezone: "UTC".to_owned(),
+            digest_frequency: "weekly".to_owned(),
+            count_bots: false,
+            alert_join_raid: true,
+            join_raid_threshold: 10,
+            join_raid_window_minutes: 5,
+            alert_mass_delete: true,
+            mass_delete_threshold: 50,
+            alert_activity_drop: true,
+            activity_drop_percent: 50,
+            retention_days: 400,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    guild_id: Snowflake,
+    tracking_enabled: bool,
+    tracking_since: Option<DateTime<Utc>>,
+    collect_mode: String,
+    update_channel_id: Option<Snowflake>,
+    timezone: String,
+    digest_frequency: String,
+    count_bots: bool,
+    alert_join_raid: bool,
+    join_raid_threshold: i32,
+    join_raid_window_minutes: i32,
+    alert_mass_delete: bool,
+    mass_delete_threshold: i32,
+    alert_activity_drop: bool,
+    activity_drop_percent: i32,
+    retention_days: i32,
+}
+
+impl From<SettingsRow> for GuildSettings {
+    fn from(row: SettingsRow) -> Self {
+        Self {
+            guild_id: row.guild_id,
+            tracking_enabled: row.tracking_enabled,
+            tracking_since: row.tracking_since,
+            collect_mode: CollectMode::from_db(&row.collect_mode),
+            update_channel_id: row.update_channel_id,
+            timezone: row.timezone,
+            digest_frequency: row.digest_frequency,
+            count_bots: row.count_bots,
+            alert_join_raid: row.alert_join_raid,
+            join_raid_threshold: row.join_raid_threshold,
+            join_raid_window_minutes: row.join_raid_window_minutes,
+            alert_mass_delete: row.alert_mass_delete,
+            mass_delete_threshold: row.mass_delete_threshold,
+            alert_activity_drop: row.alert_activity_drop,
+            activity_drop_percent: row.activity_drop_percent,
+            retention_days: row.retention_days,
+        }
+    }
+}
+
+/// The columns [`SettingsRow`] reads, as a literal so queries stay `&'static str`.
+macro_rules! settings_columns {
+    () => {
+        "guild_id, tracking_enabled, tracking_since, collect_mode, update_channel_id, timezone, \
+         digest_frequency, count_bots, alert_join_raid, join_raid_threshold, join_raid_window_minutes, \
+         alert_mass_delete, mass_delete_threshold, alert_activity_drop, activity_drop_percent, retention_days"
+    };
+}
+
+/// The guild's settings, or the defaults when none were saved.
+pub async fn load<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<GuildSettings, DbError> {
+    let row: Option<SettingsRow> = sqlx::query_as(concat!(
+        "select ",
+        settings_columns!(),
+        " from guild_settings where guild_id = $1"
+    ))
+    .bind(guild_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row
+        .map(GuildSettings::from)
+        .unwrap_or_else(|| GuildSettings::defaults(guild_id)))
+}
+
+/// The stored row as the database's own column defaults fill it in: lets a
+/// test check [`GuildSettings::defaults`] against the schema.
+pub async fn insert_defaults(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+) -> Result<GuildSettings, DbError> {
+    let row: SettingsRow = sqlx::query_as(concat!(
+        "insert into guild_settings (guild_id) values ($1)
+         on conflict (guild_id) do update set guild_id = excluded.guild_id
+         returning ",
+        settings_columns!()
+    ))
+    .bind(guild_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.into())
+}
+
+/// Turns tracking on or off and records who did it. Run in a transaction.
+pub async fn set_tracking(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    enabled: bool,
+) -> Result<GuildSettings, DbError> {
+    let row: SettingsRow = sqlx::query_as(concat!(
+        "insert into guild_settings (guild_id, tracking_enabled, tracking_since)
+         values ($1, $2, case when $2 then now() end)
+         on conflict (guild_id) do update set
+             tracking_enabled = excluded.tracking_enabled,
+             tracking_since = case
+                 when excluded.tracking_enabled and not guild_settings.tracking_enabled then now()
+                 when excluded.tracking_enabled then guild_settings.tracking_since
+             end,
+             updated_at = now()
+         returning ",
+        settings_columns!()
+    ))
+    .bind(guild_id)
+    .bind(enabled)
+    .fetch_one(&mut *conn)
+    .await?;
+    record_audit(
+        &mut *conn,
+        guild_id,
+        actor_id,
+        if enabled {
+            "tracking.enable"
+        } else {
+            "tracking.disable"
+        },
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(row.into())
+}
+
+/// Appends to the settings audit trail.
+pub async fn record_audit<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into settings_audit (guild_id, actor_id, action, detail) values ($1, $2, $3, $4)",
+    )
+    .bind(guild_id)
+    .bind(actor_id)
+    .bind(action)
+    .bind(detail)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub actor_id: Snowflake,
+    pub changed_at: DateTime<Utc>,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+/// The newest `limit` audit entries of a guild, newest first.
+pub async fn audit_trail<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    Ok(sqlx::query_as(
+        "select actor_id, changed_at, action, detail from settings_audit
+         where guild_id = $1 order by audit_id desc limit $2",
+    )
+    .bind(guild_id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Switches between collecting every channel and an allow-list, with audit.
+pub async fn set_collect_mode(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    mode: CollectMode,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into guild_settings (guild_id, collect_mode) values ($1, $2)
+         on conflict (guild_id) do update set collect_mode = excluded.collect_mode, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(mode.to_db())
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "collect_mode.set",
+        serde_json::json!({ "mode": mode.to_db() }),
+    )
+    .await
+}
+
+/// Adds (`collect = true`) or removes a channel from the allow-list, with
+/// audit. Returns whether anything changed.
+pub async fn set_channel_collected(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    channel_id: Snowflake,
+    collect: bool,
+) -> Result<bool, DbError> {
+    let changed = if collect {
+        sqlx::query(
+            "insert into guild_collected_channels (guild_id, channel_id) values ($1, $2) on conflict do nothing",
+        )
+        .bind(guild_id)
+        .bind(channel_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    } else {
+        sqlx::query("delete from guild_collected_channels where guild_id = $1 and channel_id = $2")
+            .bind(guild_id)
+            .bind(channel_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    } > 0;
+    if changed {
+        let action = if collect {
+            "collect_channel.add"
+        } else {
+            "collect_channel.remove"
+        };
+        record_audit(
+            conn,
+            guild_id,
+            actor_id,
+            action,
+            serde_json::json!({ "channel_id": channel_id }),
+        )
+        .await?;
+    }
+    Ok(changed)
+}
+
+/// The allow-list of a guild (meaningful when the mode is allow-list).
+pub async fn collected_channels<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<Vec<Snowflake>, DbError> {
+    let rows: Vec<(Snowflake,)> = sqlx::query_as(
+        "select channel_id from guild_collected_channels where guild_id = $1 order by channel_id",
+    )
+    .bind(guild_id)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}

@@ -1,0 +1,452 @@
+//! Schema, rollup upserts, id storage, settings and ingestion state against a
+//! real PostgreSQL (a fresh database per test).
+
+use chrono::{Duration, TimeZone, Utc};
+use shared::Snowflake;
+use shared::db::{self, ingest, rollups, settings};
+use shared::rollup::*;
+use shared::testing::TestDatabase;
+use shared::time::Hour;
+
+fn hour(day: u32, h: u32) -> Hour {
+    Hour::containing(Utc.with_ymd_and_hms(2026, 10, day, h, 0, 0).unwrap())
+}
+
+fn message(guild: u64, h: Hour, channel: u64, author: u64) -> MessageFacts {
+    MessageFacts {
+        guild_id: Snowflake(guild),
+        hour: h,
+        channel_id: Snowflake(channel),
+        thread_parent_id: None,
+        author_id: Snowflake(author),
+        author_kind: AuthorKind::Member,
+        attachments: 1,
+        embeds: 2,
+        stickers: 0,
+    }
+}
+
+/// A batch touching every table, with a few keys each.
+fn sample_batch(guild: u64, author_offset: u64) -> RollupBatch {
+    let mut batch = RollupBatch::default();
+    for (i, h) in [hour(3, 10), hour(3, 11), hour(31, 23)]
+        .into_iter()
+        .enumerate()
+    {
+        let i = i as u64;
+        batch.add_message(message(guild, h, 100 + i, 500 + author_offset));
+        batch.add_message(MessageFacts {
+            thread_parent_id: Some(Snowflake(100)),
+            author_kind: AuthorKind::Bot,
+            ..message(guild, h, 900, 600)
+        });
+        batch.add_reaction(
+            ReactionKey {
+                guild_id: Snowflake(guild),
+                hour: h,
+                channel_id: Snowflake(100),
+                user_id: Snowflake(500 + author_offset),
+                receiver_id: Snowflake(501),
+                emoji: if i == 0 {
+                    "👍".into()
+                } else {
+                    "party:123456".into()
+                },
+            },
+            i != 2,
+        );
+        let voice = VoiceKey {
+            guild_id: Snowflake(guild),
+            hour: h,
+            channel_id: Snowflake(200),
+            user_id: Snowflake(500),
+        };
+        batch.add_voice_seconds(voice, 600);
+        let channel_hour = ChannelHourKey {
+            guild_id: Snowflake(guild),
+            hour: h,
+            channel_id: Snowflake(200),
+        };
+        batch.observe_voice_concurrency(channel_hour, 2 + author_offset as i32);
+        batch.add_deletions(channel_hour, 3, i == 1);
+        batch.add_join(Snowflake(guild), h, i == 0);
+        batch.add_leave(Snowflake(guild), h);
+        batch.add_thread_created(Snowflake(guild), h);
+    }
+    batch
+}
+
+async fn flush(db: &TestDatabase, batch: &RollupBatch) {
+    let mut tx = db.pool.begin().await.unwrap();
+    rollups::flush_batch(&mut tx, batch).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn load(db: &TestDatabase, guild: u64) -> RollupBatch {
+    let mut conn = db.pool.acquire().await.unwrap();
+    rollups::load_guild(&mut conn, Snowflake(guild))
+        .await
+        .unwrap()
+}
+
+fn without_event_count(mut batch: RollupBatch) -> RollupBatch {
+    batch.events = 0;
+    batch
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_rerun_as_a_no_op() {
+    let db = TestDatabase::create_empty().await;
+    db::migrate(&db.pool).await.unwrap();
+    let applied: Vec<(i64, bool)> =
+        sqlx::query_as("select version, success from _sqlx_migrations order by version")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(applied.len(), db::MIGRATOR.iter().count());
+    assert!(applied.iter().all(|(_, ok)| *ok));
+    let tables: i64 = sqlx::query_scalar(
+        "select count(*) from pg_class where relname in
+         ('guild_settings','channels','members','membership_spans','message_rollup','reaction_rollup',
+          'voice_rollup','voice_peak_rollup','deletion_rollup','guild_hourly','shard_checkpoints',
+          'shard_coverage','coverage_gaps','settings_audit','guild_collected_channels','guilds')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 16);
+
+    db::migrate(&db.pool).await.unwrap();
+    let again: Vec<(i64, bool)> =
+        sqlx::query_as("select version, success from _sqlx_migrations order by version")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(again, applied, "a second run applies nothing");
+}
+
+#[tokio::test]
+async fn no_column_can_hold_message_content() {
+    let db = TestDatabase::create().await;
+    let suspicious: Vec<(String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text from information_schema.columns
+         where table_schema = 'public' and column_name ~* '(content|body|text|attachment_url|embed_json)'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(suspicious.is_empty(), "{suspicious:?}");
+}
+
+#[tokio::test]
+async fn one_batch_lands_exactly() {
+    let db = TestDatabase::create().await;
+    let batch = sample_batch(1, 0);
+    flush(&db, &batch).await;
+    assert_eq!(load(&db, 1).await, without_event_count(batch));
+    assert_eq!(
+        load(&db, 2).await,
+        RollupBatch::default(),
+        "other guilds untouched"
+    );
+}
+
+#[tokio::test]
+async fn two_batches_into_the_same_keys_merge() {
+    let db = TestDatabase::create().await;
+    let first = sample_batch(1, 0);
+    let second = sample_batch(1, 1);
+    flush(&db, &first).await;
+    flush(&db, &second).await;
+    let mut expected = first.clone();
+    expected.merge(second.clone());
+    let stored = load(&db, 1).await;
+    assert_eq!(stored, without_event_count(expected));
+
+    // Spot-check the arithmetic on rows both batches hit.
+    let totals = stored.guild_hourly[&GuildHourKey {
+        guild_id: Snowflake(1),
+        hour: hour(3, 10),
+    }];
+    assert_eq!(
+        (
+            totals.messages,
+            totals.member_messages,
+            totals.thread_messages,
+            totals.voice_seconds,
+            totals.joins,
+            totals.rejoins
+        ),
+        (4, 2, 2, 1200, 2, 2)
+    );
+    let peak = stored.voice_peaks[&ChannelHourKey {
+        guild_id: Snowflake(1),
+        hour: hour(3, 10),
+        channel_id: Snowflake(200),
+    }];
+    assert_eq!(peak, 3, "peaks keep the greatest observation");
+    let bot_row = stored.messages[&MessageKey {
+        guild_id: Snowflake(1),
+        hour: hour(3, 11),
+        channel_id: Snowflake(900),
+        author_id: Snowflake(600),
+    }];
+    assert_eq!(
+        (
+            bot_row.messages,
+            bot_row.embeds,
+            bot_row.author_kind,
+            bot_row.thread_parent_id
+        ),
+        (2, 4, AuthorKind::Bot, Some(Snowflake(100)))
+    );
+}
+
+#[tokio::test]
+async fn one_batch_with_many_keys_across_months() {
+    let db = TestDatabase::create().await;
+    let mut batch = RollupBatch::default();
+    let start = Utc.with_ymd_and_hms(2026, 9, 20, 0, 0, 0).unwrap();
+    // 60 days of hours crosses two month boundaries: partitions get created.
+    for h in 0..(60 * 24) {
+        let at = Hour::containing(start + Duration::hours(h));
+        for author in 0..4u64 {
+            batch.add_message(message(7, at, 10 + (h as u64 % 5), 1000 + author));
+        }
+        batch.add_voice_seconds(
+            VoiceKey {
+                guild_id: Snowflake(7),
+                hour: at,
+                channel_id: Snowflake(20),
+                user_id: Snowflake(1000),
+            },
+            3600,
+        );
+    }
+    assert_eq!(batch.messages.len(), 60 * 24 * 4);
+    flush(&db, &batch).await;
+    let stored = load(&db, 7).await;
+    assert_eq!(stored, without_event_count(batch));
+    let partitions: i64 = sqlx::query_scalar(
+        "select count(*) from pg_inherits where inhparent = 'message_rollup'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(partitions, 3, "September, October and November 2026");
+}
+
+#[tokio::test]
+async fn voice_seconds_over_an_hour_are_refused() {
+    let db = TestDatabase::create().await;
+    let key = VoiceKey {
+        guild_id: Snowflake(1),
+        hour: hour(3, 10),
+        channel_id: Snowflake(2),
+        user_id: Snowflake(3),
+    };
+    let mut batch = RollupBatch::default();
+    batch.add_voice_seconds(key, 3000);
+    flush(&db, &batch).await;
+    // A double count would push the hour past 3600 seconds: the schema says no.
+    let mut tx = db.pool.begin().await.unwrap();
+    let err = rollups::flush_batch(&mut tx, &batch).await.unwrap_err();
+    assert!(!err.is_unavailable(), "{err}");
+}
+
+#[tokio::test]
+async fn ids_above_two_to_the_63_round_trip() {
+    let db = TestDatabase::create().await;
+    for raw in [u64::MAX, (1u64 << 63) + 7, (1u64 << 63) - 1, 1] {
+        let guild = Snowflake(raw);
+        let mut batch = RollupBatch::default();
+        batch.add_message(message(raw, hour(5, 5), raw - 1, raw));
+        flush(&db, &batch).await;
+        let stored = load(&db, raw).await;
+        let key = *stored.messages.keys().next().unwrap();
+        assert_eq!(
+            (key.guild_id, key.channel_id, key.author_id),
+            (guild, Snowflake(raw - 1), Snowflake(raw))
+        );
+        let loaded = settings::load(&db.pool, guild).await.unwrap();
+        assert_eq!(loaded.guild_id, guild);
+        let read: Snowflake = sqlx::query_scalar("select $1::bigint")
+            .bind(guild)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(read, guild);
+    }
+}
+
+#[tokio::test]
+async fn settings_default_to_tracking_off_and_match_the_schema() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(42);
+    let unsaved = settings::load(&db.pool, guild).await.unwrap();
+    assert_eq!(unsaved, settings::GuildSettings::defaults(guild));
+    assert!(!unsaved.tracking_enabled);
+    let mut conn = db.pool.acquire().await.unwrap();
+    let stored = settings::insert_defaults(&mut conn, guild).await.unwrap();
+    assert_eq!(
+        stored,
+        settings::GuildSettings::defaults(guild),
+        "code defaults equal column defaults"
+    );
+}
+
+#[tokio::test]
+async fn enabling_tracking_is_audited_and_notifies_the_ingester() {
+    let db = TestDatabase::create().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
+        .await
+        .unwrap();
+    listener.listen("serverpulse_settings").await.unwrap();
+
+    let guild = Snowflake(u64::MAX - 5);
+    let admin = Snowflake(77);
+    let mut tx = db.pool.begin().await.unwrap();
+    let enabled = settings::set_tracking(&mut tx, guild, admin, true)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(enabled.tracking_enabled);
+    let since = enabled
+        .tracking_since
+        .expect("tracking_since is set when enabled");
+
+    let note = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(note.payload().parse::<i64>().unwrap(), guild.to_db());
+
+    // Enabling again keeps the original start; disabling clears it.
+    let mut conn = db.pool.acquire().await.unwrap();
+    let again = settings::set_tracking(&mut conn, guild, admin, true)
+        .await
+        .unwrap();
+    assert_eq!(again.tracking_since, Some(since));
+    let off = settings::set_tracking(&mut conn, guild, admin, false)
+        .await
+        .unwrap();
+    assert_eq!((off.tracking_enabled, off.tracking_since), (false, None));
+
+    assert!(
+        settings::set_channel_collected(&mut conn, guild, admin, Snowflake(9), true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !settings::set_channel_collected(&mut conn, guild, admin, Snowflake(9), true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        settings::collected_channels(&db.pool, guild).await.unwrap(),
+        vec![Snowflake(9)]
+    );
+    settings::set_collect_mode(&mut conn, guild, admin, settings::CollectMode::AllowList)
+        .await
+        .unwrap();
+    assert_eq!(
+        settings::load(&db.pool, guild).await.unwrap().collect_mode,
+        settings::CollectMode::AllowList
+    );
+
+    let trail = settings::audit_trail(&db.pool, guild, 10).await.unwrap();
+    let actions: Vec<_> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "collect_mode.set",
+            "collect_channel.add",
+            "tracking.disable",
+            "tracking.enable",
+            "tracking.enable"
+        ]
+    );
+    assert!(trail.iter().all(|e| e.actor_id == admin));
+    assert_eq!(trail[1].detail["channel_id"], "9");
+}
+
+#[tokio::test]
+async fn checkpoints_coverage_and_gaps() {
+    let db = TestDatabase::create().await;
+    assert_eq!(ingest::load_checkpoint(&db.pool, 1, 4).await.unwrap(), None);
+    let checkpoint = ingest::ShardCheckpoint {
+        shard_id: 1,
+        shard_total: 4,
+        session_id: Some("abc".into()),
+        sequence: Some(41),
+        resume_url: Some("ws://127.0.0.1:1".into()),
+    };
+    ingest::save_checkpoint(&db.pool, &checkpoint)
+        .await
+        .unwrap();
+    let later = ingest::ShardCheckpoint {
+        sequence: Some(99),
+        ..checkpoint.clone()
+    };
+    ingest::save_checkpoint(&db.pool, &later).await.unwrap();
+    assert_eq!(
+        ingest::load_checkpoint(&db.pool, 1, 4).await.unwrap(),
+        Some(later)
+    );
+    assert_eq!(
+        ingest::load_checkpoint(&db.pool, 1, 8).await.unwrap(),
+        None,
+        "shard totals are distinct"
+    );
+
+    let hours = [hour(3, 10), hour(3, 11), hour(3, 11)];
+    ingest::record_coverage(&db.pool, 1, 4, &hours)
+        .await
+        .unwrap();
+    let covered = ingest::covered_hours(&db.pool, 1, 4, hour(3, 0).start(), hour(4, 0).start())
+        .await
+        .unwrap();
+    assert_eq!(covered, vec![hour(3, 10), hour(3, 11)]);
+
+    let guilds = [Snowflake(5), Snowflake(6)];
+    let (start, end) = (
+        hour(3, 12).start(),
+        hour(3, 12).start() + Duration::minutes(20),
+    );
+    ingest::record_gaps(&db.pool, &guilds, start, end, "resume refused")
+        .await
+        .unwrap();
+    ingest::record_gaps(
+        &db.pool,
+        &guilds,
+        start,
+        end + Duration::minutes(5),
+        "resume refused",
+    )
+    .await
+    .unwrap();
+    let gaps = ingest::gaps(
+        &db.pool,
+        Snowflake(5),
+        hour(3, 0).start(),
+        hour(4, 0).start(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (gaps[0].gap_start, gaps[0].gap_end),
+        (start, end + Duration::minutes(5))
+    );
+    assert!(
+        ingest::gaps(
+            &db.pool,
+            Snowflake(5),
+            hour(4, 0).start(),
+            hour(5, 0).start()
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
