@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use chrono_tz::{America::New_York, Europe::Berlin, Tz, UTC};
 use sim_scenario::truth::{
     Activation, ActivityRatio, ContentCounts, DeletionSummary, EmojiCounts, Growth,
-    LeaderboardMetric, Ranked, Retention, Scope, ThreadCounts,
+    LeaderboardMetric, Ranked, ReactionCell, Retention, Scope, ThreadCounts,
 };
 use sim_scenario::{GroundTruth, Scenario, Script};
 use twilight_model::gateway::payload::incoming::{GuildCreate, VoiceStateUpdate};
@@ -612,4 +612,35 @@ fn voice_per_local_day_splits_at_local_midnights() {
     );
     let seconds = t.voice_seconds(&Scope::new(G, S + 18 * H + 1_500, S + 19 * H));
     assert_eq!(seconds, map([((V1, U2, S + 18 * H), 3598)]));
+}
+
+#[test]
+fn finest_cells() {
+    let (_, t) = fixture();
+    let cells = t.message_cells(&all());
+    assert_eq!(cells.len(), 6);
+    let m1 = cells[&(A, U1, S)];
+    assert_eq!(
+        (m1.messages, m1.attachments, m1.messages_with_attachments),
+        (1, 2, 1)
+    );
+    assert_eq!(cells[&(T, U1, S + 22 * H)].stickers, 1);
+    assert_eq!(t.message_cells(&all().including_bots()).len(), 8);
+    let r = |given, removed, received| ReactionCell {
+        given,
+        removed,
+        received,
+    };
+    assert_eq!(
+        t.reaction_cells(&all()),
+        map([
+            ((A, U2, S + H), r(1, 0, 0)),
+            ((A, U1, S + H), r(0, 0, 1)),
+            ((A, U4, S + 11 * H), r(1, 1, 0)),
+            ((A, U1, S + 11 * H), r(0, 0, 1)),
+            ((B, U1, S + 25 * H), r(1, 0, 0)),
+            ((B, U3, S + 25 * H), r(0, 0, 1)),
+            ((B, U1, S + 26 * H), r(1, 0, 0)),
+        ])
+    );
 }

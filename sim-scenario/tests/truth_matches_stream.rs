@@ -432,3 +432,97 @@ fn events_only_refer_to_things_that_exist() {
     let (s, _) = generate(4, ScenarioSize::TINY);
     check_references(&s);
 }
+
+#[test]
+fn coarse_figures_are_sums_of_the_finest_cells() {
+    let (_, t) = generate(17, ScenarioSize::SMALL);
+    let g = t.guild_ids[1];
+    let text: Vec<u64> = t
+        .channels_of(g)
+        .iter()
+        .filter(|c| c.kind == 0)
+        .map(|c| c.channel_id)
+        .take(2)
+        .collect();
+    let voice: Vec<u64> = t
+        .channels_of(g)
+        .iter()
+        .filter(|c| c.kind == 2)
+        .map(|c| c.channel_id)
+        .take(1)
+        .collect();
+    let mid = t.start_ms + 3 * 86_400_000 + 1_234_567;
+    let scopes = [
+        Scope::new(g, t.start_ms, t.end_ms),
+        Scope::new(g, t.start_ms, t.end_ms).including_bots(),
+        Scope::new(g, t.start_ms + 86_400_000, t.end_ms - 7_200_000).tracking_since(mid),
+        Scope::new(g, t.start_ms, t.end_ms).collected(text.iter().chain(&voice).copied()),
+    ];
+    for scope in &scopes {
+        let total = t.messages_total(scope);
+        assert!(total > 0);
+        let cells = t.message_cells(scope);
+        assert_eq!(cells.values().map(|c| c.messages).sum::<u64>(), total);
+        assert_eq!(t.messages_per_utc_hour(scope).values().sum::<u64>(), total);
+        assert_eq!(
+            t.messages_per_local_day(scope, chrono_tz::Europe::Berlin)
+                .values()
+                .sum::<u64>(),
+            total
+        );
+        let heat: u64 = t
+            .message_heatmap(scope, chrono_tz::America::New_York)
+            .iter()
+            .flatten()
+            .sum();
+        assert_eq!(heat, total);
+        assert_eq!(
+            t.messages_per_parent_channel(scope).values().sum::<u64>(),
+            total
+        );
+        assert_eq!(
+            t.content_counts(scope).attachments,
+            cells.values().map(|c| c.attachments).sum::<u64>()
+        );
+        let given: u64 = t.reactions_given(scope).values().sum();
+        let rcells = t.reaction_cells(scope);
+        assert_eq!(rcells.values().map(|c| c.given).sum::<u64>(), given);
+        assert_eq!(
+            rcells.values().map(|c| c.received).sum::<u64>(),
+            t.reactions_received(scope).values().sum::<u64>()
+        );
+        assert_eq!(
+            t.reactions_per_local_day(scope, chrono_tz::UTC)
+                .values()
+                .sum::<u64>(),
+            given
+        );
+        let voice_total: i64 = t.voice_ms(scope).values().sum();
+        assert_eq!(
+            t.voice_ms_per_member(scope).values().sum::<i64>(),
+            voice_total
+        );
+        assert_eq!(
+            t.voice_ms_per_local_day(scope, chrono_tz::America::New_York)
+                .values()
+                .sum::<i64>(),
+            voice_total
+        );
+        // Every hour's peak is at least 1 and at most the distinct users in it.
+        for ((channel, hour), peak) in t.peak_concurrent(scope) {
+            let users = t
+                .voice_ms(scope)
+                .keys()
+                .filter(|(c, _, h)| *c == channel && *h == hour)
+                .count();
+            assert!(peak >= 1 && peak as usize <= users);
+        }
+        let ranked = t.leaderboard(scope, sim_scenario::truth::LeaderboardMetric::Messages);
+        assert!(
+            ranked
+                .windows(2)
+                .all(|w| (w[0].value, std::cmp::Reverse(w[0].user_id))
+                    > (w[1].value, std::cmp::Reverse(w[1].user_id)))
+        );
+    }
+}

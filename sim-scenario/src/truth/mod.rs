@@ -209,6 +209,17 @@ pub struct EmojiCounts {
     pub removed: u64,
 }
 
+/// Reactions of one user in one channel and hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionCell {
+    /// Adds by the user.
+    pub given: u64,
+    /// Removes by the user.
+    pub removed: u64,
+    /// Adds on the user's messages.
+    pub received: u64,
+}
+
 /// Deletion events in a range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletionSummary {
@@ -427,6 +438,27 @@ impl GroundTruth {
             c.messages_with_stickers += u64::from(m.stickers > 0);
         }
         c
+    }
+
+    /// The finest message grain: counted messages and their content per
+    /// `(channel, author, UTC hour start)`, the channel being the one posted
+    /// in (the thread for thread messages). Every other message figure is a
+    /// sum over these cells.
+    pub fn message_cells(&self, scope: &Scope) -> BTreeMap<(u64, u64, i64), ContentCounts> {
+        let mut out: BTreeMap<(u64, u64, i64), ContentCounts> = BTreeMap::new();
+        for m in self.messages_in(scope) {
+            let c = out
+                .entry((m.channel_id, m.author_id, hour_start(m.at_ms)))
+                .or_default();
+            c.messages += 1;
+            c.attachments += u64::from(m.attachments);
+            c.embeds += u64::from(m.embeds);
+            c.stickers += u64::from(m.stickers);
+            c.messages_with_attachments += u64::from(m.attachments > 0);
+            c.messages_with_embeds += u64::from(m.embeds > 0);
+            c.messages_with_stickers += u64::from(m.stickers > 0);
+        }
+        out
     }
 
     // ----- members and activity -----
@@ -799,6 +831,34 @@ impl GroundTruth {
         for r in self.reactions_in(scope).filter(|r| r.added) {
             if scope.admits_user(r.user_id) && (scope.include_bots || !r.user_is_bot) {
                 bump(&mut out, local(r.at_ms, tz).date_naive(), 1);
+            }
+        }
+        out
+    }
+
+    /// The finest reaction grain, per `(channel, user, UTC hour start)` of
+    /// the reaction event: `given` and `removed` count the user's own adds
+    /// and removes (as [`Self::reactions_given`] and
+    /// [`Self::reactions_removed`]), `received` the adds on the user's
+    /// messages (as [`Self::reactions_received`]).
+    pub fn reaction_cells(&self, scope: &Scope) -> BTreeMap<(u64, u64, i64), ReactionCell> {
+        let mut out: BTreeMap<(u64, u64, i64), ReactionCell> = BTreeMap::new();
+        for r in self.reactions_in(scope) {
+            let hour = hour_start(r.at_ms);
+            if scope.admits_user(r.user_id) && (scope.include_bots || !r.user_is_bot) {
+                let cell = out.entry((r.channel_id, r.user_id, hour)).or_default();
+                if r.added {
+                    cell.given += 1;
+                } else {
+                    cell.removed += 1;
+                }
+            }
+            if let (true, Some(a), Some(kind)) =
+                (r.added, r.message_author_id, r.message_author_kind)
+                && scope.admits_user(a)
+                && (scope.include_bots || kind == AuthorKind::Member)
+            {
+                out.entry((r.channel_id, a, hour)).or_default().received += 1;
             }
         }
         out
