@@ -526,3 +526,32 @@ fn coarse_figures_are_sums_of_the_finest_cells() {
         );
     }
 }
+
+#[test]
+fn member_count_follows_guild_create_plus_adds_minus_removes() {
+    let (s, t) = generate(23, ScenarioSize::SMALL);
+    for g in &s.guilds {
+        let gid = id(&g["id"]);
+        let initial = g["member_count"].as_u64().unwrap();
+        assert_eq!(
+            initial,
+            t.member_count_at(gid, t.start_ms, true),
+            "GUILD_CREATE member_count counts bots"
+        );
+        let mut count = initial as i64;
+        for d in s.events.iter().filter(|d| d.guild_id == gid) {
+            match d.t.as_str() {
+                "GUILD_MEMBER_ADD" => count += 1,
+                "GUILD_MEMBER_REMOVE" => count -= 1,
+                _ => continue,
+            }
+            assert_eq!(
+                count as u64,
+                t.member_count_at(gid, d.at_ms, true),
+                "after {} at {}",
+                d.t,
+                d.at_ms
+            );
+        }
+    }
+}
