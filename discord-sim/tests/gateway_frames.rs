@@ -76,12 +76,16 @@ impl Frame {
     }
 }
 
+/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT
+const INTENTS: u64 = 1 | (1 << 9) | (1 << 15);
+
 fn identify(token: &str, shard: Value) -> Message {
-    Message::Text(
-        json!({"op": 2, "d": {"token": token, "intents": 513, "shard": shard, "properties": {}}})
-            .to_string()
-            .into(),
-    )
+    identify_with(token, shard, INTENTS)
+}
+
+fn identify_with(token: &str, shard: Value, intents: u64) -> Message {
+    let d = json!({"token": token, "intents": intents, "shard": shard, "properties": {}});
+    Message::Text(json!({"op": 2, "d": d}).to_string().into())
 }
 
 async fn session_frames(query: &str, compression: Compression) -> Vec<(Value, bool)> {
@@ -102,6 +106,7 @@ async fn session_frames(query: &str, compression: Compression) -> Vec<(Value, bo
     for _ in 0..6 {
         frames.push(next_frame(&mut ws, &mut decoder).await.json());
     }
+    drop(ws);
     sim.shutdown().await;
     frames
 }
@@ -177,6 +182,7 @@ async fn first_reply(send: Message) -> Frame {
     next_frame(&mut ws, &mut none).await.json();
     ws.send(send).await.unwrap();
     let reply = next_frame(&mut ws, &mut none).await;
+    drop(ws);
     sim.shutdown().await;
     reply
 }
@@ -215,6 +221,7 @@ async fn bad_api_version_is_closed() {
         next_frame(&mut ws, &mut None).await,
         Frame::Close(Some(4012))
     ));
+    drop(ws);
     sim.shutdown().await;
 }
 
@@ -241,5 +248,81 @@ async fn scenario_clock_holds_events_until_due() {
         .unwrap();
     assert_eq!(next_frame(&mut ws, &mut None).await.json().0["op"], 11);
     assert_eq!(sim.gateway.shard_progress([0, 1]), Some((1, 2)));
+    drop(ws);
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn intents_filter_events_and_guard_message_content() {
+    let guild_id = common::guild_id(1, 0, 1);
+    // Event 1 creates a channel (GUILDS); the others are messages.
+    let scenario = scenario(&[guild_id], 3, &[1]);
+    let mut config = SimConfig::new(TOKEN);
+    config.gateway.allowed_privileged_intents = 0;
+    let sim = discord_sim::start(config, scenario).await.unwrap();
+
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify(TOKEN, json!([0, 1]))).await.unwrap();
+    assert!(
+        matches!(
+            next_frame(&mut ws, &mut None).await,
+            Frame::Close(Some(4014))
+        ),
+        "MESSAGE_CONTENT not granted"
+    );
+    drop(ws);
+
+    // GUILDS only: the channel, no messages.
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify_with(TOKEN, json!([0, 1]), 1))
+        .await
+        .unwrap();
+    let mut types = Vec::new();
+    for _ in 0..3 {
+        types.push(
+            next_frame(&mut ws, &mut None).await.json().0["t"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(types, ["READY", "GUILD_CREATE", "CHANNEL_CREATE"]);
+    // The last message is handed out right after the channel; wait (bounded) for it.
+    for _ in 0..500 {
+        if sim.gateway.shard_progress([0, 1]) == Some((3, 3)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(ws);
+    let first = &sim.gateway.sessions()[0];
+    assert_eq!(first.filtered_events, [0, 2]);
+    assert_eq!(first.delivered_events(), [1]);
+    sim.shutdown().await;
+
+    // GUILD_MESSAGES without MESSAGE_CONTENT: messages arrive with content empty.
+    let sim = start_sim(scenario_with_one_message(), Compression::AsRequested).await;
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify_with(TOKEN, json!([0, 1]), 1 | (1 << 9)))
+        .await
+        .unwrap();
+    let mut message = Value::Null;
+    for _ in 0..3 {
+        message = next_frame(&mut ws, &mut None).await.json().0;
+    }
+    assert_eq!(message["t"], "MESSAGE_CREATE");
+    assert_eq!(message["d"]["content"], "");
+    assert_eq!(
+        message["d"]["author"]["id"], "20",
+        "the rest of the message is there"
+    );
+    drop(ws);
+    sim.shutdown().await;
+}
+
+fn scenario_with_one_message() -> sim_scenario::Scenario {
+    scenario(&[common::guild_id(1, 0, 1)], 1, &[])
 }

@@ -259,6 +259,13 @@ impl Conn {
                 }
             }
         };
+        // Twilight always sends intents; a client that does not gets all of them.
+        let intents = d.get("intents").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let disallowed =
+            intents & super::intents::PRIVILEGED & !self.state.config.allowed_privileged_intents;
+        if disallowed != 0 {
+            return Err((4014, "Disallowed intent(s)"));
+        }
         let state = Arc::clone(&self.state);
         let mut guard = state.lock();
         let inner = &mut *guard;
@@ -273,6 +280,8 @@ impl Conn {
         let mut session = Session {
             id: session_id.clone(),
             shard,
+            intents,
+            filtered: Vec::new(),
             status: SessionStatus::Connected,
             connections: 1,
             frames: Vec::new(),

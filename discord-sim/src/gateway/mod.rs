@@ -8,6 +8,7 @@
 //! when each frame went out, so tests can prove what a client received.
 
 mod connection;
+pub mod intents;
 pub(crate) mod live;
 
 use std::collections::HashMap;
@@ -40,6 +41,9 @@ pub struct GatewayConfig {
     pub application_id: u64,
     pub bot_user_id: u64,
     pub bot_username: String,
+    /// Privileged intents the application may use (set in the Developer
+    /// Portal); identifying with others closes with 4014.
+    pub allowed_privileged_intents: u64,
 }
 
 impl GatewayConfig {
@@ -53,6 +57,7 @@ impl GatewayConfig {
             application_id: crate::DEFAULT_APPLICATION_ID,
             bot_user_id: crate::DEFAULT_APPLICATION_ID,
             bot_username: "ServerPulse".into(),
+            allowed_privileged_intents: intents::PRIVILEGED,
         }
     }
 }
@@ -177,6 +182,10 @@ pub struct SessionRecord {
     pub shard: [u32; 2],
     pub status: SessionStatus,
     pub connections: u32,
+    /// The intents it identified with.
+    pub intents: u64,
+    /// Scenario events its intents kept from it (handed out, never framed).
+    pub filtered_events: Vec<usize>,
     pub frames: Vec<FrameRecord>,
 }
 
@@ -222,7 +231,11 @@ pub struct ConnectionRecord {
 }
 
 pub(crate) enum FrameSource {
-    Event(usize),
+    /// A scenario dispatch; `strip_content` blanks what MESSAGE_CONTENT guards.
+    Event {
+        index: usize,
+        strip_content: bool,
+    },
     Payload(Value),
 }
 
@@ -236,6 +249,10 @@ pub(crate) struct StoredFrame {
 pub(crate) struct Session {
     id: String,
     shard: [u32; 2],
+    intents: u64,
+    /// Dispatches of the shard that went by while this session was live but
+    /// that its intents do not cover.
+    filtered: Vec<usize>,
     status: SessionStatus,
     connections: u32,
     frames: Vec<StoredFrame>,
@@ -264,6 +281,8 @@ impl Session {
             shard: self.shard,
             status: self.status,
             connections: self.connections,
+            intents: self.intents,
+            filtered_events: self.filtered.clone(),
             frames: self
                 .frames
                 .iter()
@@ -271,7 +290,7 @@ impl Session {
                     seq: f.seq,
                     t: f.t.clone(),
                     event_index: match f.source {
-                        FrameSource::Event(i) => Some(i),
+                        FrameSource::Event { index, .. } => Some(index),
                         FrameSource::Payload(_) => None,
                     },
                     sends: f.sends.clone(),
@@ -355,8 +374,19 @@ impl GatewayState {
             t: &'a str,
             d: &'a Value,
         }
+        let stripped;
         let d = match &frame.source {
-            FrameSource::Event(i) => &self.scenario.events[*i].d,
+            FrameSource::Event {
+                index,
+                strip_content: false,
+            } => &self.scenario.events[*index].d,
+            FrameSource::Event {
+                index,
+                strip_content: true,
+            } => {
+                stripped = intents::strip_content(&self.scenario.events[*index].d);
+                &stripped
+            }
             FrameSource::Payload(d) => d,
         };
         serde_json::to_string(&Dispatch {
@@ -389,7 +419,19 @@ impl GatewayState {
         if let Some(guild) = shard.guilds.iter_mut().find(|g| g.id == event.guild_id) {
             guild.apply(&event.t, &event.d);
         }
-        session.push(event.t.clone(), FrameSource::Event(index));
+        if !intents::allows(&event.t, session.intents) {
+            session.filtered.push(index);
+            return true;
+        }
+        let strip_content =
+            intents::needs_stripping(&event.t, &event.d, session.intents, self.config.bot_user_id);
+        session.push(
+            event.t.clone(),
+            FrameSource::Event {
+                index,
+                strip_content,
+            },
+        );
         true
     }
 

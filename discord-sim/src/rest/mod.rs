@@ -1093,10 +1093,10 @@ fn build_message(
             "edited_timestamp": null,
         })
     });
-    if let Some(token) = webhook {
+    if webhook.is_some() {
+        // Interaction responses come from the application's own webhook.
         message["webhook_id"] = json!(state.config.application_id.to_string());
         message["application_id"] = json!(state.config.application_id.to_string());
-        let _ = token;
     }
     for key in ["content", "embeds", "components", "flags", "tts", "poll"] {
         if let Some(value) = payload.get(key).filter(|v| !v.is_null()) {

@@ -125,7 +125,7 @@ pub async fn start_sim(scenario: Scenario, compression: Compression) -> SimHandl
 }
 
 pub fn shard(url: &str, id: u32, total: u32) -> Shard<InMemoryQueue> {
-    let config = ConfigBuilder::new(TOKEN.to_owned(), Intents::GUILDS | Intents::GUILD_MESSAGES)
+    let config = ConfigBuilder::new(TOKEN.to_owned(), Intents::all())
         .proxy_url(url.to_owned())
         .queue(InMemoryQueue::new(0, 1000, Duration::from_secs(60), 1000))
         .ratelimit_messages(false)
