@@ -9,4 +9,5 @@ pub mod telemetry;
 pub mod time;
 
 pub use ids::Snowflake;
+pub mod ops;
 pub mod testing;

@@ -20,12 +20,14 @@ pub fn init_logging(format: LogFormat) {
 }
 
 /// Installs the Prometheus recorder for the `metrics` facade and returns
-/// the handle `/metrics` renders from. A second call (tests starting several
-/// apps in one process) gets a handle of its own that is not the global one.
-pub fn init_metrics() -> PrometheusHandle {
+/// the handle `/metrics` renders from, with `serverpulse_build_info` set.
+/// A second call (tests starting several apps in one process) gets a handle
+/// of its own that is not the global one.
+pub fn init_metrics(binary: &'static str) -> PrometheusHandle {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     let _ = metrics::set_global_recorder(recorder);
+    metrics::gauge!("serverpulse_build_info", "binary" => binary, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     handle
 }
 
@@ -54,5 +56,21 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// How a binary's `main` ends: success, or one line on stderr with the
+/// error and its causes (`{:#}`), never a secret: configuration errors name
+/// variables, database errors carry redacted URLs.
+pub fn exit_code<E: std::fmt::Display>(
+    binary: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{binary}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -144,3 +144,201 @@ async fn sweep_stale(conn: &mut PgConnection) {
         }
     }
 }
+
+/// A GET over plain HTTP/1.0 with std only (for probing binaries under
+/// test): the status code and body, or `None` when nothing answers.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// A free TCP port on 127.0.0.1 (for a child process that must be told its
+/// port up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// A binary under test, with its stderr captured.
+pub struct ChildProcess {
+    pub child: std::process::Child,
+}
+
+impl ChildProcess {
+    /// Starts `path` with exactly `env` (plus PATH), stdout discarded and
+    /// stderr piped.
+    pub fn spawn(path: &str, args: &[&str], env: &[(&str, String)]) -> Self {
+        let mut command = std::process::Command::new(path);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Self {
+            child: command
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {path}: {e}")),
+        }
+    }
+
+    /// Polls `GET path` until it answers 200 or `limit` passes.
+    pub fn wait_for_ok(&mut self, addr: std::net::SocketAddr, path: &str, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if matches!(http_get(addr, path), Some((200, _))) {
+                return true;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("exited early with {status}: {}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; kills it and panics
+    /// when it does not.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for child") {
+                return status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process wrote to stderr (call after it exited).
+    pub fn stderr(&mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The start-up contract both binaries keep, checked end to end:
+/// with `env` (which must not contain `DATABASE_URL` or the port variable)
+/// plus a fresh database it starts, migrates, answers `/healthz`, `/readyz`
+/// and `/metrics`, and exits 0 on SIGTERM and on SIGINT; each variable in
+/// `required` missing, or an unreachable database, makes it exit non-zero
+/// with one line on stderr naming the problem.
+pub async fn check_binary_lifecycle(
+    path: &str,
+    run_args: &[&str],
+    port_var: &str,
+    env: &[(&str, String)],
+    required: &[&str],
+) {
+    let db = TestDatabase::create_empty().await;
+    for signal in ["TERM", "INT"] {
+        let port = free_port();
+        let mut vars = env.to_vec();
+        vars.push(("DATABASE_URL", db.url.clone()));
+        vars.push((port_var, port.to_string()));
+        let mut process = ChildProcess::spawn(path, run_args, &vars);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(
+            process.wait_for_ok(addr, "/healthz", Duration::from_secs(30)),
+            "{path} never became healthy"
+        );
+        assert_eq!(http_get(addr, "/readyz").map(|r| r.0), Some(200));
+        let (status, body) = http_get(addr, "/metrics").expect("metrics answer");
+        assert_eq!(status, 200);
+        assert!(body.contains("serverpulse_build_info{"), "{body}");
+        let migrated: i64 =
+            sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
+                .fetch_one(&db.pool)
+                .await
+                .expect("the binary migrated the database");
+        assert_eq!(migrated as usize, crate::db::MIGRATOR.iter().count());
+        process.signal(signal);
+        let status = process.wait_exit(Duration::from_secs(15));
+        assert!(
+            status.success(),
+            "SIG{signal}: exit {status}: {}",
+            process.stderr()
+        );
+    }
+
+    for missing in required {
+        let mut vars: Vec<_> = env.iter().filter(|(k, _)| k != missing).cloned().collect();
+        if *missing != "DATABASE_URL" {
+            vars.push(("DATABASE_URL", db.url.clone()));
+        }
+        vars.push((port_var, free_port().to_string()));
+        let mut process = ChildProcess::spawn(path, run_args, &vars);
+        let status = process.wait_exit(Duration::from_secs(15));
+        let stderr = process.stderr();
+        assert!(!status.success(), "{missing} missing yet exit 0");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(missing), "names {missing}: {stderr}");
+    }
+
+    let mut vars = env.to_vec();
+    vars.push((
+        "DATABASE_URL",
+        "postgres://postgres:s3cret@127.0.0.1:1/nowhere".to_owned(),
+    ));
+    vars.push(("DATABASE_CONNECT_TIMEOUT_SECS", "2".to_owned()));
+    vars.push((port_var, free_port().to_string()));
+    let mut process = ChildProcess::spawn(path, run_args, &vars);
+    let status = process.wait_exit(Duration::from_secs(20));
+    let stderr = process.stderr();
+    assert!(!status.success(), "unreachable database yet exit 0");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(
+            "cannot reach PostgreSQL at postgres://postgres:redacted@127.0.0.1:1/nowhere"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "password leaked: {stderr}");
+
+    // `migrate` needs only the database.
+    let mut process = ChildProcess::spawn(path, &["migrate"], &[("DATABASE_URL", db.url.clone())]);
+    let status = process.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "migrate: {}", process.stderr());
+}

@@ -25,11 +25,18 @@ pub enum DbError {
     Query(#[source] sqlx::Error),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Start-up could not reach the server; `url` is redacted.
+    #[error("cannot reach PostgreSQL at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 impl DbError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Connect { .. })
     }
 }
 
@@ -69,6 +76,20 @@ pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
         .acquire_timeout(config.connect_timeout)
         .connect_with(options)
         .await?;
+    Ok(pool)
+}
+
+/// What both binaries do at start: connect (bounded by the configured
+/// timeout) and apply pending migrations.
+pub async fn open(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    let pool = connect(config).await.map_err(|error| match error {
+        DbError::Unavailable(source) | DbError::Query(source) => DbError::Connect {
+            url: config.redacted_url(),
+            source,
+        },
+        other => other,
+    })?;
+    migrate(&pool).await?;
     Ok(pool)
 }
 

@@ -1,0 +1,24 @@
+//! The `serverpulse-web` binary starts, migrates, serves health, stops on
+//! signals and fails with one clear line.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_lifecycle() {
+    let env = [
+        ("DISCORD_TOKEN", "test-token".to_owned()),
+        ("DISCORD_APPLICATION_ID", "1234".to_owned()),
+        ("DISCORD_PUBLIC_KEY", "ab".repeat(32)),
+    ];
+    shared::testing::check_binary_lifecycle(
+        env!("CARGO_BIN_EXE_serverpulse-web"),
+        &["serve"],
+        "PORT",
+        &env,
+        &[
+            "DATABASE_URL",
+            "DISCORD_TOKEN",
+            "DISCORD_APPLICATION_ID",
+            "DISCORD_PUBLIC_KEY",
+        ],
+    )
+    .await;
+}
