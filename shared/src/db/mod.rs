@@ -1,6 +1,8 @@
 //! All database access. Every query lives under this module, uses bind
 //! parameters, and takes an executor so callers choose pool or transaction.
 
+pub mod analytics;
+pub mod catalogue;
 pub mod ingest;
 pub mod rollups;
 pub mod settings;

@@ -1,0 +1,1 @@
+//! Read queries behind the slash commands, answered from rollups only.

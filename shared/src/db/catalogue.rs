@@ -1,0 +1,2 @@
+//! The catalogue the ingester keeps current: guilds, channels and threads,
+//! members and membership spans.
