@@ -12,6 +12,7 @@ fn main() {
         ("TINY", ScenarioSize::TINY),
         ("SMALL", ScenarioSize::SMALL),
         ("MEDIUM", ScenarioSize::MEDIUM),
+        ("QUARTER", ScenarioSize::QUARTER),
     ] {
         let t = Instant::now();
         let (scenario, truth) = generate(1, size);

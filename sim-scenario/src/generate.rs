@@ -385,6 +385,13 @@ impl Gen {
             } else {
                 self.pareto(1.5, 10.0)
             };
+            // Members 0 and 3 are regulars in voice, so even a tiny scenario
+            // has sessions (some concurrent).
+            let voice_weight = if k == 0 || k == 3 {
+                voice_weight.max(2.5)
+            } else {
+                voice_weight
+            };
             let join = if k < n_init {
                 start - self.between(HOUR, 700 * DAY)
             } else {
@@ -541,7 +548,14 @@ impl Gen {
             (general, 11, start - 3 * HOUR),
             (forum, 11, start - 5 * HOUR),
         ];
-        for _ in 0..count {
+        // One announcement thread and one private thread in every guild; the
+        // rest at random.
+        let news = gm.channel("announcements").id;
+        for (parent, kind) in [(news, 10), (general, 12)] {
+            let t = self.between(start + MIN, end - HOUR);
+            plans.push((parent, kind, t - t % SEC));
+        }
+        for _ in 2..count {
             let (parent, pkind) = if self.chance(0.4) {
                 (forum, 15)
             } else {
