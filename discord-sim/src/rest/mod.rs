@@ -883,7 +883,10 @@ async fn discord(
                             format!("{:.3}", now_secs() + reset_after),
                         ),
                         ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
-                        ("x-ratelimit-bucket", bucket_hash(route.template())),
+                        (
+                            "x-ratelimit-bucket",
+                            bucket_hash(&format!("{}:{}", route.template(), route.major())),
+                        ),
                     ]);
                     answer
                 }
