@@ -619,25 +619,40 @@ impl GroundTruth {
     /// channel filters and tracking start (the 7-day window may run past
     /// `to_ms`; only data up to the scenario end exists).
     pub fn activation(&self, scope: &Scope) -> Activation {
-        let mut a = Activation {
-            joined: 0,
-            activated: 0,
-        };
-        for m in self
+        let joins: Vec<&MembershipFact> = self
             .stints(scope)
             .filter(|m| !m.initial && scope.admits_time(m.joined_ms))
+            .collect();
+        let joiners: BTreeSet<u64> = joins.iter().map(|m| m.user_id).collect();
+        // Posts of the joiners that pass the channel filters and tracking start.
+        let any_time = Scope {
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+            user: None,
+            include_bots: true,
+            ..scope.clone()
+        };
+        let mut posts: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
+        for m in self
+            .messages_in(&any_time)
+            .filter(|m| joiners.contains(&m.author_id))
         {
-            a.joined += 1;
-            let window = Scope {
-                from_ms: m.joined_ms,
-                to_ms: m.joined_ms + 7 * DAY_MS,
-                user: Some(m.user_id),
-                include_bots: true,
-                ..scope.clone()
-            };
-            a.activated += u64::from(self.messages_in(&window).next().is_some());
+            posts.entry(m.author_id).or_default().push(m.at_ms);
         }
-        a
+        let activated = joins
+            .iter()
+            .filter(|m| {
+                posts.get(&m.user_id).is_some_and(|times| {
+                    times
+                        .iter()
+                        .any(|t| m.joined_ms <= *t && *t < m.joined_ms + 7 * DAY_MS)
+                })
+            })
+            .count();
+        Activation {
+            joined: joins.len() as u64,
+            activated: activated as u64,
+        }
     }
 
     /// The cohort is the joins (as in [`Self::growth`], each stint) in the
