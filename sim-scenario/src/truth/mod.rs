@@ -542,14 +542,7 @@ impl GroundTruth {
         for m in self.stints(scope) {
             if !m.initial && scope.admits_time(m.joined_ms) {
                 g.joins += 1;
-                let left_before = self.members.iter().any(|p| {
-                    p.guild_id == m.guild_id
-                        && p.user_id == m.user_id
-                        && p.left_ms.is_some_and(|l| {
-                            l <= m.joined_ms && scope.tracking_since_ms.is_none_or(|t| l >= t)
-                        })
-                });
-                g.rejoins += u64::from(left_before);
+                g.rejoins += u64::from(self.is_rejoin(m, scope));
             }
             if m.left_ms.is_some_and(|l| scope.admits_time(l)) {
                 g.leaves += 1;
@@ -572,15 +565,9 @@ impl GroundTruth {
         for m in self.stints(scope) {
             if !m.initial && scope.admits_time(m.joined_ms) {
                 let day = local(m.joined_ms, tz).date_naive();
-                let one = Scope {
-                    from_ms: m.joined_ms,
-                    to_ms: m.joined_ms + 1,
-                    user: Some(m.user_id),
-                    ..scope.clone()
-                };
                 let g = out.entry(day).or_insert(empty);
                 g.joins += 1;
-                g.rejoins += self.growth(&one).rejoins;
+                g.rejoins += u64::from(self.is_rejoin(m, scope));
                 g.net += 1;
             }
             if let Some(l) = m.left_ms.filter(|l| scope.admits_time(*l)) {
@@ -590,6 +577,18 @@ impl GroundTruth {
             }
         }
         out
+    }
+
+    /// The user left this guild before this join, at or after the tracking
+    /// start when one is set.
+    fn is_rejoin(&self, join: &MembershipFact, scope: &Scope) -> bool {
+        self.members.iter().any(|p| {
+            p.guild_id == join.guild_id
+                && p.user_id == join.user_id
+                && p.left_ms.is_some_and(|l| {
+                    l <= join.joined_ms && scope.tracking_since_ms.is_none_or(|t| l >= t)
+                })
+        })
     }
 
     /// Members at instant `t`: stints with `joined_ms <= t` and (`left_ms`
