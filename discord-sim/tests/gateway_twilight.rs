@@ -234,3 +234,101 @@ async fn generated_scenario_streams_through_twilight() {
     assert_eq!(counts.iter().sum::<usize>(), total);
     sim.shutdown().await;
 }
+
+/// A resumable close (4000) replays what was lost in flight; an expired
+/// session refuses the resume and loses its in-flight events for good.
+#[tokio::test]
+async fn resumable_close_and_expired_session() {
+    const COUNT: usize = 20;
+    let guild_id = common::guild_id(1, 0, 1);
+    let sim = start_sim(scenario(&[guild_id], COUNT, &[]), Compression::AsRequested).await;
+    let gateway = sim.gateway.clone();
+    gateway.inject(
+        Fault::new(
+            0,
+            FaultKind::Close { code: 4000 },
+            FaultTrigger::AfterEvent(4),
+        )
+        .losing(1),
+    );
+    gateway.inject(Fault::new(0, FaultKind::Expire, FaultTrigger::AfterEvent(10)).losing(2));
+    let mut twilight = shard(gateway.url(), 0, 1);
+    let mut received = Received::default();
+    tokio::time::timeout(
+        TEST_TIMEOUT,
+        read_until(&mut twilight, &mut received, |r| {
+            r.all_events.contains(&(COUNT - 1))
+        }),
+    )
+    .await
+    .expect("the last event in time");
+
+    let expected: Vec<usize> = (0..COUNT).filter(|i| ![10, 11].contains(i)).collect();
+    assert_eq!(received.all_events, expected);
+    assert!(received.close_codes.contains(&4000));
+    assert_eq!(received.resumed, 1);
+    assert_eq!(
+        received.invalid_sessions, 1,
+        "the resume after the expiry is refused"
+    );
+    let sessions = gateway.sessions();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0].status, SessionStatus::Expired);
+    assert_eq!(sessions[0].replayed_events(), [4]);
+    assert_eq!(sessions[0].undelivered_events(), [10, 11]);
+    assert_eq!(sessions[0].delivered_events(), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        sessions[1].delivered_events(),
+        (12..COUNT).collect::<Vec<_>>()
+    );
+    sim.shutdown().await;
+}
+
+/// Faults "now" hit the live connection wherever the stream is; with the
+/// scenario clock holding the next event an hour away, that is right after
+/// the first event.
+#[tokio::test]
+async fn faults_now_and_expiry_of_a_disconnected_session() {
+    let guild_id = common::guild_id(1, 0, 1);
+    let mut scenario = scenario(&[guild_id], 2, &[]);
+    scenario.events[1].at_ms = scenario.events[0].at_ms + 3_600_000;
+    let mut config = discord_sim::SimConfig::new(common::TOKEN);
+    config.gateway.pacing = discord_sim::Pacing::ScenarioClock { speedup: 1.0 };
+    let sim = discord_sim::start(config, scenario).await.unwrap();
+    let gateway = sim.gateway.clone();
+    let mut twilight = shard(gateway.url(), 0, 1);
+    let mut received = Received::default();
+    let read = read_until(&mut twilight, &mut received, |r| r.all_events.contains(&0));
+    tokio::time::timeout(TEST_TIMEOUT, read)
+        .await
+        .expect("the first event in time");
+
+    gateway.inject(Fault::new(0, FaultKind::Drop, FaultTrigger::Now));
+    let read = read_until(&mut twilight, &mut received, |r| r.resumed == 1);
+    tokio::time::timeout(TEST_TIMEOUT, read)
+        .await
+        .expect("resumed in time");
+    let session = &gateway.sessions()[0];
+    assert_eq!(session.connections, 2);
+    assert_eq!(session.status, SessionStatus::Connected);
+    assert!(
+        session.replayed_events().is_empty(),
+        "nothing was lost, nothing replayed"
+    );
+    assert_eq!(received.all_events, [0]);
+
+    // The client goes away without a close frame; the session waits to be
+    // resumed until a fault ends it.
+    drop(twilight);
+    for _ in 0..500 {
+        if gateway.sessions()[0].status == SessionStatus::Disconnected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(gateway.sessions()[0].status, SessionStatus::Disconnected);
+    gateway.inject(Fault::new(0, FaultKind::Expire, FaultTrigger::Now));
+    assert_eq!(gateway.sessions()[0].status, SessionStatus::Expired);
+    assert!(gateway.pending_faults().is_empty());
+    sim.shutdown().await;
+}
