@@ -35,6 +35,7 @@ fn main() {
         );
         println!("  {kinds:?}");
         if std::env::args().any(|a| a == "--truth") {
+            let t = Instant::now();
             for &g in &truth.guild_ids {
                 let all = Scope::new(g, truth.start_ms, truth.end_ms);
                 let board = truth.leaderboard(&all, LeaderboardMetric::Messages);
@@ -57,6 +58,7 @@ fn main() {
                     truth.activity_ratio(&all),
                 );
             }
+            println!("  truth queries took {:?}", t.elapsed());
         }
         if std::env::args().any(|a| a == "--bytes") {
             let bytes = serde_json::to_vec(&scenario).map_or(0, |v| v.len());

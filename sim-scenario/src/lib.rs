@@ -116,9 +116,11 @@ pub struct Scenario {
     pub start_ms: i64,
     pub days: u32,
     /// `GUILD_CREATE` payloads describing each guild at `start_ms`: `id`,
-    /// `name`, `channels`, `threads`, `members` (a subset, as Discord sends for
-    /// large guilds), `voice_states`, `member_count`, plus the fields
-    /// twilight-model requires. The gateway keeps each guild's live state by
+    /// `name`, `channels`, `threads`, `members` (the generator lists every
+    /// member present at the start, bots included; Discord may send only a
+    /// subset for large guilds, so a gateway may trim it), `voice_states`,
+    /// `member_count` (bots included), plus the fields twilight-model
+    /// requires. The gateway keeps each guild's live state by
     /// applying the dispatches it has sent, so a later `GUILD_CREATE` (after a
     /// fresh identify) describes the guild as it is at that point.
     pub guilds: Vec<serde_json::Value>,
