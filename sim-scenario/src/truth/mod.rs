@@ -9,9 +9,15 @@
 //! - The range actually used is [`Scope::effective_from`]..`to_ms`, where the
 //!   effective start is the later of `from_ms` and `tracking_since_ms`: events
 //!   before tracking was enabled never count.
-//! - An event's time is its dispatch time: a message's snowflake time, a
-//!   deletion's delete event (not the deleted messages' times), a reaction's
-//!   add/remove event, a join's `joined_at`, a leave's remove event.
+//! - An event's time is its dispatch time, `Dispatch::at_ms`: for a message
+//!   that is its snowflake time, for a join its `joined_at`; a deletion counts
+//!   at its delete event (not when the deleted messages were sent), a
+//!   reaction at its add/remove event, a leave at its remove event, voice at
+//!   its state updates, an archive at its `THREAD_UPDATE`. Events that carry
+//!   no time of their own are thus timed as a client living through the
+//!   scenario would see them arrive; a fast replay has to give the client
+//!   that clock (the scenario time of the dispatch) for hourly figures of
+//!   those events to match.
 //! - Channel filters (see [`Scope::admits_channel`]): a thread counts as
 //!   collected, and as "in" a channel, when its parent is.
 //! - Bots and webhooks are left out of member statistics unless
