@@ -326,3 +326,85 @@ async fn intents_filter_events_and_guard_message_content() {
 fn scenario_with_one_message() -> sim_scenario::Scenario {
     scenario(&[common::guild_id(1, 0, 1)], 1, &[])
 }
+
+#[tokio::test]
+async fn request_guild_members_answers_from_live_state() {
+    let guild_id = common::guild_id(1, 0, 1);
+    let mut scenario = scenario(&[guild_id], 1, &[]);
+    let member = |id: &str, name: &str| json!({"user": {"id": id, "username": name, "discriminator": "0", "avatar": null}, "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": "2025-01-01T00:00:00.000000+00:00"});
+    scenario.guilds[0]["members"] = json!([member("31", "alice"), member("32", "bob")]);
+    let mut joined = member("33", "alan");
+    joined["guild_id"] = json!(guild_id.to_string());
+    scenario.events[0] = sim_scenario::Dispatch {
+        at_ms: common::START_MS,
+        guild_id,
+        t: "GUILD_MEMBER_ADD".into(),
+        d: joined,
+    };
+    let sim = start_sim(scenario, Compression::AsRequested).await;
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify_with(TOKEN, json!([0, 1]), u64::from(u32::MAX)))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        next_frame(&mut ws, &mut None).await.json();
+    }
+    let mut ask = async |d: Value| {
+        ws.send(Message::Text(json!({"op": 8, "d": d}).to_string().into()))
+            .await
+            .unwrap();
+        let (chunk, _) = next_frame(&mut ws, &mut None).await.json();
+        assert_eq!(chunk["t"], "GUILD_MEMBERS_CHUNK");
+        let ids: Vec<String> = chunk["d"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        (ids, chunk["d"].clone())
+    };
+    let (all, chunk) =
+        ask(json!({"guild_id": guild_id.to_string(), "query": "", "limit": 0, "nonce": "n1"}))
+            .await;
+    assert_eq!(all, ["31", "32", "33"], "the member who joined is there");
+    assert_eq!(
+        (chunk["nonce"].as_str(), chunk["chunk_count"].as_u64()),
+        (Some("n1"), Some(1))
+    );
+    let (al, _) = ask(json!({"guild_id": guild_id.to_string(), "query": "al", "limit": 0})).await;
+    assert_eq!(al, ["31", "33"]);
+    let (one, _) = ask(json!({"guild_id": guild_id.to_string(), "user_ids": ["32"]})).await;
+    assert_eq!(one, ["32"]);
+    drop(ws);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn more_than_120_commands_a_minute_is_closed_with_4008() {
+    let sim = start_sim(
+        scenario(&[common::guild_id(1, 0, 1)], 1, &[]),
+        Compression::AsRequested,
+    )
+    .await;
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    for _ in 0..121 {
+        ws.send(Message::Text(
+            json!({"op": 1, "d": null}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    }
+    let mut acks = 0;
+    let code = loop {
+        match next_frame(&mut ws, &mut None).await {
+            Frame::Json(frame, _) if frame["op"] == 11 => acks += 1,
+            Frame::Json(frame, _) => panic!("unexpected {frame}"),
+            Frame::Close(code) => break code,
+        }
+    };
+    assert_eq!((acks, code), (120, Some(4008)));
+    drop(ws);
+    sim.shutdown().await;
+}

@@ -1,7 +1,7 @@
 //! One websocket connection: HELLO, IDENTIFY or RESUME, then the live loop
 //! that writes the session's frames and carries out faults.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +44,7 @@ enum ClientFrame {
     Gone,
     Ignore,
     Undecodable,
+    RateLimited,
 }
 
 /// The session a connection serves, and where it is in that session's buffer.
@@ -65,7 +66,16 @@ struct Conn {
     state: Arc<GatewayState>,
     ws: WebSocketStream<TcpStream>,
     zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+    /// When the client's recent commands arrived, for Discord's 120 per minute.
+    commands: VecDeque<Instant>,
 }
+
+/// Discord closes a connection (4008) that sends more than this many
+/// commands in [`COMMAND_WINDOW`].
+const COMMANDS_PER_WINDOW: usize = 120;
+const COMMAND_WINDOW: Duration = Duration::from_secs(60);
+/// Members per GUILD_MEMBERS_CHUNK, as Discord sends them.
+const MEMBERS_PER_CHUNK: usize = 1000;
 
 pub(super) async fn serve(
     state: Arc<GatewayState>,
@@ -104,6 +114,7 @@ pub(super) async fn serve(
         state,
         ws,
         zstd: encoder,
+        commands: VecDeque::new(),
     };
 
     if params.get("v").is_some_and(|v| *v != "10") {
@@ -174,7 +185,27 @@ impl Conn {
         .await;
     }
 
-    fn classify(message: Option<Result<Message, WsError>>) -> ClientFrame {
+    /// Reads a client frame, counting commands against the rate limit.
+    fn classify(&mut self, message: Option<Result<Message, WsError>>) -> ClientFrame {
+        let frame = Self::decode(message);
+        if let ClientFrame::Op(..) = frame {
+            let now = Instant::now();
+            self.commands.push_back(now);
+            while self
+                .commands
+                .front()
+                .is_some_and(|at| now.duration_since(*at) > COMMAND_WINDOW)
+            {
+                self.commands.pop_front();
+            }
+            if self.commands.len() > COMMANDS_PER_WINDOW {
+                return ClientFrame::RateLimited;
+            }
+        }
+        frame
+    }
+
+    fn decode(message: Option<Result<Message, WsError>>) -> ClientFrame {
         let text = match message {
             None | Some(Err(_)) => return ClientFrame::Gone,
             Some(Ok(Message::Close(frame))) => {
@@ -203,7 +234,7 @@ impl Conn {
                 () = cancel.cancelled() => return Ok(None),
                 message = self.ws.next() => message,
             };
-            match Self::classify(message) {
+            match self.classify(message) {
                 ClientFrame::Op(1, _) => self.send_op(11, Value::Null).await?,
                 ClientFrame::Op(2, d) => match self.identify(&d) {
                     Ok(bound) => return Ok(Some(bound)),
@@ -226,6 +257,10 @@ impl Conn {
                 }
                 ClientFrame::Undecodable => {
                     self.close(4002, "Decode error").await?;
+                    return Ok(None);
+                }
+                ClientFrame::RateLimited => {
+                    self.close(4008, "Rate limited").await?;
                     return Ok(None);
                 }
                 ClientFrame::Close(_) | ClientFrame::Gone => return Ok(None),
@@ -553,10 +588,19 @@ impl Conn {
         message: Option<Result<Message, WsError>>,
         bound: &Bound,
     ) -> Result<bool, WsError> {
-        match Self::classify(message) {
+        match self.classify(message) {
             ClientFrame::Op(1, _) => {
                 self.send_op(11, Value::Null).await?;
                 Ok(false)
+            }
+            ClientFrame::Op(8, d) => {
+                self.request_members(bound, &d);
+                Ok(false)
+            }
+            ClientFrame::RateLimited => {
+                self.release(bound, SessionStatus::Disconnected);
+                self.close(4008, "Rate limited").await?;
+                Ok(true)
             }
             ClientFrame::Op(2 | 6, _) => {
                 self.release(bound, SessionStatus::Disconnected);
@@ -589,6 +633,83 @@ impl Conn {
                 Ok(true)
             }
         }
+    }
+
+    /// REQUEST_GUILD_MEMBERS: queues GUILD_MEMBERS_CHUNKs from the guild's
+    /// live state (filtered by `user_ids`, or by `query` prefix and `limit`).
+    fn request_members(&self, bound: &Bound, d: &Value) {
+        let Some(guild_id) = d.get("guild_id").and_then(super::live::id_of) else {
+            return;
+        };
+        let mut guard = self.state.lock();
+        let inner = &mut *guard;
+        let Some(session) = inner.sessions.get_mut(&bound.session_id) else {
+            return;
+        };
+        let Some(guild) = inner
+            .shards
+            .get(&session.shard)
+            .and_then(|t| t.guilds.iter().find(|g| g.id == guild_id))
+        else {
+            return;
+        };
+        let wanted_ids: Option<Vec<u64>> = d.get("user_ids").map(|ids| match ids {
+            Value::Array(ids) => ids.iter().filter_map(super::live::id_of).collect(),
+            single => super::live::id_of(single).into_iter().collect(),
+        });
+        let query = d
+            .get("query")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_lowercase();
+        let limit = d
+            .get("limit")
+            .and_then(Value::as_u64)
+            .filter(|l| *l > 0)
+            .map_or(usize::MAX, |l| l as usize);
+        let payload = guild.payload();
+        let members: Vec<Value> = payload["members"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| match &wanted_ids {
+                Some(ids) => m
+                    .pointer("/user/id")
+                    .and_then(super::live::id_of)
+                    .is_some_and(|id| ids.contains(&id)),
+                None => [m.pointer("/user/username"), m.get("nick")]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|name| name.to_lowercase().starts_with(&query)),
+            })
+            .take(if wanted_ids.is_some() {
+                usize::MAX
+            } else {
+                limit
+            })
+            .cloned()
+            .collect();
+        let chunks: Vec<&[Value]> = if members.is_empty() {
+            vec![&[]]
+        } else {
+            members.chunks(MEMBERS_PER_CHUNK).collect()
+        };
+        let count = chunks.len();
+        for (index, chunk) in chunks.into_iter().enumerate() {
+            let mut data = json!({
+                "guild_id": guild_id.to_string(),
+                "members": chunk,
+                "chunk_index": index,
+                "chunk_count": count,
+            });
+            if let Some(nonce) = d.get("nonce") {
+                data["nonce"] = nonce.clone();
+            }
+            session.push("GUILD_MEMBERS_CHUNK", FrameSource::Payload(data));
+        }
+        bound.notify.notify_one();
     }
 
     /// Carries out a fault; `true` when the connection is over.

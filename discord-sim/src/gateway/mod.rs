@@ -241,6 +241,8 @@ pub(crate) enum FrameSource {
 
 pub(crate) struct StoredFrame {
     seq: u64,
+    /// The shard whose session holds the frame (for its scenario clock).
+    shard: [u32; 2],
     t: String,
     source: FrameSource,
     sends: Vec<FrameSend>,
@@ -265,6 +267,7 @@ impl Session {
         let seq = self.frames.len() as u64 + 1;
         self.frames.push(StoredFrame {
             seq,
+            shard: self.shard,
             t: t.into(),
             source,
             sends: Vec::new(),
@@ -326,6 +329,10 @@ pub(crate) struct GatewayState {
     url: String,
     first_at_ms: i64,
     inner: Mutex<Inner>,
+    /// Per shard, the scenario time of the last dispatch handed out: the
+    /// `sim_time_ms` of frames that are not scenario events (READY,
+    /// GUILD_CREATE, RESUMED). Locked after `inner`, never before.
+    clocks: Mutex<HashMap<[u32; 2], i64>>,
 }
 
 impl GatewayState {
@@ -366,14 +373,34 @@ impl GatewayState {
         }
     }
 
+    /// The scenario clock of a shard: the time of its last dispatch handed
+    /// out, or the scenario start before the first.
+    fn clock(&self, shard: [u32; 2]) -> i64 {
+        self.clocks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&shard)
+            .copied()
+            .unwrap_or(self.scenario.start_ms)
+    }
+
     fn render(&self, frame: &StoredFrame) -> String {
+        /// A dispatch frame. `sim_time_ms` is the simulator's own envelope
+        /// field (Discord never sends it): when the event happened on the
+        /// scenario clock, so a client replaying a month in seconds can time
+        /// events that carry no time of their own.
         #[derive(Serialize)]
         struct Dispatch<'a> {
             op: u8,
             s: u64,
             t: &'a str,
             d: &'a Value,
+            sim_time_ms: i64,
         }
+        let sim_time_ms = match &frame.source {
+            FrameSource::Event { index, .. } => self.scenario.events[*index].at_ms,
+            FrameSource::Payload(_) => self.clock(frame.shard),
+        };
         let stripped;
         let d = match &frame.source {
             FrameSource::Event {
@@ -394,6 +421,7 @@ impl GatewayState {
             s: frame.seq,
             t: &frame.t,
             d,
+            sim_time_ms,
         })
         .expect("JSON values serialize")
     }
@@ -416,6 +444,10 @@ impl GatewayState {
         };
         shard.cursor += 1;
         let event = &self.scenario.events[index];
+        self.clocks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(shard.shard, event.at_ms);
         if let Some(guild) = shard.guilds.iter_mut().find(|g| g.id == event.guild_id) {
             guild.apply(&event.t, &event.d);
         }
@@ -606,6 +638,7 @@ pub(crate) async fn start(
         url: format!("ws://{addr}"),
         first_at_ms,
         inner: Mutex::new(Inner::default()),
+        clocks: Mutex::new(HashMap::new()),
     });
     let accept_state = Arc::clone(&state);
     let conn_tracker = tracker.clone();
