@@ -27,6 +27,9 @@ use tokio_util::task::TaskTracker;
 use crate::SimError;
 use live::{LiveGuild, id_of};
 
+/// Later than any test or demo runs.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How the gateway behaves; [`GatewayConfig::new`] gives Discord's defaults.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -433,8 +436,19 @@ impl GatewayState {
         };
         let scenario_ms =
             (self.scenario.events[event_index].at_ms - self.first_at_ms).max(0) as f64;
-        let real_ms = scenario_ms / speedup.max(f64::MIN_POSITIVE);
-        Some(origin + Duration::from_secs_f64(real_ms / 1000.0))
+        // A nonsensical speedup means real time rather than a panic.
+        let speedup = if speedup.is_finite() && speedup > 0.0 {
+            speedup
+        } else {
+            1.0
+        };
+        let wait =
+            Duration::try_from_secs_f64(scenario_ms / speedup / 1000.0).unwrap_or(FAR_FUTURE);
+        Some(
+            origin
+                .checked_add(wait)
+                .unwrap_or_else(|| Instant::now() + FAR_FUTURE),
+        )
     }
 
     /// Takes the shard's next dispatch into the session's buffer.
