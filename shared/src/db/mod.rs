@@ -112,3 +112,42 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), DbError> {
 async fn tokio_timeout<F: std::future::Future>(limit: Duration, future: F) -> Option<F::Output> {
     tokio::time::timeout(limit, future).await.ok()
 }
+
+/// Creates (or empties and re-creates) the database `name` on the server of
+/// `server_url` and returns its URL: the demo's own database. `name` must be
+/// a plain identifier (letters, digits, underscores), since identifiers
+/// cannot be bound as parameters.
+pub async fn recreate_database(server_url: &str, name: &str) -> Result<String, DbError> {
+    use sqlx::Connection as _;
+    assert!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database names are plain identifiers"
+    );
+    let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
+    let mut conn = sqlx::PgConnection::connect_with(&admin).await.map_err(|source| DbError::Connect {
+        url: crate::config::redact_url(server_url),
+        source,
+    })?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut conn)
+        .await?;
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(server_url).map_err(|e| DbError::Query(sqlx::Error::Configuration(e.into())))?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+/// Drops a database made by [`recreate_database`].
+pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> {
+    use sqlx::Connection as _;
+    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "database names are plain identifiers");
+    let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
+    let mut conn = sqlx::PgConnection::connect_with(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! `serverpulse-demo`: ServerPulse end to end without Discord credentials.
+//!
+//! A local Discord (the simulator) serves a seeded 30-day community; the
+//! real web endpoint and the real ingester run in this process against a
+//! database of their own; an admin enables tracking through `/setup`; then
+//! every slash command is invoked through the signing client, and what a
+//! user would see is written to `demo-output/` as Markdown and PNG.
+
+mod render;
+mod steps;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{DurationRound, Utc};
+use discord_sim::interactions::{InteractionClient, InteractionKeys};
+use shared::config::{DatabaseConfig, IngesterConfig, LogFormat, Secret, WebConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const TOKEN: &str = "demo-bot-token";
+const DATABASE_NAME: &str = "serverpulse_demo";
+const DAY_MS: i64 = 86_400_000;
+
+/// Two guilds, ~500 members, 30 days: every command has something to say,
+/// and ingestion takes seconds.
+const SIZE: sim_scenario::ScenarioSize = sim_scenario::ScenarioSize {
+    guilds: 2,
+    members_per_guild: 250,
+    days: 30,
+    messages_per_member_day: 6.0,
+};
+
+struct Args {
+    seed: u64,
+    out: PathBuf,
+    keep_database: bool,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        seed: 2026,
+        out: PathBuf::from("demo-output"),
+        keep_database: false,
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "demo" => {}
+            "--seed" => {
+                args.seed = iter
+                    .next()
+                    .context("--seed needs a number")?
+                    .parse()
+                    .context("--seed")?
+            }
+            "--out" => args.out = iter.next().context("--out needs a directory")?.into(),
+            "--keep-database" => args.keep_database = true,
+            "-h" | "--help" => {
+                println!("usage: serverpulse-demo [--seed N] [--out DIR] [--keep-database]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}; see --help"),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match parse_args() {
+        Ok(args) => run(args).await,
+        Err(error) => Err(error),
+    };
+    shared::telemetry::exit_code("serverpulse-demo", result)
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    // Quiet unless RUST_LOG says otherwise: the demo prints its own
+    // progress and summary.
+    shared::telemetry::init_logging_with_default(LogFormat::Text, "warn");
+
+    let server_url = shared::testing::server_url();
+    let database_url = shared::db::recreate_database(&server_url, DATABASE_NAME)
+        .await
+        .context("preparing the demo database")?;
+    let database = DatabaseConfig {
+        url: Secret::new(database_url),
+        max_connections: 10,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let pool = shared::db::open(&database).await?;
+
+    // A community whose 30 days end now, so "last 24 hours" means something.
+    let now = Utc::now();
+    let today = now
+        .duration_trunc(chrono::Duration::days(1))
+        .context("today's date")?;
+    let start_ms = today.timestamp_millis() - (i64::from(SIZE.days) - 1) * DAY_MS;
+    let (mut scenario, truth) = sim_scenario::generate_from(args.seed, SIZE, start_ms);
+    scenario
+        .events
+        .retain(|e| e.at_ms <= now.timestamp_millis());
+    let event_total = scenario.events.len();
+    eprintln!(
+        "community: {} guilds, {} events over {} days (seed {})",
+        scenario.guilds.len(),
+        event_total,
+        SIZE.days,
+        args.seed
+    );
+
+    let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
+        .await
+        .context("starting the Discord simulator")?;
+    let api_url = format!("{}/api/v10", sim.rest.url().trim_end_matches('/'));
+
+    // The web endpoint.
+    let keys = InteractionKeys::generate();
+    let web_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the web endpoint")?;
+    let web_addr = web_listener.local_addr()?;
+    let web_config = WebConfig {
+        database: database.clone(),
+        discord_token: Secret::new(TOKEN),
+        application_id: shared::Snowflake(discord_sim::DEFAULT_APPLICATION_ID),
+        public_key: keys.verifying_key().to_bytes(),
+        api_url: api_url.clone(),
+        listen: web_addr,
+        log_format: LogFormat::Text,
+    };
+    let (web_stop, web_stopped) = oneshot::channel::<()>();
+    let web = tokio::spawn(serverpulse_web::serve(
+        web_config,
+        web_listener,
+        shared::telemetry::init_metrics("serverpulse-web"),
+        async move {
+            let _ = web_stopped.await;
+        },
+    ));
+    let client = InteractionClient::new(
+        format!("http://{web_addr}/interactions"),
+        sim.rest.url(),
+        keys,
+    );
+
+    // An admin enables tracking in every guild before the ingester connects:
+    // nothing is recorded until then.
+    let guilds = steps::guilds(&truth);
+    let mut transcript = steps::Transcript::default();
+    for guild in &guilds {
+        steps::setup(&client, guild, &mut transcript).await?;
+    }
+
+    // The ingester.
+    let ingester_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the ingester")?;
+    let ingester_config = IngesterConfig {
+        database: database.clone(),
+        discord_token: Secret::new(TOKEN),
+        api_url,
+        gateway_url: Some(sim.gateway.url().to_owned()),
+        shards: 0..=0,
+        shard_total: 1,
+        listen: ingester_listener.local_addr()?,
+        log_format: LogFormat::Text,
+    };
+    let (ingester_stop, ingester_stopped) = oneshot::channel::<()>();
+    let ingester = tokio::spawn(serverpulse_ingester::run(
+        ingester_config,
+        ingester_listener,
+        shared::telemetry::init_metrics("serverpulse-ingester"),
+        async move {
+            let _ = ingester_stopped.await;
+        },
+    ));
+    let ingest_started = Instant::now();
+    steps::wait_for_catch_up(&sim, &pool, event_total).await?;
+    let ingest_elapsed = ingest_started.elapsed();
+
+    // Every command, as members and admins would use them.
+    for guild in guilds.iter().take(1) {
+        steps::tour(&client, guild, &mut transcript).await?;
+    }
+    write_output(&args.out, &transcript)?;
+
+    let _ = ingester_stop.send(());
+    let _ = web_stop.send(());
+    ingester
+        .await
+        .context("ingester task")?
+        .context("ingester")?;
+    web.await.context("web task")?.context("web endpoint")?;
+    sim.shutdown().await;
+    pool.close().await;
+    if !args.keep_database {
+        shared::db::drop_database(&server_url, DATABASE_NAME)
+            .await
+            .context("dropping the demo database")?;
+    }
+
+    transcript.print_summary(event_total, ingest_elapsed, started.elapsed(), &args.out);
+    let failures = transcript.failures();
+    if failures > 0 {
+        bail!(
+            "{failures} interaction(s) did not end in a message; see {}",
+            args.out.join("index.md").display()
+        );
+    }
+    Ok(())
+}
+
+fn write_output(out: &Path, transcript: &steps::Transcript) -> anyhow::Result<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    transcript.write(out)
+}

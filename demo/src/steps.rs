@@ -1,0 +1,544 @@
+//! The demo's script: set up tracking, wait for the ingester, then tour
+//! every command and keep a transcript of what a user saw.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use discord_sim::interactions::{
+    CommandOption, InteractionClient, InteractionKind, InteractionOutcome, Invoker, OptionValue,
+};
+use serde_json::Value;
+use sim_scenario::truth::GroundTruth;
+use sqlx::PgPool;
+
+/// A guild of the scenario, with channels to point commands at.
+pub struct DemoGuild {
+    pub id: u64,
+    pub text_channel: (u64, String),
+    pub second_text_channel: Option<(u64, String)>,
+    pub voice_channel: Option<(u64, String)>,
+    /// A member who talks (for `/activity analyze member`).
+    pub member: Option<u64>,
+}
+
+pub fn guilds(truth: &GroundTruth) -> Vec<DemoGuild> {
+    truth
+        .guild_ids
+        .iter()
+        .filter_map(|&guild| {
+            let live = |kind: u8| {
+                truth
+                    .channels
+                    .iter()
+                    .filter(move |c| {
+                        c.guild_id == guild && c.kind == kind && c.deleted_ms.is_none()
+                    })
+                    .map(|c| (c.channel_id, c.name.clone()))
+            };
+            let mut texts = live(0);
+            let text_channel = texts.next()?;
+            let member = truth
+                .members
+                .iter()
+                .find(|m| m.guild_id == guild && !m.is_bot && m.left_ms.is_none())
+                .map(|m| m.user_id);
+            Some(DemoGuild {
+                id: guild,
+                text_channel,
+                second_text_channel: texts.next(),
+                voice_channel: live(2).next(),
+                member,
+            })
+        })
+        .collect()
+}
+
+/// One interaction and what came of it.
+pub struct Entry {
+    pub title: String,
+    pub outcome: Option<InteractionOutcome>,
+    pub error: Option<String>,
+    pub latency: Duration,
+}
+
+#[derive(Default)]
+pub struct Transcript {
+    pub entries: Vec<Entry>,
+}
+
+impl Transcript {
+    pub fn failures(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.outcome
+                    .as_ref()
+                    .and_then(|o| o.final_message.as_ref())
+                    .is_none()
+            })
+            .count()
+    }
+
+    /// Writes one Markdown file per interaction, its PNGs beside it, and an
+    /// `index.md` linking them.
+    pub fn write(&self, out: &Path) -> anyhow::Result<()> {
+        let mut index = String::from(
+            "# ServerPulse demo\n\nWhat each slash command answered, as a user would see it.\n\n",
+        );
+        index.push_str("| # | interaction | delivery | latency |\n| --- | --- | --- | ---: |\n");
+        for (n, entry) in self.entries.iter().enumerate() {
+            let stem = format!("{:02}-{}", n + 1, slug(&entry.title));
+            let final_message = entry
+                .outcome
+                .as_ref()
+                .and_then(|o| o.final_message.as_ref());
+            let mut body = match final_message {
+                Some(message) => {
+                    let mut files = Vec::new();
+                    for file in &message.files {
+                        let name = format!("{stem}-{}", file.filename);
+                        std::fs::write(out.join(&name), file.bytes())
+                            .with_context(|| format!("writing {name}"))?;
+                        files.push((file.filename.clone(), name));
+                    }
+                    let link = |attachment: &str| {
+                        files
+                            .iter()
+                            .find(|(original, _)| original == attachment)
+                            .map(|(_, saved)| saved.clone())
+                            .unwrap_or_else(|| attachment.to_owned())
+                    };
+                    let mut text = crate::render::message_markdown(
+                        &entry.title,
+                        &message.message,
+                        message.ephemeral(),
+                        &link,
+                    );
+                    for (original, saved) in &files {
+                        if !text.contains(saved.as_str()) {
+                            text.push_str(&format!("![{original}]({saved})\n\n"));
+                        }
+                    }
+                    text
+                }
+                None => format!(
+                    "# {}\n\nNo message: {}\n",
+                    entry.title,
+                    entry
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| describe_failure(entry.outcome.as_ref()))
+                ),
+            };
+            body.push_str(&format!(
+                "\n---\nAnswered in {} ms.\n",
+                entry.latency.as_millis()
+            ));
+            std::fs::write(out.join(format!("{stem}.md")), body)
+                .with_context(|| format!("writing {stem}.md"))?;
+            let delivery = final_message
+                .map(|m| format!("{:?}", m.delivery))
+                .unwrap_or_else(|| "failed".into());
+            index.push_str(&format!(
+                "| {} | [{}]({stem}.md) | {delivery} | {} ms |\n",
+                n + 1,
+                entry.title,
+                entry.latency.as_millis()
+            ));
+        }
+        std::fs::write(out.join("index.md"), index).context("writing index.md")?;
+        Ok(())
+    }
+
+    pub fn print_summary(&self, events: usize, ingest: Duration, total: Duration, out: &Path) {
+        let mut latencies: Vec<u128> = self.entries.iter().map(|e| e.latency.as_millis()).collect();
+        latencies.sort_unstable();
+        let percentile = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "\nServerPulse demo");
+        let _ = writeln!(
+            stdout,
+            "  events ingested   {events} in {:.1} s ({:.0} events/s)",
+            ingest.as_secs_f64(),
+            events as f64 / ingest.as_secs_f64().max(1e-9)
+        );
+        let _ = writeln!(
+            stdout,
+            "  interactions      {} answered, {} failed",
+            self.entries.len() - self.failures(),
+            self.failures()
+        );
+        let _ = writeln!(
+            stdout,
+            "  latency (ms)      p50 {}  p90 {}  max {}",
+            percentile(0.5),
+            percentile(0.9),
+            latencies.last().copied().unwrap_or(0)
+        );
+        let _ = writeln!(
+            stdout,
+            "  output            {}",
+            out.join("index.md").display()
+        );
+        let _ = writeln!(stdout, "  total time        {:.1} s", total.as_secs_f64());
+    }
+}
+
+fn describe_failure(outcome: Option<&InteractionOutcome>) -> String {
+    match outcome {
+        None => "the interaction was not sent".into(),
+        Some(o) => format!(
+            "HTTP {} {}",
+            o.status,
+            o.answer_error
+                .as_ref()
+                .or(o.response.as_ref())
+                .map(Value::to_string)
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn slug(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(60).collect()
+}
+
+async fn invoke(
+    client: &InteractionClient,
+    transcript: &mut Transcript,
+    title: String,
+    kind: InteractionKind,
+    invoker: &Invoker,
+) -> Option<Value> {
+    let started = Instant::now();
+    let result = client.send(&kind, invoker).await;
+    let latency = started.elapsed();
+    let (outcome, error) = match result {
+        Ok(outcome) => (Some(outcome), None),
+        Err(error) => (None, Some(format!("{error:#}"))),
+    };
+    let message = outcome
+        .as_ref()
+        .and_then(|o| o.final_message.as_ref())
+        .map(|m| m.message.clone());
+    transcript.entries.push(Entry {
+        title,
+        outcome,
+        error,
+        latency,
+    });
+    message
+}
+
+fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
+    InteractionKind::Command {
+        name: name.to_owned(),
+        options,
+    }
+}
+
+fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
+    CommandOption::new(name, OptionValue::Subcommand(options))
+}
+
+fn string(name: &str, value: &str) -> CommandOption {
+    CommandOption::new(name, OptionValue::String(value.to_owned()))
+}
+
+fn channel(name: &str, (id, channel_name): &(u64, String), kind: u8) -> CommandOption {
+    CommandOption::new(
+        name,
+        OptionValue::Channel {
+            id: *id,
+            name: channel_name.clone(),
+            kind,
+        },
+    )
+}
+
+/// `/setup` as an admin: tracking on, all channels, a timezone, an update
+/// channel.
+pub async fn setup(
+    client: &InteractionClient,
+    guild: &DemoGuild,
+    transcript: &mut Transcript,
+) -> anyhow::Result<()> {
+    let admin = Invoker::admin(guild.id, guild.text_channel.0);
+    let kind = command(
+        "setup",
+        vec![
+            string("timezone", "Europe/Berlin"),
+            channel("update_channel", &guild.text_channel, 0),
+        ],
+    );
+    invoke(
+        client,
+        transcript,
+        format!("/setup (guild {})", guild.id),
+        kind,
+        &admin,
+    )
+    .await;
+    if transcript.failures() > 0 {
+        bail!("/setup did not succeed; see the transcript");
+    }
+    Ok(())
+}
+
+/// Every command a member or an admin would use.
+pub async fn tour(
+    client: &InteractionClient,
+    guild: &DemoGuild,
+    transcript: &mut Transcript,
+) -> anyhow::Result<()> {
+    let member = Invoker::member(guild.id, guild.text_channel.0);
+    let mut steps: Vec<(String, InteractionKind)> = Vec::new();
+    for (subcommand, extra) in [
+        ("overview", vec![]),
+        ("members", vec![string("category", "growth")]),
+        ("members", vec![string("category", "retention")]),
+        ("activity", vec![string("category", "messages")]),
+        ("activity", vec![string("category", "voice")]),
+        ("channels", vec![string("type", "text")]),
+        ("trends", vec![string("metric", "messages")]),
+    ] {
+        let mut options = vec![string("timeframe", "30d")];
+        let label = extra
+            .iter()
+            .map(|o| match &o.value {
+                OptionValue::String(v) => format!(" {}:{v}", o.name),
+                _ => String::new(),
+            })
+            .collect::<String>();
+        options.extend(extra);
+        steps.push((
+            format!("/serverstats {subcommand}{label} timeframe:30d"),
+            command("serverstats", vec![sub(subcommand, options)]),
+        ));
+    }
+    steps.push((
+        "/topmessagers 7d".into(),
+        command("topmessagers", vec![string("timeframe", "7d")]),
+    ));
+    steps.push((
+        "/leaderboard metric:messages".into(),
+        command("leaderboard", vec![string("metric", "messages")]),
+    ));
+    steps.push((
+        "/leaderboard metric:voice".into(),
+        command("leaderboard", vec![string("metric", "voice")]),
+    ));
+    if let Some(user) = guild.member {
+        steps.push((
+            "/activity analyze member".into(),
+            command(
+                "activity",
+                vec![CommandOption::new(
+                    "analyze",
+                    OptionValue::SubcommandGroup(vec![sub(
+                        "member",
+                        vec![
+                            CommandOption::new(
+                                "user",
+                                OptionValue::User {
+                                    id: user,
+                                    username: format!("user{user}"),
+                                },
+                            ),
+                            string("timeframe", "30d"),
+                        ],
+                    )]),
+                )],
+            ),
+        ));
+    }
+    steps.push((
+        "/activity analyze channel".into(),
+        command(
+            "activity",
+            vec![CommandOption::new(
+                "analyze",
+                OptionValue::SubcommandGroup(vec![sub(
+                    "channel",
+                    vec![
+                        channel("channel", &guild.text_channel, 0),
+                        string("timeframe", "30d"),
+                    ],
+                )]),
+            )],
+        ),
+    ));
+    if let Some(voice) = &guild.voice_channel {
+        steps.push((
+            "/activity analyze channel (voice)".into(),
+            command(
+                "activity",
+                vec![CommandOption::new(
+                    "analyze",
+                    OptionValue::SubcommandGroup(vec![sub(
+                        "channel",
+                        vec![
+                            channel("channel", voice, 2),
+                            string("metric", "voice"),
+                            string("timeframe", "30d"),
+                        ],
+                    )]),
+                )],
+            ),
+        ));
+    }
+    steps.push((
+        "/activity analyze comparative".into(),
+        command(
+            "activity",
+            vec![CommandOption::new(
+                "analyze",
+                OptionValue::SubcommandGroup(vec![sub(
+                    "comparative",
+                    vec![string("timeframe", "7d")],
+                )]),
+            )],
+        ),
+    ));
+    for (title, kind) in steps {
+        invoke(client, transcript, title, kind, &member).await;
+    }
+
+    let admin = Invoker::admin(guild.id, guild.text_channel.0);
+    if let Some(second) = &guild.second_text_channel {
+        let kind = command(
+            "remove-collect-channel",
+            vec![channel("channel", second, 0)],
+        );
+        invoke(
+            client,
+            transcript,
+            "/remove-collect-channel (admin)".into(),
+            kind,
+            &admin,
+        )
+        .await;
+        let kind = command("add-collect-channel", vec![channel("channel", second, 0)]);
+        invoke(
+            client,
+            transcript,
+            "/add-collect-channel (admin)".into(),
+            kind,
+            &admin,
+        )
+        .await;
+    }
+    let kind = command(
+        "set-update-channel",
+        vec![channel("channel", &guild.text_channel, 0)],
+    );
+    invoke(
+        client,
+        transcript,
+        "/set-update-channel (admin)".into(),
+        kind,
+        &admin,
+    )
+    .await;
+    let kind = command(
+        "set-update-channel",
+        vec![channel("channel", &guild.text_channel, 0)],
+    );
+    invoke(
+        client,
+        transcript,
+        "/set-update-channel (a member without Manage Server)".into(),
+        kind,
+        &member,
+    )
+    .await;
+    Ok(())
+}
+
+/// Waits until the simulator has handed out every event and the ingester
+/// has committed the last one, drawing a progress bar.
+pub async fn wait_for_catch_up(
+    sim: &discord_sim::SimHandle,
+    pool: &PgPool,
+    total: usize,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut last_drawn = 0usize;
+    loop {
+        let (sent, _) = sim.gateway.shard_progress([0, 1]).unwrap_or((0, total));
+        let committed = shared::db::ingest::load_checkpoint(pool, 0, 1)
+            .await
+            .context("reading the ingester's checkpoint")?
+            .and_then(|c| c.sequence)
+            .unwrap_or(0);
+        let last_seq = if sent >= total {
+            last_sequence_sent(sim)
+        } else {
+            None
+        };
+        let done = last_seq.is_some_and(|seq| committed as u64 >= seq);
+        // Sequence numbers also count READY and GUILD_CREATE: close enough
+        // for a bar, exact for the end condition above.
+        let shown = (committed.max(0) as usize).min(total);
+        if shown != last_drawn || done {
+            draw_bar(shown, total);
+            last_drawn = shown;
+        }
+        if done {
+            eprintln!();
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            eprintln!();
+            bail!(
+                "the ingester did not catch up within 10 minutes ({committed} of {total} committed)"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn last_sequence_sent(sim: &discord_sim::SimHandle) -> Option<u64> {
+    sim.gateway
+        .sessions()
+        .into_iter()
+        .filter(|s| s.shard == [0, 1] && s.status == discord_sim::gateway::SessionStatus::Connected)
+        .last()
+        .and_then(|s| {
+            s.frames
+                .iter()
+                .rev()
+                .find(|f| !f.sends.is_empty())
+                .map(|f| f.seq)
+        })
+}
+
+fn draw_bar(done: usize, total: usize) {
+    let width = 40;
+    let filled = if total == 0 {
+        width
+    } else {
+        done * width / total
+    };
+    eprint!(
+        "\ringesting [{}{}] {:>3}% {done}/{total} events",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        if total == 0 { 100 } else { done * 100 / total }
+    );
+}
