@@ -50,7 +50,7 @@ pub struct Script {
     next_low: u64,
     last_at: i64,
     people: BTreeMap<u64, Person>,
-    /// channel id → (kind, name, parent, at start)
+    /// channel id → (kind, name, parent)
     channel_info: BTreeMap<u64, (u8, String, Option<u64>)>,
     thread_parent: BTreeMap<u64, u64>,
     messages: BTreeMap<u64, (u64, AuthorKind, u64)>,

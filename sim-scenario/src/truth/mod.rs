@@ -20,8 +20,12 @@
 //!   those events to match.
 //! - Channel filters (see [`Scope::admits_channel`]): a thread counts as
 //!   collected, and as "in" a channel, when its parent is.
-//! - Bots and webhooks are left out of member statistics unless
-//!   [`Scope::include_bots`] is set.
+//! - Bots and webhooks are left out unless [`Scope::include_bots`] is set:
+//!   as authors (messages, reactions received), reactors, voice users and
+//!   members (joins, counts, activity). Deletions and threads don't depend on
+//!   who wrote the messages, so the flag doesn't touch them.
+//! - [`Scope::user`] selects the acting user: the author, the reactor (the
+//!   author for reactions received), the voice user, the joining member.
 //! - "Hour" means a UTC clock hour `[h, h + 3_600_000)` keyed by its start in
 //!   Unix ms; local days and weekday/hour cells use the given `chrono_tz::Tz`.
 //! - Rankings sort by value descending, then user id ascending, and leave
