@@ -22,10 +22,11 @@
 //!   collected, and as "in" a channel, when its parent is.
 //! - Bots and webhooks are left out unless [`Scope::include_bots`] is set:
 //!   as authors (messages, reactions received), reactors, voice users and
-//!   members (joins, counts, activity). Deletions and threads don't depend on
-//!   who wrote the messages, so the flag doesn't touch them.
+//!   members (joins, counts, activity).
 //! - [`Scope::user`] selects the acting user: the author, the reactor (the
 //!   author for reactions received), the voice user, the joining member.
+//! - Deletions and thread counts ignore both the bot and the user filter (a
+//!   gateway client isn't told who wrote a deleted message).
 //! - "Hour" means a UTC clock hour `[h, h + 3_600_000)` keyed by its start in
 //!   Unix ms; local days and weekday/hour cells use the given `chrono_tz::Tz`.
 //! - Rankings sort by value descending, then user id ascending, and leave
