@@ -408,3 +408,47 @@ async fn more_than_120_commands_a_minute_is_closed_with_4008() {
     drop(ws);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn identify_spacing_refuses_early_identifies_per_bucket() {
+    let mut config = SimConfig::new(TOKEN);
+    config.gateway.identify_spacing = Some(Duration::from_secs(60));
+    config.gateway.max_concurrency = 2;
+    let guilds = [common::guild_id(1, 0, 2), common::guild_id(1, 1, 2)];
+    let sim = discord_sim::start(config, scenario(&guilds, 1, &[]))
+        .await
+        .unwrap();
+    let first_reply = async |shard: Value| {
+        let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+        next_frame(&mut ws, &mut None).await.json();
+        ws.send(identify(TOKEN, shard)).await.unwrap();
+        let (reply, _) = next_frame(&mut ws, &mut None).await.json();
+        (ws, reply)
+    };
+    let (a, ready) = first_reply(json!([0, 2])).await;
+    assert_eq!(ready["t"], "READY");
+    let (b, other_bucket) = first_reply(json!([1, 2])).await;
+    assert_eq!(other_bucket["t"], "READY", "bucket 1 is free");
+    let (c, refused) = first_reply(json!([0, 2])).await;
+    assert_eq!(refused, json!({"op": 9, "d": false, "s": null, "t": null}));
+    assert_eq!(
+        (
+            sim.gateway.identify_count(),
+            sim.gateway.refused_identify_count()
+        ),
+        (2, 1)
+    );
+    let bot: Value = reqwest::Client::new()
+        .get(format!("{}/gateway/bot", sim.rest.api_url()))
+        .header("Authorization", format!("Bot {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bot["session_start_limit"]["remaining"], 998);
+    assert_eq!(bot["session_start_limit"]["max_concurrency"], 2);
+    drop((a, b, c));
+    sim.shutdown().await;
+}

@@ -237,7 +237,9 @@ impl Conn {
             match self.classify(message) {
                 ClientFrame::Op(1, _) => self.send_op(11, Value::Null).await?,
                 ClientFrame::Op(2, d) => match self.identify(&d) {
-                    Ok(bound) => return Ok(Some(bound)),
+                    Ok(Some(bound)) => return Ok(Some(bound)),
+                    // Too soon after another IDENTIFY of the same bucket.
+                    Ok(None) => self.send_op(9, json!(false)).await?,
                     Err((code, reason)) => {
                         self.close(code, reason).await?;
                         return Ok(None);
@@ -276,7 +278,8 @@ impl Conn {
             .is_some_and(|t| strip(t) == strip(&self.state.config.token))
     }
 
-    fn identify(&mut self, d: &Value) -> Result<Bound, (u16, &'static str)> {
+    /// `Ok(None)`: refused by the IDENTIFY rate limit (answer op 9 `false`).
+    fn identify(&mut self, d: &Value) -> Result<Option<Bound>, (u16, &'static str)> {
         if !self.token_matches(d) {
             return Err((4004, "Authentication failed"));
         }
@@ -304,6 +307,19 @@ impl Conn {
         let state = Arc::clone(&self.state);
         let mut guard = state.lock();
         let inner = &mut *guard;
+        if let Some(spacing) = state.config.identify_spacing {
+            let bucket = shard[0] % state.config.max_concurrency.max(1);
+            let now = Instant::now();
+            if inner
+                .last_identify
+                .get(&bucket)
+                .is_some_and(|at| now.duration_since(*at) < spacing)
+            {
+                inner.refused_identifies += 1;
+                return Ok(None);
+            }
+            inner.last_identify.insert(bucket, now);
+        }
         inner.identifies += 1;
         inner.clock_origin.get_or_insert_with(Instant::now);
         let session_id = format!("{:032x}", inner.session_order.len() as u128 + 1);
@@ -337,7 +353,7 @@ impl Conn {
             record.session_id = Some(session_id.clone());
         }
         tracing::debug!(%session_id, ?shard, "identified");
-        Ok(Bound {
+        Ok(Some(Bound {
             session_id,
             connection: 1,
             next_pos: 0,
@@ -345,7 +361,7 @@ impl Conn {
             resumed_pending: false,
             closing_until: None,
             notify,
-        })
+        }))
     }
 
     /// `Ok(None)`: the session cannot be resumed (answer op 9 `false`).

@@ -44,6 +44,11 @@ pub struct GatewayConfig {
     pub application_id: u64,
     pub bot_user_id: u64,
     pub bot_username: String,
+    /// Discord's `max_concurrency`: IDENTIFY buckets that may start at once.
+    pub max_concurrency: u32,
+    /// Enforce this spacing between IDENTIFYs of one bucket (Discord: 5 s),
+    /// refusing early ones with op 9; `None` (the default) does not.
+    pub identify_spacing: Option<Duration>,
     /// Privileged intents the application may use (set in the Developer
     /// Portal); identifying with others closes with 4014.
     pub allowed_privileged_intents: u64,
@@ -61,6 +66,8 @@ impl GatewayConfig {
             bot_user_id: crate::DEFAULT_APPLICATION_ID,
             bot_username: "ServerPulse".into(),
             allowed_privileged_intents: intents::PRIVILEGED,
+            max_concurrency: 1,
+            identify_spacing: None,
         }
     }
 }
@@ -324,6 +331,9 @@ pub(crate) struct Inner {
     faults: Vec<Fault>,
     clock_origin: Option<Instant>,
     identifies: u64,
+    refused_identifies: u64,
+    /// Last IDENTIFY per rate-limit bucket (`shard_id % max_concurrency`).
+    last_identify: HashMap<u32, Instant>,
 }
 
 pub(crate) struct GatewayState {
@@ -618,6 +628,15 @@ impl GatewayHandle {
     /// Successful IDENTIFYs so far.
     pub fn identify_count(&self) -> u64 {
         self.state.lock().identifies
+    }
+
+    /// IDENTIFYs refused by the rate limit (see `GatewayConfig::identify_spacing`).
+    pub fn refused_identify_count(&self) -> u64 {
+        self.state.lock().refused_identifies
+    }
+
+    pub fn max_concurrency(&self) -> u32 {
+        self.state.config.max_concurrency
     }
 
     /// The scenario being served.

@@ -845,7 +845,7 @@ fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answe
             json!({
                 "url": gateway_url(state),
                 "shards": state.config.recommended_shards,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1},
+                "session_start_limit": session_start_limit(state),
             }),
         ),
         Route::ChannelMessages { channel_id } => {
@@ -871,6 +871,20 @@ fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answe
             guild_id,
         } => routes::commands(state, method, application_id, guild_id.as_deref(), body),
     }
+}
+
+/// Discord allows 1000 IDENTIFYs a day; each one so far counts.
+fn session_start_limit(state: &RestState) -> Value {
+    let (used, max_concurrency) = state
+        .gateway
+        .as_ref()
+        .map_or((0, 1), |g| (g.identify_count(), g.max_concurrency()));
+    json!({
+        "total": 1000,
+        "remaining": 1000u64.saturating_sub(used),
+        "reset_after": 86_400_000,
+        "max_concurrency": max_concurrency,
+    })
 }
 
 fn gateway_url(state: &RestState) -> String {
