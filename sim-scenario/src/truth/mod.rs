@@ -77,6 +77,12 @@ pub struct GroundTruth {
 
 /// Which events a query looks at. Build with [`Scope::new`] and the builder
 /// methods.
+///
+/// The allow-list is fixed for the whole range. When the settings change at
+/// `t`, query `[from, t)` and `[t, to)` with their own lists and add the
+/// results (exact for every additive figure: counts, voice time, per-hour
+/// and per-day maps; not for distinct-member counts or peaks within the
+/// hour containing `t`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
     pub guild_id: u64,
