@@ -137,3 +137,106 @@ async fn scenario_files_serve_to_a_twilight_shard() {
     assert!(exit.success(), "exit status {exit:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `interact` signs a command with subcommands and options, and prints the
+/// final message the endpoint answered with.
+#[tokio::test]
+async fn interact_prints_the_final_message() {
+    let sim = discord_sim::start(
+        discord_sim::SimConfig::new(common::TOKEN),
+        common::scenario(&[common::guild_id(1, 0, 1)], 1, &[]),
+    )
+    .await
+    .unwrap();
+    let keys = discord_sim::InteractionKeys::generate();
+    let public = keys.verifying_key();
+    // An endpoint that checks the signature and echoes the command path,
+    // the integer option and whether the member may manage the guild.
+    let endpoint = axum::routing::post(
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let signature = hex::decode(header("x-signature-ed25519")).unwrap();
+            let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+            let signed = [header("x-signature-timestamp").as_bytes(), &body].concat();
+            if public.verify_strict(&signed, &signature).is_err() {
+                return axum::response::IntoResponse::into_response(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                );
+            }
+            let i: Value = serde_json::from_slice(&body).unwrap();
+            let group = &i["data"]["options"][0];
+            let sub = &group["options"][0];
+            let content = format!(
+                "{} {} {} days={} manage={}",
+                i["data"]["name"].as_str().unwrap(),
+                group["name"].as_str().unwrap(),
+                sub["name"].as_str().unwrap(),
+                sub["options"][0]["value"],
+                i["member"]["permissions"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+                    & 32
+                    != 0,
+            );
+            axum::response::IntoResponse::into_response(axum::Json(
+                serde_json::json!({"type": 4, "data": {"content": content}}),
+            ))
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/interactions", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::Router::new().route("/interactions", endpoint),
+        )
+        .await
+        .unwrap()
+    });
+
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(BIN);
+        command.args([
+            "interact",
+            "--endpoint",
+            &url,
+            "--sim",
+            &sim.rest.url(),
+            "--secret",
+            &keys.secret_hex(),
+        ]);
+        command
+            .args(["--command", "stats channel top", "--int", "days=7"])
+            .args(extra);
+        command
+    };
+    let mut admin = run(&[]);
+    let mut member = run(&["--member"]);
+    let (admin, member) =
+        tokio::task::spawn_blocking(move || (admin.output().unwrap(), member.output().unwrap()))
+            .await
+            .unwrap();
+    for (output, manage) in [(admin, true), (member, false)] {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(printed["status"], 200);
+        assert_eq!(printed["final_message"]["delivery"], "inline");
+        assert_eq!(
+            printed["final_message"]["message"]["content"],
+            format!("stats channel top days=7 manage={manage}")
+        );
+    }
+    sim.shutdown().await;
+}
