@@ -750,3 +750,50 @@ fn thread_shape(
         message_count: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = crate::DEFAULT_START_MS;
+
+    fn base() -> Script {
+        let mut s = Script::new(1, S, 1);
+        s.channel(10, 0, "general", None)
+            .channel(20, 2, "Lounge", None)
+            .member(5, "ann", false, S - 1);
+        s
+    }
+
+    #[test]
+    #[should_panic(expected = "time order")]
+    fn events_must_be_written_in_time_order() {
+        let mut s = base();
+        s.message(S + 2_000, 10, 5, 0, 0, 0);
+        s.message(S + 1_000, 10, 5, 0, 0, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "end every voice session")]
+    fn open_voice_sessions_are_refused() {
+        let mut s = base();
+        s.voice(S + 1_000, 5, Some(20), false, false);
+        let _ = s.finish();
+    }
+
+    #[test]
+    fn a_rejoin_is_flagged_and_the_first_stint_closed() {
+        let mut s = base();
+        s.leave(S + 1_000, 5).join(S + 2_000, 5, "ann", false);
+        let (_, t) = s.finish();
+        let stints: Vec<(i64, Option<i64>, bool)> = t
+            .members
+            .iter()
+            .map(|m| (m.joined_ms, m.left_ms, m.rejoin))
+            .collect();
+        assert_eq!(
+            stints,
+            vec![(S - 1, Some(S + 1_000), false), (S + 2_000, None, true)]
+        );
+    }
+}
