@@ -452,3 +452,29 @@ async fn identify_spacing_refuses_early_identifies_per_bucket() {
     drop((a, b, c));
     sim.shutdown().await;
 }
+
+/// Every dispatch carries the simulator's `sim_time_ms`: a scenario event's
+/// own time, or for READY and GUILD_CREATE the shard's clock when made.
+#[tokio::test]
+async fn dispatches_carry_their_scenario_time() {
+    let guild_id = common::guild_id(1, 0, 1);
+    let scenario = scenario(&[guild_id], 3, &[]);
+    let times: Vec<i64> = scenario.events.iter().map(|e| e.at_ms).collect();
+    let sim = start_sim(scenario, Compression::AsRequested).await;
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify(TOKEN, json!([0, 1]))).await.unwrap();
+    let mut stamps = Vec::new();
+    for _ in 0..5 {
+        let (frame, _) = next_frame(&mut ws, &mut None).await.json();
+        stamps.push(
+            frame["sim_time_ms"]
+                .as_i64()
+                .expect("sim_time_ms on every dispatch"),
+        );
+    }
+    let start = common::START_MS;
+    assert_eq!(stamps, [start, start, times[0], times[1], times[2]]);
+    drop(ws);
+    sim.shutdown().await;
+}

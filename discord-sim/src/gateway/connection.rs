@@ -342,9 +342,14 @@ impl Conn {
         session.push(
             "READY",
             FrameSource::Payload(state.ready_payload(&session_id, timeline)),
+            timeline.clock_ms,
         );
         for guild in &timeline.guilds {
-            session.push("GUILD_CREATE", FrameSource::Payload(guild.payload()));
+            session.push(
+                "GUILD_CREATE",
+                FrameSource::Payload(guild.payload()),
+                timeline.clock_ms,
+            );
         }
         let notify = Arc::clone(&timeline.notify);
         inner.sessions.insert(session_id.clone(), session);
@@ -453,6 +458,7 @@ impl Conn {
                 session.push(
                     "RESUMED",
                     FrameSource::Payload(json!({"_trace": ["discord-sim"]})),
+                    timeline.clock_ms,
                 );
                 continue;
             }
@@ -662,11 +668,11 @@ impl Conn {
         let Some(session) = inner.sessions.get_mut(&bound.session_id) else {
             return;
         };
-        let Some(guild) = inner
-            .shards
-            .get(&session.shard)
-            .and_then(|t| t.guilds.iter().find(|g| g.id == guild_id))
-        else {
+        let Some(timeline) = inner.shards.get(&session.shard) else {
+            return;
+        };
+        let clock_ms = timeline.clock_ms;
+        let Some(guild) = timeline.guilds.iter().find(|g| g.id == guild_id) else {
             return;
         };
         let wanted_ids: Option<Vec<u64>> = d.get("user_ids").map(|ids| match ids {
@@ -723,7 +729,7 @@ impl Conn {
             if let Some(nonce) = d.get("nonce") {
                 data["nonce"] = nonce.clone();
             }
-            session.push("GUILD_MEMBERS_CHUNK", FrameSource::Payload(data));
+            session.push("GUILD_MEMBERS_CHUNK", FrameSource::Payload(data), clock_ms);
         }
         bound.notify.notify_one();
     }

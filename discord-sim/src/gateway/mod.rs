@@ -251,8 +251,8 @@ pub(crate) enum FrameSource {
 
 pub(crate) struct StoredFrame {
     seq: u64,
-    /// The shard whose session holds the frame (for its scenario clock).
-    shard: [u32; 2],
+    /// Scenario time when the frame was made: the envelope's `sim_time_ms`.
+    sim_time_ms: i64,
     t: String,
     source: FrameSource,
     sends: Vec<FrameSend>,
@@ -273,11 +273,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn push(&mut self, t: impl Into<String>, source: FrameSource) {
+    /// Appends a frame stamped with the shard's scenario clock `sim_time_ms`.
+    fn push(&mut self, t: impl Into<String>, source: FrameSource, sim_time_ms: i64) {
         let seq = self.frames.len() as u64 + 1;
         self.frames.push(StoredFrame {
             seq,
-            shard: self.shard,
+            sim_time_ms,
             t: t.into(),
             source,
             sends: Vec::new(),
@@ -315,6 +316,9 @@ impl Session {
 
 pub(crate) struct ShardTimeline {
     shard: [u32; 2],
+    /// Scenario time of the last dispatch handed out (the scenario start
+    /// before the first): stamps frames that are not scenario events.
+    clock_ms: i64,
     events: Vec<usize>,
     cursor: usize,
     guilds: Vec<LiveGuild>,
@@ -342,10 +346,6 @@ pub(crate) struct GatewayState {
     url: String,
     first_at_ms: i64,
     inner: Mutex<Inner>,
-    /// Per shard, the scenario time of the last dispatch handed out: the
-    /// `sim_time_ms` of frames that are not scenario events (READY,
-    /// GUILD_CREATE, RESUMED). Locked after `inner`, never before.
-    clocks: Mutex<HashMap<[u32; 2], i64>>,
 }
 
 impl GatewayState {
@@ -378,23 +378,13 @@ impl GatewayState {
             .collect();
         ShardTimeline {
             shard,
+            clock_ms: self.scenario.start_ms,
             events,
             cursor: 0,
             guilds,
             live_conn: None,
             notify: Arc::new(Notify::new()),
         }
-    }
-
-    /// The scenario clock of a shard: the time of its last dispatch handed
-    /// out, or the scenario start before the first.
-    fn clock(&self, shard: [u32; 2]) -> i64 {
-        self.clocks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&shard)
-            .copied()
-            .unwrap_or(self.scenario.start_ms)
     }
 
     fn render(&self, frame: &StoredFrame) -> String {
@@ -410,10 +400,6 @@ impl GatewayState {
             d: &'a Value,
             sim_time_ms: i64,
         }
-        let sim_time_ms = match &frame.source {
-            FrameSource::Event { index, .. } => self.scenario.events[*index].at_ms,
-            FrameSource::Payload(_) => self.clock(frame.shard),
-        };
         let stripped;
         let d = match &frame.source {
             FrameSource::Event {
@@ -434,7 +420,7 @@ impl GatewayState {
             s: frame.seq,
             t: &frame.t,
             d,
-            sim_time_ms,
+            sim_time_ms: frame.sim_time_ms,
         })
         .expect("JSON values serialize")
     }
@@ -468,10 +454,7 @@ impl GatewayState {
         };
         shard.cursor += 1;
         let event = &self.scenario.events[index];
-        self.clocks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(shard.shard, event.at_ms);
+        shard.clock_ms = event.at_ms;
         if let Some(guild) = shard.guilds.iter_mut().find(|g| g.id == event.guild_id) {
             guild.apply(&event.t, &event.d);
         }
@@ -487,6 +470,7 @@ impl GatewayState {
                 index,
                 strip_content,
             },
+            event.at_ms,
         );
         true
     }
@@ -671,7 +655,6 @@ pub(crate) async fn start(
         url: format!("ws://{addr}"),
         first_at_ms,
         inner: Mutex::new(Inner::default()),
-        clocks: Mutex::new(HashMap::new()),
     });
     let accept_state = Arc::clone(&state);
     let conn_tracker = tracker.clone();
