@@ -12,6 +12,18 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_discord-sim");
 
+/// Kills the server this test started if an assertion fails before SIGTERM.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("discord-sim-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -74,7 +86,7 @@ async fn scenario_files_serve_to_a_twilight_shard() {
             .unwrap();
     assert_eq!(written, serde_json::to_value(&truth).unwrap());
 
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["serve", "--jsonl"])
         .arg(&jsonl)
         .args([
@@ -89,7 +101,9 @@ async fn scenario_files_serve_to_a_twilight_shard() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = KillOnDrop(Some(child));
+    let stdout = child.0.as_mut().and_then(|c| c.stdout.take()).unwrap();
+    let mut lines = BufReader::new(stdout).lines();
     let mut urls = std::collections::HashMap::new();
     for _ in 0..3 {
         let line = lines.next().unwrap().unwrap();
@@ -125,6 +139,7 @@ async fn scenario_files_serve_to_a_twilight_shard() {
     assert!(matches!(parsed, Ok(Some(_))));
 
     // SIGTERM ends it cleanly.
+    let mut child = child.0.take().expect("still running");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
