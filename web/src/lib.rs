@@ -1,5 +1,19 @@
 //! `serverpulse-web`: answers Discord interactions from the rollup tables.
 //!
+//! # Figures
+//! - **Activity score** (member analysis): `messages + 0.5 × reactions given
+//!   + 0.5 × reactions received + voice minutes ÷ 10`, over the timeframe,
+//!   bots and webhooks left out ([`report::activity_score`]).
+//! - **Forecast** (trends): an ordinary least-squares line through the daily
+//!   totals of the timeframe (local days), extended over the next period
+//!   (as many days as the timeframe, 1–30); the 95% band is ±1.96 residual
+//!   standard deviations per day and ±1.96·s·√days for the total, floored
+//!   at zero ([`period::forecast`]). At least 3 days are needed.
+//! - Every figure of a period is compared with the previous period of equal
+//!   length (↑/↓ %); "all time" has none. Hours and days are local to the
+//!   guild's timezone, so a day across a daylight-saving change has 23 or
+//!   25 hours. Hours the ingester recorded as lost are shown as gaps.
+//!
 //! A library with a thin `main`, so tests start the whole app in-process on
 //! port 0 (`router` for `oneshot` calls without a socket, `serve` for real).
 
@@ -9,6 +23,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::VerifyingKey;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::config::WebConfig;
 use sqlx::PgPool;
@@ -20,17 +38,70 @@ use tower_http::trace::TraceLayer;
 /// take longer than this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+pub mod charts;
+pub mod commands;
+pub mod definitions;
+pub mod discord;
+pub mod interactions;
+pub mod period;
+pub mod reply;
+pub mod report;
+pub mod signature;
+pub mod view;
+
+/// Largest interaction body accepted; Discord's are a few kilobytes, even
+/// with resolved data.
+pub const MAX_INTERACTION_BODY: usize = 256 * 1024;
+
+/// The current time (tests pin it to a scenario's end).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
+    /// The application's public key, decoded once at start.
+    pub verifying_key: VerifyingKey,
+    pub rest: discord::DiscordRest,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// State for `config`; fails when the public key is not a valid point.
+    pub fn new(pool: PgPool, config: WebConfig, metrics: PrometheusHandle) -> anyhow::Result<Self> {
+        let verifying_key = VerifyingKey::from_bytes(&config.public_key)
+            .context("DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
+        let rest = discord::DiscordRest::new(
+            &config.api_url,
+            config.discord_token.clone(),
+            config.application_id,
+        );
+        Ok(Self {
+            pool,
+            config: Arc::new(config),
+            metrics,
+            verifying_key,
+            rest,
+            clock: Arc::new(Utc::now),
+        })
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let interactions = Router::new()
+        .route("/interactions", post(interactions::handle))
+        .layer(DefaultBodyLimit::max(MAX_INTERACTION_BODY))
+        .with_state(state.clone());
     shared::ops::routes(state.pool.clone(), state.metrics.clone())
+        .merge(interactions)
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -51,11 +122,7 @@ pub async fn serve(
         .local_addr()
         .context("reading the listening address")?;
     tracing::info!(%addr, api = %config.api_url, "serverpulse-web listening");
-    let state = AppState {
-        pool: pool.clone(),
-        config: Arc::new(config),
-        metrics,
-    };
+    let state = AppState::new(pool.clone(), config, metrics)?;
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

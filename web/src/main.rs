@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use shared::config::{LogFormat, WebConfig};
 
-const USAGE: &str = "usage: serverpulse-web [serve | migrate]";
+const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -11,6 +11,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("register") => register(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -44,5 +45,35 @@ async fn migrate() -> anyhow::Result<()> {
     shared::telemetry::init_logging(LogFormat::Text);
     shared::db::open(&database).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// Bulk-overwrites the slash command definitions, globally or in one guild
+/// (guild commands update at once; global ones are cached by Discord).
+async fn register(args: &[String]) -> anyhow::Result<()> {
+    let guild = match args {
+        [] => None,
+        [flag, id] if flag == "--guild" => Some(
+            id.parse::<shared::Snowflake>()
+                .with_context(|| format!("--guild expects a numeric guild id, got {id:?}"))?,
+        ),
+        _ => anyhow::bail!("{USAGE}"),
+    };
+    let config = WebConfig::from_env()?;
+    shared::telemetry::init_logging(config.log_format);
+    let rest = serverpulse_web::discord::DiscordRest::new(
+        &config.api_url,
+        config.discord_token.clone(),
+        config.application_id,
+    );
+    let registered = rest
+        .overwrite_commands(guild, &serverpulse_web::definitions::commands())
+        .await
+        .context("registering the slash commands")?;
+    let count = registered.as_array().map_or(0, Vec::len);
+    match guild {
+        Some(guild) => tracing::info!(count, %guild, "commands registered in the guild"),
+        None => tracing::info!(count, "commands registered globally"),
+    }
     Ok(())
 }

@@ -334,3 +334,53 @@ pub async fn collected_channels<'e>(
     .await?;
     Ok(rows.into_iter().map(|(c,)| c).collect())
 }
+
+/// Sets the guild's timezone (an IANA name the caller has checked), with audit.
+pub async fn set_timezone(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    timezone: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into guild_settings (guild_id, timezone) values ($1, $2)
+         on conflict (guild_id) do update set timezone = excluded.timezone, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(timezone)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "timezone.set",
+        serde_json::json!({ "timezone": timezone }),
+    )
+    .await
+}
+
+/// Sets (or clears) the channel that receives digests and alerts, with audit.
+pub async fn set_update_channel(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    channel_id: Option<Snowflake>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into guild_settings (guild_id, update_channel_id) values ($1, $2)
+         on conflict (guild_id) do update set update_channel_id = excluded.update_channel_id, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(channel_id)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "update_channel.set",
+        serde_json::json!({ "channel_id": channel_id }),
+    )
+    .await
+}

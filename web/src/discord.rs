@@ -1,0 +1,171 @@
+//! The few Discord REST calls the endpoint makes: editing `@original` after
+//! a deferral (JSON or multipart with PNG files) and registering commands.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shared::Snowflake;
+use shared::config::Secret;
+
+/// Retries of one request after a 429 before giving up.
+const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+/// The longest `retry_after` we are willing to sleep through.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("request to Discord failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("Discord answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("still rate limited after {MAX_RATE_LIMIT_RETRIES} retries")]
+    RateLimited,
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Discord's REST API (or the simulator's) for one application.
+#[derive(Clone)]
+pub struct DiscordRest {
+    http: reqwest::Client,
+    api_url: String,
+    token: Secret,
+    application_id: Snowflake,
+}
+
+impl std::fmt::Debug for DiscordRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordRest")
+            .field("api_url", &self.api_url)
+            .field("application_id", &self.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DiscordRest {
+    pub fn new(api_url: &str, token: Secret, application_id: Snowflake) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .user_agent("DiscordBot (https://github.com/serverpulse, 0.1) serverpulse-web")
+                .build()
+                .expect("a reqwest client with rustls builds"),
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            token,
+            application_id,
+        }
+    }
+
+    /// `PATCH /webhooks/{app}/{token}/messages/@original`: the answer after a
+    /// deferral. With files the body is multipart (`payload_json` plus
+    /// `files[n]`), and the payload lists them under `attachments`.
+    pub async fn edit_original(
+        &self,
+        interaction_token: &str,
+        mut payload: Value,
+        files: &[Attachment],
+    ) -> Result<(), RestError> {
+        let url = format!(
+            "{}/webhooks/{}/{interaction_token}/messages/@original",
+            self.api_url, self.application_id
+        );
+        if !files.is_empty() {
+            payload["attachments"] = files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| serde_json::json!({"id": i, "filename": f.filename}))
+                .collect();
+        }
+        self.send(|| {
+            let request = self.http.patch(&url);
+            if files.is_empty() {
+                request.json(&payload)
+            } else {
+                let mut form = reqwest::multipart::Form::new().part(
+                    "payload_json",
+                    reqwest::multipart::Part::text(payload.to_string())
+                        .mime_str("application/json")
+                        .expect("a valid MIME type"),
+                );
+                for (i, file) in files.iter().enumerate() {
+                    form = form.part(
+                        format!("files[{i}]"),
+                        reqwest::multipart::Part::bytes(file.bytes.clone())
+                            .file_name(file.filename.clone())
+                            .mime_str("image/png")
+                            .expect("a valid MIME type"),
+                    );
+                }
+                request.multipart(form)
+            }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Bulk-overwrites the application's commands, globally or in one guild.
+    pub async fn overwrite_commands(
+        &self,
+        guild: Option<Snowflake>,
+        commands: &Value,
+    ) -> Result<Value, RestError> {
+        let url = match guild {
+            Some(guild) => format!(
+                "{}/applications/{}/guilds/{guild}/commands",
+                self.api_url, self.application_id
+            ),
+            None => format!(
+                "{}/applications/{}/commands",
+                self.api_url, self.application_id
+            ),
+        };
+        let authorization = format!("Bot {}", self.token.expose());
+        let response = self
+            .send(|| {
+                self.http
+                    .put(&url)
+                    .header(reqwest::header::AUTHORIZATION, &authorization)
+                    .json(commands)
+            })
+            .await?;
+        Ok(response.json().await?)
+    }
+
+    /// Sends the request `build` makes, sleeping through 429s as Discord's
+    /// `retry_after` says (bounded), and turns other failures into errors.
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RestError> {
+        for _ in 0..=MAX_RATE_LIMIT_RETRIES {
+            let response = build().send().await?;
+            let status = response.status();
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                let wait = body
+                    .get("retry_after")
+                    .and_then(Value::as_f64)
+                    .map_or(Duration::from_secs(1), Duration::from_secs_f64)
+                    .min(MAX_RETRY_AFTER);
+                tracing::warn!(?wait, "rate limited by Discord; retrying");
+                metrics::counter!("serverpulse_discord_rate_limited_total").increment(1);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if !status.is_success() {
+                let body = response.text().await.unwrap_or_default();
+                return Err(RestError::Status {
+                    status: status.as_u16(),
+                    body: body.chars().take(500).collect(),
+                });
+            }
+            return Ok(response);
+        }
+        Err(RestError::RateLimited)
+    }
+}

@@ -1,0 +1,158 @@
+//! `POST /interactions`: signature first, then PING, then the interaction.
+//!
+//! An answer ready within [`INLINE_BUDGET`] without files goes back in the
+//! HTTP response. Otherwise the endpoint defers (type 5, or 6 for a click)
+//! and the finished answer — charts as multipart PNGs — is sent by editing
+//! `@original`, so Discord's 3-second deadline is always met.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use twilight_model::application::interaction::{Interaction, InteractionType};
+
+use crate::AppState;
+use crate::reply::{Message, Reply};
+use crate::signature;
+
+/// How long the endpoint waits for an answer before deferring.
+pub const INLINE_BUDGET: Duration = Duration::from_millis(2000);
+
+/// Just the type, so a PING is answered without the full interaction model
+/// (real PINGs lack fields twilight-model requires).
+#[derive(Deserialize)]
+struct InteractionKind {
+    #[serde(rename = "type")]
+    kind: u8,
+}
+
+fn finish(kind: &'static str, outcome: &'static str, started: Instant) {
+    metrics::counter!("serverpulse_interactions_total", "kind" => kind, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("serverpulse_interaction_seconds", "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+}
+
+fn kind_name(kind: InteractionType) -> &'static str {
+    match kind {
+        InteractionType::ApplicationCommand => "command",
+        InteractionType::ApplicationCommandAutocomplete => "autocomplete",
+        InteractionType::MessageComponent => "component",
+        InteractionType::ModalSubmit => "modal",
+        _ => "other",
+    }
+}
+
+pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Err(error) = signature::verify(
+        &state.verifying_key,
+        header("x-signature-ed25519"),
+        header("x-signature-timestamp"),
+        &body,
+        chrono::Utc::now().timestamp(),
+    ) {
+        tracing::info!(%error, "refused an interaction");
+        finish("unknown", "unauthorized", started);
+        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
+    }
+    let Ok(InteractionKind { kind }) = serde_json::from_slice::<InteractionKind>(&body) else {
+        finish("unknown", "malformed", started);
+        return (StatusCode::BAD_REQUEST, "malformed interaction").into_response();
+    };
+    if kind == 1 {
+        finish("ping", "ok", started);
+        return Json(json!({"type": 1})).into_response();
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            tracing::info!(%error, "unparseable interaction");
+            finish("unknown", "malformed", started);
+            return (StatusCode::BAD_REQUEST, "malformed interaction").into_response();
+        }
+    };
+    let kind = interaction.kind;
+    let name = kind_name(kind);
+    let token = interaction.token.clone();
+    let update = kind == InteractionType::MessageComponent;
+    let mut work = tokio::spawn(crate::commands::dispatch(state.clone(), interaction));
+    let reply = match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "interaction handler panicked");
+            Reply::Message(Message::notice(
+                "Something went wrong on our side. Please try again.",
+            ))
+        }
+        Err(_) => {
+            // Too slow for inline: defer now, edit @original when done.
+            let rest = state.rest.clone();
+            tokio::spawn(async move {
+                let reply = work.await.unwrap_or_else(|error| {
+                    tracing::error!(%error, "interaction handler panicked");
+                    Reply::Message(Message::notice(
+                        "Something went wrong on our side. Please try again.",
+                    ))
+                });
+                let message = match reply {
+                    Reply::Message(m) | Reply::Update(m) => m,
+                    Reply::Modal(_) | Reply::Choices(_) => {
+                        Message::notice("That took too long; please try again.")
+                    }
+                };
+                edit_original(&rest, &token, message).await;
+            });
+            finish(name, "deferred", started);
+            return Json(json!({"type": if update { 6 } else { 5 }})).into_response();
+        }
+    };
+    finish(name, "answered", started);
+    respond(&state, token, reply, update)
+}
+
+async fn edit_original(rest: &crate::discord::DiscordRest, token: &str, message: Message) {
+    let mut payload = message.payload();
+    // Flags cannot change after a deferral.
+    if let Some(object) = payload.as_object_mut() {
+        object.remove("flags");
+    }
+    if let Err(error) = rest.edit_original(token, payload, &message.files).await {
+        tracing::error!(%error, "editing the deferred answer failed");
+        metrics::counter!("serverpulse_followup_failures_total").increment(1);
+    }
+}
+
+fn respond(state: &AppState, token: String, reply: Reply, update: bool) -> Response {
+    let answer: Value = match reply {
+        Reply::Choices(choices) => json!({"type": 8, "data": {"choices": choices
+            .into_iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect::<Vec<_>>()}}),
+        Reply::Modal(modal) => json!({"type": 9, "data": modal}),
+        Reply::Message(message) | Reply::Update(message) if !message.files.is_empty() => {
+            // Files cannot travel in the HTTP answer: defer and edit.
+            let rest = state.rest.clone();
+            let ephemeral = message.ephemeral;
+            tokio::spawn(async move { edit_original(&rest, &token, message).await });
+            if update {
+                json!({"type": 6})
+            } else if ephemeral {
+                json!({"type": 5, "data": {"flags": crate::reply::EPHEMERAL}})
+            } else {
+                json!({"type": 5})
+            }
+        }
+        Reply::Update(message) if update => json!({"type": 7, "data": message.payload()}),
+        Reply::Update(message) | Reply::Message(message) => {
+            json!({"type": 4, "data": message.payload()})
+        }
+    };
+    Json(answer).into_response()
+}
