@@ -117,6 +117,9 @@ pub async fn serve(
     metrics: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The key is checked before anything else, so a bad one fails fast.
+    VerifyingKey::from_bytes(&config.public_key)
+        .context("DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
     let pool = shared::db::open(&config.database).await?;
     let addr = listener
         .local_addr()

@@ -6,7 +6,10 @@ async fn binary_lifecycle() {
     let env = [
         ("DISCORD_TOKEN", "test-token".to_owned()),
         ("DISCORD_APPLICATION_ID", "1234".to_owned()),
-        ("DISCORD_PUBLIC_KEY", "ab".repeat(32)),
+        (
+            "DISCORD_PUBLIC_KEY",
+            discord_sim::InteractionKeys::from_secret([1; 32]).public_key_hex(),
+        ),
     ];
     shared::testing::check_binary_lifecycle(
         env!("CARGO_BIN_EXE_serverpulse-web"),
