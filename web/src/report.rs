@@ -636,6 +636,11 @@ async fn activity(
     let (g, p) = (ctx.guild_id, frame.period);
     let prev = previous_totals(ctx, frame).await?;
     let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let content = analytics::member_content(pool, g, p.from, p.to).await?;
+    let prev_content = match frame.previous {
+        Some(q) => Some(analytics::member_content(pool, g, q.from, q.to).await?),
+        None => None,
+    };
     let mut embed = Embed::new(format!("Activity · {} · {}", kind.key(), frame.label));
     let (rows, show): (Vec<(DateTime<Utc>, i64)>, fn(i64) -> String) = match kind {
         ActivityKind::Messages => {
@@ -647,22 +652,25 @@ async fn activity(
                 )
                 .field(
                     "Attachments",
-                    frame.figure(totals.attachments, prev.map(|t| t.attachments)),
+                    frame.figure(content.attachments, prev_content.map(|c| c.attachments)),
                     true,
                 )
                 .field(
                     "Embeds",
-                    frame.figure(totals.embeds, prev.map(|t| t.embeds)),
+                    frame.figure(content.embeds, prev_content.map(|c| c.embeds)),
                     true,
                 )
                 .field(
                     "Stickers",
-                    frame.figure(totals.stickers, prev.map(|t| t.stickers)),
+                    frame.figure(content.stickers, prev_content.map(|c| c.stickers)),
                     true,
                 )
                 .field(
                     "In threads",
-                    frame.figure(totals.thread_messages, prev.map(|t| t.thread_messages)),
+                    frame.figure(
+                        content.thread_messages,
+                        prev_content.map(|c| c.thread_messages),
+                    ),
                     true,
                 );
             (series_of(&hours, |h| h.messages), int)
@@ -710,7 +718,10 @@ async fn activity(
                 )
                 .field(
                     "Thread messages",
-                    frame.figure(totals.thread_messages, prev.map(|t| t.thread_messages)),
+                    frame.figure(
+                        content.thread_messages,
+                        prev_content.map(|c| c.thread_messages),
+                    ),
                     true,
                 );
             (series_of(&hours, |h| h.threads_created), int)

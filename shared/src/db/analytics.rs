@@ -615,3 +615,35 @@ pub async fn channel_info<'e>(
             .await?,
     )
 }
+
+/// Content of member messages in a range (guild_hourly's content columns
+/// count bots and webhooks too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberContent {
+    pub attachments: i64,
+    pub embeds: i64,
+    pub stickers: i64,
+    /// Messages posted in threads.
+    pub thread_messages: i64,
+}
+
+pub async fn member_content<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MemberContent, DbError> {
+    Ok(sqlx::query_as(
+        "select coalesce(sum(attachments), 0)::bigint as attachments,
+                coalesce(sum(embeds), 0)::bigint as embeds,
+                coalesce(sum(stickers), 0)::bigint as stickers,
+                coalesce(sum(messages) filter (where thread_parent_id is not null), 0)::bigint as thread_messages
+         from message_rollup
+         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(executor)
+    .await?)
+}
