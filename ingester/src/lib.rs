@@ -1,18 +1,69 @@
 //! `serverpulse-ingester`: turns gateway events into rollup writes.
 //!
 //! A library with a thin `main`, so tests run it in-process.
+//!
+//! # Time
+//! Messages count at their snowflake time and joins at `joined_at`. Events
+//! that carry no time (reactions, deletions, voice updates, member removes,
+//! thread creation) count at their arrival time. In production that is the
+//! wall clock. The simulator (`discord-sim`) stamps every dispatch frame with
+//! an extra envelope field `sim_time_ms`, the scenario time of the event,
+//! which Discord never sends; when present it is the arrival time. So a
+//! month replayed in seconds yields the rollups of living through it. The
+//! clock never goes back: an event arriving "earlier" than the last one is
+//! timed at the last one.
+//!
+//! # Exactly once
+//! Each shard folds frames into a pre-aggregated batch and commits it with
+//! its checkpoint (session id, sequence, resume URL, clock), the catalogue
+//! changes and the open voice sessions in one transaction. On start a shard
+//! loads that state and resumes the gateway session from the checkpoint, so
+//! the gateway replays exactly what the last commit did not contain. A new
+//! session (READY) after any earlier one means the events between the
+//! checkpoint's clock and READY were not replayed: a `coverage_gaps` row is
+//! written for every guild of the shard instead of pretending.
+//!
+//! # Voice
+//! Sessions start on a join or move and end on a leave or move; mute and
+//! deafen never split them. Seconds are split at UTC hours and credited when
+//! a session ends and, for open sessions, at every flush up to the clock.
+//! Peak concurrency per channel-hour is the occupancy at each instant after
+//! all of that instant's updates (a leave and a join at the same instant
+//! never overlap), including the occupancy at each hour's start. On a new
+//! session, GUILD_CREATE's voice states replace what was open.
+
+pub mod events;
+pub mod flush;
+pub mod settings;
+pub mod shard;
+pub mod state;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::config::IngesterConfig;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use shard::Tuning;
 
 /// Connects and migrates the database, serves health, readiness and metrics
-/// on `listener`, and runs until `shutdown` resolves.
+/// on `listener`, runs the configured shards, and stops on `shutdown`.
 pub async fn run(
     config: IngesterConfig,
+    listener: TcpListener,
+    metrics: PrometheusHandle,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with(config, Tuning::default(), listener, metrics, shutdown).await
+}
+
+/// [`run`] with explicit batch and buffer sizes.
+pub async fn run_with(
+    config: IngesterConfig,
+    tuning: Tuning,
     listener: TcpListener,
     metrics: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -27,12 +78,64 @@ pub async fn run(
         shard_total = config.shard_total,
         "serverpulse-ingester started"
     );
-    let ops = shared::ops::routes(pool.clone(), metrics);
-    axum::serve(listener, ops)
-        .with_graceful_shutdown(shutdown)
+    let stop = CancellationToken::new();
+    let settings = Arc::new(settings::SettingsCache::default());
+    settings
+        .reload_all(&pool)
         .await
+        .context("loading guild settings")?;
+    let listener_task = tokio::spawn(settings::listen(
+        pool.clone(),
+        Arc::clone(&settings),
+        stop.clone(),
+    ));
+    let ctx = Arc::new(shard::ShardContext {
+        pool: pool.clone(),
+        settings,
+        token: config.discord_token.expose().to_owned(),
+        gateway_url: config.gateway_url.clone(),
+        shard_total: config.shard_total,
+        tuning,
+    });
+    let mut shards = tokio::task::JoinSet::new();
+    for shard_id in config.shards.clone() {
+        shards.spawn(shard::run(Arc::clone(&ctx), shard_id, stop.clone()));
+    }
+
+    let ops = shared::ops::routes(pool.clone(), metrics);
+    let ops_stop = stop.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, ops)
+            .with_graceful_shutdown(async move { ops_stop.cancelled().await })
+            .await
+    });
+
+    let mut failure = None;
+    tokio::select! {
+        () = shutdown => {}
+        Some(result) = shards.join_next() => {
+            failure = Some(match result {
+                Ok(Ok(())) => anyhow::anyhow!("a shard stopped unexpectedly"),
+                Ok(Err(error)) => error,
+                Err(error) => anyhow::anyhow!("a shard task panicked: {error}"),
+            });
+        }
+    }
+    stop.cancel();
+    while let Some(result) = shards.join_next().await {
+        if let Ok(Err(error)) = result {
+            tracing::error!(%error, "shard ended with an error");
+        }
+    }
+    let _ = listener_task.await;
+    server
+        .await
+        .context("ops server task")?
         .context("serving health and metrics")?;
     pool.close().await;
     tracing::info!("serverpulse-ingester stopped");
-    Ok(())
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }

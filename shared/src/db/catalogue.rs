@@ -1,2 +1,256 @@
 //! The catalogue the ingester keeps current: guilds, channels and threads,
-//! members and membership spans.
+//! members and their membership spans. Every write is a set-based upsert of
+//! absolute state (not increments), so replaying events after a crash
+//! rewrites the same rows.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::DbError;
+use crate::ids::Snowflake;
+
+fn ids(values: impl Iterator<Item = Snowflake>) -> Vec<i64> {
+    values.map(Snowflake::to_db).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GuildRow {
+    pub guild_id: Snowflake,
+    pub name: String,
+    pub member_count: i32,
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub guild_id: Snowflake,
+    pub channel_id: Snowflake,
+    /// Discord channel type (0 text, 2 voice, 11 public thread, ...).
+    pub kind: i16,
+    pub name: String,
+    /// Category of a channel, parent channel of a thread.
+    pub parent_id: Option<Snowflake>,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberRow {
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub is_bot: bool,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub join_count: i32,
+}
+
+/// One membership span (a join, and the leave that ended it if any).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SpanRow {
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub is_rejoin: bool,
+}
+
+/// The earliest counted message of a member within the span that started
+/// at `joined_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstMessage {
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub joined_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn upsert_guilds<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[GuildRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into guilds (guild_id, name, member_count, available, updated_at)
+         select g, n, c, a, now() from unnest($1::bigint[], $2::text[], $3::int[], $4::bool[]) as t(g, n, c, a)
+         on conflict (guild_id) do update set
+             name = excluded.name, member_count = excluded.member_count,
+             available = excluded.available, updated_at = now()",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.member_count).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.available).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn upsert_channels<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[ChannelRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at, updated_at)
+         select g, c, k, n, p, a, cr, d, now()
+         from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::bool[],
+                     $7::timestamptz[], $8::timestamptz[]) as t(g, c, k, n, p, a, cr, d)
+         on conflict (guild_id, channel_id) do update set
+             kind = excluded.kind, name = excluded.name, parent_id = excluded.parent_id,
+             archived = excluded.archived, deleted_at = excluded.deleted_at, updated_at = now()",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(ids(rows.iter().map(|r| r.channel_id)))
+    .bind(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.parent_id.map(Snowflake::to_db))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.archived).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.deleted_at).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn upsert_members<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[MemberRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into members (guild_id, user_id, is_bot, joined_at, left_at, join_count, updated_at)
+         select g, u, b, j, l, c, now()
+         from unnest($1::bigint[], $2::bigint[], $3::bool[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+              as t(g, u, b, j, l, c)
+         on conflict (guild_id, user_id) do update set
+             is_bot = excluded.is_bot, joined_at = excluded.joined_at, left_at = excluded.left_at,
+             join_count = excluded.join_count, updated_at = now()",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(ids(rows.iter().map(|r| r.user_id)))
+    .bind(rows.iter().map(|r| r.is_bot).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.left_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.join_count).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Inserts spans or sets their end; whether a span is a rejoin is fixed
+/// when it is first written.
+pub async fn upsert_spans<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[SpanRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into membership_spans (guild_id, user_id, joined_at, left_at, is_rejoin)
+         select * from unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::bool[])
+         on conflict (guild_id, user_id, joined_at) do update set left_at = excluded.left_at",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(ids(rows.iter().map(|r| r.user_id)))
+    .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.left_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.is_rejoin).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Sets `first_message_at` of spans to the earlier of the stored and the
+/// given time (served by the spans' primary key).
+pub async fn record_first_messages<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[FirstMessage],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "update membership_spans s set first_message_at = least(coalesce(s.first_message_at, f.at), f.at)
+         from unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) as f(g, u, j, at)
+         where s.guild_id = f.g and s.user_id = f.u and s.joined_at = f.j",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(ids(rows.iter().map(|r| r.user_id)))
+    .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Every guild in the catalogue (the ingester keeps those of its shards).
+pub async fn guilds<'e>(executor: impl PgExecutor<'e>) -> Result<Vec<GuildRow>, DbError> {
+    Ok(
+        sqlx::query_as("select guild_id, name, member_count, available from guilds")
+            .fetch_all(executor)
+            .await?,
+    )
+}
+
+pub async fn channels_of<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_ids: &[Snowflake],
+) -> Result<Vec<ChannelRow>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at
+         from channels where guild_id = any($1)",
+    )
+    .bind(ids(guild_ids.iter().copied()))
+    .fetch_all(executor)
+    .await?)
+}
+
+pub async fn members_of<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_ids: &[Snowflake],
+) -> Result<Vec<MemberRow>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, user_id, is_bot, joined_at, left_at, join_count
+         from members where guild_id = any($1)",
+    )
+    .bind(ids(guild_ids.iter().copied()))
+    .fetch_all(executor)
+    .await?)
+}
+
+/// One stored span and its first counted message.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredSpan {
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub is_rejoin: bool,
+    pub first_message_at: Option<DateTime<Utc>>,
+}
+
+/// Every membership span of a guild (tests and audits).
+pub async fn spans_of<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<Vec<StoredSpan>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, user_id, joined_at, left_at, is_rejoin, first_message_at
+         from membership_spans where guild_id = $1",
+    )
+    .bind(guild_id)
+    .fetch_all(executor)
+    .await?)
+}

@@ -155,3 +155,148 @@ pub async fn gaps<'e>(
     .fetch_all(executor)
     .await?)
 }
+
+/// Saves a shard's checkpoint together with the time of the last event it
+/// covers (the ingester's clock). Call it in the flush transaction.
+pub async fn save_checkpoint_at<'e>(
+    executor: impl PgExecutor<'e>,
+    checkpoint: &ShardCheckpoint,
+    last_event_at: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into shard_checkpoints (shard_total, shard_id, session_id, sequence, resume_url, last_event_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, now())
+         on conflict (shard_total, shard_id) do update set
+             session_id = excluded.session_id,
+             sequence = excluded.sequence,
+             resume_url = excluded.resume_url,
+             last_event_at = coalesce(excluded.last_event_at, shard_checkpoints.last_event_at),
+             updated_at = now()",
+    )
+    .bind(checkpoint.shard_total)
+    .bind(checkpoint.shard_id)
+    .bind(&checkpoint.session_id)
+    .bind(checkpoint.sequence)
+    .bind(&checkpoint.resume_url)
+    .bind(last_event_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckpointAtRow {
+    shard_id: i32,
+    shard_total: i32,
+    session_id: Option<String>,
+    sequence: Option<i64>,
+    resume_url: Option<String>,
+    last_event_at: Option<DateTime<Utc>>,
+}
+
+/// The checkpoint of a shard and the time of the last event it covers.
+pub async fn load_checkpoint_at<'e>(
+    executor: impl PgExecutor<'e>,
+    shard_id: u32,
+    shard_total: u32,
+) -> Result<Option<(ShardCheckpoint, Option<DateTime<Utc>>)>, DbError> {
+    let row: Option<CheckpointAtRow> = sqlx::query_as(
+        "select shard_id, shard_total, session_id, sequence, resume_url, last_event_at
+         from shard_checkpoints where shard_total = $1 and shard_id = $2",
+    )
+    .bind(shard_total as i32)
+    .bind(shard_id as i32)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            ShardCheckpoint {
+                shard_id: r.shard_id,
+                shard_total: r.shard_total,
+                session_id: r.session_id,
+                sequence: r.sequence,
+                resume_url: r.resume_url,
+            },
+            r.last_event_at,
+        )
+    }))
+}
+
+/// A voice session open at a flush.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VoiceSessionRow {
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub channel_id: Snowflake,
+    pub started_at: DateTime<Utc>,
+    /// Seconds before this instant are already in `voice_rollup`.
+    pub credited_until: DateTime<Utc>,
+}
+
+/// Writes open voice sessions (absolute state).
+pub async fn upsert_voice_sessions<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[VoiceSessionRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into voice_sessions (guild_id, user_id, channel_id, started_at, credited_until)
+         select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[])
+         on conflict (guild_id, user_id) do update set
+             channel_id = excluded.channel_id, started_at = excluded.started_at,
+             credited_until = excluded.credited_until",
+    )
+    .bind(rows.iter().map(|r| r.guild_id.to_db()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.user_id.to_db()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.channel_id.to_db()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.credited_until).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Forgets voice sessions that ended, by `(guild_id, user_id)`.
+pub async fn delete_voice_sessions<'e>(
+    executor: impl PgExecutor<'e>,
+    keys: &[(Snowflake, Snowflake)],
+) -> Result<(), DbError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "delete from voice_sessions v using unnest($1::bigint[], $2::bigint[]) as k(g, u)
+         where v.guild_id = k.g and v.user_id = k.u",
+    )
+    .bind(keys.iter().map(|k| k.0.to_db()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.to_db()).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn voice_sessions_of<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_ids: &[Snowflake],
+) -> Result<Vec<VoiceSessionRow>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, user_id, channel_id, started_at, credited_until
+         from voice_sessions where guild_id = any($1)",
+    )
+    .bind(guild_ids.iter().map(|g| g.to_db()).collect::<Vec<_>>())
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Guilds with tracking on (served by `guild_settings_tracking_idx`).
+pub async fn tracked_guild_ids<'e>(
+    executor: impl PgExecutor<'e>,
+) -> Result<Vec<Snowflake>, DbError> {
+    let rows: Vec<(Snowflake,)> =
+        sqlx::query_as("select guild_id from guild_settings where tracking_enabled")
+            .fetch_all(executor)
+            .await?;
+    Ok(rows.into_iter().map(|(g,)| g).collect())
+}

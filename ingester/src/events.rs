@@ -1,0 +1,220 @@
+//! The gateway frames the ingester reads, as minimal serde structs: only the
+//! fields it counts, so unknown or extra fields never break parsing, and
+//! message content is never even deserialized.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use shared::Snowflake;
+
+/// `{op, d, s, t}` plus the simulator's `sim_time_ms` (see the crate docs).
+#[derive(Debug, Deserialize)]
+pub struct Envelope<'a> {
+    pub op: u8,
+    #[serde(default)]
+    pub s: Option<u64>,
+    #[serde(default)]
+    pub t: Option<String>,
+    #[serde(default, borrow)]
+    pub d: Option<&'a RawValue>,
+    #[serde(default)]
+    pub sim_time_ms: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserRef {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ThreadMetadata {
+    #[serde(default)]
+    pub archived: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChannelPayload {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<Snowflake>,
+    #[serde(default)]
+    pub thread_metadata: Option<ThreadMetadata>,
+    #[serde(default)]
+    pub newly_created: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberPayload {
+    pub user: UserRef,
+    #[serde(default)]
+    pub joined_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VoiceStatePayload {
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+    #[serde(default)]
+    pub channel_id: Option<Snowflake>,
+    pub user_id: Snowflake,
+    #[serde(default)]
+    pub member: Option<MemberPayload>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GuildCreate {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub unavailable: Option<bool>,
+    #[serde(default)]
+    pub member_count: Option<i64>,
+    #[serde(default)]
+    pub channels: Vec<ChannelPayload>,
+    #[serde(default)]
+    pub threads: Vec<ChannelPayload>,
+    #[serde(default)]
+    pub members: Vec<MemberPayload>,
+    #[serde(default)]
+    pub voice_states: Vec<VoiceStatePayload>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GuildUpdate {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GuildDelete {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub unavailable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ThreadListSync {
+    pub guild_id: Snowflake,
+    #[serde(default)]
+    pub threads: Vec<ChannelPayload>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageCreate {
+    pub id: Snowflake,
+    pub channel_id: Snowflake,
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+    pub author: UserRef,
+    #[serde(default)]
+    pub webhook_id: Option<Snowflake>,
+    #[serde(default)]
+    pub attachments: Vec<IgnoredAny>,
+    #[serde(default)]
+    pub embeds: Vec<IgnoredAny>,
+    #[serde(default)]
+    pub sticker_items: Vec<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageDelete {
+    pub channel_id: Snowflake,
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageDeleteBulk {
+    pub ids: Vec<IgnoredAny>,
+    pub channel_id: Snowflake,
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmojiRef {
+    #[serde(default)]
+    pub id: Option<Snowflake>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl EmojiRef {
+    /// `"👍"` for a unicode emoji, `"name:id"` for a custom one.
+    pub fn key(&self) -> String {
+        match (&self.id, &self.name) {
+            (Some(id), Some(name)) => format!("{name}:{id}"),
+            (Some(id), None) => format!(":{id}"),
+            (None, Some(name)) => name.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Reaction {
+    pub user_id: Snowflake,
+    pub channel_id: Snowflake,
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+    pub emoji: EmojiRef,
+    #[serde(default)]
+    pub message_author_id: Option<Snowflake>,
+    #[serde(default)]
+    pub member: Option<MemberPayload>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberAdd {
+    pub guild_id: Snowflake,
+    pub user: UserRef,
+    #[serde(default)]
+    pub joined_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberRemove {
+    pub guild_id: Snowflake,
+    pub user: UserRef,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Ready {
+    pub session_id: String,
+    #[serde(default)]
+    pub guilds: Vec<GuildDelete>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_reads_sim_time_and_leaves_d_raw() {
+        let text = r#"{"op":0,"s":5,"t":"MESSAGE_DELETE","d":{"id":"1","channel_id":"2","guild_id":"3"},"sim_time_ms":1700000000000}"#;
+        let envelope: Envelope<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!((envelope.op, envelope.s), (0, Some(5)));
+        assert_eq!(envelope.sim_time_ms, Some(1_700_000_000_000));
+        let d: MessageDelete = serde_json::from_str(envelope.d.unwrap().get()).unwrap();
+        assert_eq!(d.channel_id, Snowflake(2));
+    }
+
+    #[test]
+    fn emoji_keys() {
+        let custom: EmojiRef = serde_json::from_str(r#"{"id":"9","name":"party"}"#).unwrap();
+        assert_eq!(custom.key(), "party:9");
+        let unicode: EmojiRef = serde_json::from_str(r#"{"id":null,"name":"👍"}"#).unwrap();
+        assert_eq!(unicode.key(), "👍");
+    }
+}

@@ -1,0 +1,167 @@
+//! What the ingester needs of each guild's settings, kept current through
+//! PostgreSQL LISTEN/NOTIFY: every settings write fires
+//! `pg_notify('serverpulse_settings', guild_id)`, and the listener reloads
+//! that guild at once, so a change takes effect for the next event.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use shared::Snowflake;
+use shared::db::DbError;
+use shared::db::settings::CollectMode;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+
+/// A guild's settings as the ingester applies them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub tracked: bool,
+    pub since: Option<DateTime<Utc>>,
+    /// `Some` in allow-list mode.
+    pub allow: Option<HashSet<Snowflake>>,
+}
+
+impl Filter {
+    /// Whether an event at `at` of this guild counts.
+    pub fn counts_at(&self, at: DateTime<Utc>) -> bool {
+        self.tracked && self.since.is_none_or(|since| at >= since)
+    }
+
+    /// Whether a channel is collected: it, or for a thread its parent, is in
+    /// the allow-list (or every channel is collected).
+    pub fn collects(&self, channel: Snowflake, thread_parent: Option<Snowflake>) -> bool {
+        self.allow.as_ref().is_none_or(|allow| {
+            allow.contains(&channel) || thread_parent.is_some_and(|p| allow.contains(&p))
+        })
+    }
+}
+
+/// Filters of every guild with settings; guilds without are not tracked.
+#[derive(Debug, Default)]
+pub struct SettingsCache {
+    filters: RwLock<HashMap<Snowflake, Arc<Filter>>>,
+}
+
+impl SettingsCache {
+    pub fn get(&self, guild_id: Snowflake) -> Arc<Filter> {
+        self.filters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&guild_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn set(&self, guild_id: Snowflake, filter: Filter) {
+        self.filters
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(guild_id, Arc::new(filter));
+    }
+
+    /// Reloads one guild.
+    pub async fn reload(&self, pool: &PgPool, guild_id: Snowflake) -> Result<(), DbError> {
+        let settings = shared::db::settings::load(pool, guild_id).await?;
+        let allow = match settings.collect_mode {
+            CollectMode::All => None,
+            CollectMode::AllowList => Some(
+                shared::db::settings::collected_channels(pool, guild_id)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
+        };
+        self.set(
+            guild_id,
+            Filter {
+                tracked: settings.tracking_enabled,
+                since: settings.tracking_since,
+                allow,
+            },
+        );
+        Ok(())
+    }
+
+    /// Reloads every tracked guild and every guild already cached.
+    pub async fn reload_all(&self, pool: &PgPool) -> Result<(), DbError> {
+        let mut guilds: HashSet<Snowflake> = shared::db::ingest::tracked_guild_ids(pool)
+            .await?
+            .into_iter()
+            .collect();
+        guilds.extend(
+            self.filters
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .copied(),
+        );
+        for guild_id in guilds {
+            self.reload(pool, guild_id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Listens for settings changes until `shutdown`. After every (re)connect it
+/// reloads everything, since notifications sent while it was away are lost.
+pub async fn listen(pool: PgPool, cache: Arc<SettingsCache>, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let result = tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = listen_once(&pool, &cache) => result,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "settings listener lost its connection; reconnecting");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn listen_once(pool: &PgPool, cache: &SettingsCache) -> Result<(), DbError> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen("serverpulse_settings").await?;
+    cache.reload_all(pool).await?;
+    loop {
+        let notification = listener.recv().await?;
+        match notification.payload().parse::<Snowflake>() {
+            Ok(guild_id) => {
+                cache.reload(pool, guild_id).await?;
+                tracing::info!(%guild_id, "settings reloaded");
+                metrics::counter!("serverpulse_ingester_settings_reloads_total").increment(1);
+            }
+            Err(_) => tracing::warn!(
+                payload = notification.payload(),
+                "unexpected settings notification"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_follow_their_parent_in_the_allow_list() {
+        let filter = Filter {
+            tracked: true,
+            since: None,
+            allow: Some([Snowflake(10)].into()),
+        };
+        assert!(filter.collects(Snowflake(10), None));
+        assert!(filter.collects(Snowflake(99), Some(Snowflake(10))));
+        assert!(!filter.collects(Snowflake(11), None));
+        assert!(
+            !Filter::default().counts_at(Utc::now()),
+            "untracked by default"
+        );
+    }
+}

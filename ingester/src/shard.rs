@@ -1,0 +1,307 @@
+//! One gateway shard: read frames, fold them into the shard's state, and
+//! commit batches (every second or every `flush_events` frames) while the
+//! next batch keeps filling. While the database is away the unflushed frames
+//! pile up to `buffer_events`; past that the shard stops reading the socket,
+//! so the gateway holds the rest and the session stays resumable.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Session, Shard, ShardId};
+
+use crate::events::Envelope;
+use crate::flush::{self, Committed};
+use crate::settings::SettingsCache;
+use crate::state::{Outcome, Sealed, ShardState};
+
+/// Only what the rollups need. No MESSAGE_CONTENT: no content is ever read.
+pub const INTENTS: Intents = Intents::GUILDS
+    .union(Intents::GUILD_MEMBERS)
+    .union(Intents::GUILD_VOICE_STATES)
+    .union(Intents::GUILD_MESSAGES)
+    .union(Intents::GUILD_MESSAGE_REACTIONS);
+
+/// How batches are cut and how much may wait for the database.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    pub flush_interval: Duration,
+    pub flush_events: u64,
+    pub buffer_events: u64,
+    /// How long a SIGTERM waits for the final flush.
+    pub shutdown_flush_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            flush_interval: Duration::from_secs(1),
+            flush_events: 5_000,
+            buffer_events: 100_000,
+            shutdown_flush_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+pub struct ShardContext {
+    pub pool: PgPool,
+    pub settings: Arc<SettingsCache>,
+    pub token: String,
+    pub gateway_url: Option<String>,
+    pub shard_total: u32,
+    pub tuning: Tuning,
+}
+
+type FlushTask = JoinHandle<(Sealed, Result<Committed, String>)>;
+
+fn spawn_flush(pool: PgPool, sealed: Sealed, shard_id: u32) -> FlushTask {
+    tokio::spawn(async move {
+        let result = match tokio::time::timeout(
+            Duration::from_secs(30),
+            flush::commit(&pool, &sealed),
+        )
+        .await
+        {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err("flush timed out".to_owned()),
+        };
+        if let Err(error) = &result {
+            tracing::warn!(shard = shard_id, %error, "flush failed; will retry");
+            metrics::counter!("serverpulse_ingester_flush_failures_total").increment(1);
+        }
+        (sealed, result)
+    })
+}
+
+async fn with_retry<T, F, Fut>(what: &str, shutdown: &CancellationToken, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, shared::db::DbError>>,
+{
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match f().await {
+            Ok(value) => return Some(value),
+            Err(error) => {
+                tracing::warn!(%error, "{what} failed; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Runs shard `shard_id` until `shutdown`, then flushes and closes with a
+/// resumable close frame.
+pub async fn run(
+    ctx: Arc<ShardContext>,
+    shard_id: u32,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let total = ctx.shard_total;
+    let label = shard_id.to_string();
+    let Some(saved) = with_retry("loading the checkpoint", &shutdown, || {
+        shared::db::ingest::load_checkpoint_at(&ctx.pool, shard_id, total)
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    let clock = saved.as_ref().and_then(|(_, at)| *at);
+    let loaded = with_retry("loading the shard's state", &shutdown, || {
+        let pool = ctx.pool.clone();
+        let mut fresh = ShardState::new(shard_id, total, Arc::clone(&ctx.settings));
+        async move { fresh.load(&pool, clock).await.map(|()| fresh) }
+    })
+    .await;
+    let Some(mut state) = loaded else {
+        return Ok(());
+    };
+
+    let mut builder = ConfigBuilder::new(ctx.token.clone(), INTENTS);
+    if let Some(url) = &ctx.gateway_url {
+        builder = builder.proxy_url(url.clone());
+    }
+    if let Some((cp, _)) = &saved
+        && let (Some(session_id), Some(sequence)) = (&cp.session_id, cp.sequence)
+    {
+        tracing::info!(shard = shard_id, session = %session_id, sequence, "resuming from checkpoint");
+        builder = builder.session(Session::new(sequence as u64, session_id.clone()));
+        if let Some(url) = &cp.resume_url {
+            builder = builder.resume_url(url.clone());
+        }
+    }
+    let mut shard = Shard::with_config(ShardId::new(shard_id, total), builder.build());
+
+    let tuning = ctx.tuning;
+    let mut in_flight: Option<FlushTask> = None;
+    let mut in_flight_frames = 0u64;
+    let mut retry: Option<(Sealed, Instant)> = None;
+    let mut backoff = Duration::from_millis(200);
+    let mut last_seal = Instant::now();
+    let mut last_commit = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+
+    loop {
+        let buffered = state.pending.frames
+            + in_flight_frames
+            + retry.as_ref().map_or(0, |(s, _)| s.pending.frames);
+        metrics::gauge!("serverpulse_ingester_buffered_events", "shard" => label.clone())
+            .set(buffered as f64);
+        let reading = buffered < tuning.buffer_events;
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            joined = async { in_flight.as_mut().expect("guarded").await }, if in_flight.is_some() => {
+                in_flight = None;
+                in_flight_frames = 0;
+                match joined {
+                    Ok((_, Ok(_))) => {
+                        backoff = Duration::from_millis(200);
+                        last_commit = Instant::now();
+                    }
+                    Ok((sealed, Err(_))) => {
+                        retry = Some((sealed, Instant::now() + backoff));
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                    Err(error) => anyhow::bail!("flush task of shard {shard_id} panicked: {error}"),
+                }
+            }
+            _ = tick.tick() => {}
+            message = shard.next(), if reading => {
+                match message {
+                    None => anyhow::bail!("shard {shard_id} closed fatally (check the token and intents)"),
+                    Some(Err(error)) => {
+                        metrics::counter!("serverpulse_ingester_receive_errors_total").increment(1);
+                        tracing::warn!(shard = shard_id, %error, "gateway receive error");
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        metrics::counter!("serverpulse_ingester_disconnects_total").increment(1);
+                        tracing::info!(shard = shard_id, ?frame, "gateway connection closed; twilight reconnects");
+                    }
+                    Some(Ok(Message::Text(text))) => handle_text(&mut state, &text, shard_id),
+                }
+            }
+        }
+        metrics::gauge!("serverpulse_ingester_commit_lag_seconds", "shard" => label.clone()).set(
+            if buffered > 0 {
+                last_commit.elapsed().as_secs_f64()
+            } else {
+                0.0
+            },
+        );
+        if in_flight.is_none() {
+            if let Some((sealed, at)) = retry.take() {
+                if Instant::now() >= at {
+                    in_flight_frames = sealed.pending.frames;
+                    in_flight = Some(spawn_flush(ctx.pool.clone(), sealed, shard_id));
+                } else {
+                    retry = Some((sealed, at));
+                }
+            } else if !state.pending.is_empty()
+                && (state.pending.frames >= tuning.flush_events
+                    || last_seal.elapsed() >= tuning.flush_interval)
+            {
+                let sealed = seal(&mut state, &shard);
+                last_seal = Instant::now();
+                in_flight_frames = sealed.pending.frames;
+                in_flight = Some(spawn_flush(ctx.pool.clone(), sealed, shard_id));
+            }
+        }
+    }
+
+    // Shutdown: stop reading, commit everything read, then close resumably.
+    let deadline = tokio::time::Instant::now() + tuning.shutdown_flush_timeout;
+    let mut queue: Vec<Sealed> = Vec::new();
+    if let Some(task) = in_flight.take() {
+        match tokio::time::timeout_at(deadline, task).await {
+            Ok(Ok((_, Ok(_)))) => {}
+            Ok(Ok((sealed, Err(_)))) => queue.push(sealed),
+            _ => tracing::error!(shard = shard_id, "final flush did not finish"),
+        }
+    }
+    if let Some((sealed, _)) = retry.take() {
+        queue.push(sealed);
+    }
+    if !state.pending.is_empty() {
+        queue.push(seal(&mut state, &shard));
+    }
+    for sealed in queue {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match tokio::time::timeout_at(deadline, flush::commit(&ctx.pool, &sealed)).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(error)) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(shard = shard_id, %error, "final flush failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                _ => {
+                    tracing::error!(
+                        shard = shard_id,
+                        "could not commit before stopping; the gateway will replay it on resume"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    shard.close(CloseFrame::RESUME);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(message) = shard.next().await {
+            if matches!(message, Ok(Message::Close(_))) {
+                break;
+            }
+        }
+    })
+    .await;
+    tracing::info!(shard = shard_id, "shard stopped with a resumable close");
+    Ok(())
+}
+
+fn seal(state: &mut ShardState, shard: &Shard) -> Sealed {
+    let session = shard.session().map(|s| (s.id().to_owned(), s.sequence()));
+    state.seal(session, shard.resume_url().map(str::to_owned))
+}
+
+fn handle_text(state: &mut ShardState, text: &str, shard_id: u32) {
+    let envelope: Envelope<'_> = match serde_json::from_str(text) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(shard = shard_id, %error, "undecodable gateway frame");
+            return;
+        }
+    };
+    if envelope.op != 0 {
+        return;
+    }
+    let Some(t) = envelope.t.as_deref() else {
+        return;
+    };
+    let arrival: DateTime<Utc> = envelope
+        .sim_time_ms
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now);
+    match state.apply(t, envelope.d, arrival) {
+        Outcome::Handled(kind) => {
+            metrics::counter!("serverpulse_ingester_events_total", "type" => kind).increment(1);
+        }
+        Outcome::Ignored => {
+            metrics::counter!("serverpulse_ingester_events_total", "type" => "ignored")
+                .increment(1);
+        }
+        Outcome::Malformed(error) => {
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");
+        }
+    }
+}

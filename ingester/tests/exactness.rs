@@ -1,0 +1,72 @@
+//! A whole scenario ingested in one go: every rollup equals the ground truth.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use shared::Snowflake;
+use sim_scenario::ScenarioSize;
+use tokio_util::sync::CancellationToken;
+
+async fn ingest_and_compare(
+    seed: u64,
+    size: ScenarioSize,
+    limit: Duration,
+) -> (common::Harness, shared::testing::TestDatabase) {
+    let (scenario, truth) = common::scenario(seed, size);
+    let db = common::database(&truth.guild_ids).await;
+    let sim = common::start_sim(scenario, None).await;
+    let config = common::config(&db.url, sim.gateway.url(), "0", 1);
+    let stop = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    shared::telemetry::init_logging(shared::config::LogFormat::Text);
+    let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
+    let ingester =
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                serverpulse_ingester::run(config, listener, metrics, async move {
+                    stop.cancelled().await
+                })
+                .await
+            }
+        });
+    common::wait_until_committed(&sim, &db, 1, limit).await;
+    stop.cancel();
+    ingester.await.expect("join").expect("ingester ran cleanly");
+    for guild in &truth.guild_ids {
+        common::assert_guild_equals_truth(&db, &truth, *guild, &BTreeSet::new()).await;
+    }
+    (common::Harness { sim, truth }, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn medium_scenario_equals_ground_truth() {
+    let (harness, db) =
+        ingest_and_compare(2026, ScenarioSize::MEDIUM, Duration::from_secs(240)).await;
+    let truth = &harness.truth;
+    assert!(truth.messages.len() + truth.reactions.len() >= 150_000);
+    // Catalogue: every membership stint is a span, with rejoins marked, and
+    // no gap was recorded for an uninterrupted run.
+    for guild in &truth.guild_ids {
+        let spans = shared::db::catalogue::spans_of(&db.pool, Snowflake(*guild))
+            .await
+            .expect("spans");
+        let stints: BTreeSet<(u64, i64, bool)> = truth
+            .members
+            .iter()
+            .filter(|m| m.guild_id == *guild)
+            .map(|m| (m.user_id, m.joined_ms, m.rejoin))
+            .collect();
+        let stored: BTreeSet<(u64, i64, bool)> = spans
+            .iter()
+            .map(|s| (s.user_id.0, s.joined_at.timestamp_millis(), s.is_rejoin))
+            .collect();
+        assert_eq!(stored, stints, "membership spans of guild {guild}");
+        assert!(common::gap_hours(&db, *guild).await.is_empty());
+    }
+    harness.sim.shutdown().await;
+}
