@@ -83,7 +83,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let token = interaction.token.clone();
     let update = kind == InteractionType::MessageComponent;
     let mut work = tokio::spawn(crate::commands::dispatch(state.clone(), interaction));
-    let reply = match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
+    let reply = match tokio::time::timeout(state.inline_budget, &mut work).await {
         Ok(Ok(reply)) => reply,
         Ok(Err(error)) => {
             tracing::error!(%error, "interaction handler panicked");

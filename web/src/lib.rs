@@ -66,6 +66,9 @@ pub struct AppState {
     pub verifying_key: VerifyingKey,
     pub rest: discord::DiscordRest,
     pub clock: Clock,
+    /// How long to wait for an answer before deferring it
+    /// ([`interactions::INLINE_BUDGET`]; tests shorten it).
+    pub inline_budget: std::time::Duration,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             verifying_key,
             rest,
             clock: Arc::new(Utc::now),
+            inline_budget: interactions::INLINE_BUDGET,
         })
     }
 

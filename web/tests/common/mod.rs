@@ -29,6 +29,8 @@ pub const DST_START_MS: i64 = 1_792_454_400_000;
 pub const DAY_MS: i64 = truth::DAY_MS;
 
 pub struct App {
+    /// `http://127.0.0.1:port` of the app.
+    pub base: String,
     pub db: TestDatabase,
     pub sim: SimHandle,
     pub client: InteractionClient,
@@ -61,6 +63,16 @@ fn empty_scenario() -> Scenario {
 
 /// Starts everything with the app's clock pinned at `now`.
 pub async fn start_app(now: DateTime<Utc>) -> App {
+    start_app_with(now, serverpulse_web::interactions::INLINE_BUDGET, None).await
+}
+
+/// [`start_app`] with another inline budget and, optionally, the process's
+/// installed metrics recorder.
+pub async fn start_app_with(
+    now: DateTime<Utc>,
+    inline_budget: std::time::Duration,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> App {
     let db = TestDatabase::create().await;
     let sim = discord_sim::start(SimConfig::new(TOKEN), empty_scenario())
         .await
@@ -77,12 +89,15 @@ pub async fn start_app(now: DateTime<Utc>) -> App {
         ("DISCORD_API_URL", &api),
     ];
     let config = WebConfig::from_source(vars.as_slice()).expect("test configuration");
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .build_recorder()
-        .handle();
-    let state = AppState::new(db.pool.clone(), config, metrics)
+    let metrics = metrics.unwrap_or_else(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle()
+    });
+    let mut state = AppState::new(db.pool.clone(), config, metrics)
         .expect("state")
         .with_clock(Arc::new(move || now));
+    state.inline_budget = inline_budget;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = serverpulse_web::router(state.clone());
@@ -90,8 +105,10 @@ pub async fn start_app(now: DateTime<Utc>) -> App {
         let _ = axum::serve(listener, router).await;
     });
     let endpoint = format!("http://{addr}/interactions");
+    let base = format!("http://{addr}");
     let client = InteractionClient::new(endpoint.clone(), sim.rest.url(), keys);
     App {
+        base,
         db,
         sim,
         client,
