@@ -579,8 +579,46 @@ async fn member_channel_comparative_and_rankings_equal_ground_truth() {
         per_parent[&b] as i64
     );
 
-    // Rankings: top messagers over two timeframes, leaderboards per metric.
-    for (key, days) in [("24h", 1), ("7d", 7)] {
+    for metric in ["voice", "reactions", "members"] {
+        let m = f
+            .show(&analyze(
+                "comparative",
+                vec![string("metric", metric), string("timeframe", "24h")],
+            ))
+            .await;
+        let (now, before) = (f.scope(1), f.previous(1));
+        let (a, b) = match metric {
+            "voice" => (voice_total(t, &now), voice_total(t, &before)),
+            "reactions" => (reactions(t, &now), reactions(t, &before)),
+            _ => (
+                t.member_count_at(f.guild, now.to_ms, false) as i64,
+                t.member_count_at(f.guild, before.to_ms, false) as i64,
+            ),
+        };
+        let parse = if metric == "voice" {
+            seconds
+        } else {
+            parse_int
+        };
+        let label = if metric == "members" {
+            "Members at the end"
+        } else {
+            "Total"
+        };
+        assert_eq!(
+            figure_with(field(&m, &format!("{label}, this period")), parse).0,
+            a,
+            "{metric}"
+        );
+        assert_eq!(
+            figure_with(field(&m, &format!("{label}, previous period")), parse).0,
+            b,
+            "{metric}"
+        );
+    }
+
+    // Rankings: top messagers over several timeframes, leaderboards per metric.
+    for (key, days) in [("24h", 1), ("7d", 7), ("30d", 30), ("all", 10)] {
         let m = f
             .show(&command("topmessagers", vec![string("timeframe", key)]))
             .await;
@@ -624,4 +662,22 @@ async fn member_channel_comparative_and_rankings_equal_ground_truth() {
         let pages = board.len().div_ceil(10).max(1);
         assert_eq!(field(&m, "Page"), format!("1 of {pages}"));
     }
+    // One channel's leaderboard (its threads included).
+    let m = f
+        .show(&command(
+            "leaderboard",
+            vec![
+                channel("channel", a, &an, 0),
+                string("metric", "messages"),
+                string("timeframe", "7d"),
+            ],
+        ))
+        .await;
+    let expected: Vec<(u64, i64)> = t
+        .leaderboard(&s.clone().channel(a), LeaderboardMetric::Messages)
+        .iter()
+        .take(10)
+        .map(|r| (r.user_id, r.value as i64))
+        .collect();
+    assert_eq!(ranking_numbers(description(&m)), expected);
 }
