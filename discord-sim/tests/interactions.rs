@@ -464,3 +464,37 @@ async fn follows_each_kind_of_answer_to_the_final_message() {
     assert!(TOKEN.len() > 1);
     sim.shutdown().await;
 }
+
+/// A button click carries the message it was under, as a full Discord
+/// message object: the product parses it with twilight, so it must be one.
+#[test]
+fn an_answer_becomes_a_message_object_twilight_parses() {
+    let answer = discord_sim::FinalMessage {
+        message: json!({
+            "content": "",
+            "flags": 64,
+            "embeds": [{"title": "Overview", "fields": [{"name": "a", "value": "1", "inline": true}],
+                        "image": {"url": "attachment://chart.png"}}],
+            "components": [{"type": 1, "components": [{"type": 2, "style": 2, "label": "7d", "custom_id": "tf:7d"}]}],
+        }),
+        files: vec![discord_sim::StoredFile {
+            attachment_id: "0".into(),
+            filename: "chart.png".into(),
+            content_type: Some("image/png".into()),
+            base64: "iVBORw0KGgo=".into(),
+        }],
+        delivery: discord_sim::interactions::Delivery::Inline,
+    };
+    let message_id = discord_sim::interactions::fresh_id();
+    let object = answer.to_message_object(message_id, 42, discord_sim::DEFAULT_APPLICATION_ID);
+    let parsed: twilight_model::channel::Message =
+        serde_json::from_value(object.clone()).expect("twilight parses it");
+    assert_eq!(parsed.id.get(), message_id);
+    assert_eq!(parsed.channel_id.get(), 42);
+    assert!(parsed.author.bot);
+    assert_eq!(parsed.embeds[0].kind, "rich");
+    assert_eq!(parsed.embeds[0].title.as_deref(), Some("Overview"));
+    assert_eq!(parsed.attachments[0].filename, "chart.png");
+    assert_eq!(parsed.components.len(), 1);
+    assert_eq!(object["flags"], 64);
+}
