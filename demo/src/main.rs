@@ -154,6 +154,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut transcript = steps::Transcript::default();
     for guild in &guilds {
         steps::setup(&client, guild, &mut transcript).await?;
+        // The demo replays the community's past 30 days: count them as if
+        // the bot had been there since the first (the audit trail says so).
+        let mut conn = pool.acquire().await.context("database connection")?;
+        let first_day =
+            chrono::DateTime::from_timestamp_millis(start_ms).context("scenario start")?;
+        shared::db::history::backdate_tracking(
+            &mut conn,
+            shared::Snowflake(guild.id),
+            shared::Snowflake(discord_sim::interactions::Invoker::admin(guild.id, 0).user_id),
+            first_day,
+        )
+        .await
+        .context("backdating tracking to the replayed history")?;
     }
 
     // The ingester.

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use discord_sim::interactions::{
-    CommandOption, InteractionClient, InteractionKind, InteractionOutcome, Invoker, OptionValue,
+    CommandOption, FinalMessage, InteractionClient, InteractionKind, InteractionOutcome, Invoker,
+    OptionValue,
 };
 use serde_json::Value;
-use sim_scenario::truth::GroundTruth;
+use sim_scenario::truth::{AuthorKind, GroundTruth};
 use sqlx::PgPool;
 
 /// A guild of the scenario, with channels to point commands at.
@@ -39,11 +40,19 @@ pub fn guilds(truth: &GroundTruth) -> Vec<DemoGuild> {
             };
             let mut texts = live(0);
             let text_channel = texts.next()?;
-            let member = truth
-                .members
+            // The member with the most messages (for /activity analyze member).
+            let mut counts = std::collections::HashMap::<u64, usize>::new();
+            for m in truth
+                .messages
                 .iter()
-                .find(|m| m.guild_id == guild && !m.is_bot && m.left_ms.is_none())
-                .map(|m| m.user_id);
+                .filter(|m| m.guild_id == guild && m.author_kind == AuthorKind::Member)
+            {
+                *counts.entry(m.author_id).or_default() += 1;
+            }
+            let member = counts
+                .into_iter()
+                .max_by_key(|&(user, n)| (n, std::cmp::Reverse(user)))
+                .map(|(user, _)| user);
             Some(DemoGuild {
                 id: guild,
                 text_channel,
@@ -224,7 +233,7 @@ async fn invoke(
     title: String,
     kind: InteractionKind,
     invoker: &Invoker,
-) -> Option<Value> {
+) -> Option<FinalMessage> {
     let started = Instant::now();
     let result = client.send(&kind, invoker).await;
     let latency = started.elapsed();
@@ -232,17 +241,29 @@ async fn invoke(
         Ok(outcome) => (Some(outcome), None),
         Err(error) => (None, Some(format!("{error:#}"))),
     };
-    let message = outcome
-        .as_ref()
-        .and_then(|o| o.final_message.as_ref())
-        .map(|m| m.message.clone());
+    let answer = outcome.as_ref().and_then(|o| o.final_message.clone());
     transcript.entries.push(Entry {
         title,
         outcome,
         error,
         latency,
     });
-    message
+    answer
+}
+
+/// The first enabled button of a message: its `custom_id` and label.
+fn first_button(message: &Value) -> Option<(String, String)> {
+    message["components"]
+        .as_array()?
+        .iter()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter(|c| c["type"] == 2 && c["disabled"] != true)
+        .find_map(|c| {
+            Some((
+                c["custom_id"].as_str()?.to_owned(),
+                c["label"].as_str().unwrap_or("?").to_owned(),
+            ))
+        })
 }
 
 fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
@@ -269,6 +290,43 @@ fn channel(name: &str, (id, channel_name): &(u64, String), kind: u8) -> CommandO
             kind,
         },
     )
+}
+
+/// The `/serverstats` subcommands with the name of their category option
+/// and its choices (none for the overview).
+fn serverstats_reports() -> Vec<(String, String, Vec<String>)> {
+    let definitions = serverpulse_web::definitions::commands();
+    let Some(serverstats) = definitions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "serverstats")
+    else {
+        return Vec::new();
+    };
+    let mut reports = Vec::new();
+    for subcommand in serverstats["options"].as_array().into_iter().flatten() {
+        let name = subcommand["name"].as_str().unwrap_or_default().to_owned();
+        let category = subcommand["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["name"] != "timeframe" && o["choices"].is_array());
+        let (option, choices) = match category {
+            Some(o) => (
+                o["name"].as_str().unwrap_or_default().to_owned(),
+                o["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["value"].as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        reports.push((name, option, choices));
+    }
+    reports
 }
 
 /// `/setup` as an admin: tracking on, all channels, a timezone, an update
@@ -308,28 +366,33 @@ pub async fn tour(
 ) -> anyhow::Result<()> {
     let member = Invoker::member(guild.id, guild.text_channel.0);
     let mut steps: Vec<(String, InteractionKind)> = Vec::new();
-    for (subcommand, extra) in [
-        ("overview", vec![]),
-        ("members", vec![string("category", "growth")]),
-        ("members", vec![string("category", "retention")]),
-        ("activity", vec![string("category", "messages")]),
-        ("activity", vec![string("category", "voice")]),
-        ("channels", vec![string("type", "text")]),
-        ("trends", vec![string("metric", "messages")]),
-    ] {
-        let mut options = vec![string("timeframe", "30d")];
-        let label = extra
-            .iter()
-            .map(|o| match &o.value {
-                OptionValue::String(v) => format!(" {}:{v}", o.name),
-                _ => String::new(),
-            })
-            .collect::<String>();
-        options.extend(extra);
-        steps.push((
-            format!("/serverstats {subcommand}{label} timeframe:30d"),
-            command("serverstats", vec![sub(subcommand, options)]),
-        ));
+    // Every /serverstats report, with every choice of its category option,
+    // taken from the command definitions themselves so the tour cannot drift
+    // from what is registered.
+    for (subcommand, option, choices) in serverstats_reports() {
+        if choices.is_empty() {
+            for timeframe in ["7d", "30d"] {
+                steps.push((
+                    format!("/serverstats {subcommand} timeframe:{timeframe}"),
+                    command(
+                        "serverstats",
+                        vec![sub(&subcommand, vec![string("timeframe", timeframe)])],
+                    ),
+                ));
+            }
+        }
+        for choice in choices {
+            steps.push((
+                format!("/serverstats {subcommand} {option}:{choice} timeframe:30d"),
+                command(
+                    "serverstats",
+                    vec![sub(
+                        &subcommand,
+                        vec![string("timeframe", "30d"), string(&option, &choice)],
+                    )],
+                ),
+            ));
+        }
     }
     steps.push((
         "/topmessagers 7d".into(),
@@ -416,7 +479,33 @@ pub async fn tour(
         ),
     ));
     for (title, kind) in steps {
-        invoke(client, transcript, title, kind, &member).await;
+        let answer = invoke(client, transcript, title.clone(), kind, &member).await;
+        // Click the first timeframe button under the overview, as a member
+        // switching periods would.
+        if title == "/serverstats overview timeframe:30d" {
+            let Some(answer) = answer else { continue };
+            if let Some((custom_id, label)) = first_button(&answer.message) {
+                let message = answer.to_message_object(
+                    discord_sim::interactions::fresh_id(),
+                    guild.text_channel.0,
+                    discord_sim::DEFAULT_APPLICATION_ID,
+                );
+                let click = InteractionKind::Component {
+                    custom_id,
+                    component_type: 2,
+                    values: Vec::new(),
+                    message,
+                };
+                invoke(
+                    client,
+                    transcript,
+                    format!("[{label}] button under the overview"),
+                    click,
+                    &member,
+                )
+                .await;
+            }
+        }
     }
 
     let admin = Invoker::admin(guild.id, guild.text_channel.0);
@@ -517,8 +606,7 @@ fn last_sequence_sent(sim: &discord_sim::SimHandle) -> Option<u64> {
     sim.gateway
         .sessions()
         .into_iter()
-        .filter(|s| s.shard == [0, 1] && s.status == discord_sim::gateway::SessionStatus::Connected)
-        .last()
+        .rfind(|s| s.shard == [0, 1] && s.status == discord_sim::gateway::SessionStatus::Connected)
         .and_then(|s| {
             s.frames
                 .iter()
@@ -530,15 +618,14 @@ fn last_sequence_sent(sim: &discord_sim::SimHandle) -> Option<u64> {
 
 fn draw_bar(done: usize, total: usize) {
     let width = 40;
-    let filled = if total == 0 {
-        width
-    } else {
-        done * width / total
-    };
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     eprint!(
-        "\ringesting [{}{}] {:>3}% {done}/{total} events",
+        "\ringesting [{}{}] {percent:>3}% {done}/{total} events",
         "#".repeat(filled),
         " ".repeat(width - filled),
-        if total == 0 { 100 } else { done * 100 / total }
     );
 }

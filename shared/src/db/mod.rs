@@ -2,7 +2,9 @@
 //! parameters, and takes an executor so callers choose pool or transaction.
 
 pub mod analytics;
+pub mod bench;
 pub mod catalogue;
+pub mod history;
 pub mod ingest;
 pub mod rollups;
 pub mod settings;
@@ -124,18 +126,23 @@ pub async fn recreate_database(server_url: &str, name: &str) -> Result<String, D
         "database names are plain identifiers"
     );
     let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
-    let mut conn = sqlx::PgConnection::connect_with(&admin).await.map_err(|source| DbError::Connect {
-        url: crate::config::redact_url(server_url),
-        source,
-    })?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
-        .execute(&mut conn)
-        .await?;
+    let mut conn = sqlx::PgConnection::connect_with(&admin)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: crate::config::redact_url(server_url),
+            source,
+        })?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&mut conn)
+    .await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
         .execute(&mut conn)
         .await?;
     let _ = conn.close().await;
-    let mut url = url::Url::parse(server_url).map_err(|e| DbError::Query(sqlx::Error::Configuration(e.into())))?;
+    let mut url = url::Url::parse(server_url)
+        .map_err(|e| DbError::Query(sqlx::Error::Configuration(e.into())))?;
     url.set_path(&format!("/{name}"));
     Ok(url.to_string())
 }
@@ -143,11 +150,16 @@ pub async fn recreate_database(server_url: &str, name: &str) -> Result<String, D
 /// Drops a database made by [`recreate_database`].
 pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> {
     use sqlx::Connection as _;
-    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "database names are plain identifiers");
+    assert!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database names are plain identifiers"
+    );
     let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
     let mut conn = sqlx::PgConnection::connect_with(&admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
-        .execute(&mut conn)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&mut conn)
+    .await?;
     Ok(())
 }
