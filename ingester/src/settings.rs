@@ -55,7 +55,8 @@ impl SettingsCache {
             .unwrap_or_default()
     }
 
-    fn set(&self, guild_id: Snowflake, filter: Filter) {
+    /// Sets a guild's filter (the listener does this on every change).
+    pub fn set(&self, guild_id: Snowflake, filter: Filter) {
         self.filters
             .write()
             .unwrap_or_else(|p| p.into_inner())

@@ -191,6 +191,11 @@ pub async fn run(
                 }
             }
         }
+        if let Some(clock) = state.clock {
+            // Lag behind the gateway: time() minus this, in Prometheus.
+            metrics::gauge!("serverpulse_ingester_last_event_timestamp_seconds", "shard" => label.clone())
+                .set(clock.timestamp_millis() as f64 / 1000.0);
+        }
         metrics::gauge!("serverpulse_ingester_commit_lag_seconds", "shard" => label.clone()).set(
             if buffered > 0 {
                 last_commit.elapsed().as_secs_f64()
