@@ -20,6 +20,10 @@ use crate::view::{
     TrendMetric, View,
 };
 
+/// Why attachments and embeds may read low: ServerPulse never asks for
+/// message content, and Discord withholds these with it.
+const CONTENT_NOTE: &str = "Attachments and embeds count only what Discord shares without the Message Content intent, which ServerPulse does not request (stickers are always counted).";
+
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// Everything a view needs to know about its period.
@@ -673,6 +677,7 @@ async fn activity(
                     ),
                     true,
                 );
+            embed = embed.field("Note", CONTENT_NOTE, false);
             (series_of(&hours, |h| h.messages), int)
         }
         ActivityKind::Voice => {
@@ -824,11 +829,13 @@ async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Outcome<Messag
                 usage.retain(|c| c.kind != Some(15));
             }
             let total: i64 = usage.iter().map(|c| c.messages).sum();
-            embed = embed.field(
-                "Messages in these channels",
-                format!("**{}**", int(total)),
-                true,
-            );
+            embed = embed
+                .field(
+                    "Messages in these channels",
+                    format!("**{}**", int(total)),
+                    true,
+                )
+                .field("Note", CONTENT_NOTE, false);
             usage
                 .iter()
                 .take(15)

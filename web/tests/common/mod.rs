@@ -73,8 +73,30 @@ pub async fn start_app_with(
     inline_budget: std::time::Duration,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> App {
+    start(now, inline_budget, metrics, empty_scenario()).await
+}
+
+/// [`start_app`] with the simulator's gateway serving `scenario`.
+pub async fn start_app_serving(now: DateTime<Utc>, scenario: Scenario) -> App {
+    start(
+        now,
+        serverpulse_web::interactions::INLINE_BUDGET,
+        None,
+        scenario,
+    )
+    .await
+}
+
+async fn start(
+    now: DateTime<Utc>,
+    inline_budget: std::time::Duration,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    scenario: Scenario,
+) -> App {
     let db = TestDatabase::create().await;
-    let sim = discord_sim::start(SimConfig::new(TOKEN), empty_scenario())
+    let mut sim_config = SimConfig::new(TOKEN);
+    sim_config.gateway.heartbeat_interval = std::time::Duration::from_secs(5);
+    let sim = discord_sim::start(sim_config, scenario)
         .await
         .expect("simulator starts");
     let keys = InteractionKeys::generate();
@@ -497,4 +519,76 @@ pub fn png_sizes(message: &FinalMessage) -> Vec<(u32, u32)> {
         .iter()
         .map(|f| serverpulse_web::charts::png_size(&f.bytes()).expect("a PNG"))
         .collect()
+}
+
+// ----- the real ingester -----
+
+/// Runs the real ingester (one shard) against the simulator's gateway until
+/// every dispatch is committed, then stops it.
+pub async fn ingest_everything(app: &App, limit: std::time::Duration) {
+    let port = shared::testing::free_port().to_string();
+    let gateway = app.sim.gateway.url().to_owned();
+    let vars: Vec<(&str, &str)> = vec![
+        ("DATABASE_URL", &app.db.url),
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_GATEWAY_URL", &gateway),
+        ("SHARDS", "0"),
+        ("SHARD_TOTAL", "1"),
+        ("INGESTER_PORT", &port),
+    ];
+    let config =
+        shared::config::IngesterConfig::from_source(vars.as_slice()).expect("ingester config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .build_recorder()
+        .handle();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let ingester =
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                serverpulse_ingester::run(config, listener, metrics, async move {
+                    stop.cancelled().await
+                })
+                .await
+            }
+        });
+    let deadline = std::time::Instant::now() + limit;
+    while !all_committed(app).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ingester did not commit everything in {limit:?}"
+        );
+        assert!(!ingester.is_finished(), "the ingester stopped early");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    stop.cancel();
+    ingester
+        .await
+        .expect("join")
+        .expect("the ingester ran cleanly");
+}
+
+/// Every dispatch handed out and the checkpoint at the last frame of the
+/// latest session.
+async fn all_committed(app: &App) -> bool {
+    let Some((cursor, len)) = app.sim.gateway.shard_progress([0, 1]) else {
+        return false;
+    };
+    if cursor != len {
+        return false;
+    }
+    let sessions = app.sim.gateway.sessions();
+    let Some(latest) = sessions.iter().rev().find(|s| s.shard == [0, 1]) else {
+        return false;
+    };
+    let last_seq = latest.frames.last().map_or(0, |f| f.seq) as i64;
+    shared::db::ingest::load_checkpoint(&app.db.pool, 0, 1)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|c| {
+            c.session_id.as_deref() == Some(latest.session_id.as_str())
+                && c.sequence == Some(last_seq)
+        })
 }
