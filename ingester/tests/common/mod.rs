@@ -38,6 +38,8 @@ pub fn scenario(seed: u64, size: ScenarioSize) -> (Scenario, GroundTruth) {
 pub async fn start_sim(scenario: Scenario, speedup: Option<f64>) -> SimHandle {
     let mut config = SimConfig::new(TOKEN);
     config.gateway.heartbeat_interval = Duration::from_secs(5);
+    // Text frames: zstd in an unoptimised test build costs more than it shows.
+    config.gateway.compression = discord_sim::Compression::Never;
     if let Some(speedup) = speedup {
         config.gateway.pacing = discord_sim::Pacing::ScenarioClock { speedup };
     }
