@@ -81,12 +81,14 @@ fn text(size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&TEXT)
 }
 
-/// Lines over labelled points (e.g. local days), gaps left blank and shaded,
-/// optionally followed by a forecast band.
+/// Lines over labelled points (e.g. local days), missing values left blank,
+/// points flagged in `gaps` (events lost) shaded, optionally followed by a
+/// forecast band.
 pub fn line_chart(
     title: &str,
     labels: &[String],
     series: &[Series],
+    gaps: &[bool],
     band: Option<&Band>,
 ) -> Result<Vec<u8>, ChartError> {
     let observed = labels.len();
@@ -126,22 +128,17 @@ pub fn line_chart(
             .x_label_formatter(&label_of)
             .draw()
             .map_err(draw_error)?;
-        // Shade points where a series has no data: recorded gaps.
-        if let Some(first) = series.first() {
-            for (i, v) in first.values.iter().enumerate() {
-                if v.is_none() {
-                    let x = i as f64;
-                    chart
-                        .draw_series(std::iter::once(Rectangle::new(
-                            [(x - 0.5, min), (x + 0.5, max * 1.1)],
-                            GAP.mix(0.25).filled(),
-                        )))
-                        .map_err(draw_error)?;
-                }
-            }
+        // Shade the points whose events were lost.
+        for (i, _) in gaps.iter().enumerate().filter(|(_, gap)| **gap) {
+            let x = i as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.5, min), (x + 0.5, max * 1.1)],
+                    GAP.mix(0.25).filled(),
+                )))
+                .map_err(draw_error)?;
         }
         if let Some(band) = band {
-            let start = observed.saturating_sub(1);
             let mut polygon: Vec<(f64, f64)> = band
                 .values
                 .iter()
@@ -162,19 +159,12 @@ pub fn line_chart(
                 .legend(|(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 16, y + 5)], YELLOW.mix(0.4).filled())
                 });
-            let last_observed = series
-                .first()
-                .and_then(|s| s.values.last().copied().flatten());
-            let mut line: Vec<(f64, f64)> = last_observed
-                .map(|v| (start as f64, v))
-                .into_iter()
+            let line: Vec<(f64, f64)> = band
+                .values
+                .iter()
+                .enumerate()
+                .map(|(k, v)| ((observed + k) as f64, v.0))
                 .collect();
-            line.extend(
-                band.values
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| ((observed + k) as f64, v.0)),
-            );
             chart
                 .draw_series(LineSeries::new(line, YELLOW.stroke_width(2)))
                 .map_err(draw_error)?;
@@ -370,6 +360,9 @@ mod tests {
                 ],
                 color: BLURPLE,
             }],
+            &[
+                false, false, true, false, false, false, false, false, false, false,
+            ],
             Some(&Band {
                 name: "forecast".into(),
                 values: vec![(12.0, 9.0, 15.0), (13.0, 10.0, 16.0)],

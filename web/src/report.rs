@@ -36,6 +36,9 @@ struct Frame {
     tz: Tz,
     gaps: Vec<CoverageGap>,
     label: String,
+    /// The first hour anything was recorded: days before it have no data
+    /// (not zero).
+    first_data: Option<DateTime<Utc>>,
 }
 
 impl Frame {
@@ -71,9 +74,39 @@ impl Frame {
             .into_iter()
             .map(|day| {
                 let value = sums.get(&day).copied().unwrap_or(0);
-                (day, (!self.day_has_gap(day)).then_some(value))
+                let known = !self.day_has_gap(day) && !self.before_data(day);
+                (day, known.then_some(value))
             })
             .collect()
+    }
+
+    /// Per day, whether a recorded gap touches it (for chart shading).
+    fn gap_flags(&self, days: &[(NaiveDate, Option<i64>)]) -> Vec<bool> {
+        days.iter().map(|(day, _)| self.day_has_gap(*day)).collect()
+    }
+
+    /// The whole local day ended before anything was recorded.
+    fn before_data(&self, day: NaiveDate) -> bool {
+        let end = period::local_midnight(day.succ_opt().unwrap_or(day), self.tz);
+        self.first_data.is_none_or(|first| end <= first)
+    }
+
+    /// The whole local day lies inside the period.
+    fn full_day(&self, day: NaiveDate) -> bool {
+        period::local_midnight(day, self.tz) >= self.period.from
+            && period::local_midnight(day.succ_opt().unwrap_or(day), self.tz) <= self.period.to
+    }
+
+    /// `2026-10-25 1,234` per line; days without data say why.
+    fn daily_lines(&self, days: &[(NaiveDate, Option<i64>)], show: fn(i64) -> String) -> String {
+        days.iter()
+            .map(|(day, value)| match value {
+                Some(v) => format!("`{day}` {}", show(*v)),
+                None if self.day_has_gap(*day) => format!("`{day}` gap (events lost)"),
+                None => format!("`{day}` – (nothing recorded yet)"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn footer(&self) -> String {
@@ -167,6 +200,7 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         tz,
         gaps,
         label: timeframe_label(request.timeframe, period, tz),
+        first_data: first,
     };
     let mut message = match request.view {
         View::Overview => overview(ctx, &frame, totals).await?,
@@ -317,17 +351,6 @@ fn as_series(
     }
 }
 
-/// `2026-10-25 1,234` per line; gaps marked.
-fn daily_lines(days: &[(NaiveDate, Option<i64>)], show: fn(i64) -> String) -> String {
-    days.iter()
-        .map(|(day, value)| match value {
-            Some(v) => format!("`{day}` {}", show(*v)),
-            None => format!("`{day}` gap (events lost)"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn peak_cell(cells: &[[i64; 24]; 7]) -> Option<(usize, usize, i64)> {
     let mut best: Option<(usize, usize, i64)> = None;
     for (day, hours) in cells.iter().enumerate() {
@@ -442,6 +465,7 @@ async fn overview(ctx: &Ctx, frame: &Frame, totals: analytics::GuildTotals) -> O
             &format!("Messages per day · {}", frame.label),
             &day_labels(&days),
             &[as_series("messages", &days, charts::BLURPLE)],
+            &frame.gap_flags(&days),
             None,
         ),
     )?;
@@ -511,6 +535,7 @@ async fn members(
                         as_series("joins", &joins, charts::GREEN),
                         as_series("leaves", &leaves, charts::RED),
                     ],
+                    &frame.gap_flags(&joins),
                     None,
                 ),
             )?);
@@ -745,7 +770,7 @@ async fn activity(
             busiest.map_or_else(|| "–".into(), |(d, v)| format!("{d} ({})", show(v))),
             true,
         )
-        .describe(format!("**Per day**\n{}", daily_lines(&days, show)));
+        .describe(format!("**Per day**\n{}", frame.daily_lines(&days, show)));
     let png = chart(
         "heatmap.png",
         charts::heatmap(
@@ -933,8 +958,11 @@ fn metric_show(metric: TrendMetric) -> fn(i64) -> String {
 async fn trends(ctx: &Ctx, frame: &Frame, metric: TrendMetric) -> Outcome<Message> {
     let days = metric_days(ctx, frame, frame.period, metric).await?;
     let show = metric_show(metric);
+    // The fit uses whole local days with data: a partial first or last day
+    // would read as a drop.
     let observed: Vec<f64> = days
         .iter()
+        .filter(|(day, _)| frame.full_day(*day))
         .filter_map(|(_, v)| v.map(|v| v as f64))
         .collect();
     let mut embed = Embed::new(format!("Trends · {} · {}", metric.key(), frame.label));
@@ -1007,17 +1035,32 @@ async fn trends(ctx: &Ctx, frame: &Frame, metric: TrendMetric) -> Outcome<Messag
         ),
         None => embed.field("Forecast", "Needs at least 3 days of data; choose a longer timeframe.", false),
     };
-    embed = embed.describe(format!("**Per day**\n{}", daily_lines(&days, show)));
+    embed = embed.describe(format!("**Per day**\n{}", frame.daily_lines(&days, show)));
+    // Voice is charted in hours, everything else as counted.
+    let (scale, unit) = if metric == TrendMetric::Voice {
+        (3600.0, "voice hours")
+    } else {
+        (1.0, metric.key())
+    };
     let band = forecast.map(|f| Band {
         name: "forecast (95% band)".into(),
-        values: f.daily,
+        values: f
+            .daily
+            .iter()
+            .map(|(y, low, high)| (y / scale, low / scale, high / scale))
+            .collect(),
     });
+    let mut line = as_series(unit, &days, charts::BLURPLE);
+    for value in line.values.iter_mut().flatten() {
+        *value /= scale;
+    }
     let png = chart(
         "trend.png",
         charts::line_chart(
-            &format!("{} per day with forecast", metric.key()),
+            &format!("{unit} per day with forecast"),
             &day_labels(&days),
-            &[as_series(metric.key(), &days, charts::BLURPLE)],
+            &[line],
+            &frame.gap_flags(&days),
             band.as_ref(),
         ),
     )?;
@@ -1165,6 +1208,7 @@ async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome<Message> {
             "Messages per day",
             &day_labels(&days),
             &[as_series("messages", &days, charts::BLURPLE)],
+            &frame.gap_flags(&days),
             None,
         ),
     )?;
@@ -1264,7 +1308,7 @@ async fn channel_report(
     let days = frame.daily(&rows);
     embed = embed
         .field("Peak hour", peak_text(&cells, show), true)
-        .describe(format!("**Per day**\n{}", daily_lines(&days, show)));
+        .describe(format!("**Per day**\n{}", frame.daily_lines(&days, show)));
     let png = chart(
         "channel.png",
         charts::heatmap(
@@ -1420,6 +1464,7 @@ async fn comparative(
                 as_series("this period", &current, charts::BLURPLE),
                 as_series("previous period", &before, charts::GREEN),
             ],
+            &frame.gap_flags(&current),
             None,
         ),
     )?;

@@ -417,9 +417,19 @@ pub async fn final_message(app: &App, kind: &InteractionKind, invoker: &Invoker)
         failed_edits.is_empty(),
         "Discord refused an edit: {failed_edits:?}"
     );
-    outcome
+    let message = outcome
         .final_message
-        .unwrap_or_else(|| panic!("no final message for {kind:?}: {:?}", outcome.response))
+        .unwrap_or_else(|| panic!("no final message for {kind:?}: {:?}", outcome.response));
+    // For looking at the charts: SERVERPULSE_CHART_DIR=/some/dir cargo test …
+    if let Ok(dir) = std::env::var("SERVERPULSE_CHART_DIR") {
+        for file in &message.files {
+            let _ = std::fs::write(
+                format!("{dir}/{}-{}", &outcome.token[3..11], file.filename),
+                file.bytes(),
+            );
+        }
+    }
+    message
 }
 
 // ----- reading messages -----
@@ -503,6 +513,10 @@ pub fn per_day(text: &str) -> BTreeMap<chrono::NaiveDate, String> {
         .filter_map(|line| {
             let rest = line.strip_prefix('`')?;
             let (date, value) = rest.split_once("` ")?;
+            // Days before anything was recorded have no figure.
+            if value.starts_with('–') {
+                return None;
+            }
             Some((date.parse().ok()?, value.to_owned()))
         })
         .collect()
