@@ -76,6 +76,8 @@ pub struct Ctx {
     pub state: AppState,
     pub guild_id: Snowflake,
     pub user_id: Snowflake,
+    /// Where the command was used (the default channel to analyse).
+    pub channel_id: Option<Snowflake>,
     pub permissions: u64,
     pub now: DateTime<Utc>,
     /// Channel names Discord resolved for the options.
@@ -142,6 +144,7 @@ pub async fn dispatch(state: AppState, interaction: Interaction) -> Reply {
         state,
         guild_id: Snowflake(guild_id.get()),
         user_id,
+        channel_id: interaction.channel.as_ref().map(|c| Snowflake(c.id.get())),
         permissions,
         channel_names: HashMap::new(),
     };
@@ -311,6 +314,7 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("activity", ["analyze", "channel"]) => View::Channel(
             options
                 .channel("channel")
+                .or(ctx.channel_id)
                 .ok_or_else(|| Failure::user("Pick a channel to analyse."))?,
             options.choice(
                 "metric",

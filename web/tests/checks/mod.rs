@@ -517,6 +517,18 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
         .map(|r| (r.user_id, r.value as i64))
         .collect();
     assert_eq!(ranking_numbers(field(&m, "Top members")), top_here);
+    // Without the option, the channel the command is used in.
+    let here = discord_sim::Invoker::admin(f.guild, *busiest);
+    let m = final_message(
+        &f.app,
+        &analyze("channel", vec![string("timeframe", "7d")]),
+        &here,
+    )
+    .await;
+    assert_eq!(
+        figure(field(&m, "Messages (threads included)")).0,
+        t.messages_total(&in_channel) as i64
+    );
     let voice_per_channel = t.voice_ms_per_channel(&s);
     let (voice_channel, ms) = voice_per_channel.iter().max_by_key(|(_, ms)| **ms).unwrap();
     let voice_name = f.channel_name(*voice_channel);
