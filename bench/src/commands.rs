@@ -1,0 +1,693 @@
+//! Commands: latency of every slash command against a large guild seeded
+//! into the rollups, the naive per-event baseline over the same messages,
+//! the cost of a signature check, and PING throughput.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use chrono::{DateTime, Utc};
+use discord_sim::interactions::{
+    CommandOption, InteractionKeys, InteractionKind, Invoker, OptionValue, fresh_id, fresh_token,
+    interaction_payload,
+};
+use serde_json::{Value, json};
+use shared::config::{DatabaseConfig, LogFormat, Secret, WebConfig};
+use sqlx::PgPool;
+use tower::ServiceExt as _;
+
+use crate::profile::Profile;
+use crate::seed::SeededGuild;
+
+const TOKEN: &str = "bench-bot-token";
+/// How long a deferred answer may take before the request counts as failed.
+const DEFERRED_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub async fn run(
+    profile: &Profile,
+    database: &DatabaseConfig,
+    pool: &PgPool,
+) -> anyhow::Result<Value> {
+    let mut report = json!({});
+    let mut missing: Vec<String> = Vec::new();
+
+    report["signature_verify"] = signature_cost(profile.signature_iterations);
+    eprintln!(
+        "commands: one Ed25519 verification {:.1} µs",
+        report["signature_verify"]["micros_per_verify"]
+            .as_f64()
+            .unwrap_or(0.0)
+    );
+
+    let seeded_at = Instant::now();
+    let guild = crate::seed::seed_large_guild(pool, profile.guild).await?;
+    let mut guild_report = guild.report.clone();
+    guild_report["seed_secs"] = json!(seeded_at.elapsed().as_secs_f64());
+    eprintln!(
+        "commands: seeded {} messages ({} rollup rows) in {:.1} s",
+        guild.messages,
+        guild.report["rows"]["message_rollup"],
+        seeded_at.elapsed().as_secs_f64()
+    );
+
+    // The naive baseline's table: the same messages, one row each.
+    let expanded_at = Instant::now();
+    let log_rows = expand_message_log(pool, &guild).await?;
+    guild_report["message_log_rows"] = json!(log_rows);
+    guild_report["message_log_secs"] = json!(expanded_at.elapsed().as_secs_f64());
+    eprintln!(
+        "commands: per-event table of {log_rows} rows in {:.1} s",
+        expanded_at.elapsed().as_secs_f64()
+    );
+    report["guild"] = guild_report;
+
+    // The web endpoint, in-process, answering deferred work through the
+    // simulator's REST side.
+    let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), empty_scenario())
+        .await
+        .context("starting the simulator")?;
+    let keys = InteractionKeys::generate();
+    let config = WebConfig {
+        database: database.clone(),
+        discord_token: Secret::new(TOKEN),
+        application_id: shared::Snowflake(discord_sim::DEFAULT_APPLICATION_ID),
+        public_key: keys.verifying_key().to_bytes(),
+        api_url: sim.rest.api_url().to_string(),
+        listen: "127.0.0.1:0".parse()?,
+        log_format: LogFormat::Text,
+    };
+    let state = serverpulse_web::AppState::new(
+        pool.clone(),
+        config,
+        shared::telemetry::init_metrics("serverpulse-web"),
+    )?;
+    let router = serverpulse_web::router(state);
+    let client = Client {
+        router,
+        keys,
+        sim: &sim,
+    };
+
+    report["ping"] = ping(&client, profile.ping_requests).await;
+    if report["ping"]["status"] != "ok" {
+        missing.push(format!(
+            "PING: {}",
+            report["ping"]["status"].as_str().unwrap_or("failed")
+        ));
+    }
+
+    let mut latencies = Vec::new();
+    for case in command_cases(&guild) {
+        for concurrency in [1usize, 32] {
+            let result = client
+                .latency(&case, &guild, concurrency, profile.requests_per_case)
+                .await;
+            eprintln!(
+                "commands: {:<48} c={concurrency:<2} p50 {:>8} p99 {:>8} ({})",
+                case.label,
+                fmt_ms(&result["p50_ms"]),
+                fmt_ms(&result["p99_ms"]),
+                result["status"].as_str().unwrap_or("")
+            );
+            latencies.push(result);
+        }
+    }
+    if latencies.iter().all(|l| l["status"] != "ok") {
+        missing.push(
+            "slash commands: no command answered (the web crate's commands have not landed)".into(),
+        );
+    }
+    report["latencies"] = json!(latencies);
+    report["naive"] = naive_baseline(profile, pool, &guild, &latencies).await?;
+    report["missing"] = json!(missing);
+    sim.shutdown().await;
+    Ok(report)
+}
+
+fn fmt_ms(value: &Value) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2} ms"))
+}
+
+fn empty_scenario() -> sim_scenario::Scenario {
+    sim_scenario::Scenario {
+        seed: 0,
+        start_ms: sim_scenario::DEFAULT_START_MS,
+        days: 1,
+        guilds: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+/// Cost of one `verify_strict` over a typical command body.
+fn signature_cost(iterations: usize) -> Value {
+    let keys = InteractionKeys::generate();
+    let invoker = Invoker::admin(1_180_000_000_000_000_100, 1_180_000_000_000_000_200);
+    let kind = InteractionKind::Command {
+        name: "serverstats".into(),
+        options: vec![CommandOption::new(
+            "overview",
+            OptionValue::Subcommand(vec![CommandOption::new(
+                "timeframe",
+                OptionValue::String("30d".into()),
+            )]),
+        )],
+    };
+    let body = interaction_payload(&kind, &invoker, 1, fresh_id(), &fresh_token()).to_string();
+    let timestamp = Utc::now().timestamp().to_string();
+    let signature_hex = keys.sign(&timestamp, body.as_bytes());
+    let mut signature_bytes = [0u8; 64];
+    for (i, byte) in signature_bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&signature_hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    let signature = ed25519_dalek::Signature::from_bytes(&signature_bytes);
+    let key = keys.verifying_key();
+    let mut message = timestamp.into_bytes();
+    message.extend_from_slice(body.as_bytes());
+    let started = Instant::now();
+    let mut ok = 0;
+    for _ in 0..iterations {
+        ok += usize::from(
+            key.verify_strict(std::hint::black_box(&message), &signature)
+                .is_ok(),
+        );
+    }
+    let elapsed = started.elapsed();
+    json!({
+        "iterations": iterations,
+        "verified": ok,
+        "body_bytes": body.len(),
+        "micros_per_verify": elapsed.as_secs_f64() * 1e6 / iterations.max(1) as f64,
+        "how": "ed25519_dalek::VerifyingKey::verify_strict over timestamp + a serverstats command body, one thread",
+    })
+}
+
+/// One command as a user would invoke it.
+#[derive(Debug, Clone)]
+struct CommandCase {
+    label: String,
+    name: String,
+    options: Vec<CommandOption>,
+    /// We expect the answer to carry a chart (the report says what it did).
+    expected_chart: bool,
+    /// The command's own name for the overview, for the naive ratio.
+    overview_timeframe: Option<&'static str>,
+}
+
+fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
+    CommandOption::new(name, OptionValue::Subcommand(options))
+}
+
+fn string(name: &str, value: &str) -> CommandOption {
+    CommandOption::new(name, OptionValue::String(value.into()))
+}
+
+/// Every command the web crate answers, over a representative timeframe.
+fn command_cases(guild: &SeededGuild) -> Vec<CommandCase> {
+    let case = |label: &str, name: &str, options: Vec<CommandOption>, chart: bool| CommandCase {
+        label: label.to_owned(),
+        name: name.to_owned(),
+        options,
+        expected_chart: chart,
+        overview_timeframe: None,
+    };
+    let channel = |id: shared::Snowflake, kind: u8| {
+        CommandOption::new(
+            "channel",
+            OptionValue::Channel {
+                id: id.0,
+                name: "general".into(),
+                kind,
+            },
+        )
+    };
+    let user = |id: shared::Snowflake| {
+        CommandOption::new(
+            "user",
+            OptionValue::User {
+                id: id.0,
+                username: "member".into(),
+            },
+        )
+    };
+    let mut cases = Vec::new();
+    for timeframe in ["7d", "30d", "all"] {
+        let mut overview = case(
+            &format!("serverstats overview {timeframe}"),
+            "serverstats",
+            vec![sub("overview", vec![string("timeframe", timeframe)])],
+            true,
+        );
+        overview.overview_timeframe = Some(timeframe);
+        cases.push(overview);
+    }
+    for category in ["growth", "activity", "retention", "top"] {
+        cases.push(case(
+            &format!("serverstats members {category} 30d"),
+            "serverstats",
+            vec![sub(
+                "members",
+                vec![string("timeframe", "30d"), string("category", category)],
+            )],
+            category != "top",
+        ));
+    }
+    for kind in ["messages", "voice", "reactions", "threads"] {
+        cases.push(case(
+            &format!("serverstats activity {kind} 30d"),
+            "serverstats",
+            vec![sub(
+                "activity",
+                vec![string("timeframe", "30d"), string("type", kind)],
+            )],
+            true,
+        ));
+    }
+    for kind in ["text", "voice", "threads", "forum"] {
+        cases.push(case(
+            &format!("serverstats channels {kind} 30d"),
+            "serverstats",
+            vec![sub(
+                "channels",
+                vec![string("timeframe", "30d"), string("type", kind)],
+            )],
+            false,
+        ));
+    }
+    for metric in ["messages", "members", "voice", "reactions"] {
+        cases.push(case(
+            &format!("serverstats trends {metric} 90d"),
+            "serverstats",
+            vec![sub(
+                "trends",
+                vec![string("timeframe", "90d"), string("metric", metric)],
+            )],
+            true,
+        ));
+    }
+    let analyze = |name: &str, options: Vec<CommandOption>| {
+        vec![CommandOption::new(
+            "analyze",
+            OptionValue::SubcommandGroup(vec![sub(name, options)]),
+        )]
+    };
+    cases.push(case(
+        "activity analyze member (top member) 30d",
+        "activity",
+        analyze(
+            "member",
+            vec![user(guild.top_member), string("timeframe", "30d")],
+        ),
+        true,
+    ));
+    cases.push(case(
+        "activity analyze channel (busiest) 30d",
+        "activity",
+        analyze(
+            "channel",
+            vec![
+                channel(guild.busiest_channel, 0),
+                string("metric", "messages"),
+                string("timeframe", "30d"),
+            ],
+        ),
+        true,
+    ));
+    cases.push(case(
+        "activity analyze member (casual member) 30d",
+        "activity",
+        analyze(
+            "member",
+            vec![user(guild.casual_member), string("timeframe", "30d")],
+        ),
+        true,
+    ));
+    cases.push(case(
+        "activity analyze channel (voice) 30d",
+        "activity",
+        analyze(
+            "channel",
+            vec![
+                channel(guild.voice_channel, 2),
+                string("metric", "voice"),
+                string("timeframe", "30d"),
+            ],
+        ),
+        true,
+    ));
+    cases.push(case(
+        "activity analyze comparative messages 30d",
+        "activity",
+        analyze(
+            "comparative",
+            vec![string("metric", "messages"), string("timeframe", "30d")],
+        ),
+        true,
+    ));
+    for timeframe in ["7d", "all"] {
+        cases.push(case(
+            &format!("topmessagers {timeframe}"),
+            "topmessagers",
+            vec![string("timeframe", timeframe)],
+            false,
+        ));
+    }
+    for metric in ["messages", "voice", "reactions"] {
+        cases.push(case(
+            &format!("leaderboard {metric} 30d"),
+            "leaderboard",
+            vec![string("metric", metric), string("timeframe", "30d")],
+            false,
+        ));
+    }
+    let mut quiet = case(
+        "leaderboard messages in the quietest channel 30d",
+        "leaderboard",
+        vec![string("metric", "messages"), string("timeframe", "30d")],
+        false,
+    );
+    quiet.options.insert(0, channel(guild.quiet_channel, 0));
+    cases.push(quiet);
+    cases
+}
+
+struct Client<'a> {
+    router: Router,
+    keys: InteractionKeys,
+    sim: &'a discord_sim::SimHandle,
+}
+
+/// How one request went.
+struct Outcome {
+    latency: Duration,
+    ok: bool,
+    deferred: bool,
+    /// The final message carried files (a chart).
+    chart: bool,
+    status: u16,
+}
+
+impl Client<'_> {
+    /// Signs and sends one interaction through the router, and for a
+    /// deferred answer waits for the edit of `@original`: the latency is
+    /// what the user waits for (server side, no network).
+    async fn send(&self, kind: &InteractionKind, invoker: &Invoker) -> Outcome {
+        let id = fresh_id();
+        let token = fresh_token();
+        self.sim.rest.register_interaction(id, &token);
+        let body = interaction_payload(
+            kind,
+            invoker,
+            discord_sim::DEFAULT_APPLICATION_ID,
+            id,
+            &token,
+        )
+        .to_string();
+        let timestamp = Utc::now().timestamp().to_string();
+        let signature = self.keys.sign(&timestamp, body.as_bytes());
+        let request = axum::http::Request::post("/interactions")
+            .header("content-type", "application/json")
+            .header("x-signature-ed25519", signature)
+            .header("x-signature-timestamp", timestamp)
+            .body(Body::from(body))
+            .expect("a valid request");
+        let started = Instant::now();
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .unwrap_or_default();
+        let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let callback_type = answer.as_ref().and_then(|a| a["type"].as_u64());
+        let mut outcome = Outcome {
+            latency: started.elapsed(),
+            ok: status == 200 && callback_type.is_some(),
+            deferred: false,
+            chart: false,
+            status,
+        };
+        let deferred = status == 202 || matches!(callback_type, Some(5 | 6));
+        if deferred {
+            outcome.deferred = true;
+            self.sim
+                .rest
+                .report_http_answer(&token, status, answer.clone());
+            match self.wait_for_final(&token).await {
+                Some(files) => outcome.chart = files,
+                None => outcome.ok = false,
+            }
+            outcome.latency = started.elapsed();
+        }
+        outcome
+    }
+
+    /// Waits until the interaction has its final message (an edit of
+    /// `@original`, or a type 4/7 callback); tells whether it has files.
+    async fn wait_for_final(&self, token: &str) -> Option<bool> {
+        let deadline = Instant::now() + DEFERRED_TIMEOUT;
+        let mut version = 0;
+        while Instant::now() < deadline {
+            let record = self
+                .sim
+                .rest
+                .wait_for_interaction(token, version, deadline - Instant::now())
+                .await?;
+            if record.original_edits > 0 || matches!(record.callback_type, Some(4 | 7)) {
+                return Some(record.original.is_some_and(|m| !m.files.is_empty()));
+            }
+            version = record.version;
+        }
+        None
+    }
+
+    async fn latency(
+        &self,
+        case: &CommandCase,
+        guild: &SeededGuild,
+        concurrency: usize,
+        requests: usize,
+    ) -> Value {
+        let kind = InteractionKind::Command {
+            name: case.name.clone(),
+            options: case.options.clone(),
+        };
+        let invoker = Invoker::admin(guild.guild_id.0, guild.busiest_channel.0);
+        // One warm-up request: connections, prepared statements, fonts.
+        let warm = self.send(&kind, &invoker).await;
+        let requests = requests.max(concurrency);
+        let next = AtomicUsize::new(0);
+        let results = std::sync::Mutex::new(Vec::with_capacity(requests));
+        let started = Instant::now();
+        let worker = || async {
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                let outcome = self.send(&kind, &invoker).await;
+                results.lock().expect("not poisoned").push(outcome);
+            }
+        };
+        futures_util::future::join_all((0..concurrency).map(|_| worker())).await;
+        let wall = started.elapsed();
+        let results = results.into_inner().expect("not poisoned");
+        let failed = results.iter().filter(|o| !o.ok).count();
+        let deferred = results.iter().filter(|o| o.deferred).count();
+        let chart = warm.chart || results.iter().any(|o| o.chart);
+        let mut millis: Vec<f64> = results
+            .iter()
+            .map(|o| o.latency.as_secs_f64() * 1e3)
+            .collect();
+        millis.sort_by(f64::total_cmp);
+        let status = if failed == 0 {
+            "ok".to_owned()
+        } else {
+            format!(
+                "{failed} of {} failed (HTTP {})",
+                results.len(),
+                results
+                    .iter()
+                    .find(|o| !o.ok)
+                    .map_or(warm.status, |o| o.status)
+            )
+        };
+        json!({
+            "command": case.label,
+            "chart": chart,
+            "concurrency": concurrency,
+            "requests": results.len(),
+            "deferred": deferred,
+            "status": status,
+            "p50_ms": percentile(&millis, 0.50),
+            "p99_ms": percentile(&millis, 0.99),
+            "max_ms": millis.last(),
+            "requests_per_sec": results.len() as f64 / wall.as_secs_f64().max(1e-9),
+            "overview_timeframe": case.overview_timeframe,
+            "expected_chart": case.expected_chart,
+        })
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// Signed PINGs through the router, 32 at a time.
+async fn ping(client: &Client<'_>, requests: usize) -> Value {
+    let invoker = Invoker::admin(1, 1);
+    let probe = client.send(&InteractionKind::Ping, &invoker).await;
+    if !probe.ok {
+        return json!({
+            "status": format!("missing: PING answered HTTP {} (no /interactions endpoint yet?)", probe.status),
+            "requests_per_sec": null,
+        });
+    }
+    // Bodies are signed ahead, so the figure is the endpoint's alone.
+    let bodies: Vec<(String, String, String)> = (0..requests)
+        .map(|_| {
+            let body = interaction_payload(
+                &InteractionKind::Ping,
+                &invoker,
+                discord_sim::DEFAULT_APPLICATION_ID,
+                fresh_id(),
+                &fresh_token(),
+            )
+            .to_string();
+            let timestamp = Utc::now().timestamp().to_string();
+            let signature = client.keys.sign(&timestamp, body.as_bytes());
+            (body, timestamp, signature)
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failures = AtomicUsize::new(0);
+    let started = Instant::now();
+    let worker = || async {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some((body, timestamp, signature)) = bodies.get(i) else {
+                break;
+            };
+            let request = axum::http::Request::post("/interactions")
+                .header("content-type", "application/json")
+                .header("x-signature-ed25519", signature.as_str())
+                .header("x-signature-timestamp", timestamp.as_str())
+                .body(Body::from(body.clone()))
+                .expect("a valid request");
+            let response = match client.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let ok = response.status() == 200;
+            let _ = axum::body::to_bytes(response.into_body(), 1 << 20).await;
+            if !ok {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+    futures_util::future::join_all((0..32).map(|_| worker())).await;
+    let elapsed = started.elapsed();
+    json!({
+        "status": "ok",
+        "requests": requests,
+        "failed": failures.load(Ordering::Relaxed),
+        "concurrency": 32,
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "requests_per_sec": requests as f64 / elapsed.as_secs_f64().max(1e-9),
+        "how": "signed PING bodies prepared ahead, sent through the router in-process (tower oneshot), 32 at a time, on the bench's 2-core runtime",
+    })
+}
+
+/// Fills `bench_message_log` from the rollups on two connections (one per
+/// half of the year), then indexes it.
+async fn expand_message_log(pool: &PgPool, guild: &SeededGuild) -> anyhow::Result<u64> {
+    let middle = guild.start + (guild.end - guild.start) / 2;
+    let half = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let pool = pool.clone();
+        let guild_id = guild.guild_id;
+        async move {
+            let mut conn = pool.acquire().await?;
+            anyhow::Ok(shared::db::bench::expand_message_log(&mut conn, guild_id, from, to).await?)
+        }
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(half(guild.start, middle)),
+        tokio::spawn(half(middle, guild.end))
+    );
+    let rows = a.context("expand task")?? + b.context("expand task")??;
+    let mut conn = pool.acquire().await?;
+    shared::db::bench::index_message_log(&mut conn).await?;
+    Ok(rows)
+}
+
+/// The overview's figures from the per-event table and from the rollups,
+/// for 7 days, 30 days and the whole year; checked equal, timed, and set
+/// against the overview command's own latency.
+async fn naive_baseline(
+    profile: &Profile,
+    pool: &PgPool,
+    guild: &SeededGuild,
+    latencies: &[Value],
+) -> anyhow::Result<Value> {
+    let mut conn = pool.acquire().await?;
+    let mut periods = Vec::new();
+    for (key, days) in [
+        ("7d", 7),
+        ("30d", 30),
+        ("all", i64::from(profile.guild.days)),
+    ] {
+        let from = guild.end - chrono::Duration::days(days);
+        let mut naive_ms = Vec::new();
+        let mut rollup_ms = Vec::new();
+        let mut naive = None;
+        let mut rollup = None;
+        for _ in 0..profile.naive_repetitions.max(1) {
+            let started = Instant::now();
+            naive = Some(
+                shared::db::bench::naive_overview(&mut conn, guild.guild_id, from, guild.end)
+                    .await?,
+            );
+            naive_ms.push(started.elapsed().as_secs_f64() * 1e3);
+            let started = Instant::now();
+            rollup = Some(
+                shared::db::bench::rollup_overview(&mut conn, guild.guild_id, from, guild.end)
+                    .await?,
+            );
+            rollup_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        let (naive, rollup) = (naive.expect("ran"), rollup.expect("ran"));
+        naive_ms.sort_by(f64::total_cmp);
+        rollup_ms.sort_by(f64::total_cmp);
+        let naive_p50 = percentile(&naive_ms, 0.5).unwrap_or(0.0);
+        let rollup_p50 = percentile(&rollup_ms, 0.5).unwrap_or(0.0);
+        let command_p50 = latencies
+            .iter()
+            .find(|l| {
+                l["overview_timeframe"] == key && l["concurrency"] == 1 && l["status"] == "ok"
+            })
+            .and_then(|l| l["p50_ms"].as_f64());
+        periods.push(json!({
+            "timeframe": key,
+            "messages": naive.messages,
+            "same_figures": naive.messages == rollup.messages
+                && naive.active_members == rollup.active_members
+                && naive.top_channels == rollup.top_channels,
+            "naive_ms": naive_p50,
+            "rollup_queries_ms": rollup_p50,
+            "overview_command_p50_ms": command_p50,
+            "naive_over_rollup_queries": naive_p50 / rollup_p50.max(1e-9),
+            "naive_over_overview_command": command_p50.map(|c| naive_p50 / c.max(1e-9)),
+        }));
+    }
+    Ok(json!({
+        "how": "message count, active members, top 5 channels and messages per day of the period: from bench_message_log (one row per message, index (guild_id, sent_at)) and from guild_hourly + message_rollup; median of the repetitions, one connection",
+        "repetitions": profile.naive_repetitions,
+        "periods": periods,
+    }))
+}

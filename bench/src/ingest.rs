@@ -1,0 +1,555 @@
+//! Ingest: the simulator streams a fixed workload to the real ingester, and
+//! the same events go through three baselines in the same run.
+
+use std::collections::HashMap;
+use std::process::{Child, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{TimeZone as _, Utc};
+use serde_json::{Value, json};
+use shared::Snowflake;
+use shared::config::DatabaseConfig;
+use shared::db::bench::EventRow;
+use sqlx::PgPool;
+use twilight_gateway::EventTypeFlags;
+
+use crate::profile::Profile;
+use crate::workload::{self, TruthTotals};
+
+const TOKEN: &str = "bench-bot-token";
+const SEED: u64 = 6;
+
+/// `serverpulse-bench __ingester`: exactly what `serverpulse-ingester run`
+/// does (configuration from the environment, then the library's `run`), in
+/// a process of its own so that its peak RSS is the ingester's alone and
+/// always the code this benchmark was built with.
+pub fn ingester_child_main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("serverpulse-ingester: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let config = shared::config::IngesterConfig::from_env()?;
+        shared::telemetry::init_logging(config.log_format);
+        let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        serverpulse_ingester::run(
+            config,
+            listener,
+            metrics,
+            shared::telemetry::shutdown_signal(),
+        )
+        .await
+    });
+    shared::telemetry::exit_code("serverpulse-ingester", result)
+}
+
+fn rate(events: u64, elapsed: Duration) -> f64 {
+    events as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+pub async fn run(
+    profile: &Profile,
+    database: &DatabaseConfig,
+    pool: &PgPool,
+) -> anyhow::Result<Value> {
+    let generated = Instant::now();
+    let start_ms = sim_scenario::DEFAULT_START_MS;
+    let (scenario, truth) = sim_scenario::generate_from(SEED, profile.ingest, start_ms);
+    let generate_secs = generated.elapsed().as_secs_f64();
+    let (_, bench_peak_after_generate) = workload::memory_of(std::process::id());
+    let guild_ids: Vec<Snowflake> = truth.guild_ids.iter().map(|g| Snowflake(*g)).collect();
+    let event_total = scenario.events.len();
+    let mix = workload::event_mix(&scenario.events);
+    let rows: Vec<EventRow> = scenario.events.iter().map(workload::event_row).collect();
+    let expected = workload::truth_totals(&truth);
+    drop(truth);
+    eprintln!(
+        "ingest: {event_total} events in {} guilds generated in {generate_secs:.1} s",
+        guild_ids.len()
+    );
+
+    // (c) twilight deserialization of the same frames, no database.
+    let parse = parse_baseline(&scenario.events);
+    eprintln!(
+        "ingest: (c) twilight parse {:.0} events/s",
+        parse["events_per_sec"].as_f64().unwrap_or(0.0)
+    );
+
+    // The real ingester, against a database holding nothing but settings.
+    let since = Utc
+        .timestamp_millis_opt(start_ms - 86_400_000)
+        .single()
+        .context("tracking start")?;
+    {
+        let mut conn = pool.acquire().await?;
+        shared::db::bench::enable_tracking(&mut conn, &guild_ids, since).await?;
+    }
+    let ingester = run_ingester(profile, database, pool, scenario, &expected).await?;
+    eprintln!(
+        "ingest: ingester {}",
+        match ingester["events_per_sec"].as_f64() {
+            Some(r) => format!("{r:.0} events/s"),
+            None => format!(
+                "missing ({})",
+                ingester["status"].as_str().unwrap_or("unknown")
+            ),
+        }
+    );
+
+    // (b) binary COPY into an unindexed table.
+    let copy = copy_baseline(pool, &rows).await?;
+    eprintln!(
+        "ingest: (b) COPY {:.0} events/s",
+        copy["events_per_sec"].as_f64().unwrap_or(0.0)
+    );
+    // (a) one INSERT per event.
+    let insert = insert_baseline(profile, pool, &rows).await?;
+    eprintln!(
+        "ingest: (a) INSERT per event {:.0} events/s",
+        insert["events_per_sec"].as_f64().unwrap_or(0.0)
+    );
+
+    let ratio = |base: &Value| -> Value {
+        match (
+            ingester["events_per_sec"].as_f64(),
+            base["events_per_sec"].as_f64(),
+        ) {
+            (Some(i), Some(b)) if b > 0.0 => json!(i / b),
+            _ => Value::Null,
+        }
+    };
+    Ok(json!({
+        "events": event_total,
+        "guilds": guild_ids.len(),
+        "scenario": {
+            "seed": SEED,
+            "guilds": profile.ingest.guilds,
+            "members_per_guild": profile.ingest.members_per_guild,
+            "days": profile.ingest.days,
+            "messages_per_member_day": profile.ingest.messages_per_member_day,
+            "generate_secs": generate_secs,
+            "bench_peak_rss_bytes_after_generate": bench_peak_after_generate,
+        },
+        "event_mix": mix,
+        "ratios": {
+            "ingester_over_insert": ratio(&insert),
+            "ingester_over_copy": ratio(&copy),
+            "ingester_over_parse": ratio(&parse),
+        },
+        "ingester": ingester,
+        "per_event_insert": insert,
+        "copy_binary": copy,
+        "twilight_parse": parse,
+    }))
+}
+
+/// Baseline (c): `twilight_gateway::parse` of every frame, single-threaded
+/// like one shard. Frames are rendered in chunks outside the timed part.
+fn parse_baseline(events: &[sim_scenario::Dispatch]) -> Value {
+    let mut elapsed = Duration::ZERO;
+    let mut parsed = 0u64;
+    let mut failed = 0u64;
+    let mut bytes = 0u64;
+    let mut seq = 0u64;
+    for chunk in events.chunks(20_000) {
+        let frames: Vec<String> = chunk
+            .iter()
+            .map(|d| {
+                seq += 1;
+                workload::frame(d, seq)
+            })
+            .collect();
+        bytes += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+        let started = Instant::now();
+        for frame in frames {
+            match twilight_gateway::parse(frame, EventTypeFlags::all()) {
+                Ok(Some(event)) => {
+                    std::hint::black_box(event);
+                    parsed += 1;
+                }
+                _ => failed += 1,
+            }
+        }
+        elapsed += started.elapsed();
+    }
+    json!({
+        "events": parsed,
+        "failed": failed,
+        "frame_bytes": bytes,
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "events_per_sec": rate(parsed, elapsed),
+        "how": "twilight_gateway::parse of the simulator's frames (JSON text), one thread, EventTypeFlags::all()",
+    })
+}
+
+/// Baseline (b): binary COPY of every event row, 100,000 rows a statement.
+async fn copy_baseline(pool: &PgPool, rows: &[EventRow]) -> anyhow::Result<Value> {
+    let mut conn = pool.acquire().await?;
+    let started = Instant::now();
+    let mut copied = 0;
+    for chunk in rows.chunks(100_000) {
+        copied += shared::db::bench::copy_events(&mut conn, chunk).await?;
+    }
+    let elapsed = started.elapsed();
+    Ok(json!({
+        "events": copied,
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "events_per_sec": rate(copied, elapsed),
+        "how": "COPY bench_event_copy FROM STDIN (FORMAT binary), 100,000 rows a statement, one connection, no key or index",
+    }))
+}
+
+/// Baseline (a): one autocommitted INSERT per event from several handler
+/// tasks, until the sample or the time cap runs out.
+async fn insert_baseline(
+    profile: &Profile,
+    pool: &PgPool,
+    rows: &[EventRow],
+) -> anyhow::Result<Value> {
+    let rows: Arc<Vec<EventRow>> =
+        Arc::new(rows[..rows.len().min(profile.insert_max_events)].to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + profile.insert_time_cap;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..profile.insert_connections {
+        let (rows, next, pool) = (rows.clone(), next.clone(), pool.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            loop {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(row) = rows.get(i) else { break };
+                shared::db::bench::insert_event(&pool, row).await?;
+                done += 1;
+            }
+            anyhow::Ok(done)
+        }));
+    }
+    let mut inserted = 0;
+    for task in tasks {
+        inserted += task.await.context("insert task")??;
+    }
+    let elapsed = started.elapsed();
+    Ok(json!({
+        "events": inserted,
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "events_per_sec": rate(inserted, elapsed),
+        "connections": profile.insert_connections,
+        "how": format!(
+            "INSERT INTO bench_event_log (identity primary key, index on (guild_id, at)), one autocommitted statement per event, {} concurrent connections, the first {} events or {} s",
+            profile.insert_connections,
+            profile.insert_max_events,
+            profile.insert_time_cap.as_secs()
+        ),
+    }))
+}
+
+struct IngesterProcess {
+    child: Child,
+    stderr_path: std::path::PathBuf,
+}
+
+impl IngesterProcess {
+    fn spawn(env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("locating serverpulse-bench")?;
+        let stderr_path = std::env::temp_dir().join(format!(
+            "serverpulse-bench-ingester-{}.log",
+            std::process::id()
+        ));
+        let stderr = std::fs::File::create(&stderr_path).context("ingester log file")?;
+        let mut command = std::process::Command::new(exe);
+        command
+            .arg(crate::INGESTER_CHILD)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Ok(Self {
+            child: command.spawn().context("starting the ingester")?,
+            stderr_path,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    }
+
+    /// SIGTERM, then up to 20 s for a graceful exit, then SIGKILL.
+    fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for IngesterProcess {
+    fn drop(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_file(&self.stderr_path);
+    }
+}
+
+/// Streams the scenario to the ingester and times it from the first event
+/// handed out to the checkpoint of the last one committed.
+async fn run_ingester(
+    profile: &Profile,
+    database: &DatabaseConfig,
+    pool: &PgPool,
+    scenario: sim_scenario::Scenario,
+    expected: &HashMap<u64, TruthTotals>,
+) -> anyhow::Result<Value> {
+    // One shard: every event is shard 0's.
+    let total = scenario.events.len();
+    let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
+        .await
+        .context("starting the simulator")?;
+    let port = shared::testing::free_port();
+    let mut process = IngesterProcess::spawn(&[
+        ("DATABASE_URL", database.url.expose().to_owned()),
+        ("DISCORD_TOKEN", TOKEN.to_owned()),
+        ("DISCORD_API_URL", sim.rest.api_url().to_owned()),
+        ("DISCORD_GATEWAY_URL", sim.gateway.url().to_owned()),
+        ("INGESTER_PORT", port.to_string()),
+        ("SHARD_TOTAL", "1".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ])?;
+    let pid = process.pid();
+    let spawned = Instant::now();
+    let base = json!({
+        "how": "serverpulse_ingester::run in a child process of its own (serverpulse-bench __ingester, the same code as the serverpulse-ingester binary), one shard, simulator pacing: as fast as it reads; timed from the first event handed out to the shard checkpoint covering the last one",
+        "rss_source": format!("VmHWM of the child process (/proc/{pid}/status)"),
+    });
+    let missing = |mut base: Value, status: String| {
+        base["status"] = json!(status);
+        base["events_per_sec"] = Value::Null;
+        base
+    };
+
+    // Connect: the ingester must identify within 30 s.
+    let identify_deadline = Instant::now() + Duration::from_secs(30);
+    let mut first_event: Option<Instant> = None;
+    while first_event.is_none() {
+        if let Some(status) = process.exited() {
+            sim.shutdown().await;
+            return Ok(missing(
+                base,
+                format!("ingester exited early ({status}): {}", process.log_tail()),
+            ));
+        }
+        let (sent, _) = sim.gateway.shard_progress([0, 1]).unwrap_or((0, total));
+        if sent > 0 {
+            first_event = Some(Instant::now());
+            break;
+        }
+        if Instant::now() > identify_deadline {
+            let identified = sim.gateway.identify_count();
+            process.stop();
+            sim.shutdown().await;
+            return Ok(missing(
+                base,
+                format!(
+                    "missing: the ingester did not take any event within 30 s ({identified} identifies); it has not landed or does not connect"
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let first_event = first_event.expect("set above");
+    let connect_secs = (first_event - spawned).as_secs_f64();
+
+    // Wait for the last event's checkpoint.
+    let deadline = first_event + profile.ingest_timeout;
+    let mut last_seq: Option<u64> = None;
+    let mut committed;
+    let finished = loop {
+        if let Some(status) = process.exited() {
+            sim.shutdown().await;
+            return Ok(missing(
+                base,
+                format!(
+                    "ingester exited during the run ({status}): {}",
+                    process.log_tail()
+                ),
+            ));
+        }
+        let (sent, _) = sim.gateway.shard_progress([0, 1]).unwrap_or((0, total));
+        if last_seq.is_none() && sent >= total {
+            last_seq = last_sequence_sent(&sim);
+        }
+        committed = shared::db::ingest::load_checkpoint(pool, 0, 1)
+            .await?
+            .and_then(|c| c.sequence)
+            .unwrap_or(0);
+        if last_seq.is_some_and(|seq| committed as u64 >= seq) {
+            break Instant::now();
+        }
+        if Instant::now() > deadline {
+            let (rss, peak) = workload::memory_of(pid);
+            process.stop();
+            sim.shutdown().await;
+            let mut result = missing(
+                base,
+                format!(
+                    "timed out after {} s: {sent} of {total} events handed out, checkpoint at seq {committed} of {last_seq:?}",
+                    profile.ingest_timeout.as_secs()
+                ),
+            );
+            result["rss_bytes"] = json!(rss);
+            result["peak_rss_bytes"] = json!(peak);
+            return Ok(result);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let elapsed = finished - first_event;
+    let (rss, peak) = workload::memory_of(pid);
+    let exit = process.stop();
+    let sessions = sim.gateway.sessions().len();
+    sim.shutdown().await;
+
+    let check = truth_check(pool, expected).await?;
+    let mut result = base;
+    result["status"] = json!("ok");
+    result["events"] = json!(total);
+    result["elapsed_secs"] = json!(elapsed.as_secs_f64());
+    result["events_per_sec"] = json!(rate(total as u64, elapsed));
+    result["connect_secs"] = json!(connect_secs);
+    result["last_sequence"] = json!(committed);
+    result["gateway_sessions"] = json!(sessions);
+    result["rss_bytes_at_end"] = json!(rss);
+    result["peak_rss_bytes"] = json!(peak);
+    result["graceful_exit"] = json!(exit.is_some_and(|s| s.success()));
+    result["truth_check"] = check;
+    Ok(result)
+}
+
+/// The sequence number of the last frame written to shard 0's live session.
+fn last_sequence_sent(sim: &discord_sim::SimHandle) -> Option<u64> {
+    sim.gateway
+        .sessions()
+        .into_iter()
+        .filter(|s| s.shard == [0, 1])
+        .filter_map(|s| {
+            s.frames
+                .iter()
+                .rev()
+                .find(|f| !f.sends.is_empty())
+                .map(|f| f.seq)
+        })
+        .max()
+}
+
+/// Per guild: messages, reactions and voice seconds in the rollups against
+/// the generator's ground truth.
+async fn truth_check(pool: &PgPool, expected: &HashMap<u64, TruthTotals>) -> anyhow::Result<Value> {
+    let ingested: HashMap<u64, shared::db::bench::IngestedTotals> =
+        shared::db::bench::ingested_totals(pool)
+            .await?
+            .into_iter()
+            .map(|t| (t.guild_id.0, t))
+            .collect();
+    let mut matching = 0;
+    let mut mismatches = Vec::new();
+    let mut sums = [0i64; 4];
+    let mut truth_sums = [0i64; 4];
+    for (guild, truth) in expected {
+        let got = ingested.get(guild).copied().unwrap_or_default();
+        let got_figures = [
+            got.messages,
+            got.reactions_added,
+            got.reactions_removed,
+            got.voice_seconds,
+        ];
+        let truth_figures = [
+            truth.messages,
+            truth.reactions_added,
+            truth.reactions_removed,
+            truth.voice_seconds,
+        ];
+        for i in 0..4 {
+            sums[i] += got_figures[i];
+            truth_sums[i] += truth_figures[i];
+        }
+        let consistent =
+            got.message_rows_total == got.messages && got.voice_rows_total == got.voice_seconds;
+        if got_figures == truth_figures && consistent {
+            matching += 1;
+        } else if mismatches.len() < 5 {
+            mismatches.push(json!({
+                "guild_id": guild.to_string(),
+                "ingested": {
+                    "messages": got.messages, "reactions_added": got.reactions_added,
+                    "reactions_removed": got.reactions_removed, "voice_seconds": got.voice_seconds,
+                    "message_rollup_messages": got.message_rows_total, "voice_rollup_seconds": got.voice_rows_total,
+                },
+                "truth": truth,
+            }));
+        }
+    }
+    let names = [
+        "messages",
+        "reactions_added",
+        "reactions_removed",
+        "voice_seconds",
+    ];
+    let totals: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                n.to_string(),
+                json!({"ingested": sums[i], "truth": truth_sums[i]}),
+            )
+        })
+        .collect();
+    Ok(json!({
+        "what": "per guild: guild_hourly messages (all authors), reactions added and removed, voice seconds (bots included) equal the generator's facts, and message_rollup / voice_rollup add up to guild_hourly",
+        "guilds_checked": expected.len(),
+        "guilds_matching": matching,
+        "ok": matching == expected.len(),
+        "totals": totals,
+        "first_mismatches": mismatches,
+    }))
+}

@@ -1,0 +1,270 @@
+//! The printed table, the goals, and the machine the figures ran on.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+/// Cores, memory, CPU model and PostgreSQL version.
+pub async fn machine(server_url: &str) -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned());
+    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024);
+    let postgres = postgres_version(server_url).await;
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "cpu_model": cpu,
+        "memory_bytes": memory_bytes,
+        "postgres": postgres,
+    })
+}
+
+async fn postgres_version(server_url: &str) -> Option<String> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(server_url).await.ok()?;
+    let version = shared::db::bench::server_version(&mut conn).await.ok();
+    let _ = conn.close().await;
+    version
+}
+
+fn f(value: &Value) -> Option<f64> {
+    value.as_f64()
+}
+
+/// The goals the figures are read against (reported, never asserted).
+pub fn goals(report: &Value) -> Value {
+    let ingest = &report["ingest"];
+    let ratio_insert = f(&ingest["ratios"]["ingester_over_insert"]);
+    let ratio_copy = f(&ingest["ratios"]["ingester_over_copy"]);
+    let mut goals = vec![
+        json!({
+            "goal": "ingest at least 10x one INSERT per event (a)",
+            "figure": ratio_insert,
+            "met": ratio_insert.map(|r| r >= 10.0),
+        }),
+        json!({
+            "goal": "ingest faster than binary COPY of per-event rows (b)",
+            "figure": ratio_copy,
+            "met": ratio_copy.map(|r| r > 1.0),
+        }),
+    ];
+    let at_32: Vec<&Value> = report["commands"]["latencies"]
+        .as_array()
+        .map(|l| l.iter().filter(|l| l["concurrency"] == 32).collect())
+        .unwrap_or_default();
+    for (chart, limit) in [(false, 50.0), (true, 150.0)] {
+        let cases: Vec<&&Value> = at_32.iter().filter(|l| l["chart"] == chart).collect();
+        let answered: Vec<f64> = cases
+            .iter()
+            .filter(|l| l["status"] == "ok")
+            .filter_map(|l| f(&l["p99_ms"]))
+            .collect();
+        let worst = answered
+            .iter()
+            .cloned()
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let complete = !cases.is_empty() && answered.len() == cases.len();
+        goals.push(json!({
+            "goal": format!(
+                "p99 of every {} command within {limit} ms at concurrency 32",
+                if chart { "chart" } else { "text" }
+            ),
+            "figure": worst,
+            "met": if complete { worst.map(|w| w <= limit) } else { None },
+        }));
+    }
+    json!(goals)
+}
+
+fn num(value: &Value, decimals: usize) -> String {
+    match value.as_f64() {
+        Some(v) if v.abs() >= 1e6 && decimals == 0 => format!("{:.2}M", v / 1e6),
+        Some(v) => format!("{v:.decimals$}"),
+        None => "n/a".to_owned(),
+    }
+}
+
+fn mib(value: &Value) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "n/a".to_owned(), |b| format!("{:.0} MiB", b / 1048576.0))
+}
+
+/// The table printed at the end of a run.
+pub fn table(report: &Value) -> String {
+    let mut out = String::new();
+    let m = &report["machine"];
+    let _ = writeln!(
+        out,
+        "\nserverpulse-bench, {} profile, {:.0} s — {} CPUs ({}), {}, {}",
+        report["profile"].as_str().unwrap_or("?"),
+        report["total_secs"].as_f64().unwrap_or(0.0),
+        m["cpus"],
+        m["cpu_model"].as_str().unwrap_or("?"),
+        mib(&m["memory_bytes"]),
+        m["postgres"].as_str().unwrap_or("PostgreSQL ?"),
+    );
+    let ingest = &report["ingest"];
+    if !ingest.is_null() {
+        let _ = writeln!(
+            out,
+            "\nINGEST: {} events, {} guilds",
+            ingest["events"], ingest["guilds"]
+        );
+        let _ = writeln!(out, "| path | events/s | ingester ÷ path |");
+        let _ = writeln!(out, "| --- | ---: | ---: |");
+        let ing = &ingest["ingester"];
+        let _ = writeln!(
+            out,
+            "| ServerPulse ingester (end to end, peak RSS {}) | {} | 1.00 |",
+            mib(&ing["peak_rss_bytes"]),
+            if ing["status"] == "ok" {
+                num(&ing["events_per_sec"], 0)
+            } else {
+                format!("missing: {}", ing["status"].as_str().unwrap_or("?"))
+            },
+        );
+        for (label, key, ratio) in [
+            (
+                "(a) one INSERT per event",
+                "per_event_insert",
+                "ingester_over_insert",
+            ),
+            (
+                "(b) binary COPY, unindexed",
+                "copy_binary",
+                "ingester_over_copy",
+            ),
+            (
+                "(c) twilight parse only",
+                "twilight_parse",
+                "ingester_over_parse",
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {} |",
+                num(&ingest[key]["events_per_sec"], 0),
+                num(&ingest["ratios"][ratio], 2)
+            );
+        }
+        let check = &ing["truth_check"];
+        if !check.is_null() {
+            let _ = writeln!(
+                out,
+                "rollups vs ground truth: {} of {} guilds match",
+                check["guilds_matching"], check["guilds_checked"]
+            );
+        }
+    }
+    let commands = &report["commands"];
+    if !commands.is_null() {
+        let g = &commands["guild"];
+        let _ = writeln!(
+            out,
+            "\nCOMMANDS: guild of {} members, {} days, {} channels, {} messages ({} message_rollup rows)",
+            g["members"], g["days"], g["channels"], g["messages"], g["rows"]["message_rollup"]
+        );
+        let _ = writeln!(
+            out,
+            "Ed25519 verify_strict: {} µs; PING: {} requests/s",
+            num(&commands["signature_verify"]["micros_per_verify"], 1),
+            num(&commands["ping"]["requests_per_sec"], 0)
+        );
+        let _ = writeln!(
+            out,
+            "| command | chart | c=1 p50 | c=1 p99 | c=1 max | c=32 p50 | c=32 p99 | c=32 max |"
+        );
+        let _ = writeln!(
+            out,
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        let latencies = commands["latencies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for pair in latencies.chunks(2) {
+            let first = &pair[0];
+            let second = pair.get(1).unwrap_or(&Value::Null);
+            let cell = |l: &Value, key: &str| {
+                if l["status"] == "ok" {
+                    num(&l[key], 1)
+                } else {
+                    "fail".to_owned()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                first["command"].as_str().unwrap_or("?"),
+                if first["chart"] == true { "yes" } else { "no" },
+                cell(first, "p50_ms"),
+                cell(first, "p99_ms"),
+                cell(first, "max_ms"),
+                cell(second, "p50_ms"),
+                cell(second, "p99_ms"),
+                cell(second, "max_ms"),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "latencies in ms, server side, signature check included"
+        );
+        if let Some(periods) = commands["naive"]["periods"].as_array() {
+            let _ = writeln!(
+                out,
+                "\n| overview figures | messages | per-event table | rollup queries | overview command p50 | naive ÷ command |"
+            );
+            let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            for p in periods {
+                let _ = writeln!(
+                    out,
+                    "| {}{} | {} | {} ms | {} ms | {} ms | {} |",
+                    p["timeframe"].as_str().unwrap_or("?"),
+                    if p["same_figures"] == true {
+                        ""
+                    } else {
+                        " (FIGURES DIFFER)"
+                    },
+                    p["messages"],
+                    num(&p["naive_ms"], 1),
+                    num(&p["rollup_queries_ms"], 1),
+                    num(&p["overview_command_p50_ms"], 1),
+                    num(&p["naive_over_overview_command"], 1),
+                );
+            }
+        }
+        if let Some(missing) = commands["missing"].as_array().filter(|m| !m.is_empty()) {
+            for m in missing {
+                let _ = writeln!(out, "missing: {}", m.as_str().unwrap_or("?"));
+            }
+        }
+    }
+    if let Some(goals) = report["goals"].as_array() {
+        let _ = writeln!(out, "\nGOALS");
+        for g in goals {
+            let verdict = match g["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "NOT MET",
+                None => "not measured",
+            };
+            let _ = writeln!(
+                out,
+                "- {}: {} (figure {})",
+                g["goal"].as_str().unwrap_or("?"),
+                verdict,
+                num(&g["figure"], 2)
+            );
+        }
+    }
+    out
+}

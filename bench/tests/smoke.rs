@@ -1,0 +1,106 @@
+//! The harness must not rot: run the tiny `--smoke` profile (seconds, no
+//! figures worth reading) and check the JSON has every key the README and
+//! RESULTS.md are built from. Nothing here asserts a timing.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn at<'a>(report: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(report, |value, key| &value[key])
+}
+
+#[test]
+fn smoke_profile_writes_every_expected_key() {
+    let dir = std::env::temp_dir().join(format!("serverpulse-bench-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json_path = dir.join("bench.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_serverpulse-bench"))
+        .args(["--smoke", "--json"])
+        .arg(&json_path)
+        .arg("all")
+        .output()
+        .expect("run serverpulse-bench");
+    assert!(
+        output.status.success(),
+        "exit {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("INGEST") && stdout.contains("COMMANDS") && stdout.contains("GOALS"),
+        "{stdout}"
+    );
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("JSON written"))
+            .expect("valid JSON");
+    for key in [
+        "profile",
+        "total_secs",
+        "machine.cpus",
+        "machine.postgres",
+        "ingest.events",
+        "ingest.guilds",
+        "ingest.ingester.status",
+        "ingest.ingester.how",
+        "ingest.per_event_insert.events_per_sec",
+        "ingest.copy_binary.events_per_sec",
+        "ingest.twilight_parse.events_per_sec",
+        "ingest.ratios",
+        "commands.guild.members",
+        "commands.guild.messages",
+        "commands.signature_verify.micros_per_verify",
+        "commands.ping.status",
+        "commands.latencies",
+        "commands.naive.periods",
+        "commands.missing",
+        "goals",
+    ] {
+        assert!(!at(&report, key).is_null(), "{key} missing from {report:#}");
+    }
+    assert_eq!(report["profile"], "smoke");
+    for key in [
+        "ingester_over_insert",
+        "ingester_over_copy",
+        "ingester_over_parse",
+    ] {
+        assert!(
+            report["ingest"]["ratios"].get(key).is_some(),
+            "ratios.{key}"
+        );
+    }
+    let latencies = report["commands"]["latencies"].as_array().expect("array");
+    assert!(!latencies.is_empty());
+    for l in latencies {
+        for key in [
+            "command",
+            "chart",
+            "concurrency",
+            "status",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+        ] {
+            assert!(l.get(key).is_some(), "latency entry lacks {key}: {l}");
+        }
+    }
+    assert!(
+        report["commands"]["latencies"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["concurrency"] == 32))
+    );
+    for period in report["commands"]["naive"]["periods"]
+        .as_array()
+        .expect("periods")
+    {
+        assert_eq!(
+            period["same_figures"], true,
+            "naive and rollup figures agree: {period}"
+        );
+    }
+    assert_eq!(report["goals"].as_array().map(Vec::len), Some(4));
+    let _ = std::fs::remove_dir_all(&dir);
+}
