@@ -149,13 +149,19 @@ pub async fn run(
     let mut last_seal = Instant::now();
     let mut last_commit = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // Metric handles resolved once: the loop runs per frame.
+    let buffered_gauge =
+        metrics::gauge!("serverpulse_ingester_buffered_events", "shard" => label.clone());
+    let clock_gauge = metrics::gauge!("serverpulse_ingester_last_event_timestamp_seconds", "shard" => label.clone());
+    let lag_gauge =
+        metrics::gauge!("serverpulse_ingester_commit_lag_seconds", "shard" => label.clone());
+    let mut counters = Counters::default();
 
     loop {
         let buffered = state.pending.frames
             + in_flight_frames
             + retry.as_ref().map_or(0, |(s, _)| s.pending.frames);
-        metrics::gauge!("serverpulse_ingester_buffered_events", "shard" => label.clone())
-            .set(buffered as f64);
+        buffered_gauge.set(buffered as f64);
         let reading = buffered < tuning.buffer_events;
         tokio::select! {
             biased;
@@ -187,22 +193,19 @@ pub async fn run(
                         metrics::counter!("serverpulse_ingester_disconnects_total").increment(1);
                         tracing::info!(shard = shard_id, ?frame, "gateway connection closed; twilight reconnects");
                     }
-                    Some(Ok(Message::Text(text))) => handle_text(&mut state, &text, shard_id),
+                    Some(Ok(Message::Text(text))) => handle_text(&mut state, &text, shard_id, &mut counters),
                 }
             }
         }
         if let Some(clock) = state.clock {
             // Lag behind the gateway: time() minus this, in Prometheus.
-            metrics::gauge!("serverpulse_ingester_last_event_timestamp_seconds", "shard" => label.clone())
-                .set(clock.timestamp_millis() as f64 / 1000.0);
+            clock_gauge.set(clock.timestamp_millis() as f64 / 1000.0);
         }
-        metrics::gauge!("serverpulse_ingester_commit_lag_seconds", "shard" => label.clone()).set(
-            if buffered > 0 {
-                last_commit.elapsed().as_secs_f64()
-            } else {
-                0.0
-            },
-        );
+        lag_gauge.set(if buffered > 0 {
+            last_commit.elapsed().as_secs_f64()
+        } else {
+            0.0
+        });
         if in_flight.is_none() {
             if let Some((sealed, at)) = retry.take() {
                 if Instant::now() >= at {
@@ -277,7 +280,22 @@ fn seal(state: &mut ShardState, shard: &Shard) -> Sealed {
     state.seal(session, shard.resume_url().map(str::to_owned))
 }
 
-fn handle_text(state: &mut ShardState, text: &str, shard_id: u32) {
+/// Events-by-type counters, resolved once per type.
+#[derive(Default)]
+struct Counters(std::collections::HashMap<&'static str, metrics::Counter>);
+
+impl Counters {
+    fn increment(&mut self, kind: &'static str) {
+        self.0
+            .entry(kind)
+            .or_insert_with(
+                || metrics::counter!("serverpulse_ingester_events_total", "type" => kind),
+            )
+            .increment(1);
+    }
+}
+
+fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut Counters) {
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -297,13 +315,8 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32) {
         .and_then(DateTime::from_timestamp_millis)
         .unwrap_or_else(Utc::now);
     match state.apply(t, envelope.d, arrival) {
-        Outcome::Handled(kind) => {
-            metrics::counter!("serverpulse_ingester_events_total", "type" => kind).increment(1);
-        }
-        Outcome::Ignored => {
-            metrics::counter!("serverpulse_ingester_events_total", "type" => "ignored")
-                .increment(1);
-        }
+        Outcome::Handled(kind) => counters.increment(kind),
+        Outcome::Ignored => counters.increment("ignored"),
         Outcome::Malformed(error) => {
             metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
             tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");

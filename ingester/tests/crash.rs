@@ -23,8 +23,8 @@ async fn sigkill_drops_reconnect_and_4009_still_equal_truth_outside_gaps() {
     let (scenario, truth) = common::scenario(7, ScenarioSize::SMALL);
     let events = scenario.events.len();
     let db = common::database(&truth.guild_ids).await;
-    // A week in about 20 seconds, so kills land mid-stream.
-    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 20.0)).await;
+    // A week in about 14 seconds, so kills land mid-stream.
+    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 14.0)).await;
     let at = |fraction: f64| (events as f64 * fraction) as usize;
     sim.gateway
         .inject(Fault::new(0, FaultKind::Drop, FaultTrigger::AfterEvent(at(0.12))).losing(3));
@@ -80,8 +80,13 @@ async fn sigkill_drops_reconnect_and_4009_still_equal_truth_outside_gaps() {
     let status = process.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "SIGTERM exit: {}", process.stderr());
 
-    // The gateway really was resumed (replays) and really refused once.
+    // The gateway really was resumed (replays) and really refused once, and
+    // SIGTERM left the last session resumable (close 4000, not 1000).
     let sessions = sim.gateway.sessions();
+    assert_eq!(
+        sessions.last().map(|s| s.status),
+        Some(discord_sim::SessionStatus::Disconnected)
+    );
     assert!(
         sessions.iter().any(|s| !s.replayed_events().is_empty()),
         "no resume replayed anything"

@@ -74,7 +74,7 @@ async fn database_outage_of_ten_seconds_loses_nothing() {
     url.set_port(Some(proxy_addr.port())).expect("port");
     url.set_host(Some("127.0.0.1")).expect("host");
 
-    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 25.0)).await;
+    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 20.0)).await;
     let config = common::config(url.as_str(), sim.gateway.url(), "0", 1);
     let tuning = Tuning {
         flush_events: 200,

@@ -45,7 +45,7 @@ async fn channel_removed_from_collection_is_not_counted_afterwards() {
         }
     }
     let scenario_events: Vec<i64> = scenario.events.iter().map(|e| e.at_ms).collect();
-    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 20.0)).await;
+    let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 14.0)).await;
     let config = common::config(&db.url, sim.gateway.url(), "0", 1);
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
