@@ -14,7 +14,8 @@ pub fn init_logging(format: LogFormat) {
 
 /// [`init_logging`] with another filter for when `RUST_LOG` is unset.
 pub fn init_logging_with_default(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -28,7 +28,14 @@ pub async fn backdate_tracking(
     .rows_affected()
         > 0;
     if changed {
-        record_audit(conn, guild_id, actor_id, "tracking.backdate", serde_json::json!({ "since": since })).await?;
+        record_audit(
+            conn,
+            guild_id,
+            actor_id,
+            "tracking.backdate",
+            serde_json::json!({ "since": since }),
+        )
+        .await?;
     }
     Ok(changed)
 }
