@@ -21,7 +21,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 const TOKEN: &str = "demo-bot-token";
-const DATABASE_NAME: &str = "serverpulse_demo";
 const DAY_MS: i64 = 86_400_000;
 
 /// Two guilds, ~500 members, 30 days: every command has something to say,
@@ -33,10 +32,19 @@ const SIZE: sim_scenario::ScenarioSize = sim_scenario::ScenarioSize {
     messages_per_member_day: 6.0,
 };
 
+/// `--quick`: the same tour over a small community (for tests).
+const QUICK_SIZE: sim_scenario::ScenarioSize = sim_scenario::ScenarioSize {
+    guilds: 1,
+    members_per_guild: 40,
+    days: 10,
+    messages_per_member_day: 4.0,
+};
+
 struct Args {
     seed: u64,
     out: PathBuf,
     keep_database: bool,
+    quick: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -44,6 +52,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seed: 2026,
         out: PathBuf::from("demo-output"),
         keep_database: false,
+        quick: false,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
@@ -58,8 +67,11 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--out" => args.out = iter.next().context("--out needs a directory")?.into(),
             "--keep-database" => args.keep_database = true,
+            "--quick" => args.quick = true,
             "-h" | "--help" => {
-                println!("usage: serverpulse-demo [--seed N] [--out DIR] [--keep-database]");
+                println!(
+                    "usage: serverpulse-demo [--quick] [--seed N] [--out DIR] [--keep-database]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}; see --help"),
@@ -83,8 +95,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // progress and summary.
     shared::telemetry::init_logging_with_default(LogFormat::Text, "warn");
 
+    let size = if args.quick { QUICK_SIZE } else { SIZE };
+    // A database of this run's own, so two demos (or a demo and its test)
+    // never meet.
+    let database_name = format!("serverpulse_demo_{}", std::process::id());
     let server_url = shared::testing::server_url();
-    let database_url = shared::db::recreate_database(&server_url, DATABASE_NAME)
+    let database_url = shared::db::recreate_database(&server_url, &database_name)
         .await
         .context("preparing the demo database")?;
     let database = DatabaseConfig {
@@ -99,8 +115,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let today = now
         .duration_trunc(chrono::Duration::days(1))
         .context("today's date")?;
-    let start_ms = today.timestamp_millis() - (i64::from(SIZE.days) - 1) * DAY_MS;
-    let (mut scenario, truth) = sim_scenario::generate_from(args.seed, SIZE, start_ms);
+    let start_ms = today.timestamp_millis() - (i64::from(size.days) - 1) * DAY_MS;
+    let (mut scenario, truth) = sim_scenario::generate_from(args.seed, size, start_ms);
     scenario
         .events
         .retain(|e| e.at_ms <= now.timestamp_millis());
@@ -109,7 +125,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "community: {} guilds, {} events over {} days (seed {})",
         scenario.guilds.len(),
         event_total,
-        SIZE.days,
+        size.days,
         args.seed
     );
 
@@ -212,7 +228,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     sim.shutdown().await;
     pool.close().await;
     if !args.keep_database {
-        shared::db::drop_database(&server_url, DATABASE_NAME)
+        shared::db::drop_database(&server_url, &database_name)
             .await
             .context("dropping the demo database")?;
     }

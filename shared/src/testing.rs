@@ -342,3 +342,18 @@ pub async fn check_binary_lifecycle(
     let status = process.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "migrate: {}", process.stderr());
 }
+
+/// Whether a database of that name exists on the test server.
+pub async fn database_exists(name: &str) -> bool {
+    let admin: PgConnectOptions = server_url()
+        .parse()
+        .expect("DATABASE_URL is a PostgreSQL URL");
+    let mut conn = PgConnection::connect_with(&admin)
+        .await
+        .expect("connect to the test server");
+    sqlx::query_scalar::<_, bool>("select exists (select 1 from pg_database where datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query pg_database")
+}
