@@ -171,8 +171,6 @@ pub struct Reaction {
     pub emoji: EmojiRef,
     #[serde(default)]
     pub message_author_id: Option<Snowflake>,
-    #[serde(default)]
-    pub member: Option<MemberPayload>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -215,7 +215,8 @@ pub async fn run(
                     retry = Some((sealed, at));
                 }
             } else if !state.pending.is_empty()
-                && (state.pending.frames >= tuning.flush_events
+                && (state.pending.urgent
+                    || state.pending.frames >= tuning.flush_events
                     || last_seal.elapsed() >= tuning.flush_interval)
             {
                 let sealed = seal(&mut state, &shard);

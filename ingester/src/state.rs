@@ -78,6 +78,9 @@ pub struct Pending {
     pub gaps: Vec<Gap>,
     /// Gateway frames folded in (what the bounded buffer counts).
     pub frames: u64,
+    /// Holds a new session's READY: commit it at once, so a crash right
+    /// after cannot hide that this session existed.
+    pub urgent: bool,
 }
 
 impl Pending {
@@ -367,6 +370,7 @@ impl ShardState {
         guild_id: Snowflake,
         c: &ChannelPayload,
         deleted: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
     ) {
         let info = ChannelInfo {
             kind: c.kind,
@@ -374,6 +378,7 @@ impl ShardState {
         };
         let g = self.guild(guild_id);
         let previous = g.channels.get(&c.id).map(|(_, row)| row.clone());
+        let archived = c.thread_metadata.as_ref().is_some_and(|m| m.archived);
         let row = ChannelRow {
             guild_id,
             channel_id: c.id,
@@ -384,7 +389,15 @@ impl ShardState {
                 .or_else(|| previous.as_ref().map(|p| p.name.clone()))
                 .unwrap_or_default(),
             parent_id: c.parent_id,
-            archived: c.thread_metadata.as_ref().is_some_and(|m| m.archived),
+            archived,
+            // Archived now, or still archived since an earlier update.
+            archived_at: archived.then(|| {
+                previous
+                    .as_ref()
+                    .filter(|p| p.archived)
+                    .and_then(|p| p.archived_at)
+                    .unwrap_or(at)
+            }),
             created_at: c.id.created_at(),
             deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
         };
@@ -548,6 +561,7 @@ impl ShardState {
                     metrics::counter!("serverpulse_ingester_gaps_total").increment(1);
                     tracing::warn!(shard = self.shard_id, session = %ready.session_id, %since, until = %at, "resume impossible; recorded a coverage gap");
                 }
+                self.pending.urgent = true;
                 self.advance(at);
                 Ok(true)
             }
@@ -596,7 +610,7 @@ impl ShardState {
                 let Some(guild_id) = c.guild_id else {
                     return Ok(false);
                 };
-                self.upsert_channel(guild_id, &c, None);
+                self.upsert_channel(guild_id, &c, None, at);
                 if t == "THREAD_CREATE" && c.newly_created == Some(true) {
                     let filter = self.filter(guild_id);
                     if filter.counts_at(at) && filter.collects(c.id, c.parent_id) {
@@ -613,14 +627,14 @@ impl ShardState {
                 let Some(guild_id) = c.guild_id else {
                     return Ok(false);
                 };
-                self.upsert_channel(guild_id, &c, Some(at));
+                self.upsert_channel(guild_id, &c, Some(at), at);
                 Ok(true)
             }
             "THREAD_LIST_SYNC" => {
                 let s: ThreadListSync = parse(d)?;
-                self.advance(arrival);
+                let at = self.advance(arrival);
                 for c in &s.threads {
-                    self.upsert_channel(s.guild_id, c, None);
+                    self.upsert_channel(s.guild_id, c, None, at);
                 }
                 Ok(true)
             }
@@ -681,7 +695,6 @@ impl ShardState {
                         t == "MESSAGE_REACTION_ADD",
                     );
                 }
-                let _ = r.member;
                 Ok(true)
             }
             "GUILD_MEMBER_ADD" => {
@@ -801,7 +814,7 @@ impl ShardState {
             available: true,
         });
         for c in g.channels.iter().chain(&g.threads) {
-            self.upsert_channel(guild_id, c, None);
+            self.upsert_channel(guild_id, c, None, at);
         }
         // Members: the list is complete only for small guilds.
         let complete = g

@@ -67,6 +67,29 @@ async fn medium_scenario_equals_ground_truth() {
             .collect();
         assert_eq!(stored, stints, "membership spans of guild {guild}");
         assert!(common::gap_hours(&db, *guild).await.is_empty());
+        // Threads archived per parent, from the catalogue's archive times.
+        let scope = sim_scenario::truth::Scope::new(*guild, truth.start_ms, truth.end_ms);
+        let archived_truth: std::collections::BTreeMap<u64, u64> = truth
+            .threads_per_parent(&scope)
+            .into_iter()
+            .filter(|(_, c)| c.archived > 0)
+            .map(|(p, c)| (p, c.archived))
+            .collect();
+        let mut archived_stored = std::collections::BTreeMap::new();
+        for c in shared::db::catalogue::channels_of(&db.pool, &[Snowflake(*guild)])
+            .await
+            .expect("channels")
+        {
+            if let (Some(parent), Some(at)) = (c.parent_id, c.archived_at)
+                && at.timestamp_millis() >= truth.start_ms
+            {
+                *archived_stored.entry(parent.0).or_insert(0u64) += 1;
+            }
+        }
+        assert_eq!(
+            archived_stored, archived_truth,
+            "archived threads of guild {guild}"
+        );
     }
     harness.sim.shutdown().await;
 }

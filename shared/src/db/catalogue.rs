@@ -31,6 +31,8 @@ pub struct ChannelRow {
     /// Category of a channel, parent channel of a thread.
     pub parent_id: Option<Snowflake>,
     pub archived: bool,
+    /// When the thread was archived; `None` while active.
+    pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -96,13 +98,15 @@ pub async fn upsert_channels<'e>(
         return Ok(());
     }
     sqlx::query(
-        "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at, updated_at)
-         select g, c, k, n, p, a, cr, d, now()
+        "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at,
+                               archived_at, updated_at)
+         select g, c, k, n, p, a, cr, d, aa, now()
          from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::bool[],
-                     $7::timestamptz[], $8::timestamptz[]) as t(g, c, k, n, p, a, cr, d)
+                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) as t(g, c, k, n, p, a, cr, d, aa)
          on conflict (guild_id, channel_id) do update set
              kind = excluded.kind, name = excluded.name, parent_id = excluded.parent_id,
-             archived = excluded.archived, deleted_at = excluded.deleted_at, updated_at = now()",
+             archived = excluded.archived, deleted_at = excluded.deleted_at,
+             archived_at = excluded.archived_at, updated_at = now()",
     )
     .bind(ids(rows.iter().map(|r| r.guild_id)))
     .bind(ids(rows.iter().map(|r| r.channel_id)))
@@ -116,6 +120,7 @@ pub async fn upsert_channels<'e>(
     .bind(rows.iter().map(|r| r.archived).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.deleted_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
     .execute(executor)
     .await?;
     Ok(())
@@ -209,7 +214,7 @@ pub async fn channels_of<'e>(
     guild_ids: &[Snowflake],
 ) -> Result<Vec<ChannelRow>, DbError> {
     Ok(sqlx::query_as(
-        "select guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at
+        "select guild_id, channel_id, kind, name, parent_id, archived, archived_at, created_at, deleted_at
          from channels where guild_id = any($1)",
     )
     .bind(ids(guild_ids.iter().copied()))
