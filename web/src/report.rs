@@ -24,6 +24,11 @@ use crate::view::{
 /// message content, and Discord withholds these with it.
 const CONTENT_NOTE: &str = "Attachments and embeds count only what Discord shares without the Message Content intent, which ServerPulse does not request (stickers are always counted).";
 
+/// Values per UTC hour.
+type HourValues = Vec<(DateTime<Utc>, i64)>;
+/// How a figure is written (`int` or `duration`).
+type Show = fn(i64) -> String;
+
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// Everything a view needs to know about its period.
@@ -671,7 +676,7 @@ async fn activity(
         None => None,
     };
     let mut embed = Embed::new(format!("Activity · {} · {}", kind.key(), frame.label));
-    let (rows, show): (Vec<(DateTime<Utc>, i64)>, fn(i64) -> String) = match kind {
+    let (rows, show): (HourValues, Show) = match kind {
         ActivityKind::Messages => {
             embed = embed
                 .field(
@@ -1231,7 +1236,7 @@ async fn channel_report(
         .await?
         .map_or_else(|| ctx.channel_label(channel), |(n, _)| format!("#{n}"));
     let mut embed = Embed::new(format!("Channel activity · {name} · {}", frame.label));
-    let (rows, show): (Vec<(DateTime<Utc>, i64)>, fn(i64) -> String) = match metric {
+    let (rows, show): (HourValues, Show) = match metric {
         ChannelMetric::Messages => {
             let rows = analytics::message_hours(pool, g, p.from, p.to, None, Some(channel)).await?;
             let total: i64 = rows.iter().map(|r| r.1).sum();
