@@ -5,7 +5,7 @@ mod common;
 
 use chrono_tz::Europe::Berlin;
 use common::*;
-use discord_sim::{FinalMessage, InteractionKind, Invoker};
+use discord_sim::{CommandOption, FinalMessage, InteractionKind, Invoker, OptionValue};
 use serde_json::{Value, json};
 use shared::Snowflake;
 use shared::db::settings::{self, CollectMode};
@@ -335,6 +335,24 @@ async fn settings_commands_are_audited_and_notify_the_ingester() {
         assert!(actions.contains(&expected), "{expected} in {actions:?}");
     }
     assert!(audit.iter().all(|a| a.actor_id == Snowflake(admin.user_id)));
+    // Switching tracking off: reports say how to turn it on again.
+    let off = command(
+        "setup",
+        vec![CommandOption::new("tracking", OptionValue::Boolean(false))],
+    );
+    let answer = final_message(&app, &off, &admin).await;
+    assert_eq!(field(&answer, "Tracking"), "off");
+    assert!(
+        !settings::load(&app.db.pool, g)
+            .await
+            .unwrap()
+            .tracking_enabled
+    );
+    let overview = command("serverstats", vec![sub("overview", vec![])]);
+    let notice = final_message(&app, &overview, &admin).await;
+    assert!(content(&notice).contains("Tracking is not enabled"));
+    let audit = settings::audit_trail(&app.db.pool, g, 1).await.unwrap();
+    assert_eq!(audit[0].action, "tracking.disable");
     let member = Invoker::member(guild, guild + 1);
     let refused = final_message(
         &app,
