@@ -47,8 +47,9 @@ pub struct Profile {
     /// Give up on the ingester after this long.
     pub ingest_timeout: Duration,
     pub guild: LargeGuild,
-    /// Requests per command, chart and concurrency case.
-    pub requests_per_case: usize,
+    /// Requests per command at concurrency 1 and at 32.
+    pub requests_at_1: usize,
+    pub requests_at_32: usize,
     pub ping_requests: usize,
     pub signature_iterations: usize,
     /// Repetitions of each naive and rollup overview query.
@@ -76,7 +77,8 @@ impl Profile {
                     channels: 10,
                     messages: 20_000,
                 },
-                requests_per_case: 4,
+                requests_at_1: 2,
+                requests_at_32: 32,
                 ping_requests: 200,
                 signature_iterations: 200,
                 naive_repetitions: 1,
@@ -99,7 +101,8 @@ impl Profile {
                     channels: 50,
                     messages: 500_000,
                 },
-                requests_per_case: 32,
+                requests_at_1: 10,
+                requests_at_32: 32,
                 ping_requests: 5_000,
                 signature_iterations: 5_000,
                 naive_repetitions: 2,
@@ -113,7 +116,7 @@ impl Profile {
                     messages_per_member_day: 3.0,
                 },
                 insert_max_events: 300_000,
-                insert_time_cap: Duration::from_secs(45),
+                insert_time_cap: Duration::from_secs(30),
                 insert_connections: 8,
                 ingest_timeout: Duration::from_secs(300),
                 guild: LargeGuild {
@@ -122,7 +125,8 @@ impl Profile {
                     channels: 50,
                     messages: 20_000_000,
                 },
-                requests_per_case: 200,
+                requests_at_1: 60,
+                requests_at_32: 160,
                 ping_requests: 50_000,
                 signature_iterations: 20_000,
                 naive_repetitions: 3,
