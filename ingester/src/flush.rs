@@ -23,10 +23,13 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     let mut tx = pool.begin().await?;
     let cp = &sealed.checkpoint;
     if cp.session_id.is_some()
-        && let Some(stored) =
-            ingest::load_checkpoint(&mut *tx, cp.shard_id as u32, cp.shard_total as u32).await?
+        && let Some((stored, stored_at)) =
+            ingest::load_checkpoint_at(&mut *tx, cp.shard_id as u32, cp.shard_total as u32).await?
         && stored.session_id == cp.session_id
         && stored.sequence == cp.sequence
+        // Compared in ms: PostgreSQL keeps microseconds, the clock may have nanos.
+        && stored_at.map(|t| t.timestamp_millis())
+            == sealed.last_event_at.map(|t| t.timestamp_millis())
     {
         return Ok(Committed::Before);
     }

@@ -181,7 +181,11 @@ pub async fn run(
                     Err(error) => anyhow::bail!("flush task of shard {shard_id} panicked: {error}"),
                 }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                if shard.state().is_identified() {
+                    state.touch(Utc::now());
+                }
+            }
             message = shard.next(), if reading => {
                 match message {
                     None => anyhow::bail!("shard {shard_id} closed fatally (check the token and intents)"),
@@ -311,6 +315,7 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut
     let Some(t) = envelope.t.as_deref() else {
         return;
     };
+    state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival: DateTime<Utc> = envelope
         .sim_time_ms
         .and_then(DateTime::from_timestamp_millis)

@@ -81,11 +81,13 @@ pub struct Pending {
     /// Holds a new session's READY: commit it at once, so a crash right
     /// after cannot hide that this session existed.
     pub urgent: bool,
+    /// The wall clock entered a new hour without any frame (coverage).
+    pub touched: bool,
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.frames == 0 && self.gaps.is_empty()
+        self.frames == 0 && self.gaps.is_empty() && !self.touched
     }
 }
 
@@ -117,6 +119,9 @@ pub struct ShardState {
     /// A voice change happened at `clock`: its occupancy is observed once
     /// time moves on (so simultaneous leaves and joins net out first).
     voice_dirty: bool,
+    /// `Some(true)` once frames are known to come without `sim_time_ms`
+    /// (production): the wall clock then moves the clock between frames.
+    pub wall_clock: Option<bool>,
     pub pending: Pending,
 }
 
@@ -140,6 +145,7 @@ impl ShardState {
             guilds: HashMap::new(),
             clock: None,
             voice_dirty: false,
+            wall_clock: None,
             pending: Pending::default(),
         }
     }
@@ -205,6 +211,23 @@ impl ShardState {
         let mut ids: Vec<_> = self.guilds.keys().copied().collect();
         ids.sort();
         ids
+    }
+
+    /// With a live session on the wall clock, time passes between frames:
+    /// hours stay covered and voice occupancy at hour starts is observed
+    /// even when nothing happens.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        if self.wall_clock != Some(true) {
+            return;
+        }
+        let Some(previous) = self.clock else {
+            return;
+        };
+        if now > previous {
+            let crossed = Hour::containing(now) != Hour::containing(previous);
+            self.advance(now);
+            self.pending.touched |= crossed;
+        }
     }
 
     /// Moves the clock to `t` (never back), observing voice occupancy at the
@@ -1073,6 +1096,31 @@ mod tests {
         );
         assert_eq!(peak(&s, 7, at(12, 0, 0)), Some(1));
         assert_eq!(peak(&s, 7, at(13, 0, 0)), None);
+    }
+
+    #[test]
+    fn the_wall_clock_covers_quiet_hours_and_observes_who_stays_in_voice() {
+        let mut s = state();
+        s.wall_clock = Some(true);
+        voice(&mut s, 1, Some(7), at(10, 50, 0));
+        let _ = s.seal(None, None);
+        s.touch(at(10, 55, 0));
+        assert!(s.pending.is_empty(), "same hour, nothing to write");
+        s.touch(at(12, 5, 0));
+        assert!(!s.pending.is_empty());
+        assert!(
+            s.pending
+                .coverage
+                .contains(&Hour::containing(at(11, 30, 0)))
+        );
+        assert_eq!(peak(&s, 7, at(11, 0, 0)), Some(1));
+        assert_eq!(peak(&s, 7, at(12, 0, 0)), Some(1));
+        let mut replay = state();
+        replay.touch(at(12, 0, 0));
+        assert!(
+            replay.pending.is_empty(),
+            "simulated time is never moved by the wall clock"
+        );
     }
 
     #[test]
