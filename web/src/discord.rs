@@ -108,6 +108,30 @@ impl DiscordRest {
         .map(|_| ())
     }
 
+    /// `DELETE /webhooks/{app}/{token}/messages/@original`.
+    pub async fn delete_original(&self, interaction_token: &str) -> Result<(), RestError> {
+        let url = format!(
+            "{}/webhooks/{}/{interaction_token}/messages/@original",
+            self.api_url, self.application_id
+        );
+        self.send(|| self.http.delete(&url)).await.map(|_| ())
+    }
+
+    /// `POST /webhooks/{app}/{token}`: a follow-up message (may be ephemeral).
+    pub async fn follow_up(
+        &self,
+        interaction_token: &str,
+        payload: &Value,
+    ) -> Result<(), RestError> {
+        let url = format!(
+            "{}/webhooks/{}/{interaction_token}",
+            self.api_url, self.application_id
+        );
+        self.send(|| self.http.post(&url).json(payload))
+            .await
+            .map(|_| ())
+    }
+
     /// Bulk-overwrites the application's commands, globally or in one guild.
     pub async fn overwrite_commands(
         &self,

@@ -3,7 +3,9 @@
 //! An answer ready within [`INLINE_BUDGET`] without files goes back in the
 //! HTTP response. Otherwise the endpoint defers (type 5, or 6 for a click)
 //! and the finished answer — charts as multipart PNGs — is sent by editing
-//! `@original`, so Discord's 3-second deadline is always met.
+//! `@original`, so Discord's 3-second deadline is always met. A notice that
+//! only arrives after a public deferral replaces it: the deferred message is
+//! deleted and the notice sent as an ephemeral follow-up.
 
 use std::time::{Duration, Instant};
 
@@ -83,15 +85,24 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let token = interaction.token.clone();
     let update = kind == InteractionType::MessageComponent;
     let mut work = tokio::spawn(crate::commands::dispatch(state.clone(), interaction));
-    let reply = match tokio::time::timeout(state.inline_budget, &mut work).await {
-        Ok(Ok(reply)) => reply,
-        Ok(Err(error)) => {
+    // A zero budget always defers (deterministically, even for answers
+    // that are ready at once).
+    let ready = if state.inline_budget.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(state.inline_budget, &mut work)
+            .await
+            .ok()
+    };
+    let reply = match ready {
+        Some(Ok(reply)) => reply,
+        Some(Err(error)) => {
             tracing::error!(%error, "interaction handler panicked");
             Reply::Message(Message::notice(
                 "Something went wrong on our side. Please try again.",
             ))
         }
-        Err(_) => {
+        None => {
             // Too slow for inline: defer now, edit @original when done.
             let rest = state.rest.clone();
             tokio::spawn(async move {
@@ -107,7 +118,11 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
                         Message::notice("That took too long; please try again.")
                     }
                 };
-                edit_original(&rest, &token, message).await;
+                if message.ephemeral {
+                    notice_after_deferral(&rest, &token, message, update).await;
+                } else {
+                    edit_original(&rest, &token, message).await;
+                }
             });
             finish(name, "deferred", started);
             return Json(json!({"type": if update { 6 } else { 5 }})).into_response();
@@ -115,6 +130,25 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     finish(name, "answered", started);
     respond(&state, token, reply, update)
+}
+
+/// A deferral's visibility cannot change afterwards, so a notice (only for
+/// the user) replaces a public deferral: the "thinking…" message is deleted
+/// and the notice sent as an ephemeral follow-up. After a click the clicked
+/// report stays and only the follow-up is sent.
+async fn notice_after_deferral(
+    rest: &crate::discord::DiscordRest,
+    token: &str,
+    message: Message,
+    update: bool,
+) {
+    if !update && let Err(error) = rest.delete_original(token).await {
+        tracing::warn!(%error, "deleting the deferred answer failed");
+    }
+    if let Err(error) = rest.follow_up(token, &message.payload()).await {
+        tracing::error!(%error, "sending the notice failed");
+        metrics::counter!("serverpulse_followup_failures_total").increment(1);
+    }
 }
 
 async fn edit_original(rest: &crate::discord::DiscordRest, token: &str, message: Message) {

@@ -140,3 +140,49 @@ async fn interactions_are_counted_in_the_metrics() {
     );
     assert!(metrics.contains("serverpulse_interaction_seconds"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_after_a_deferral_is_an_ephemeral_follow_up() {
+    let guild = 1_300_000_000_000_000_001u64;
+    let mut app = start_app_with(at(DST_START_MS), Duration::ZERO, None).await;
+    app.client.follow_timeout = Duration::from_millis(500);
+    enable_tracking(&app, guild, "UTC").await;
+    app.db.pool.close().await;
+    let overview = command("serverstats", vec![sub("overview", vec![])]);
+    let outcome = send(&app, &overview, &admin(guild)).await;
+    assert_eq!(outcome.response.as_ref().unwrap()["type"], 5, "deferred");
+    // The follow-up arrives after the deferral; wait for it (bounded).
+    let mut followups = Vec::new();
+    for _ in 0..50 {
+        followups = app
+            .sim
+            .rest
+            .interaction(&outcome.token)
+            .map(|r| r.followups)
+            .unwrap_or_default();
+        if !followups.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(followups.len(), 1, "one notice");
+    let notice = &followups[0].message;
+    assert_eq!(
+        notice["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "ephemeral: {notice}"
+    );
+    assert!(
+        notice["content"]
+            .as_str()
+            .unwrap()
+            .contains("database is unavailable")
+    );
+    let deleted = app
+        .sim
+        .rest
+        .requests()
+        .into_iter()
+        .any(|r| r.method == "DELETE" && r.path.contains(&outcome.token) && r.status < 300);
+    assert!(deleted, "the public 'thinking' message is removed");
+}
