@@ -594,6 +594,15 @@ async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool) -> Outcome
     let label = ctx.channel_label(channel);
     let current = ctx.settings().await?;
     let mut tx = ctx.state.pool.begin().await.map_err(DbError::from)?;
+    if !collect && current.collect_mode == CollectMode::All {
+        // Everything is collected: the admin means "everything but this".
+        let kept = settings::collect_all_but(&mut tx, ctx.guild_id, ctx.user_id, channel).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        return Ok(Reply::Message(Message::notice(format!(
+            "{label} is no longer collected. ServerPulse now collects an allow-list of the other {kept} channels; \
+             channels created from now on are collected once you add them with /add-collect-channel."
+        ))));
+    }
     let changed =
         settings::set_channel_collected(&mut tx, ctx.guild_id, ctx.user_id, channel, collect)
             .await?;
@@ -604,10 +613,7 @@ async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool) -> Outcome
         ),
         (true, true, CollectMode::AllowList) => format!("{label} is collected from now on."),
         (true, false, CollectMode::AllowList) => format!("{label} was already collected."),
-        (false, true, CollectMode::AllowList) => format!("{label} is no longer collected."),
-        (false, true, CollectMode::All) => format!(
-            "{label} left the allow-list, but all channels are collected now; run /setup channels:choose to collect only chosen ones."
-        ),
+        (false, true, _) => format!("{label} is no longer collected."),
         (false, false, _) => format!("{label} was not on the allow-list."),
     };
     Ok(Reply::Message(Message::notice(text)))

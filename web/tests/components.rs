@@ -440,3 +440,64 @@ async fn register_bulk_overwrites_the_command_definitions() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--guild"));
 }
+
+/// While every channel is collected, "stop collecting #x" switches to an
+/// allow-list of every other live channel, so the admin's intent holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_channel_while_collecting_all_keeps_every_other_one() {
+    use shared::db::catalogue::{self, ChannelRow};
+    let app = start_app(at(DST_START_MS)).await;
+    let guild = 1_300_000_000_000_000_001u64;
+    let g = Snowflake(guild);
+    let admin = admin(guild);
+    let setup = command("setup", vec![string("timezone", "UTC")]);
+    final_message(&app, &setup, &admin).await;
+    assert_eq!(
+        settings::load(&app.db.pool, g).await.unwrap().collect_mode,
+        CollectMode::All
+    );
+
+    let created = chrono::DateTime::from_timestamp_millis(DST_START_MS).unwrap();
+    let row = |id: u64, kind: i16, name: &str, deleted: bool| ChannelRow {
+        guild_id: g,
+        channel_id: Snowflake(guild + id),
+        kind,
+        name: name.to_owned(),
+        parent_id: None,
+        archived: false,
+        archived_at: None,
+        created_at: created,
+        deleted_at: deleted.then_some(created),
+    };
+    catalogue::upsert_channels(
+        &app.db.pool,
+        &[
+            row(1, 0, "general", false),
+            row(2, 0, "memes", false),
+            row(3, 2, "lounge", false),
+            row(4, 4, "a category", false),
+            row(5, 11, "a thread", false),
+            row(6, 0, "gone", true),
+        ],
+    )
+    .await
+    .unwrap();
+
+    let remove = command(
+        "remove-collect-channel",
+        vec![channel("channel", guild + 2, "memes", 0)],
+    );
+    let text = content(&final_message(&app, &remove, &admin).await).to_owned();
+    assert!(text.contains("#memes is no longer collected"), "{text}");
+    assert!(text.contains("the other 2 channels"), "{text}");
+    let saved = settings::load(&app.db.pool, g).await.unwrap();
+    assert_eq!(saved.collect_mode, CollectMode::AllowList);
+    assert_eq!(
+        settings::collected_channels(&app.db.pool, g).await.unwrap(),
+        vec![Snowflake(guild + 1), Snowflake(guild + 3)],
+        "text and voice channels stay; the removed one, categories, threads and deleted channels do not"
+    );
+    let audit = settings::audit_trail(&app.db.pool, g, 1).await.unwrap();
+    assert_eq!(audit[0].action, "collect_channel.remove");
+    assert_eq!(audit[0].detail["still_collected"], 2);
+}

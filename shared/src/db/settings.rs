@@ -384,3 +384,51 @@ pub async fn set_update_channel(
     )
     .await
 }
+
+/// Channel types an allow-list can name: text, voice, announcement, stage,
+/// forum and media channels (threads follow their parent; categories hold
+/// nothing themselves).
+const COLLECTABLE_KINDS: [i16; 6] = [0, 2, 5, 13, 15, 16];
+
+/// "Stop collecting this channel" while every channel is collected: switch
+/// to an allow-list of every other live channel the catalogue knows, with
+/// one audit entry. Returns how many channels stay collected. Run in a
+/// transaction.
+pub async fn collect_all_but(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    channel_id: Snowflake,
+) -> Result<u64, DbError> {
+    sqlx::query("delete from guild_collected_channels where guild_id = $1")
+        .bind(guild_id)
+        .execute(&mut *conn)
+        .await?;
+    let kept = sqlx::query(
+        "insert into guild_collected_channels (guild_id, channel_id)
+         select guild_id, channel_id from channels
+         where guild_id = $1 and channel_id <> $2 and deleted_at is null and kind = any($3)",
+    )
+    .bind(guild_id)
+    .bind(channel_id)
+    .bind(&COLLECTABLE_KINDS[..])
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "insert into guild_settings (guild_id, collect_mode) values ($1, 'allowlist')
+         on conflict (guild_id) do update set collect_mode = 'allowlist', updated_at = now()",
+    )
+    .bind(guild_id)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "collect_channel.remove",
+        serde_json::json!({ "channel_id": channel_id, "from_all_channels": true, "still_collected": kept }),
+    )
+    .await?;
+    Ok(kept)
+}
