@@ -50,6 +50,9 @@ pub struct Profile {
     /// Requests per command at concurrency 1 and at 32.
     pub requests_at_1: usize,
     pub requests_at_32: usize,
+    /// No new request of a command case starts after this long (once the
+    /// minimum is sent), so the slowest commands keep the run bounded.
+    pub case_budget: Duration,
     pub ping_requests: usize,
     pub signature_iterations: usize,
     /// Repetitions of each naive and rollup overview query.
@@ -79,6 +82,7 @@ impl Profile {
                 },
                 requests_at_1: 2,
                 requests_at_32: 32,
+                case_budget: Duration::from_secs(1),
                 ping_requests: 200,
                 signature_iterations: 200,
                 naive_repetitions: 1,
@@ -103,6 +107,7 @@ impl Profile {
                 },
                 requests_at_1: 10,
                 requests_at_32: 32,
+                case_budget: Duration::from_secs(2),
                 ping_requests: 5_000,
                 signature_iterations: 5_000,
                 naive_repetitions: 2,
@@ -127,6 +132,7 @@ impl Profile {
                 },
                 requests_at_1: 60,
                 requests_at_32: 160,
+                case_budget: Duration::from_secs(4),
                 ping_requests: 50_000,
                 signature_iterations: 20_000,
                 naive_repetitions: 3,

@@ -59,12 +59,8 @@ pub struct SeededGuild {
     pub end: DateTime<Utc>,
     /// The busiest text channel (`#general`).
     pub busiest_channel: Snowflake,
-    pub quiet_channel: Snowflake,
-    pub voice_channel: Snowflake,
     /// The member with the most messages.
     pub top_member: Snowflake,
-    /// A member with a handful of messages.
-    pub casual_member: Snowflake,
     pub messages: i64,
     pub report: Value,
 }
@@ -518,11 +514,6 @@ pub async fn seed_large_guild(pool: &PgPool, size: LargeGuild) -> anyhow::Result
     let mut ranked: Vec<(Snowflake, i64)> = per_author.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let top_member = ranked.first().map_or(users[0].id, |r| r.0);
-    let casual_member = ranked
-        .iter()
-        .find(|r| r.1 <= 20)
-        .or(ranked.last())
-        .map_or(users[0].id, |r| r.0);
     let active_members = ranked.len();
     let report = json!({
         "guild_id": guild_id.to_string(),
@@ -551,10 +542,7 @@ pub async fn seed_large_guild(pool: &PgPool, size: LargeGuild) -> anyhow::Result
         start,
         end,
         busiest_channel: text[0],
-        quiet_channel: *text.last().unwrap_or(&text[0]),
-        voice_channel: voice[0],
         top_member,
-        casual_member,
         messages: messages_total,
         report,
     })
