@@ -341,8 +341,8 @@ async fn run_ingester(
     scenario: sim_scenario::Scenario,
     expected: &HashMap<u64, TruthTotals>,
 ) -> anyhow::Result<Value> {
-    // One shard: every event is shard 0's.
     let total = scenario.events.len();
+    let shards = profile.ingest_shards;
     let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
         .await
         .context("starting the simulator")?;
@@ -353,13 +353,13 @@ async fn run_ingester(
         ("DISCORD_API_URL", sim.rest.api_url().to_owned()),
         ("DISCORD_GATEWAY_URL", sim.gateway.url().to_owned()),
         ("INGESTER_PORT", port.to_string()),
-        ("SHARD_TOTAL", "1".to_owned()),
+        ("SHARD_TOTAL", shards.to_string()),
         ("RUST_LOG", "warn".to_owned()),
     ])?;
     let pid = process.pid();
     let spawned = Instant::now();
     let base = json!({
-        "how": "serverpulse_ingester::run in a child process of its own (serverpulse-bench __ingester, the same code as the serverpulse-ingester binary), one shard, simulator pacing: as fast as it reads; timed from the first event handed out to the shard checkpoint covering the last one",
+        "how": "serverpulse_ingester::run in a child process of its own (serverpulse-bench __ingester, the same code as the serverpulse-ingester binary), SHARD_TOTAL shards in the one process, simulator pacing: as fast as it reads; timed from the first event handed out to the shard checkpoint covering the last one",
         "rss_source": format!("VmHWM of the child process (/proc/{pid}/status)"),
     });
     let missing = |mut base: Value, status: String| {
@@ -379,7 +379,10 @@ async fn run_ingester(
                 format!("ingester exited early ({status}): {}", process.log_tail()),
             ));
         }
-        let (sent, _) = sim.gateway.shard_progress([0, 1]).unwrap_or((0, total));
+        let sent: usize = (0..shards)
+            .filter_map(|i| sim.gateway.shard_progress([i, shards]))
+            .map(|(sent, _)| sent)
+            .sum();
         if sent > 0 {
             first_event = Some(Instant::now());
             break;
@@ -398,12 +401,14 @@ async fn run_ingester(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let first_event = first_event.expect("set above");
+    let own_pid = std::process::id();
+    let cpu_at_start = (workload::cpu_secs(pid), workload::cpu_secs(own_pid));
     let connect_secs = (first_event - spawned).as_secs_f64();
 
     // Wait for the last event's checkpoint.
     let deadline = first_event + profile.ingest_timeout;
-    let mut last_seq: Option<u64> = None;
-    let mut committed;
+    let mut last_seqs: Vec<Option<u64>> = vec![None; shards as usize];
+    let mut committed: Vec<i64> = vec![0; shards as usize];
     let finished = loop {
         if let Some(status) = process.exited() {
             sim.shutdown().await;
@@ -415,15 +420,26 @@ async fn run_ingester(
                 ),
             ));
         }
-        let (sent, _) = sim.gateway.shard_progress([0, 1]).unwrap_or((0, total));
-        if last_seq.is_none() && sent >= total {
-            last_seq = last_sequence_sent(&sim);
+        let mut sent = 0;
+        for i in 0..shards {
+            let (shard_sent, shard_total) = sim
+                .gateway
+                .shard_progress([i, shards])
+                .unwrap_or((0, usize::MAX));
+            sent += shard_sent;
+            if last_seqs[i as usize].is_none() && shard_sent >= shard_total {
+                last_seqs[i as usize] = last_sequence_sent(&sim, [i, shards]);
+            }
+            committed[i as usize] = shared::db::ingest::load_checkpoint(pool, i, shards)
+                .await?
+                .and_then(|c| c.sequence)
+                .unwrap_or(0);
         }
-        committed = shared::db::ingest::load_checkpoint(pool, 0, 1)
-            .await?
-            .and_then(|c| c.sequence)
-            .unwrap_or(0);
-        if last_seq.is_some_and(|seq| committed as u64 >= seq) {
+        let done = last_seqs
+            .iter()
+            .zip(&committed)
+            .all(|(last, committed)| last.is_some_and(|seq| *committed as u64 >= seq));
+        if done {
             break Instant::now();
         }
         if Instant::now() > deadline {
@@ -433,7 +449,7 @@ async fn run_ingester(
             let mut result = missing(
                 base,
                 format!(
-                    "timed out after {} s: {sent} of {total} events handed out, checkpoint at seq {committed} of {last_seq:?}",
+                    "timed out after {} s: {sent} of {total} events handed out, checkpoints at seq {committed:?} of {last_seqs:?}",
                     profile.ingest_timeout.as_secs()
                 ),
             );
@@ -445,6 +461,12 @@ async fn run_ingester(
     };
     let elapsed = finished - first_event;
     let (rss, peak) = workload::memory_of(pid);
+    let cpu_used = |start: Option<f64>, end: Option<f64>| match (start, end) {
+        (Some(s), Some(e)) => json!(e - s),
+        _ => Value::Null,
+    };
+    let ingester_cpu = cpu_used(cpu_at_start.0, workload::cpu_secs(pid));
+    let simulator_cpu = cpu_used(cpu_at_start.1, workload::cpu_secs(own_pid));
     let exit = process.stop();
     let sessions = sim.gateway.sessions().len();
     sim.shutdown().await;
@@ -456,21 +478,28 @@ async fn run_ingester(
     result["elapsed_secs"] = json!(elapsed.as_secs_f64());
     result["events_per_sec"] = json!(rate(total as u64, elapsed));
     result["connect_secs"] = json!(connect_secs);
-    result["last_sequence"] = json!(committed);
+    result["shards"] = json!(shards);
+    result["last_sequences"] = json!(committed);
     result["gateway_sessions"] = json!(sessions);
     result["rss_bytes_at_end"] = json!(rss);
     result["peak_rss_bytes"] = json!(peak);
     result["graceful_exit"] = json!(exit.is_some_and(|s| s.success()));
+    result["ingester_cpu_secs"] = ingester_cpu.clone();
+    result["events_per_ingester_cpu_sec"] = ingester_cpu
+        .as_f64()
+        .map_or(Value::Null, |c| json!(total as f64 / c.max(1e-9)));
+    // The bench process does little else than serve the simulator then.
+    result["simulator_cpu_secs"] = simulator_cpu;
     result["truth_check"] = check;
     Ok(result)
 }
 
-/// The sequence number of the last frame written to shard 0's live session.
-fn last_sequence_sent(sim: &discord_sim::SimHandle) -> Option<u64> {
+/// The sequence number of the last frame written to a shard's sessions.
+fn last_sequence_sent(sim: &discord_sim::SimHandle, shard: [u32; 2]) -> Option<u64> {
     sim.gateway
         .sessions()
         .into_iter()
-        .filter(|s| s.shard == [0, 1])
+        .filter(|s| s.shard == shard)
         .filter_map(|s| {
             s.frames
                 .iter()

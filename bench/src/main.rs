@@ -45,6 +45,7 @@ struct Args {
     json: Option<PathBuf>,
     which: Which,
     keep_database: bool,
+    shards: Option<u32>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -53,6 +54,7 @@ fn parse_args() -> anyhow::Result<Args> {
         json: None,
         which: Which::All,
         keep_database: false,
+        shards: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
@@ -61,6 +63,15 @@ fn parse_args() -> anyhow::Result<Args> {
             "--smoke" => args.profile = ProfileName::Smoke,
             "--json" => args.json = Some(iter.next().context("--json needs a path")?.into()),
             "--keep-database" => args.keep_database = true,
+            "--shards" => {
+                let shards: u32 = iter
+                    .next()
+                    .context("--shards needs a number")?
+                    .parse()
+                    .context("--shards")?;
+                anyhow::ensure!(shards >= 1, "--shards must be at least 1");
+                args.shards = Some(shards);
+            }
             "ingest" => args.which = Which::Ingest,
             "commands" => args.which = Which::Commands,
             "all" => args.which = Which::All,
@@ -101,7 +112,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "warn,sqlx=error",
     );
     let started = Instant::now();
-    let profile = Profile::new(args.profile);
+    let mut profile = Profile::new(args.profile);
+    if let Some(shards) = args.shards {
+        profile.ingest_shards = shards;
+    }
     eprintln!("serverpulse-bench: {} profile", profile.name.as_str());
 
     let server_url = shared::testing::server_url();

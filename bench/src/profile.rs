@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use sim_scenario::ScenarioSize;
 
+/// Shards of the ingest run unless `--shards` says otherwise.
+const INGEST_SHARDS: u32 = 1;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileName {
     /// Seconds: keeps the harness from rotting (the test runs it).
@@ -44,6 +47,8 @@ pub struct Profile {
     pub insert_time_cap: Duration,
     /// Concurrent connections of baseline (a), as a bot's handler tasks.
     pub insert_connections: usize,
+    /// Shards the ingester runs (one gateway connection each).
+    pub ingest_shards: u32,
     /// Give up on the ingester after this long.
     pub ingest_timeout: Duration,
     pub guild: LargeGuild,
@@ -73,6 +78,7 @@ impl Profile {
                 insert_max_events: 500,
                 insert_time_cap: Duration::from_secs(2),
                 insert_connections: 4,
+                ingest_shards: INGEST_SHARDS,
                 ingest_timeout: Duration::from_secs(30),
                 guild: LargeGuild {
                     members: 300,
@@ -98,6 +104,7 @@ impl Profile {
                 insert_max_events: 30_000,
                 insert_time_cap: Duration::from_secs(5),
                 insert_connections: 8,
+                ingest_shards: INGEST_SHARDS,
                 ingest_timeout: Duration::from_secs(60),
                 guild: LargeGuild {
                     members: 5_000,
@@ -123,6 +130,7 @@ impl Profile {
                 insert_max_events: 300_000,
                 insert_time_cap: Duration::from_secs(30),
                 insert_connections: 8,
+                ingest_shards: INGEST_SHARDS,
                 ingest_timeout: Duration::from_secs(300),
                 guild: LargeGuild {
                     members: 50_000,

@@ -210,3 +210,15 @@ pub fn memory_of(pid: u32) -> (Option<u64>, Option<u64>) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// User plus system CPU time a process has used, in seconds (from
+/// `/proc/<pid>/stat`, clock ticks of 1/100 s as on every Linux we run).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
