@@ -403,6 +403,7 @@ async fn run_ingester(
     let first_event = first_event.expect("set above");
     let own_pid = std::process::id();
     let cpu_at_start = (workload::cpu_secs(pid), workload::cpu_secs(own_pid));
+    let machine_at_start = workload::machine_ticks();
     let connect_secs = (first_event - spawned).as_secs_f64();
 
     // Wait for the last event's checkpoint.
@@ -467,6 +468,12 @@ async fn run_ingester(
     };
     let ingester_cpu = cpu_used(cpu_at_start.0, workload::cpu_secs(pid));
     let simulator_cpu = cpu_used(cpu_at_start.1, workload::cpu_secs(own_pid));
+    let machine_busy = match (machine_at_start, workload::machine_ticks()) {
+        (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
+            json!((busy1 - busy0) as f64 / (total1 - total0) as f64)
+        }
+        _ => Value::Null,
+    };
     let exit = process.stop();
     let sessions = sim.gateway.sessions().len();
     sim.shutdown().await;
@@ -490,6 +497,9 @@ async fn run_ingester(
         .map_or(Value::Null, |c| json!(total as f64 / c.max(1e-9)));
     // The bench process does little else than serve the simulator then.
     result["simulator_cpu_secs"] = simulator_cpu;
+    // All cores: the rest of the busy time is mostly PostgreSQL (and
+    // whatever else the machine runs).
+    result["machine_busy_fraction"] = machine_busy;
     result["truth_check"] = check;
     Ok(result)
 }
