@@ -342,6 +342,29 @@ fn command_cases(guild: &SeededGuild) -> Vec<CommandCase> {
             false,
         ));
     }
+    // The settings commands write (settings, audit trail, notification) and
+    // come last, since removing a channel switches the guild to an allow-list.
+    cases.push(case(
+        "setup (tracking on, timezone UTC)",
+        "setup",
+        vec![
+            CommandOption::new("tracking", OptionValue::Boolean(true)),
+            string("timezone", "UTC"),
+        ],
+        false,
+    ));
+    for name in [
+        "set-update-channel",
+        "add-collect-channel",
+        "remove-collect-channel",
+    ] {
+        cases.push(case(
+            &format!("{name} (busiest)"),
+            name,
+            vec![channel(guild.busiest_channel, 0)],
+            false,
+        ));
+    }
     cases
 }
 
