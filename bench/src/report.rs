@@ -20,7 +20,17 @@ pub async fn machine(server_url: &str) -> Value {
         .and_then(|kb| kb.parse::<u64>().ok())
         .map(|kb| kb * 1024);
     let postgres = postgres_version(server_url).await;
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
     json!({
+        "commit": git(&["rev-parse", "--short", "HEAD"]),
+        "uncommitted_changes": git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty()),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).ok(),
         "cpu_model": cpu,
         "memory_bytes": memory_bytes,
@@ -105,9 +115,10 @@ pub fn table(report: &Value) -> String {
     let m = &report["machine"];
     let _ = writeln!(
         out,
-        "\nserverpulse-bench, {} profile, {:.0} s — {} CPUs ({}), {}, {}",
+        "\nserverpulse-bench, {} profile, {:.0} s, commit {} — {} CPUs ({}), {}, {}",
         report["profile"].as_str().unwrap_or("?"),
         report["total_secs"].as_f64().unwrap_or(0.0),
+        m["commit"].as_str().unwrap_or("?"),
         m["cpus"],
         m["cpu_model"].as_str().unwrap_or("?"),
         mib(&m["memory_bytes"]),
