@@ -273,6 +273,12 @@ fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
     }
 }
 
+/// `/activity analyze <subcommand>` with its options.
+fn analyze(subcommand: &str, options: Vec<CommandOption>) -> InteractionKind {
+    let group = OptionValue::SubcommandGroup(vec![sub(subcommand, options)]);
+    command("activity", vec![CommandOption::new("analyze", group)])
+}
+
 fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
     CommandOption::new(name, OptionValue::Subcommand(options))
 }
@@ -406,77 +412,42 @@ pub async fn tour(
         "/leaderboard metric:voice".into(),
         command("leaderboard", vec![string("metric", "voice")]),
     ));
-    if let Some(user) = guild.member {
+    let user = |id: u64| {
+        CommandOption::new(
+            "user",
+            OptionValue::User {
+                id,
+                username: format!("user{id}"),
+            },
+        )
+    };
+    let month = || string("timeframe", "30d");
+    if let Some(id) = guild.member {
         steps.push((
             "/activity analyze member".into(),
-            command(
-                "activity",
-                vec![CommandOption::new(
-                    "analyze",
-                    OptionValue::SubcommandGroup(vec![sub(
-                        "member",
-                        vec![
-                            CommandOption::new(
-                                "user",
-                                OptionValue::User {
-                                    id: user,
-                                    username: format!("user{user}"),
-                                },
-                            ),
-                            string("timeframe", "30d"),
-                        ],
-                    )]),
-                )],
-            ),
+            analyze("member", vec![user(id), month()]),
         ));
     }
+    let text = channel("channel", &guild.text_channel, 0);
     steps.push((
         "/activity analyze channel".into(),
-        command(
-            "activity",
-            vec![CommandOption::new(
-                "analyze",
-                OptionValue::SubcommandGroup(vec![sub(
-                    "channel",
-                    vec![
-                        channel("channel", &guild.text_channel, 0),
-                        string("timeframe", "30d"),
-                    ],
-                )]),
-            )],
-        ),
+        analyze("channel", vec![text, month()]),
     ));
     if let Some(voice) = &guild.voice_channel {
+        let options = vec![
+            channel("channel", voice, 2),
+            string("metric", "voice"),
+            month(),
+        ];
         steps.push((
             "/activity analyze channel (voice)".into(),
-            command(
-                "activity",
-                vec![CommandOption::new(
-                    "analyze",
-                    OptionValue::SubcommandGroup(vec![sub(
-                        "channel",
-                        vec![
-                            channel("channel", voice, 2),
-                            string("metric", "voice"),
-                            string("timeframe", "30d"),
-                        ],
-                    )]),
-                )],
-            ),
+            analyze("channel", options),
         ));
     }
+    let week = vec![string("timeframe", "7d")];
     steps.push((
         "/activity analyze comparative".into(),
-        command(
-            "activity",
-            vec![CommandOption::new(
-                "analyze",
-                OptionValue::SubcommandGroup(vec![sub(
-                    "comparative",
-                    vec![string("timeframe", "7d")],
-                )]),
-            )],
-        ),
+        analyze("comparative", week),
     ));
     for (title, kind) in steps {
         let answer = invoke(client, transcript, title.clone(), kind, &member).await;
@@ -508,54 +479,37 @@ pub async fn tour(
         }
     }
 
+    // The settings commands, as an admin and once as a member who may not.
     let admin = Invoker::admin(guild.id, guild.text_channel.0);
+    let update_channel = || {
+        command(
+            "set-update-channel",
+            vec![channel("channel", &guild.text_channel, 0)],
+        )
+    };
+    let mut settings = Vec::new();
     if let Some(second) = &guild.second_text_channel {
-        let kind = command(
-            "remove-collect-channel",
-            vec![channel("channel", second, 0)],
-        );
-        invoke(
-            client,
-            transcript,
-            "/remove-collect-channel (admin)".into(),
-            kind,
-            &admin,
-        )
-        .await;
-        let kind = command("add-collect-channel", vec![channel("channel", second, 0)]);
-        invoke(
-            client,
-            transcript,
-            "/add-collect-channel (admin)".into(),
-            kind,
-            &admin,
-        )
-        .await;
+        for name in ["remove-collect-channel", "add-collect-channel"] {
+            settings.push((
+                format!("/{name} (admin)"),
+                command(name, vec![channel("channel", second, 0)]),
+                &admin,
+            ));
+        }
     }
-    let kind = command(
-        "set-update-channel",
-        vec![channel("channel", &guild.text_channel, 0)],
-    );
-    invoke(
-        client,
-        transcript,
+    settings.push((
         "/set-update-channel (admin)".into(),
-        kind,
+        update_channel(),
         &admin,
-    )
-    .await;
-    let kind = command(
-        "set-update-channel",
-        vec![channel("channel", &guild.text_channel, 0)],
-    );
-    invoke(
-        client,
-        transcript,
+    ));
+    settings.push((
         "/set-update-channel (a member without Manage Server)".into(),
-        kind,
+        update_channel(),
         &member,
-    )
-    .await;
+    ));
+    for (title, kind, invoker) in settings {
+        invoke(client, transcript, title, kind, invoker).await;
+    }
     Ok(())
 }
 
