@@ -198,6 +198,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shard_total: 1,
         listen: ingester_listener.local_addr()?,
         log_format: LogFormat::Text,
+        batching: Default::default(),
     };
     let (ingester_stop, ingester_stopped) = oneshot::channel::<()>();
     let ingester = tokio::spawn(serverpulse_ingester::run(

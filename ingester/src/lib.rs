@@ -57,10 +57,11 @@ pub async fn run(
     metrics: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    run_with(config, Tuning::default(), listener, metrics, shutdown).await
+    let tuning = Tuning::from_batching(config.batching);
+    run_with(config, tuning, listener, metrics, shutdown).await
 }
 
-/// [`run`] with explicit batch and buffer sizes.
+/// [`run`] with batch and buffer sizes other than the configured ones.
 pub async fn run_with(
     config: IngesterConfig,
     tuning: Tuning,

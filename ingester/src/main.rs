@@ -25,7 +25,6 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = IngesterConfig::from_env()?;
-    let tuning = tuning_from_env()?;
     // wss:// needs a crypto provider; ignore "already installed".
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     shared::telemetry::init_logging(config.log_format);
@@ -33,9 +32,8 @@ async fn run() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    serverpulse_ingester::run_with(
+    serverpulse_ingester::run(
         config,
-        tuning,
         listener,
         metrics,
         shared::telemetry::shutdown_signal(),
@@ -49,30 +47,4 @@ async fn migrate() -> anyhow::Result<()> {
     shared::db::open(&database).await?;
     tracing::info!("migrations applied");
     Ok(())
-}
-
-/// Batch and buffer sizes: `INGESTER_FLUSH_EVENTS` (frames per batch before
-/// an early flush, default 5000), `INGESTER_FLUSH_INTERVAL_MS` (default
-/// 1000), `INGESTER_BUFFER_EVENTS` (frames held per shard while the database
-/// is away before the shard stops reading the gateway, default 100000).
-fn tuning_from_env() -> anyhow::Result<serverpulse_ingester::Tuning> {
-    fn read(var: &str, default: u64) -> anyhow::Result<u64> {
-        match std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
-            None => Ok(default),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => anyhow::bail!("{var} is invalid: expected a positive whole number, got {v:?}"),
-            },
-        }
-    }
-    let defaults = serverpulse_ingester::Tuning::default();
-    Ok(serverpulse_ingester::Tuning {
-        flush_events: read("INGESTER_FLUSH_EVENTS", defaults.flush_events)?,
-        flush_interval: std::time::Duration::from_millis(read(
-            "INGESTER_FLUSH_INTERVAL_MS",
-            defaults.flush_interval.as_millis() as u64,
-        )?),
-        buffer_events: read("INGESTER_BUFFER_EVENTS", defaults.buffer_events)?,
-        ..defaults
-    })
 }

@@ -36,14 +36,21 @@ pub struct Tuning {
     pub shutdown_flush_timeout: Duration,
 }
 
-impl Default for Tuning {
-    fn default() -> Self {
+impl Tuning {
+    /// The configured batching, with the default shutdown wait.
+    pub fn from_batching(batching: shared::config::IngestBatching) -> Self {
         Self {
-            flush_interval: Duration::from_secs(1),
-            flush_events: 5_000,
-            buffer_events: 100_000,
+            flush_interval: batching.flush_interval,
+            flush_events: batching.flush_events,
+            buffer_events: batching.buffer_events,
             shutdown_flush_timeout: Duration::from_secs(15),
         }
+    }
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self::from_batching(shared::config::IngestBatching::default())
     }
 }
 

@@ -110,6 +110,20 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         }
     }
 
+    /// A whole number of at least 1, or `default` when unset.
+    fn positive(&self, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(invalid(
+                    var,
+                    format!("expected a positive whole number, got {v:?}"),
+                )),
+            },
+        }
+    }
+
     fn url(
         &self,
         var: &'static str,
@@ -273,13 +287,35 @@ fn parse_public_key(hex_key: &str) -> Result<[u8; 32], ConfigError> {
     Ok(key)
 }
 
+/// How the ingester cuts batches and how much may wait for the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestBatching {
+    /// `INGESTER_FLUSH_EVENTS`: frames per batch before a shard flushes early.
+    pub flush_events: u64,
+    /// `INGESTER_FLUSH_INTERVAL_MS`: a non-empty batch is flushed at least this often.
+    pub flush_interval: Duration,
+    /// `INGESTER_BUFFER_EVENTS`: frames a shard holds while the database is
+    /// unreachable before it stops reading the gateway.
+    pub buffer_events: u64,
+}
+
+impl Default for IngestBatching {
+    fn default() -> Self {
+        Self {
+            flush_events: 5_000,
+            flush_interval: Duration::from_secs(1),
+            buffer_events: 100_000,
+        }
+    }
+}
+
 /// Settings of `serverpulse-ingester`.
 #[derive(Debug, Clone)]
 pub struct IngesterConfig {
     pub database: DatabaseConfig,
     pub discord_token: Secret,
     pub api_url: String,
-    /// Gateway override; when unset the ingester asks `GET /gateway/bot`.
+    /// Gateway override; when unset, twilight's default (Discord's gateway).
     pub gateway_url: Option<String>,
     /// The shards this process runs, out of `shard_total`.
     pub shards: RangeInclusive<u32>,
@@ -287,6 +323,7 @@ pub struct IngesterConfig {
     /// Health, readiness and metrics, on 0.0.0.0.
     pub listen: SocketAddr,
     pub log_format: LogFormat,
+    pub batching: IngestBatching,
 }
 
 impl IngesterConfig {
@@ -316,6 +353,15 @@ impl IngesterConfig {
             Some(spec) => parse_shard_range(&spec, shard_total)?,
         };
         let port = env.port("INGESTER_PORT", 8081)?;
+        let defaults = IngestBatching::default();
+        let batching = IngestBatching {
+            flush_events: env.positive("INGESTER_FLUSH_EVENTS", defaults.flush_events)?,
+            flush_interval: Duration::from_millis(env.positive(
+                "INGESTER_FLUSH_INTERVAL_MS",
+                defaults.flush_interval.as_millis() as u64,
+            )?),
+            buffer_events: env.positive("INGESTER_BUFFER_EVENTS", defaults.buffer_events)?,
+        };
         Ok(Self {
             database,
             discord_token,
@@ -325,6 +371,7 @@ impl IngesterConfig {
             shard_total,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
             log_format,
+            batching,
         })
     }
 }
