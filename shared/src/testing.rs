@@ -29,7 +29,6 @@ pub struct TestDatabase {
     /// Connection string of this database (for binaries under test).
     pub url: String,
     pub pool: PgPool,
-    admin: PgConnectOptions,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -71,10 +70,7 @@ impl TestDatabase {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             nanos
         );
-        // Identifiers cannot be bound; `name` is made of digits and
-        // underscores only.
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut conn)
+        crate::db::create_database_on(&mut conn, &name)
             .await
             .expect("create test database");
         let _ = conn.close().await;
@@ -85,14 +81,8 @@ impl TestDatabase {
             .connect_with(options)
             .await
             .expect("connect to the test database");
-        let mut url = url::Url::parse(&server_url()).expect("DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Self {
-            name,
-            url: url.to_string(),
-            pool,
-            admin,
-        }
+        let url = crate::db::database_url(&server_url(), &name).expect("DATABASE_URL is a URL");
+        Self { name, url, pool }
     }
 }
 
@@ -102,7 +92,6 @@ impl Drop for TestDatabase {
         // thread of its own with a small runtime. The pool's connections
         // belong to the test's runtime (blocked here), so they are not
         // closed politely: `with (force)` ends them on the server side.
-        let admin = self.admin.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -111,15 +100,7 @@ impl Drop for TestDatabase {
             else {
                 return;
             };
-            runtime.block_on(async move {
-                if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "drop database if exists {name} with (force)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
+            let _ = runtime.block_on(crate::db::drop_database(&server_url(), &name));
         })
         .join();
     }
@@ -135,12 +116,8 @@ async fn sweep_stale(conn: &mut PgConnection) {
     for (name,) in names {
         let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
-        if !alive && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "drop database if exists {name} with (force)"
-            )))
-            .execute(&mut *conn)
-            .await;
+        if !alive && crate::db::is_plain_identifier(&name) {
+            let _ = crate::db::drop_database_on(conn, &name).await;
         }
     }
 }

@@ -120,46 +120,73 @@ async fn tokio_timeout<F: std::future::Future>(limit: Duration, future: F) -> Op
 /// a plain identifier (letters, digits, underscores), since identifiers
 /// cannot be bound as parameters.
 pub async fn recreate_database(server_url: &str, name: &str) -> Result<String, DbError> {
-    use sqlx::Connection as _;
-    assert!(
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "database names are plain identifiers"
-    );
+    let mut conn = connect_server(server_url).await?;
+    drop_database_on(&mut conn, name).await?;
+    create_database_on(&mut conn, name).await?;
+    let _ = sqlx::Connection::close(conn).await;
+    database_url(server_url, name)
+}
+
+/// Drops a database made by [`recreate_database`].
+pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> {
+    let mut conn = connect_server(server_url).await?;
+    drop_database_on(&mut conn, name).await
+}
+
+/// One connection to the server of `server_url` (for creating and dropping
+/// databases).
+pub(crate) async fn connect_server(server_url: &str) -> Result<sqlx::PgConnection, DbError> {
     let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
-    let mut conn = sqlx::PgConnection::connect_with(&admin)
+    <sqlx::PgConnection as sqlx::Connection>::connect_with(&admin)
         .await
         .map_err(|source| DbError::Connect {
             url: crate::config::redact_url(server_url),
             source,
-        })?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&mut conn)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut conn)
-        .await?;
-    let _ = conn.close().await;
+        })
+}
+
+/// The URL of database `name` on the server of `server_url`.
+pub(crate) fn database_url(server_url: &str, name: &str) -> Result<String, DbError> {
     let mut url = url::Url::parse(server_url)
         .map_err(|e| DbError::Query(sqlx::Error::Configuration(e.into())))?;
     url.set_path(&format!("/{name}"));
     Ok(url.to_string())
 }
 
-/// Drops a database made by [`recreate_database`].
-pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> {
-    use sqlx::Connection as _;
+/// Identifiers cannot be bound as parameters: only database names made of
+/// letters, digits and underscores are put in SQL.
+pub(crate) fn is_plain_identifier(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn assert_plain_identifier(name: &str) {
     assert!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "database names are plain identifiers"
+        is_plain_identifier(name),
+        "database names are plain identifiers, got {name:?}"
     );
-    let admin: PgConnectOptions = server_url.parse().map_err(DbError::Query)?;
-    let mut conn = sqlx::PgConnection::connect_with(&admin).await?;
+}
+
+pub(crate) async fn create_database_on(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<(), DbError> {
+    assert_plain_identifier(name);
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops `name` if it exists, ending its open connections.
+pub(crate) async fn drop_database_on(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<(), DbError> {
+    assert_plain_identifier(name);
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "drop database if exists {name} with (force)"
     )))
-    .execute(&mut conn)
+    .execute(conn)
     .await?;
     Ok(())
 }
