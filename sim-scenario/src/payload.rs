@@ -316,3 +316,33 @@ pub(crate) fn guild_emoji(id: u64, name: &str) -> Value {
         "roles": [],
     })
 }
+
+/// `GUILD_MEMBER_ADD`: the member object with its `guild_id`.
+pub(crate) fn member_add(guild_id: u64, id: u64, name: &str, bot: bool, joined_ms: i64) -> Value {
+    let mut d = member(id, name, bot, joined_ms);
+    d["guild_id"] = Value::String(guild_id.to_string());
+    d
+}
+
+/// `GUILD_MEMBER_REMOVE`.
+pub(crate) fn member_remove(guild_id: u64, id: u64, name: &str, bot: bool) -> Value {
+    json!({
+        "guild_id": guild_id.to_string(),
+        "user": user(id, name, bot),
+    })
+}
+
+/// `MESSAGE_DELETE` of one message.
+pub(crate) fn message_delete(guild_id: u64, channel_id: u64, message_id: u64) -> Value {
+    json!({
+        "guild_id": guild_id.to_string(),
+        "channel_id": channel_id.to_string(),
+        "id": message_id.to_string(),
+    })
+}
+
+/// `MESSAGE_DELETE_BULK` of messages of one channel.
+pub(crate) fn message_delete_bulk(guild_id: u64, channel_id: u64, message_ids: &[u64]) -> Value {
+    let ids: Vec<String> = message_ids.iter().map(u64::to_string).collect();
+    json!({"guild_id": guild_id.to_string(), "channel_id": channel_id.to_string(), "ids": ids})
+}
