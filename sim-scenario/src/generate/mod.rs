@@ -85,21 +85,7 @@ pub fn generate_from(seed: u64, size: ScenarioSize, start_ms: i64) -> (Scenario,
         start: start_ms,
         end: end_ms,
         events: Vec::new(),
-        truth: GroundTruth {
-            seed,
-            start_ms,
-            end_ms,
-            guild_ids: Vec::new(),
-            channels: Vec::new(),
-            threads: Vec::new(),
-            members: Vec::new(),
-            messages: Vec::new(),
-            deletions: Vec::new(),
-            reactions: Vec::new(),
-            voice: Vec::new(),
-            raid: None,
-            mass_deletion: None,
-        },
+        truth: GroundTruth::empty(seed, start_ms, end_ms, Vec::new()),
     };
     let mut guilds = Vec::new();
     for gi in 0..size.guilds {

@@ -94,6 +94,25 @@ pub(super) fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, by: u64) {
 }
 
 impl GroundTruth {
+    /// No facts yet: what the generator and the script start from.
+    pub(crate) fn empty(seed: u64, start_ms: i64, end_ms: i64, guild_ids: Vec<u64>) -> Self {
+        Self {
+            seed,
+            start_ms,
+            end_ms,
+            guild_ids,
+            channels: Vec::new(),
+            threads: Vec::new(),
+            members: Vec::new(),
+            messages: Vec::new(),
+            deletions: Vec::new(),
+            reactions: Vec::new(),
+            voice: Vec::new(),
+            raid: None,
+            mass_deletion: None,
+        }
+    }
+
     /// Orders every fact list by time (then id), as the generator leaves them.
     pub fn sort(&mut self) {
         self.channels.sort_by_key(|c| (c.guild_id, c.channel_id));
