@@ -8,8 +8,8 @@
 //! deletion), [`messages`] (posts, on the daily [`rhythm`]), [`reactions`]
 //! and [`deletions`] (what happens to a message after it is posted),
 //! [`voice`], and finally [`snapshot`] (the `GUILD_CREATE` at the start).
-//! Every random draw goes through [`sampling`]; the order of the draws is the
-//! output, so reordering calls changes every scenario.
+//! The samplers are in [`sampling`]; all draws come from one seeded stream,
+//! so their order is the output and reordering calls changes every scenario.
 
 mod channels;
 mod community;
