@@ -3,7 +3,23 @@
 
 use axum::routing::{get, post};
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::RestState;
+use super::body::{Answer, Body, respond};
+use super::handle::{register, wait_for_interaction};
+use super::rate_limit::RateLimitRule;
+use super::webhooks;
+use crate::gateway::Fault;
 
 pub(super) fn router() -> Router<Arc<RestState>> {
     Router::new()
@@ -154,7 +170,7 @@ pub(super) fn http_answer(
             json: Some(payload.clone()),
             files: Vec::new(),
         };
-        routes::acknowledge(state, token, payload, &parsed)
+        webhooks::acknowledge(state, token, payload, &parsed)
     } else {
         Answer::empty(StatusCode::NO_CONTENT)
     };
