@@ -2,9 +2,9 @@
 //! interaction payloads, signed POSTs to the product's endpoint, and
 //! following what the product does next until the message a user would see.
 //!
-//! [`keys`] signs, [`kinds`] says what the user did, [`payload`] builds the
-//! body Discord would send, [`client`] sends it and follows the product's
-//! answer, [`outcome`] is what came of it.
+//! `keys` signs, `kinds` says what the user did, `payload` builds the
+//! body Discord would send, `client` sends it and follows the product's
+//! answer, `outcome` is what came of it.
 
 mod client;
 mod keys;
@@ -26,7 +26,7 @@ pub const ADMINISTRATOR: u64 = 1 << 3;
 pub const MEMBER_PERMISSIONS: u64 =
     (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6);
 /// Discord's default upload limit, sent as `attachment_size_limit`.
-const ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
+const ATTACHMENT_SIZE_LIMIT: usize = crate::rest::DEFAULT_ATTACHMENT_SIZE_LIMIT;
 
 /// Errors of the interactions client.
 #[derive(Debug, thiserror::Error)]

@@ -11,10 +11,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::body::{Answer, Body, parse_body, respond};
-use super::rate_limit::{bucket_hash, now_secs, rate_limited};
+use super::rate_limit::{forced, static_headers, take_message_bucket};
 use super::record::RecordedRequest;
 use super::route::Route;
-use super::{RestState, commands, messages, webhooks};
+use super::{RestState, channels, commands, webhooks};
 
 pub(super) async fn discord(
     State(state): State<Arc<RestState>>,
@@ -48,28 +48,24 @@ pub(super) async fn discord(
             Answer::error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
         }
         (Some(route), parsed) => {
-            match rate_limited(&state, &route, route_name.as_deref().unwrap_or_default()) {
-                Some(answer) => answer,
-                None => {
-                    let mut answer = match parsed {
-                        Ok(body) => serve(&state, &method, &route, body),
-                        Err(answer) => answer,
-                    };
-                    let reset_after = 1.0;
-                    answer.headers.extend([
-                        ("x-ratelimit-limit", "5".to_owned()),
-                        ("x-ratelimit-remaining", "4".to_owned()),
-                        (
-                            "x-ratelimit-reset",
-                            format!("{:.3}", now_secs() + reset_after),
-                        ),
-                        ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
-                        (
-                            "x-ratelimit-bucket",
-                            bucket_hash(&format!("{}:{}", route.template(), route.major())),
-                        ),
-                    ]);
-                    answer
+            let route_name = route_name.as_deref().unwrap_or_default();
+            if let Some(answer) = forced(&state, &route, route_name) {
+                answer
+            } else {
+                let headers = match route.message_channel() {
+                    Some(channel) => take_message_bucket(&state, &route, channel),
+                    None => Ok(static_headers(&route)),
+                };
+                match headers {
+                    Err(limited) => limited,
+                    Ok(headers) => {
+                        let mut answer = match parsed {
+                            Ok(body) => serve(&state, &method, &route, body),
+                            Err(answer) => answer,
+                        };
+                        answer.headers.extend(headers);
+                        answer
+                    }
                 }
             }
         }
@@ -112,12 +108,11 @@ fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answe
                 "session_start_limit": session_start_limit(state),
             }),
         ),
-        Route::ChannelMessages { channel_id } => {
-            messages::create_message(state, &body, channel_id, None).map_or_else(
-                |answer| answer,
-                |stored| Answer::json(StatusCode::OK, stored.message),
-            )
-        }
+        Route::ChannelMessages { channel_id } => channels::create(state, channel_id, &body),
+        Route::ChannelMessage {
+            channel_id,
+            message_id,
+        } => channels::edit(state, channel_id, message_id, &body),
         Route::InteractionCallback {
             interaction_id,
             token,

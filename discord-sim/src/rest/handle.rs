@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::channels::{Channel, ChannelAccess};
 use super::control;
-use super::rate_limit::RateLimitRule;
-use super::record::{InteractionRecord, RecordedRequest};
+use super::rate_limit::{RateLimitRule, RestFault};
+use super::record::{InteractionRecord, RecordedRequest, StoredMessage};
 use super::{Interaction, RestState};
 
 /// A running REST side; cheap to clone.
@@ -124,6 +125,40 @@ impl RestHandle {
 
     pub fn clear_rate_limits(&self) {
         self.state.lock().rate_limits.clear();
+    }
+
+    /// Forces the next `fault.count` answers of matching requests (429s,
+    /// 500s, 502s), ahead of the buckets and of [`Self::set_rate_limit`] rules.
+    pub fn inject_fault(&self, fault: RestFault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    /// Drops the forced answers not used up yet.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Whether the bot may post in a channel; channels the scenario does
+    /// not have are [`ChannelAccess::Unknown`] until set here.
+    pub fn set_channel_access(&self, channel_id: u64, access: ChannelAccess) {
+        let mut inner = self.state.lock();
+        match inner.channels.get_mut(&channel_id) {
+            Some(channel) => channel.access = access,
+            None => {
+                inner.channels.insert(channel_id, Channel::new(access));
+            }
+        }
+    }
+
+    /// The bot's messages in a channel as they are now (edits applied),
+    /// oldest first, with their files' bytes.
+    pub fn channel_messages(&self, channel_id: u64) -> Vec<StoredMessage> {
+        self.state
+            .lock()
+            .channels
+            .get(&channel_id)
+            .map(|c| c.messages.clone())
+            .unwrap_or_default()
     }
 
     /// Registered commands: global with `None`, else that guild's.

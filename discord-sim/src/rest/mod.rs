@@ -2,15 +2,18 @@
 //! with Discord's limits, error shapes and rate-limit headers, plus the
 //! simulator's own control routes under `/_sim/`.
 //!
-//! - [`route`] parses paths into the routes the simulator knows;
-//!   [`dispatch`] runs every request through auth, rate limits, the route
-//!   and the record; [`body`] reads bodies and shapes answers.
-//! - [`messages`] builds message objects; [`webhooks`] serves the
-//!   interaction routes; [`commands`] the command registration.
-//! - [`rate_limit`] forces 429s; [`record`] holds what tests read through
-//!   [`RestHandle`] ([`handle`]) or the `/_sim/` routes ([`control`]).
+//! - `route` parses paths into the routes the simulator knows;
+//!   `dispatch` runs every request through auth, rate limits, the route
+//!   and the record; `body` reads bodies and shapes answers.
+//! - `messages` builds message objects; `channels` serves the bot's
+//!   channel messages; `webhooks` the interaction routes; `commands` the
+//!   command registration.
+//! - `rate_limit` counts the message buckets and forces 429s and 5xx;
+//!   `record` holds what tests read through [`RestHandle`] (`handle`) or
+//!   the `/_sim/` routes (`control`).
 
 mod body;
+mod channels;
 mod commands;
 mod control;
 mod dispatch;
@@ -40,12 +43,17 @@ use tokio_util::task::TaskTracker;
 use crate::SimError;
 use crate::gateway::GatewayHandle;
 
+pub use channels::{ChannelAccess, NONCE_WINDOW};
 pub use handle::RestHandle;
-pub use rate_limit::{RateLimitRule, RateLimitScope};
+pub use rate_limit::{BucketLimit, ForcedAnswer, RateLimitRule, RateLimitScope, RestFault};
 pub use record::{InteractionRecord, RecordedFile, RecordedRequest, StoredFile, StoredMessage};
 
-/// Discord lets uploads reach 25 MiB (more with boosts).
+/// What axum reads at most; larger bodies get axum's bare 413. Discord's
+/// own form limit is about 25 MiB; files are checked against
+/// [`RestConfig::attachment_size_limit`] first.
 const BODY_LIMIT: usize = 26 * 1024 * 1024;
+/// Discord's upload limit for a bot in a guild without boosts: 10 MiB.
+pub const DEFAULT_ATTACHMENT_SIZE_LIMIT: usize = 10 * 1024 * 1024;
 
 /// How the REST side behaves.
 #[derive(Debug, Clone)]
@@ -59,6 +67,12 @@ pub struct RestConfig {
     pub log_file: Option<PathBuf>,
     /// `shards` in `GET /gateway/bot`.
     pub recommended_shards: u32,
+    /// The bucket creating and editing messages count against, one per
+    /// channel (Discord: about 5 per 5 s); `None` switches it off.
+    pub message_bucket: Option<BucketLimit>,
+    /// Bytes of files one channel message request may carry; more is 413
+    /// with code 40005. Discord's default for a guild without boosts.
+    pub attachment_size_limit: usize,
 }
 
 impl RestConfig {
@@ -69,6 +83,8 @@ impl RestConfig {
             interaction_token_ttl: Duration::from_secs(15 * 60),
             log_file: None,
             recommended_shards: 1,
+            message_bucket: Some(BucketLimit::CHANNEL_MESSAGES),
+            attachment_size_limit: DEFAULT_ATTACHMENT_SIZE_LIMIT,
         }
     }
 }
@@ -83,6 +99,9 @@ struct RestInner {
     requests: Vec<RecordedRequest>,
     interactions: HashMap<String, Interaction>,
     rate_limits: Vec<RateLimitRule>,
+    faults: Vec<RestFault>,
+    buckets: rate_limit::Buckets,
+    channels: HashMap<u64, channels::Channel>,
     commands: HashMap<Option<u64>, Vec<Value>>,
     next_id: u64,
 }
@@ -141,11 +160,15 @@ pub(crate) async fn start(
     let addr = listener
         .local_addr()
         .map_err(|source| SimError::Bind { addr, source })?;
+    let known_channels = channels::from_scenario(gateway.as_ref().map(GatewayHandle::scenario));
     let state = Arc::new(RestState {
         config,
         gateway,
         base_url: format!("http://{addr}"),
-        inner: Mutex::new(RestInner::default()),
+        inner: Mutex::new(RestInner {
+            channels: known_channels,
+            ..RestInner::default()
+        }),
         changed: Notify::new(),
         log,
     });

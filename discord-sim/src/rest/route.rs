@@ -9,6 +9,10 @@ pub(super) enum Route {
     ChannelMessages {
         channel_id: String,
     },
+    ChannelMessage {
+        channel_id: String,
+        message_id: String,
+    },
     InteractionCallback {
         interaction_id: String,
         token: String,
@@ -42,6 +46,10 @@ impl Route {
             ["channels", id, "messages"] => Self::ChannelMessages {
                 channel_id: (*id).to_owned(),
             },
+            ["channels", id, "messages", message] => Self::ChannelMessage {
+                channel_id: (*id).to_owned(),
+                message_id: (*message).to_owned(),
+            },
             ["interactions", id, token, "callback"] => Self::InteractionCallback {
                 interaction_id: (*id).to_owned(),
                 token: (*token).to_owned(),
@@ -71,6 +79,7 @@ impl Route {
             Self::Gateway => "/gateway",
             Self::GatewayBot => "/gateway/bot",
             Self::ChannelMessages { .. } => "/channels/{channel_id}/messages",
+            Self::ChannelMessage { .. } => "/channels/{channel_id}/messages/{message_id}",
             Self::InteractionCallback { .. } => {
                 "/interactions/{interaction_id}/{interaction_token}/callback"
             }
@@ -82,20 +91,6 @@ impl Route {
             Self::Commands {
                 guild_id: Some(_), ..
             } => "/applications/{application_id}/guilds/{guild_id}/commands",
-        }
-    }
-
-    /// The top-level resource that splits buckets (channel, guild, webhook).
-    pub(super) fn major(&self) -> &str {
-        match self {
-            Self::ChannelMessages { channel_id } => channel_id,
-            Self::InteractionCallback { interaction_id, .. } => interaction_id,
-            Self::Webhook { token, .. } | Self::Original { token, .. } => token,
-            Self::Commands {
-                guild_id: Some(guild),
-                ..
-            } => guild,
-            _ => "",
         }
     }
 
@@ -113,8 +108,31 @@ impl Route {
             Self::ChannelMessages { .. }
             | Self::InteractionCallback { .. }
             | Self::Webhook { .. } => method == Method::POST,
+            Self::ChannelMessage { .. } => method == Method::PATCH,
             Self::Original { .. } => [Method::GET, Method::PATCH, Method::DELETE].contains(method),
             Self::Commands { .. } => [Method::GET, Method::PUT].contains(method),
+        }
+    }
+
+    /// The channel whose message bucket a request counts against: creating
+    /// and editing messages share one bucket per channel.
+    pub(super) fn message_channel(&self) -> Option<&str> {
+        match self {
+            Self::ChannelMessages { channel_id } | Self::ChannelMessage { channel_id, .. } => {
+                Some(channel_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// What `X-RateLimit-Bucket` is a hash of: one per route, the same for
+    /// every channel (the channel splits the limit, not the bucket id).
+    pub(super) fn bucket(&self) -> &'static str {
+        match self {
+            Self::ChannelMessages { .. } | Self::ChannelMessage { .. } => {
+                "/channels/{channel_id}/messages"
+            }
+            _ => self.template(),
         }
     }
 }
