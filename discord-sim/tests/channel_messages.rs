@@ -386,7 +386,7 @@ async fn forced_429s_and_server_errors_cover_the_next_answers() {
     // Over HTTP, as a test in another process would.
     let control = Client::new()
         .post(format!("{}/_sim/rest-faults", sim.rest.url()))
-        .json(&json!({"route": CREATE, "channel_id": channel(), "answer": {"kind": "server_error", "status": 502}, "count": 1}))
+        .json(&json!({"route": CREATE, "channel_id": channel().to_string(), "answer": {"kind": "server_error", "status": 502}, "count": 1}))
         .send()
         .await
         .unwrap();

@@ -70,8 +70,9 @@ pub struct RestFault {
     /// every bot route (interaction routes are left alone).
     #[serde(default)]
     pub route: Option<String>,
-    /// Only requests to this channel (the route's `{channel_id}`).
-    #[serde(default)]
+    /// Only requests to this channel (the route's `{channel_id}`); a JSON
+    /// number or, as Discord writes ids, a string.
+    #[serde(default, deserialize_with = "optional_id")]
     pub channel_id: Option<u64>,
     pub answer: ForcedAnswer,
     pub count: u32,
@@ -117,6 +118,20 @@ impl RestFault {
                 .is_some_and(|channel| channel == wanted.to_string())
         });
         route_matches && channel_matches
+    }
+}
+
+fn optional_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Id>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Id::Number(id)) => Ok(Some(id)),
+        Some(Id::Text(text)) => text.parse().map(Some).map_err(serde::de::Error::custom),
     }
 }
 
