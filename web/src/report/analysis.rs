@@ -5,9 +5,9 @@ use shared::Snowflake;
 use shared::db::analytics::{self, LeaderboardMetric, MemberInteractions};
 
 use super::frame::{
-    Frame, HourValues, Show, as_series, channel_name, local_time, peak_text, ranking,
-    ranking_lines, total, with_chart,
+    Frame, HourValues, Show, as_series, channel_name, local_time, peak_text, total, with_chart,
 };
+use super::leaderboards::{ranking, ranking_lines};
 use crate::charts;
 use crate::context::Ctx;
 use crate::error::Outcome;

@@ -4,7 +4,8 @@
 use shared::Snowflake;
 use shared::db::analytics::{self, LeaderboardMetric};
 
-use super::frame::{Days, Frame, as_series, ranking, total, with_chart};
+use super::frame::{Days, Frame, as_series, total, with_chart};
+use super::leaderboards::ranking;
 use super::trends::{metric_days, metric_show};
 use crate::charts;
 use crate::context::Ctx;

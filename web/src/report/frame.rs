@@ -4,12 +4,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use shared::Snowflake;
-use shared::db::analytics::{self, HourTotals, LeaderboardMetric, LeaderboardPage};
+use shared::db::analytics::HourTotals;
 use shared::db::ingest::CoverageGap;
 use shared::time::Timeframe;
 
 use crate::charts::{self, Band, ChartError, Series};
-use crate::context::Ctx;
 use crate::discord::Attachment;
 use crate::error::{Failure, Outcome};
 use crate::period::{self, Period, change};
@@ -308,44 +307,4 @@ pub fn channel_name(id: Snowflake, name: &Option<String>) -> String {
         Some(n) if !n.is_empty() => format!("#{n}"),
         _ => format!("<#{id}>"),
     }
-}
-
-/// One page of members ranked by `metric` over `period`, bots left out.
-pub async fn ranking(
-    ctx: &Ctx,
-    period: Period,
-    metric: LeaderboardMetric,
-    channel: Option<Snowflake>,
-    limit: i64,
-    offset: i64,
-) -> Outcome<LeaderboardPage> {
-    let query = analytics::LeaderboardQuery {
-        metric,
-        channel,
-        limit,
-        offset,
-    };
-    Ok(
-        analytics::leaderboard(&ctx.state.pool, ctx.guild_id, period.from, period.to, query)
-            .await?,
-    )
-}
-
-/// `1. <@id> — value` per member, numbered from `offset + 1`.
-pub fn ranking_lines(rows: &[analytics::Ranked], offset: i64, show: Show) -> String {
-    if rows.is_empty() {
-        return "Nobody yet.".into();
-    }
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            format!(
-                "{}. <@{}> — {}",
-                offset + i as i64 + 1,
-                r.user_id,
-                show(r.value)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

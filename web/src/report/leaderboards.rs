@@ -1,13 +1,14 @@
 //! `/topmessagers` and `/leaderboard`: members ranked, bots left out.
 
 use shared::Snowflake;
-use shared::db::analytics::LeaderboardMetric;
+use shared::db::analytics::{self, LeaderboardMetric, LeaderboardPage};
 use twilight_model::channel::message::component::ButtonStyle;
 
-use super::frame::{Frame, ranking, ranking_lines, text_only};
+use super::frame::{Frame, Show, text_only};
 use crate::component::ComponentId;
 use crate::context::Ctx;
 use crate::error::Outcome;
+use crate::period::Period;
 use crate::reply::{self, Embed, Message, duration, int};
 use crate::view::{BoardMetric, Choice, PAGE_SIZE, Request, View};
 
@@ -69,4 +70,44 @@ pub(super) async fn leaderboard(
     let mut message = text_only(embed);
     message.components = vec![paging];
     Ok(message)
+}
+
+/// One page of members ranked by `metric` over `period`, bots left out.
+pub(super) async fn ranking(
+    ctx: &Ctx,
+    period: Period,
+    metric: LeaderboardMetric,
+    channel: Option<Snowflake>,
+    limit: i64,
+    offset: i64,
+) -> Outcome<LeaderboardPage> {
+    let query = analytics::LeaderboardQuery {
+        metric,
+        channel,
+        limit,
+        offset,
+    };
+    Ok(
+        analytics::leaderboard(&ctx.state.pool, ctx.guild_id, period.from, period.to, query)
+            .await?,
+    )
+}
+
+/// `1. <@id> — value` per member, numbered from `offset + 1`.
+pub(super) fn ranking_lines(rows: &[analytics::Ranked], offset: i64, show: Show) -> String {
+    if rows.is_empty() {
+        return "Nobody yet.".into();
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "{}. <@{}> — {}",
+                offset + i as i64 + 1,
+                r.user_id,
+                show(r.value)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -2,7 +2,8 @@
 
 use shared::db::analytics::{self, GuildTotals, LeaderboardMetric};
 
-use super::frame::{Frame, as_series, ranking, ranking_lines, series_of, text_only, with_chart};
+use super::frame::{Frame, as_series, series_of, text_only, with_chart};
+use super::leaderboards::{ranking, ranking_lines};
 use super::overview::previous_totals;
 use crate::charts;
 use crate::context::Ctx;
