@@ -41,6 +41,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub mod charts;
 pub mod commands;
 pub mod definitions;
+pub mod delivery;
+pub mod digest;
 pub mod discord;
 pub mod interactions;
 pub mod period;
