@@ -61,8 +61,14 @@ impl Observed {
     }
 }
 
+/// How long a channel that answered 403/404 is not sent to again by this
+/// process (the outbox fails its items meanwhile; a new request after this
+/// only happens for items enqueued later).
+pub const REFUSAL_MEMORY: Duration = Duration::from_secs(10 * 60);
+
 #[derive(Default)]
 struct State {
+    refused: HashMap<Snowflake, Instant>,
     route_buckets: HashMap<Route, String>,
     buckets: HashMap<(String, Snowflake), BucketState>,
     global_until: Option<Instant>,
@@ -82,6 +88,22 @@ impl RateLimiter {
     pub fn channel_lock(&self, channel: Snowflake) -> Arc<tokio::sync::Mutex<()>> {
         let mut channels = self.channels.lock().expect("rate limiter lock");
         channels.entry(channel).or_default().clone()
+    }
+
+    /// Remembers that `channel` cannot be posted in.
+    pub fn refused(&self, channel: Snowflake) {
+        let mut state = self.state.lock().expect("rate limiter lock");
+        state
+            .refused
+            .insert(channel, Instant::now() + REFUSAL_MEMORY);
+    }
+
+    /// Whether `channel` refused a message within [`REFUSAL_MEMORY`].
+    pub fn recently_refused(&self, channel: Snowflake) -> bool {
+        let mut state = self.state.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        state.refused.retain(|_, until| *until > now);
+        state.refused.contains_key(&channel)
     }
 
     /// How long to wait before sending `route` to `channel` (zero: now).

@@ -112,6 +112,10 @@ async fn deliver_one(
             .await?;
             Ok(Outcome::Retrying)
         }
+        Err(error @ PostError::ChannelRecentlyRefused) => {
+            outbox::fail_item(pool, item.outbox_id, &error.to_string()).await?;
+            Ok(Outcome::Failed)
+        }
         Err(error) if error.channel_unusable() => {
             let PostError::Permanent { code, message, .. } = &error else {
                 unreachable!("channel_unusable is only true of permanent errors")

@@ -37,6 +37,10 @@ pub enum PostError {
         code: i32,
         message: String,
     },
+    /// Not sent: the channel answered 403/404 to this process moments ago
+    /// (see [`PostError::channel_unusable`]), and that is already recorded.
+    #[error("the channel refused a message moments ago; not sent")]
+    ChannelRecentlyRefused,
 }
 
 impl PostError {
@@ -142,6 +146,9 @@ impl Poster {
     ) -> Result<Snowflake, PostError> {
         let lock = self.limiter.channel_lock(channel);
         let _sending = lock.lock().await;
+        if self.limiter.recently_refused(channel) {
+            return Err(PostError::ChannelRecentlyRefused);
+        }
         let authorization = format!("Bot {}", self.token.expose());
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = String::new();
@@ -230,11 +237,15 @@ impl Poster {
                 .take(300)
                 .collect();
             tracing::warn!(route = route.template(), status = status.as_u16(), code, %message, "Discord refused the message");
-            return Err(PostError::Permanent {
+            let error = PostError::Permanent {
                 status: status.as_u16(),
                 code,
                 message,
-            });
+            };
+            if error.channel_unusable() {
+                self.limiter.refused(channel);
+            }
+            return Err(error);
         }
         Err(PostError::Transient(last_error))
     }
