@@ -423,3 +423,53 @@ async fn a_failing_channel_is_not_given_new_digests() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_preview_shows_the_period_in_progress_and_claims_nothing() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(61);
+    configure(
+        &db,
+        guild,
+        "Europe/Berlin",
+        plan(DigestFrequency::Weekly),
+        Some(CHANNEL),
+        utc(2026, 10, 1, 0, 0),
+    )
+    .await;
+    let mut batch = RollupBatch::default();
+    activity(&mut batch, guild, utc(2026, 10, 27, 12, 0), 2, 2);
+    flush(&db, &batch).await;
+    let settings = digest_settings::load(&db.pool, guild)
+        .await
+        .unwrap()
+        .unwrap();
+    let message = digest::preview(&db.pool, &settings, utc(2026, 10, 28, 12, 0))
+        .await
+        .unwrap()
+        .expect("weekly digests are on");
+    let embed = message.embeds[0].to_json();
+    assert_eq!(
+        embed["title"],
+        "Weekly digest · Mon 26 Oct – Sun 1 Nov 2026"
+    );
+    assert!(
+        embed["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("**4**")
+    );
+    assert_eq!(message.files.len(), 1);
+    assert!(
+        digests::runs_of(&db.pool, guild, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        outbox::of_guild(&db.pool, guild, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -76,13 +76,26 @@ enum Outcome {
     Failed,
 }
 
+/// The longest one send may take (rate-limit waits and retries included):
+/// well inside [`LEASE`], so no other sender claims an item while it is
+/// still being sent, and a re-send comes while Discord still remembers the
+/// nonce.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 async fn deliver_one(
     pool: &PgPool,
     poster: &Poster,
     item: OutboxItem,
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbError> {
-    let sent = match item.discord_message_id {
+    let sent = tokio::time::timeout(SEND_TIMEOUT, send(poster, &item))
+        .await
+        .unwrap_or_else(|_| Err(PostError::Transient("sending took too long".to_owned())));
+    record(pool, item, sent, now).await
+}
+
+async fn send(poster: &Poster, item: &OutboxItem) -> Result<shared::Snowflake, PostError> {
+    match item.discord_message_id {
         Some(message) => {
             poster
                 .edit_message(item.channel_id, message, &item.payload, &item.files)
@@ -93,7 +106,15 @@ async fn deliver_one(
                 .create_message(item.channel_id, &item.payload, &item.files, &item.nonce)
                 .await
         }
-    };
+    }
+}
+
+async fn record(
+    pool: &PgPool,
+    item: OutboxItem,
+    sent: Result<shared::Snowflake, PostError>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DbError> {
     match sent {
         Ok(message_id) => {
             outbox::complete(pool, item.outbox_id, item.revision, message_id, now).await?;

@@ -206,7 +206,7 @@ pub fn due(schedule: &DigestSchedule, tz: Tz, since: DateTime<Utc>, now: DateTim
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Timelike, Weekday};
+    use chrono::{Datelike, Timelike, Weekday};
 
     use super::*;
 
@@ -259,6 +259,32 @@ mod tests {
                 let covered = p.from.with_timezone(&tz);
                 assert_eq!((covered.hour(), covered.minute()), (0, 0));
                 assert_eq!(covered.date_naive().succ_opt().unwrap(), local.date_naive());
+            }
+        }
+        // Weekly on Monday at 09:00 over the same 30 days (and more).
+        let weekly_plan = schedule(DigestFrequency::Weekly, 9, Weekday::Mon);
+        for first in [date(2026, 10, 5), date(2027, 3, 8)] {
+            let mut t = local_midnight(first, tz);
+            let mut weeks: Vec<DigestPeriod> = Vec::new();
+            while t < local_midnight(first, tz) + Duration::days(35) {
+                let p = latest(DigestFrequency::Weekly, &weekly_plan, tz, t);
+                if weeks.last() != Some(&p) {
+                    weeks.push(p);
+                }
+                t += Duration::minutes(15);
+            }
+            assert!(weeks.len() >= 5);
+            for pair in weeks.windows(2) {
+                assert_eq!(pair[0].to, pair[1].from, "weeks are contiguous");
+            }
+            for p in &weeks {
+                let local = p.scheduled_at.with_timezone(&tz);
+                assert_eq!(
+                    (local.weekday(), local.hour(), local.minute()),
+                    (Weekday::Mon, 9, 0)
+                );
+                assert_eq!(p.from.with_timezone(&tz).weekday(), Weekday::Mon);
+                assert_eq!(p.to.with_timezone(&tz).date_naive(), local.date_naive());
             }
         }
         // The autumn day has 25 hours, the spring day 23.
