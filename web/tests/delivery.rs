@@ -497,3 +497,72 @@ async fn the_worker_delivers_and_stops_when_cancelled() {
     tracker.wait().await;
     assert_eq!(h.discord.lock().unwrap().messages.len(), 1);
 }
+
+#[tokio::test]
+async fn a_cli_run_posts_each_due_digest_once_with_its_chart() {
+    use shared::db::digest_settings::{DigestFrequency, DigestSchedule};
+    use shared::rollup::{AuthorKind, MessageFacts, RollupBatch};
+
+    let h = harness().await;
+    let guild = Snowflake(62);
+    let channel = Snowflake(7400);
+    let mut tx = h.db.pool.begin().await.unwrap();
+    settings::set_tracking(&mut tx, guild, Snowflake(1), true)
+        .await
+        .unwrap();
+    settings::set_timezone(&mut tx, guild, Snowflake(1), "Europe/Berlin")
+        .await
+        .unwrap();
+    settings::set_update_channel(&mut tx, guild, Snowflake(1), Some(channel))
+        .await
+        .unwrap();
+    let schedule = DigestSchedule {
+        frequency: Some(DigestFrequency::Daily),
+        ..DigestSchedule::default()
+    };
+    digest_settings::set_schedule(
+        &mut tx,
+        guild,
+        Snowflake(1),
+        schedule,
+        t0() - chrono::Duration::hours(12),
+    )
+    .await
+    .unwrap();
+    let mut batch = RollupBatch::default();
+    batch.add_message(MessageFacts {
+        guild_id: guild,
+        hour: shared::time::Hour::containing(t0() - chrono::Duration::hours(20)),
+        channel_id: Snowflake(100),
+        thread_parent_id: None,
+        author_id: Snowflake(500),
+        author_kind: AuthorKind::Member,
+        attachments: 0,
+        embeds: 0,
+        stickers: 0,
+    });
+    shared::db::rollups::flush_batch(&mut tx, &batch)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // 2026-10-26 08:00 UTC is 09:00 in Berlin: the 25th's digest is due.
+    let first = serverpulse_web::digest::run_and_deliver(&h.db.pool, &h.poster, t0())
+        .await
+        .unwrap();
+    assert_eq!(first.run.queued(), 1);
+    assert_eq!(first.delivery.delivered, 1);
+    let again = serverpulse_web::digest::run_and_deliver(&h.db.pool, &h.poster, t0())
+        .await
+        .unwrap();
+    assert_eq!(again, serverpulse_web::digest::CliReport::default());
+    let discord = h.discord.lock().unwrap();
+    assert_eq!(discord.messages.len(), 1);
+    let posted = &discord.messages[0];
+    assert_eq!(posted.channel, 7400);
+    assert_eq!(
+        posted.payload["embeds"][0]["title"],
+        "Daily digest · Sun 25 Oct 2026"
+    );
+    assert_eq!(posted.files, ["files[0]=digest.png"]);
+}

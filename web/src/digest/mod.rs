@@ -198,3 +198,74 @@ pub async fn preview(
     let figures = render::gather(&mut conn, settings.guild_id, period, previous, tz, false).await?;
     Ok(Some(render_message(figures).await?))
 }
+
+/// What [`run_and_deliver`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliReport {
+    pub run: RunReport,
+    pub delivery: crate::delivery::DeliveryReport,
+}
+
+/// `digests run --at T`: claims every digest due at `at`, then delivers
+/// the outbox items due at `at` until a round sends nothing new (items
+/// left to retry stay in the outbox for the worker or the next run).
+pub async fn run_and_deliver(
+    pool: &PgPool,
+    poster: &crate::delivery::Poster,
+    at: DateTime<Utc>,
+) -> Result<CliReport, DbError> {
+    let run = run_due(pool, at).await?;
+    let mut delivery = crate::delivery::DeliveryReport::default();
+    loop {
+        let round = crate::delivery::deliver_due(pool, poster, at).await?;
+        delivery.delivered += round.delivered;
+        delivery.retrying += round.retrying;
+        delivery.failed += round.failed;
+        if round.delivered + round.failed == 0 {
+            break;
+        }
+    }
+    Ok(CliReport { run, delivery })
+}
+
+/// How often the scheduler in `serve` looks for due digests.
+pub const SCHEDULER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The digest scheduler of a long-running process: [`run_due`] now and
+/// every `interval` until cancelled (every replica may run one; the claim
+/// makes each digest post once). Owned by `tracker`, so shutdown drains a
+/// run in flight before the pool closes.
+pub struct DigestScheduler {
+    pub pool: PgPool,
+    pub interval: std::time::Duration,
+}
+
+impl DigestScheduler {
+    pub fn spawn(
+        self,
+        tracker: &tokio_util::task::TaskTracker,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        tracker.spawn(async move {
+            loop {
+                match run_due(&self.pool, Utc::now()).await {
+                    Ok(report) if !report.claimed.is_empty() || !report.failed.is_empty() => {
+                        tracing::info!(
+                            claimed = report.claimed.len(),
+                            queued = report.queued(),
+                            failed = report.failed.len(),
+                            "digest run"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "digest run failed"),
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(self.interval) => {}
+                }
+            }
+            tracing::info!("digest scheduler stopped");
+        });
+    }
+}
