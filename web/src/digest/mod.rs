@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use shared::Snowflake;
 use shared::db::DbError;
-use shared::db::digest_settings::{self, DigestSettings};
+use shared::db::digest_settings::{self, DigestFrequency, DigestSettings};
 use shared::db::digests::{self, DigestKey, DigestOutcome};
 use shared::db::outbox::{self, NewOutboxItem, OutboxFile, OutboxKind};
 use sqlx::PgPool;
@@ -128,9 +128,7 @@ async fn run_guild(
     };
     let previous = schedule::previous(period, &guild.schedule, tz);
     let figures = render::gather(&mut tx, guild.guild_id, period, previous, tz, late).await?;
-    if period.frequency == shared::db::digest_settings::DigestFrequency::Hourly
-        && figures.is_empty()
-    {
+    if period.frequency == DigestFrequency::Hourly && figures.is_empty() {
         digests::settle(&mut *tx, key, DigestOutcome::SkippedEmpty, None).await?;
         tx.commit().await?;
         report.claimed.push((key, DigestOutcome::SkippedEmpty));
