@@ -43,6 +43,8 @@ pub mod commands;
 pub mod component;
 pub mod context;
 pub mod definitions;
+pub mod delivery;
+pub mod digest;
 pub mod discord;
 pub mod error;
 pub mod interactions;

@@ -4,8 +4,11 @@
 pub mod analytics;
 pub mod bench;
 pub mod catalogue;
+pub mod digest_settings;
+pub mod digests;
 pub mod history;
 pub mod ingest;
+pub mod outbox;
 pub mod rollups;
 pub mod settings;
 
