@@ -52,7 +52,7 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     for gap in &p.gaps {
         ingest::record_gaps(&mut *tx, &gap.guilds, gap.start, gap.end, gap.reason).await?;
     }
-    ingest::save_checkpoint_at(&mut *tx, cp, sealed.last_event_at).await?;
+    ingest::save_checkpoint(&mut *tx, cp, sealed.last_event_at).await?;
     tx.commit().await?;
     metrics::histogram!("serverpulse_ingester_flush_seconds")
         .record(started.elapsed().as_secs_f64());
