@@ -42,6 +42,23 @@ impl CatalogueChanges {
         }
     }
 
+    /// The span that began at `joined_at` ended at `left_at`.
+    pub fn end_span(
+        &mut self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        joined_at: DateTime<Utc>,
+        left_at: DateTime<Utc>,
+    ) {
+        self.set_span(SpanRow {
+            guild_id,
+            user_id,
+            joined_at,
+            left_at: Some(left_at),
+            is_rejoin: false,
+        });
+    }
+
     /// A counted message at `at` by a member present since `joined_at`.
     pub fn first_message(
         &mut self,

@@ -240,13 +240,7 @@ impl Catalogue {
             && let Some(old) = p.joined_at
         {
             // Present with another join time: the old span ended unseen.
-            changes.set_span(SpanRow {
-                guild_id,
-                user_id: user.id,
-                joined_at: old,
-                left_at: Some(joined_at.max(old)),
-                is_rejoin: false,
-            });
+            changes.end_span(guild_id, user.id, old, joined_at.max(old));
         }
         self.set_member(
             changes,
@@ -281,13 +275,7 @@ impl Catalogue {
         if let Some(joined) = previous.as_ref().and_then(|p| p.joined_at)
             && previous.as_ref().is_some_and(|p| p.left_at.is_none())
         {
-            changes.set_span(SpanRow {
-                guild_id,
-                user_id: user.id,
-                joined_at: joined,
-                left_at: Some(at),
-                is_rejoin: false,
-            });
+            changes.end_span(guild_id, user.id, joined, at);
         }
         self.set_member(
             changes,
