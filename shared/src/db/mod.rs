@@ -2,6 +2,8 @@
 //! parameters, and takes an executor so callers choose pool or transaction.
 
 pub mod analytics;
+/// The benchmarks' SQL; only with the `bench` feature.
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalogue;
 pub mod digest_settings;
