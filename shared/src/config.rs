@@ -301,7 +301,7 @@ pub fn redact_url(raw: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// `HTTP_HEADER_TIMEOUT_MS`: a connection that has not sent a whole
-    /// request head within this is closed (idle keep-alive included).
+    /// request head within this is closed.
     pub header_read_timeout: Duration,
     /// `HTTP_REQUEST_TIMEOUT_MS`: a request (body included) still unanswered
     /// after this gets a 503.
