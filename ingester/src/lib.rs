@@ -107,6 +107,7 @@ pub async fn run_with(
         %addr,
         shards = ?config.shards,
         shard_total = config.shard_total,
+        database = %config.database.redacted_url(),
         "serverpulse-ingester started"
     );
     let stop = CancellationToken::new();
