@@ -5,6 +5,7 @@ use twilight_model::application::command::{CommandOptionType, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
 use twilight_model::guild::Permissions;
 
+use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
 use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
@@ -19,6 +20,7 @@ const SUB: CommandOptionType = CommandOptionType::SubCommand;
 const GROUP: CommandOptionType = CommandOptionType::SubCommandGroup;
 const STRING: CommandOptionType = CommandOptionType::String;
 const BOOLEAN: CommandOptionType = CommandOptionType::Boolean;
+const INTEGER: CommandOptionType = CommandOptionType::Integer;
 const USER: CommandOptionType = CommandOptionType::User;
 const CHANNEL: CommandOptionType = CommandOptionType::Channel;
 /// Slash commands, usable in servers only.
@@ -98,13 +100,29 @@ pub fn commands() -> Value {
                 {"type": BOOLEAN, "name": "tracking", "description": "Record activity (default: on)"},
                 pick::<CollectChoice>("channels", "Collect all channels or choose some"),
                 {"type": STRING, "name": "timezone", "description": "IANA timezone, e.g. Europe/Berlin", "autocomplete": true},
-                {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": POSTABLE},
+                {"type": CHANNEL, "name": "update_channel", "description": "Where digests go", "channel_types": POSTABLE},
             ]
         },
         {
-            "name": "set-update-channel", "description": "Choose where digests and alerts go", "type": SLASH, "contexts": GUILD,
+            "name": "set-update-channel", "description": "Choose where digests go", "type": SLASH, "contexts": GUILD,
             "default_member_permissions": ADMIN_ONLY,
             "options": [{"type": CHANNEL, "name": "channel", "description": "Channel", "required": true, "channel_types": POSTABLE}]
+        },
+        {
+            "name": "set-digest", "description": "Post a digest of the server's activity to the update channel",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": STRING, "name": "frequency", "description": "How often (none: no digests)", "required": true,
+                 "choices": choices(FrequencyChoice::ALL)},
+                {"type": INTEGER, "name": "hour", "description": "Local hour of the daily and weekly post, 0-23 (default: as before; at first 9)",
+                 "min_value": 0, "max_value": 23},
+                pick::<WeekdayChoice>("weekday", "Day of the weekly post (default: as before; at first Monday)"),
+            ]
+        },
+        {
+            "name": "digest", "description": "Digests of the server's activity", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [{"type": SUB, "name": "preview", "description": "The next digest as it would look, shown only to you"}]
         },
         {
             "name": "add-collect-channel", "description": "Collect activity in a channel", "type": SLASH, "contexts": GUILD,
@@ -157,6 +175,8 @@ mod tests {
             [
                 "setup",
                 "set-update-channel",
+                "set-digest",
+                "digest",
                 "add-collect-channel",
                 "remove-collect-channel"
             ]

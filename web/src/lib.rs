@@ -44,6 +44,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -168,7 +169,11 @@ pub async fn serve(
         "serverpulse-web listening"
     );
     let state = AppState::new(pool.clone(), config, metrics)?;
+    // One owner for the background work and one signal to stop it; shutdown
+    // drains both before the pool closes.
     let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    spawn_background(&state, &tasks, &stop);
     let ops = tokio::spawn(
         axum::serve(ops_listener, ops_router(&state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())
@@ -181,12 +186,34 @@ pub async fn serve(
     });
     serve_public(listener, router(state), limits, stop.clone()).await;
     stop.cancel();
+    tasks.close();
+    tasks.wait().await;
     ops.await
         .context("ops server task")?
         .context("serving the ops port")?;
     pool.close().await;
     tracing::info!("serverpulse-web stopped");
     Ok(())
+}
+
+/// How often the outbox worker in `serve` looks for messages to post.
+pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The digest scheduler and the outbox worker, on `tasks` until `stop`.
+/// Every replica runs them: the digest claim and the outbox lease make each
+/// digest post once.
+pub fn spawn_background(state: &AppState, tasks: &TaskTracker, stop: &CancellationToken) {
+    digest::DigestScheduler {
+        pool: state.pool.clone(),
+        interval: digest::SCHEDULER_INTERVAL,
+    }
+    .spawn(tasks, stop.clone());
+    delivery::OutboxWorker {
+        pool: state.pool.clone(),
+        poster: delivery::Poster::new(&state.config.api_url, state.config.discord_token.clone()),
+        interval: OUTBOX_INTERVAL,
+    }
+    .spawn(tasks, stop.clone());
 }
 
 /// Descriptors kept for everything but client connections: the database

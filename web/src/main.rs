@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use shared::config::{LogFormat, WebConfig};
 
-const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID]]";
+const USAGE: &str =
+    "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,6 +13,7 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
         Some("register") => register(&args[1..]).await,
+        Some("digests") => digests(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -79,5 +81,55 @@ async fn register(args: &[String]) -> anyhow::Result<()> {
         Some(guild) => tracing::info!(count, %guild, "commands registered in the guild"),
         None => tracing::info!(count, "commands registered globally"),
     }
+    Ok(())
+}
+
+/// `digests run [--at T]`: posts every digest due at `T` (default: now)
+/// that no run posted before, prints what it did, and exits (for a cron,
+/// and for tests that pick the instant).
+async fn digests(args: &[String]) -> anyhow::Result<()> {
+    let at = match args {
+        [run] if run == "run" => chrono::Utc::now(),
+        [run, flag, at] if run == "run" && flag == "--at" => {
+            chrono::DateTime::parse_from_rfc3339(at)
+                .with_context(|| {
+                    format!(
+                        "--at expects an RFC 3339 instant such as 2026-12-07T08:00:00Z, got {at:?}"
+                    )
+                })?
+                .with_timezone(&chrono::Utc)
+        }
+        _ => anyhow::bail!("{USAGE}"),
+    };
+    let config = WebConfig::from_env()?;
+    shared::telemetry::init_logging(config.log_format);
+    let pool = shared::db::open(&config.database).await?;
+    let poster =
+        serverpulse_web::delivery::Poster::new(&config.api_url, config.discord_token.clone());
+    let report = serverpulse_web::digest::run_and_deliver(&pool, &poster, at)
+        .await
+        .context("running the digests")?;
+    pool.close().await;
+    for (key, outcome) in &report.run.claimed {
+        println!(
+            "guild {} {} digest of {}: {}",
+            key.guild_id,
+            key.frequency.key(),
+            key.period_start.to_rfc3339(),
+            outcome.key()
+        );
+    }
+    for guild in &report.run.failed {
+        println!("guild {guild}: failed, left for the next run");
+    }
+    let d = report.delivery;
+    println!(
+        "at {}: {} digests claimed, {} posted, {} to retry, {} failed",
+        at.to_rfc3339(),
+        report.run.claimed.len(),
+        d.delivered,
+        d.retrying,
+        d.failed
+    );
     Ok(())
 }

@@ -414,9 +414,11 @@ async fn register_bulk_overwrites_the_command_definitions() {
             [
                 "activity",
                 "add-collect-channel",
+                "digest",
                 "leaderboard",
                 "remove-collect-channel",
                 "serverstats",
+                "set-digest",
                 "set-update-channel",
                 "setup",
                 "topmessagers"
@@ -426,6 +428,8 @@ async fn register_bulk_overwrites_the_command_definitions() {
             let admin_only = [
                 "setup",
                 "set-update-channel",
+                "set-digest",
+                "digest",
                 "add-collect-channel",
                 "remove-collect-channel",
             ]

@@ -254,3 +254,21 @@ pub async fn record_delivery_failure(
     )
     .await
 }
+
+/// Forgets the update channel's recorded failure (an admin chose the
+/// channel again, e.g. after giving ServerPulse its permissions back), so
+/// digests are posted there again. Run in the admin's transaction.
+pub async fn clear_delivery_failure(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "update guild_settings set delivery_failure_channel_id = null, delivery_failure_code = null,
+                delivery_failure_message = null, delivery_failed_at = null
+         where guild_id = $1",
+    )
+    .bind(guild_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

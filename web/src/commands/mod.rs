@@ -4,6 +4,7 @@
 //! `member.permissions`, whatever the registration said.
 
 mod components;
+pub mod digest;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -110,6 +111,13 @@ impl Options {
         }
     }
 
+    pub(crate) fn integer(&self, name: &str) -> Option<i64> {
+        match self.0.get(name) {
+            Some(CommandOptionValue::Integer(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
     pub(crate) fn channel(&self, name: &str) -> Option<Snowflake> {
         match self.0.get(name) {
             Some(CommandOptionValue::Channel(id)) => Some(Snowflake(id.get())),
@@ -197,13 +205,20 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
             0,
         ),
         ("setup", []) => return settings::setup(ctx, &options).await,
-        ("set-update-channel", []) => return settings::set_update_channel(ctx, &options).await,
+        ("set-update-channel", []) => {
+            return digest::warned(ctx, settings::set_update_channel(ctx, &options).await).await;
+        }
         ("add-collect-channel", []) => {
-            return settings::collect_channel(ctx, &options, true).await;
+            return digest::warned(ctx, settings::collect_channel(ctx, &options, true).await).await;
         }
         ("remove-collect-channel", []) => {
-            return settings::collect_channel(ctx, &options, false).await;
+            let reply = settings::collect_channel(ctx, &options, false).await;
+            return digest::warned(ctx, reply).await;
         }
+        ("set-digest", []) => {
+            return digest::warned(ctx, digest::set_digest(ctx, &options).await).await;
+        }
+        ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
         (name, _) => {
             return Err(Failure::user(format!(
                 "I don't know the command `/{name}`. The command list may be out of date; an admin can re-register commands."

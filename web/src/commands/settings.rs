@@ -5,6 +5,7 @@
 use chrono_tz::Tz;
 use serde_json::json;
 use shared::Snowflake;
+use shared::db::digest_settings;
 use shared::db::settings::{self, CollectMode, GuildSettings};
 use twilight_model::channel::ChannelType;
 use twilight_model::channel::message::component::ComponentType;
@@ -28,7 +29,7 @@ pub const COLLECTABLE: [ChannelType; 5] = [
     ChannelType::GuildForum,
 ];
 
-/// Where digests and alerts can go: text and announcement channels.
+/// Where digests can go: text and announcement channels.
 pub const POSTABLE: [ChannelType; 2] = [ChannelType::GuildText, ChannelType::GuildAnnouncement];
 
 pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
@@ -67,13 +68,17 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     }
     if let Some(channel) = options.channel("update_channel") {
         settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
+        digest_settings::clear_delivery_failure(&mut tx, ctx.guild_id).await?;
     }
     tx.commit().await?;
     let settings = settings::load(&ctx.state.pool, ctx.guild_id)
         .await
         .unwrap_or(settings);
+    let embed = super::digest::setup_fields(ctx, settings_embed(ctx, &settings))
+        .await?
+        .footer("Changes are recorded in the settings audit log.");
     let mut message = Message {
-        embeds: vec![settings_embed(ctx, &settings)],
+        embeds: vec![embed],
         ephemeral: true,
         ..Message::default()
     };
@@ -117,7 +122,6 @@ fn settings_embed(ctx: &Ctx, settings: &GuildSettings) -> Embed {
                 .map_or_else(|| "not set".to_owned(), |c| ctx.channel_label(c)),
             true,
         )
-        .footer("Changes are recorded in the settings audit log.")
 }
 
 pub(super) async fn choose_channels(ctx: &Ctx, values: &[String]) -> Outcome<Reply> {
@@ -149,14 +153,24 @@ pub(super) async fn set_update_channel(ctx: &Ctx, options: &Options) -> Outcome<
     ctx.require_admin()?;
     let channel = options
         .channel("channel")
-        .ok_or_else(|| Failure::user("Pick the channel digests and alerts should go to."))?;
+        .ok_or_else(|| Failure::user("Pick the channel digests should go to."))?;
     let mut tx = ctx.state.pool.begin().await?;
     settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
+    // Choosing the channel again is how an admin says its permissions
+    // are fixed: digests are posted there again.
+    digest_settings::clear_delivery_failure(&mut tx, ctx.guild_id).await?;
     tx.commit().await?;
-    Ok(Reply::Message(Message::notice(format!(
-        "Digests and alerts will go to {}.",
-        ctx.channel_label(channel)
-    ))))
+    let label = ctx.channel_label(channel);
+    let digests = match digest_settings::load(&ctx.state.pool, ctx.guild_id)
+        .await?
+        .and_then(|s| s.schedule.frequency)
+    {
+        Some(_) => format!("Digests will go to {label}."),
+        None => format!(
+            "Digests will go to {label} once you turn them on with /set-digest (they are off now)."
+        ),
+    };
+    Ok(Reply::Message(Message::notice(digests)))
 }
 
 pub(super) async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool) -> Outcome<Reply> {
