@@ -199,7 +199,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ingester_config = IngesterConfig {
         database: database.clone(),
         discord_token: Secret::new(TOKEN),
-        api_url,
+        api_url: api_url.clone(),
         gateway_url: Some(sim.gateway.url().to_owned()),
         shards: 0..=0,
         shard_total: 1,
@@ -221,8 +221,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ingest_elapsed = ingest_started.elapsed();
 
     // Every command, as members and admins would use them.
+    let poster = serverpulse_web::delivery::Poster::new(&api_url, Secret::new(TOKEN));
     for guild in guilds.iter().take(1) {
         steps::tour(&client, guild, &mut transcript).await?;
+        steps::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
     }
     write_output(&args.out, &transcript)?;
 

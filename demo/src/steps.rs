@@ -10,7 +10,11 @@ use discord_sim::interactions::{
     CommandOption, FinalMessage, InteractionClient, InteractionKind, InteractionOutcome, Invoker,
     OptionValue,
 };
+use discord_sim::{StoredFile, StoredMessage};
 use serde_json::Value;
+use serverpulse_web::delivery::Poster;
+use serverpulse_web::digest::{self, schedule};
+use shared::db::digest_settings;
 use sim_scenario::truth::{AuthorKind, GroundTruth};
 use sqlx::PgPool;
 
@@ -68,8 +72,28 @@ pub fn guilds(truth: &GroundTruth) -> Vec<DemoGuild> {
 pub struct Entry {
     pub title: String,
     pub outcome: Option<InteractionOutcome>,
+    /// A message ServerPulse posted on its own (a digest), not an answer.
+    pub posted: Option<StoredMessage>,
     pub error: Option<String>,
     pub latency: Duration,
+}
+
+impl Entry {
+    /// What a user saw: the message, its files, whether only the invoking
+    /// user saw it, and how it arrived.
+    fn shown(&self) -> Option<(&Value, &[StoredFile], bool, String)> {
+        if let Some(m) = self.outcome.as_ref().and_then(|o| o.final_message.as_ref()) {
+            return Some((
+                &m.message,
+                &m.files,
+                m.ephemeral(),
+                format!("{:?}", m.delivery),
+            ));
+        }
+        self.posted
+            .as_ref()
+            .map(|m| (&m.message, m.files.as_slice(), false, "Posted".to_owned()))
+    }
 }
 
 #[derive(Default)]
@@ -79,15 +103,7 @@ pub struct Transcript {
 
 impl Transcript {
     pub fn failures(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| {
-                e.outcome
-                    .as_ref()
-                    .and_then(|o| o.final_message.as_ref())
-                    .is_none()
-            })
-            .count()
+        self.entries.iter().filter(|e| e.shown().is_none()).count()
     }
 
     /// Writes one Markdown file per interaction, its PNGs beside it, and an
@@ -99,14 +115,11 @@ impl Transcript {
         index.push_str("| # | interaction | delivery | latency |\n| --- | --- | --- | ---: |\n");
         for (n, entry) in self.entries.iter().enumerate() {
             let stem = format!("{:02}-{}", n + 1, slug(&entry.title));
-            let final_message = entry
-                .outcome
-                .as_ref()
-                .and_then(|o| o.final_message.as_ref());
-            let mut body = match final_message {
-                Some(message) => {
+            let shown = entry.shown();
+            let mut body = match &shown {
+                Some((message, message_files, ephemeral, _)) => {
                     let mut files = Vec::new();
-                    for file in &message.files {
+                    for file in *message_files {
                         let name = format!("{stem}-{}", file.filename);
                         std::fs::write(out.join(&name), file.bytes())
                             .with_context(|| format!("writing {name}"))?;
@@ -119,12 +132,8 @@ impl Transcript {
                             .map(|(_, saved)| saved.clone())
                             .unwrap_or_else(|| attachment.to_owned())
                     };
-                    let mut text = crate::render::message_markdown(
-                        &entry.title,
-                        &message.message,
-                        message.ephemeral(),
-                        &link,
-                    );
+                    let mut text =
+                        crate::render::message_markdown(&entry.title, message, *ephemeral, &link);
                     for (original, saved) in &files {
                         if !text.contains(saved.as_str()) {
                             text.push_str(&format!("![{original}]({saved})\n\n"));
@@ -141,15 +150,18 @@ impl Transcript {
                         .unwrap_or_else(|| describe_failure(entry.outcome.as_ref()))
                 ),
             };
+            let verb = if entry.posted.is_some() {
+                "Posted"
+            } else {
+                "Answered"
+            };
             body.push_str(&format!(
-                "\n---\nAnswered in {} ms.\n",
+                "\n---\n{verb} in {} ms.\n",
                 entry.latency.as_millis()
             ));
             std::fs::write(out.join(format!("{stem}.md")), body)
                 .with_context(|| format!("writing {stem}.md"))?;
-            let delivery = final_message
-                .map(|m| format!("{:?}", m.delivery))
-                .unwrap_or_else(|| "failed".into());
+            let delivery = shown.map_or_else(|| "failed".into(), |(_, _, _, how)| how);
             index.push_str(&format!(
                 "| {} | [{}]({stem}.md) | {delivery} | {} ms |\n",
                 n + 1,
@@ -245,6 +257,7 @@ async fn invoke(
     transcript.entries.push(Entry {
         title,
         outcome,
+        posted: None,
         error,
         latency,
     });
@@ -509,6 +522,74 @@ pub async fn tour(
     ));
     for (title, kind, invoker) in settings {
         invoke(client, transcript, title, kind, invoker).await;
+    }
+    Ok(())
+}
+
+/// Digests: an admin turns on a daily digest and previews it, then the
+/// daily digest and, after switching to weekly, the weekly one are posted
+/// to the update channel as `serverpulse-web digests run --at <when it is
+/// due>` would post them (the runner's clock set to the next due time).
+pub async fn digests(
+    client: &InteractionClient,
+    sim: &discord_sim::SimHandle,
+    pool: &PgPool,
+    poster: &Poster,
+    guild: &DemoGuild,
+    transcript: &mut Transcript,
+) -> anyhow::Result<()> {
+    let admin = Invoker::admin(guild.id, guild.text_channel.0);
+    let (channel, channel_name) = &guild.text_channel;
+    for frequency in ["daily", "weekly"] {
+        invoke(
+            client,
+            transcript,
+            format!("/set-digest frequency:{frequency} (admin)"),
+            command("set-digest", vec![string("frequency", frequency)]),
+            &admin,
+        )
+        .await;
+        if frequency == "daily" {
+            invoke(
+                client,
+                transcript,
+                "/digest preview (admin)".into(),
+                command("digest", vec![sub("preview", Vec::new())]),
+                &admin,
+            )
+            .await;
+        }
+        let settings = digest_settings::load(pool, shared::Snowflake(guild.id))
+            .await
+            .context("reading the digest settings")?
+            .context("the guild has no settings")?;
+        let chosen = settings
+            .schedule
+            .frequency
+            .context("/set-digest did not turn digests on")?;
+        let tz = digest::timezone(&settings);
+        let latest = schedule::latest(chosen, &settings.schedule, tz, chrono::Utc::now());
+        let due = schedule::following(latest, &settings.schedule, tz).scheduled_at;
+        let before = sim.rest.channel_messages(*channel).len();
+        let started = Instant::now();
+        let report = digest::run_and_deliver(pool, poster, due)
+            .await
+            .context("running the digests")?;
+        let posted = sim.rest.channel_messages(*channel).into_iter().nth(before);
+        let error = posted
+            .is_none()
+            .then(|| format!("nothing was posted: {report:?}"));
+        transcript.entries.push(Entry {
+            title: format!(
+                "{frequency} digest posted in #{channel_name} at {} ({})",
+                due.with_timezone(&tz).format("%a %-d %b %H:%M"),
+                tz.name()
+            ),
+            outcome: None,
+            posted,
+            error,
+            latency: started.elapsed(),
+        });
     }
     Ok(())
 }

@@ -42,6 +42,10 @@ async fn quick_demo_answers_every_command_and_writes_its_output() {
         "/remove-collect-channel",
         "/add-collect-channel",
         "/set-update-channel",
+        "/set-digest",
+        "/digest preview",
+        "daily digest posted in",
+        "weekly digest posted in",
     ] {
         assert!(index.contains(command), "{command} missing from the index");
     }
