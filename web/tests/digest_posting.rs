@@ -308,6 +308,41 @@ async fn a_channel_that_answers_403_is_not_retried_and_the_admin_is_told() {
         content(&answer)
     );
 
+    // Both the admin's choice and ServerPulse's failure are audited.
+    let audit = shared::db::settings::audit_trail(&app.db.pool, Snowflake(guild), 50)
+        .await
+        .unwrap();
+    let by = |action: &str| {
+        audit
+            .iter()
+            .filter(|a| a.action == action)
+            .map(|a| a.actor_id)
+            .collect::<Vec<_>>()
+    };
+    let admin_id = Snowflake(admin(guild).user_id);
+    assert_eq!(by("digest.set"), [admin_id, admin_id]);
+    assert_eq!(
+        by("update_channel.delivery_failed"),
+        [digest_settings::SYSTEM_ACTOR]
+    );
+    // A member without Manage Server may not change the schedule.
+    let refused = final_message(
+        &app,
+        &command("set-digest", vec![string("frequency", "hourly")]),
+        &discord_sim::Invoker::member(guild, guild + 1),
+    )
+    .await;
+    assert!(
+        content(&refused).contains("Manage Server"),
+        "{}",
+        content(&refused)
+    );
+    let kept = digest_settings::load(&app.db.pool, Snowflake(guild))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.schedule.frequency, Some(DigestFrequency::Daily));
+
     // Permissions given back, the channel chosen again: posted again.
     app.sim
         .rest
