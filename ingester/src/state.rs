@@ -423,6 +423,8 @@ impl ShardState {
             }),
             created_at: c.id.created_at(),
             deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
+            everyone_allow: 0,
+            everyone_deny: 0,
         };
         g.channels.insert(c.id, (info, row.clone()));
         self.pending.channels.insert((guild_id, c.id), row);
@@ -611,6 +613,7 @@ impl ShardState {
                         name: String::new(),
                         member_count: 0,
                         available: true,
+                        everyone_permissions: None,
                     });
                 if let Some(name) = u.name {
                     row.name = name;
@@ -835,6 +838,7 @@ impl ShardState {
                 .unwrap_or_default(),
             member_count: g.member_count.map_or(g.members.len() as i32, |c| c as i32),
             available: true,
+            everyone_permissions: None,
         });
         for c in g.channels.iter().chain(&g.threads) {
             self.upsert_channel(guild_id, c, None, at);
