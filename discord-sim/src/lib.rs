@@ -26,8 +26,8 @@ pub use interactions::{
     InteractionOutcome, Invoker, OptionValue,
 };
 pub use rest::{
-    InteractionRecord, RateLimitRule, RateLimitScope, RecordedFile, RecordedRequest, RestConfig,
-    RestHandle, StoredFile, StoredMessage,
+    BucketLimit, ChannelAccess, ForcedAnswer, InteractionRecord, RateLimitRule, RateLimitScope,
+    RecordedFile, RecordedRequest, RestConfig, RestFault, RestHandle, StoredFile, StoredMessage,
 };
 
 /// The application (and bot user) id the simulator answers to by default.

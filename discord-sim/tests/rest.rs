@@ -5,17 +5,25 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TOKEN, scenario, start_sim};
-use discord_sim::{Compression, RateLimitRule, RateLimitScope, SimConfig, SimHandle};
+use common::{TOKEN, scenario};
+use discord_sim::{
+    ChannelAccess, Compression, RateLimitRule, RateLimitScope, SimConfig, SimHandle,
+};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+/// These tests post far more than a bucket's 5 messages to channel 42,
+/// which the scenario does not have: no bucket, and the channel writable.
+/// Buckets and channel access are tested in `channel_messages.rs`.
 async fn sim() -> SimHandle {
-    start_sim(
-        scenario(&[common::guild_id(1, 0, 1)], 1, &[]),
-        Compression::AsRequested,
-    )
-    .await
+    let mut config = SimConfig::new(TOKEN);
+    config.gateway.compression = Compression::AsRequested;
+    config.rest.message_bucket = None;
+    let sim = discord_sim::start(config, scenario(&[common::guild_id(1, 0, 1)], 1, &[]))
+        .await
+        .expect("simulator starts");
+    sim.rest.set_channel_access(42, ChannelAccess::Writable);
+    sim
 }
 
 fn auth() -> String {
@@ -197,6 +205,7 @@ async fn bot_routes_demand_the_token_and_requests_are_recorded() {
     let sim = discord_sim::start(config, scenario(&[common::guild_id(1, 0, 1)], 1, &[]))
         .await
         .unwrap();
+    sim.rest.set_channel_access(42, ChannelAccess::Writable);
     let client = reqwest::Client::new();
     let url = format!("{}/channels/42/messages", sim.rest.api_url());
     let missing = client

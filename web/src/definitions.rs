@@ -1,106 +1,119 @@
 //! The slash command definitions `serverpulse-web register` bulk-overwrites.
 
 use serde_json::{Value, json};
+use twilight_model::application::command::{CommandOptionType, CommandType};
+use twilight_model::application::interaction::InteractionContextType;
+use twilight_model::guild::Permissions;
 
-/// Manage Guild: settings commands are hidden from members without it
-/// (and checked again on every call, from the interaction's permissions).
-pub const MANAGE_GUILD: u64 = 1 << 5;
-pub const ADMINISTRATOR: u64 = 1 << 3;
+use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
+use crate::view::{
+    ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
+    TimeframeChoice, TrendMetric,
+};
 
-const SUB: u8 = 1;
-const GROUP: u8 = 2;
-const STRING: u8 = 3;
-const BOOLEAN: u8 = 5;
-const USER: u8 = 6;
-const CHANNEL: u8 = 7;
+/// Settings commands are hidden from members without Manage Server (and
+/// checked again on every call, from the interaction's permissions).
+const ADMIN_ONLY: Permissions = Permissions::MANAGE_GUILD;
 
-fn choices(values: &[&str]) -> Value {
+const SUB: CommandOptionType = CommandOptionType::SubCommand;
+const GROUP: CommandOptionType = CommandOptionType::SubCommandGroup;
+const STRING: CommandOptionType = CommandOptionType::String;
+const BOOLEAN: CommandOptionType = CommandOptionType::Boolean;
+const USER: CommandOptionType = CommandOptionType::User;
+const CHANNEL: CommandOptionType = CommandOptionType::Channel;
+/// Slash commands, usable in servers only.
+const SLASH: CommandType = CommandType::ChatInput;
+const GUILD: [InteractionContextType; 1] = [InteractionContextType::Guild];
+
+/// The keys of `values` as choices (the commands parse them back with the
+/// same enum).
+fn choices<T: Choice>(values: &[T]) -> Value {
     values
         .iter()
-        .map(|v| json!({"name": v, "value": v}))
+        .map(|v| json!({"name": v.key(), "value": v.key()}))
         .collect()
 }
 
-fn timeframe(presets: &[&str]) -> Value {
+fn timeframe(offered: &[TimeframeChoice]) -> Value {
     json!({"type": STRING, "name": "timeframe", "description": "Period to report on (custom asks for dates)",
-           "choices": choices(presets)})
+           "choices": choices(offered)})
 }
 
 fn all_timeframes() -> Value {
-    timeframe(&["24h", "7d", "30d", "90d", "all", "custom"])
+    timeframe(TimeframeChoice::ALL)
 }
 
-fn pick(name: &str, description: &str, values: &[&str]) -> Value {
-    json!({"type": STRING, "name": name, "description": description, "choices": choices(values)})
+fn pick<T: Choice>(name: &str, description: &str) -> Value {
+    json!({"type": STRING, "name": name, "description": description, "choices": choices(T::ALL)})
 }
 
 fn channel(name: &str, description: &str, required: bool) -> Value {
     json!({"type": CHANNEL, "name": name, "description": description, "required": required,
-           "channel_types": [0, 2, 5, 13, 15]})
+           "channel_types": COLLECTABLE})
 }
 
 /// Every command, as Discord's bulk-overwrite endpoint takes them.
 pub fn commands() -> Value {
     json!([
         {
-            "name": "serverstats", "description": "Server statistics", "type": 1, "contexts": [0],
+            "name": "serverstats", "description": "Server statistics", "type": SLASH, "contexts": GUILD,
             "options": [
                 {"type": SUB, "name": "overview", "description": "Everything at a glance", "options": [all_timeframes()]},
                 {"type": SUB, "name": "members", "description": "Growth, activity, retention and top members",
-                 "options": [all_timeframes(), pick("category", "What to look at", &["growth", "activity", "retention", "top"])]},
+                 "options": [all_timeframes(), pick::<MembersCategory>("category", "What to look at")]},
                 {"type": SUB, "name": "activity", "description": "Messages, voice, reactions and threads",
-                 "options": [all_timeframes(), pick("type", "Kind of activity", &["messages", "voice", "reactions", "threads"])]},
+                 "options": [all_timeframes(), pick::<ActivityKind>("type", "Kind of activity")]},
                 {"type": SUB, "name": "channels", "description": "Channel usage",
-                 "options": [all_timeframes(), pick("type", "Kind of channel", &["text", "voice", "threads", "forum"])]},
+                 "options": [all_timeframes(), pick::<ChannelKind>("type", "Kind of channel")]},
                 {"type": SUB, "name": "trends", "description": "Growth, weekly cycle and a forecast",
-                 "options": [all_timeframes(), pick("metric", "Metric to follow", &["messages", "members", "voice", "reactions"])]},
+                 "options": [all_timeframes(), pick::<TrendMetric>("metric", "Metric to follow")]},
             ]
         },
         {
-            "name": "activity", "description": "Analyse a member, a channel, or two periods", "type": 1, "contexts": [0],
+            "name": "activity", "description": "Analyse a member, a channel, or two periods", "type": SLASH, "contexts": GUILD,
             "options": [{"type": GROUP, "name": "analyze", "description": "Analyse activity", "options": [
                 {"type": SUB, "name": "member", "description": "One member's activity",
                  "options": [{"type": USER, "name": "user", "description": "Member (default: you)"}, all_timeframes()]},
                 {"type": SUB, "name": "channel", "description": "One channel's activity",
                  "options": [channel("channel", "Channel (default: this one)", false),
-                             pick("metric", "Metric", &["messages", "voice"]), all_timeframes()]},
+                             pick::<ChannelMetric>("metric", "Metric"), all_timeframes()]},
                 {"type": SUB, "name": "comparative", "description": "This period against the previous one, or two channels",
-                 "options": [pick("metric", "Metric", &["messages", "members", "voice", "reactions"]), all_timeframes(),
+                 "options": [pick::<TrendMetric>("metric", "Metric"), all_timeframes(),
                              channel("channel", "First channel", false), channel("other", "Second channel", false)]},
             ]}]
         },
         {
-            "name": "topmessagers", "description": "Members with the most messages (bots left out)", "type": 1, "contexts": [0],
-            "options": [timeframe(&["24h", "7d", "30d", "all"])]
+            "name": "topmessagers", "description": "Members with the most messages (bots left out)", "type": SLASH, "contexts": GUILD,
+            "options": [timeframe(TimeframeChoice::TOP_MESSAGERS)]
         },
         {
-            "name": "leaderboard", "description": "Member leaderboard (bots left out)", "type": 1, "contexts": [0],
+            "name": "leaderboard", "description": "Member leaderboard (bots left out)", "type": SLASH, "contexts": GUILD,
             "options": [channel("channel", "Only this channel", false),
-                        pick("metric", "What to rank", &["messages", "voice", "reactions"]), all_timeframes()]
+                        pick::<BoardMetric>("metric", "What to rank"), all_timeframes()]
         },
         {
             "name": "setup", "description": "Enable tracking and choose channels, timezone and update channel",
-            "type": 1, "contexts": [0], "default_member_permissions": MANAGE_GUILD.to_string(),
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
             "options": [
                 {"type": BOOLEAN, "name": "tracking", "description": "Record activity (default: on)"},
-                pick("channels", "Collect all channels or choose some", &["all", "choose"]),
+                pick::<CollectChoice>("channels", "Collect all channels or choose some"),
                 {"type": STRING, "name": "timezone", "description": "IANA timezone, e.g. Europe/Berlin", "autocomplete": true},
-                {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": [0, 5]},
+                {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": POSTABLE},
             ]
         },
         {
-            "name": "set-update-channel", "description": "Choose where digests and alerts go", "type": 1, "contexts": [0],
-            "default_member_permissions": MANAGE_GUILD.to_string(),
-            "options": [{"type": CHANNEL, "name": "channel", "description": "Channel", "required": true, "channel_types": [0, 5]}]
+            "name": "set-update-channel", "description": "Choose where digests and alerts go", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [{"type": CHANNEL, "name": "channel", "description": "Channel", "required": true, "channel_types": POSTABLE}]
         },
         {
-            "name": "add-collect-channel", "description": "Collect activity in a channel", "type": 1, "contexts": [0],
-            "default_member_permissions": MANAGE_GUILD.to_string(),
+            "name": "add-collect-channel", "description": "Collect activity in a channel", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
             "options": [channel("channel", "Channel", true)]
         },
         {
-            "name": "remove-collect-channel", "description": "Stop collecting activity in a channel", "type": 1, "contexts": [0],
-            "default_member_permissions": MANAGE_GUILD.to_string(),
+            "name": "remove-collect-channel", "description": "Stop collecting activity in a channel", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
             "options": [channel("channel", "Channel", true)]
         },
     ])
@@ -148,5 +161,40 @@ mod tests {
                 "remove-collect-channel"
             ]
         );
+    }
+
+    #[test]
+    fn definitions_write_discords_numbers_and_the_parsed_keys() {
+        let commands = commands();
+        let overview = &commands[0];
+        assert_eq!(
+            (overview["type"].clone(), overview["contexts"].clone()),
+            (json!(1), json!([0]))
+        );
+        let members = &overview["options"][1];
+        assert_eq!(members["type"], 1);
+        assert_eq!(members["options"][0]["type"], 3);
+        let keys: Vec<&str> = members["options"][1]["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["growth", "activity", "retention", "top"]);
+        let top = &commands[2];
+        assert_eq!(top["name"], "topmessagers");
+        assert_eq!(
+            top["options"][0]["choices"],
+            json!([{"name": "24h", "value": "24h"}, {"name": "7d", "value": "7d"},
+                   {"name": "30d", "value": "30d"}, {"name": "all", "value": "all"}])
+        );
+        let setup = &commands[4];
+        assert_eq!(setup["options"][3]["channel_types"], json!([0, 5]));
+        let board = &commands[3];
+        assert_eq!(
+            board["options"][0]["channel_types"],
+            json!([0, 2, 5, 13, 15])
+        );
+        assert_eq!(board["options"][0]["type"], 7);
     }
 }

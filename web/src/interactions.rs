@@ -1,7 +1,8 @@
 //! `POST /interactions`: signature first, then PING, then the interaction.
 //!
 //! An answer ready within [`INLINE_BUDGET`] without files goes back in the
-//! HTTP response. Otherwise the endpoint defers (type 5, or 6 for a click)
+//! HTTP response. Otherwise the endpoint defers (a deferred message, or a
+//! deferred update for a click)
 //! and the finished answer — charts as multipart PNGs — is sent by editing
 //! `@original`, so Discord's 3-second deadline is always met. A notice that
 //! only arrives after a public deferral replaces it: the deferred message is
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use twilight_model::application::interaction::{Interaction, InteractionType};
+use twilight_model::http::interaction::InteractionResponseType as Callback;
 
 use crate::AppState;
 use crate::reply::{Message, Reply};
@@ -30,7 +32,7 @@ pub const INLINE_BUDGET: Duration = Duration::from_millis(2000);
 #[derive(Deserialize)]
 struct InteractionKind {
     #[serde(rename = "type")]
-    kind: u8,
+    kind: InteractionType,
 }
 
 fn finish(kind: &'static str, outcome: &'static str, started: Instant) {
@@ -68,9 +70,9 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         finish("unknown", "malformed", started);
         return (StatusCode::BAD_REQUEST, "malformed interaction").into_response();
     };
-    if kind == 1 {
+    if kind == InteractionType::Ping {
         finish("ping", "ok", started);
-        return Json(json!({"type": 1})).into_response();
+        return Json(json!({"type": Callback::Pong})).into_response();
     }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(interaction) => interaction,
@@ -125,7 +127,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 }
             });
             finish(name, "deferred", started);
-            return Json(json!({"type": if update { 6 } else { 5 }})).into_response();
+            return Json(json!({"type": deferral(update)})).into_response();
         }
     };
     finish(name, "answered", started);
@@ -163,29 +165,41 @@ async fn edit_original(rest: &crate::discord::DiscordRest, token: &str, message:
     }
 }
 
+/// "Answer coming": an update of the clicked message after a click, a new
+/// message otherwise.
+fn deferral(update: bool) -> Callback {
+    if update {
+        Callback::DeferredUpdateMessage
+    } else {
+        Callback::DeferredChannelMessageWithSource
+    }
+}
+
 fn respond(state: &AppState, token: String, reply: Reply, update: bool) -> Response {
     let answer: Value = match reply {
-        Reply::Choices(choices) => json!({"type": 8, "data": {"choices": choices
+        Reply::Choices(choices) => {
+            json!({"type": Callback::ApplicationCommandAutocompleteResult, "data": {"choices": choices
             .into_iter()
             .map(|(name, value)| json!({"name": name, "value": value}))
-            .collect::<Vec<_>>()}}),
-        Reply::Modal(modal) => json!({"type": 9, "data": modal}),
+            .collect::<Vec<_>>()}})
+        }
+        Reply::Modal(modal) => json!({"type": Callback::Modal, "data": modal}),
         Reply::Message(message) | Reply::Update(message) if !message.files.is_empty() => {
             // Files cannot travel in the HTTP answer: defer and edit.
             let rest = state.rest.clone();
             let ephemeral = message.ephemeral;
             tokio::spawn(async move { edit_original(&rest, &token, message).await });
-            if update {
-                json!({"type": 6})
-            } else if ephemeral {
-                json!({"type": 5, "data": {"flags": crate::reply::EPHEMERAL}})
+            if ephemeral && !update {
+                json!({"type": deferral(update), "data": {"flags": crate::reply::EPHEMERAL}})
             } else {
-                json!({"type": 5})
+                json!({"type": deferral(update)})
             }
         }
-        Reply::Update(message) if update => json!({"type": 7, "data": message.payload()}),
+        Reply::Update(message) if update => {
+            json!({"type": Callback::UpdateMessage, "data": message.payload()})
+        }
         Reply::Update(message) | Reply::Message(message) => {
-            json!({"type": 4, "data": message.payload()})
+            json!({"type": Callback::ChannelMessageWithSource, "data": message.payload()})
         }
     };
     Json(answer).into_response()

@@ -40,8 +40,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub mod charts;
 pub mod commands;
+pub mod component;
+pub mod context;
 pub mod definitions;
 pub mod discord;
+pub mod error;
 pub mod interactions;
 pub mod period;
 pub mod reply;

@@ -1,6 +1,8 @@
 //! What a handler answers, and message pieces kept within Discord's limits.
 
 use serde_json::{Value, json};
+use twilight_model::channel::message::MessageFlags;
+use twilight_model::channel::message::component::{ButtonStyle, ComponentType};
 
 use crate::discord::Attachment;
 
@@ -22,7 +24,7 @@ pub mod limits {
 /// Blurple, Discord's brand colour: readable on both themes.
 pub const COLOR: u32 = 0x5865f2;
 /// Ephemeral messages: only the invoking user sees them.
-pub const EPHEMERAL: u64 = 64;
+pub const EPHEMERAL: MessageFlags = MessageFlags::EPHEMERAL;
 
 /// A message to show (new, or replacing the clicked one).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -166,14 +168,15 @@ pub fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
-/// A button (style 1 primary, 2 secondary).
-pub fn button(label: &str, custom_id: String, style: u8, disabled: bool) -> Value {
+/// A button; `custom_id` is a [`crate::component::ComponentId`] encoded.
+pub fn button(label: &str, custom_id: String, style: ButtonStyle, disabled: bool) -> Value {
     debug_assert!(custom_id.len() <= limits::CUSTOM_ID);
-    json!({"type": 2, "style": style, "label": label, "custom_id": custom_id, "disabled": disabled})
+    json!({"type": ComponentType::Button, "style": style, "label": label, "custom_id": custom_id,
+           "disabled": disabled})
 }
 
 pub fn row(components: Vec<Value>) -> Value {
-    json!({"type": 1, "components": components})
+    json!({"type": ComponentType::ActionRow, "components": components})
 }
 
 /// A string select with `(label, value, default)` options.
@@ -187,7 +190,7 @@ pub fn string_select(
         .take(limits::SELECT_OPTIONS)
         .map(|(label, value, default)| json!({"label": label, "value": value, "default": default}))
         .collect();
-    json!({"type": 3, "custom_id": custom_id, "placeholder": placeholder, "options": options,
+    json!({"type": ComponentType::TextSelectMenu, "custom_id": custom_id, "placeholder": placeholder, "options": options,
            "min_values": 1, "max_values": 1})
 }
 

@@ -1,11 +1,10 @@
-//! What a report shows, encoded in `custom_id`s so buttons, selects and the
-//! custom-timeframe modal need no server-side session.
+//! What a report shows: the views, and the choices commands offer for them.
 //!
-//! Format: `<view>:<args…>:<timeframe>`, the timeframe being a preset key or
-//! `c<from>-<to>` in Unix seconds. Every id stays under Discord's 100
-//! characters (two 20-digit ids plus a few words at most).
+//! The choice enums are the one list of option values: the command
+//! definitions offer their keys and the commands parse them back.
+//! A view is written `<view>:<args…>` inside component ids
+//! ([`crate::component`]) and as the values of the report select.
 
-use chrono::{DateTime, Utc};
 use shared::Snowflake;
 use shared::db::analytics::LeaderboardMetric;
 use shared::time::Timeframe;
@@ -24,22 +23,43 @@ pub enum View {
     Channel(Snowflake, ChannelMetric),
     Comparative(TrendMetric, Option<Snowflake>, Option<Snowflake>),
     TopMessagers,
-    Leaderboard(Option<Snowflake>, BoardMetric, i64),
+    /// A leaderboard page (0-based).
+    Leaderboard(Option<Snowflake>, BoardMetric, u32),
 }
 
+/// A command option's value set: what the definitions offer and the
+/// commands parse.
+pub trait Choice: Copy + 'static {
+    /// Every value, in the order offered.
+    const ALL: &'static [Self];
+    fn key(self) -> &'static str;
+    fn from_key(key: &str) -> Option<Self>;
+
+    /// `a, b, c`: the keys, for a message naming the valid ones.
+    fn listed(values: &[Self]) -> String {
+        values
+            .iter()
+            .map(|v| v.key())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// An enum whose variants are written as the given keys.
 macro_rules! keyed_enum {
     ($name:ident { $($variant:ident = $key:literal),+ $(,)? }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-            pub fn key(self) -> &'static str { match self { $(Self::$variant => $key),+ } }
-            pub fn from_key(key: &str) -> Option<Self> {
+        impl $crate::view::Choice for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn key(self) -> &'static str { match self { $(Self::$variant => $key),+ } }
+            fn from_key(key: &str) -> Option<Self> {
                 match key { $($key => Some(Self::$variant),)+ _ => None }
             }
         }
     };
 }
+pub(crate) use keyed_enum;
 
 keyed_enum!(MembersCategory { Growth = "growth", Activity = "activity", Retention = "retention", Top = "top" });
 keyed_enum!(ActivityKind { Messages = "messages", Voice = "voice", Reactions = "reactions", Threads = "threads" });
@@ -47,6 +67,35 @@ keyed_enum!(ChannelKind { Text = "text", Voice = "voice", Threads = "threads", F
 keyed_enum!(TrendMetric { Messages = "messages", Members = "members", Voice = "voice", Reactions = "reactions" });
 keyed_enum!(ChannelMetric { Messages = "messages", Voice = "voice" });
 keyed_enum!(BoardMetric { Messages = "messages", Voice = "voice", Reactions = "reactions" });
+
+keyed_enum!(TimeframeChoice {
+    Last24Hours = "24h", Last7Days = "7d", Last30Days = "30d", Last90Days = "90d", AllTime = "all",
+    Custom = "custom",
+});
+
+impl TimeframeChoice {
+    /// What /topmessagers offers: no 90 days, no custom dates.
+    pub const TOP_MESSAGERS: &'static [Self] = &[
+        Self::Last24Hours,
+        Self::Last7Days,
+        Self::Last30Days,
+        Self::AllTime,
+    ];
+
+    /// The preset; `None` for custom dates (asked for with a form).
+    pub fn preset(self) -> Option<Timeframe> {
+        Timeframe::from_key(self.key())
+    }
+
+    /// The timeframes `view` offers on its buttons and in its command.
+    pub fn offered(view: View) -> &'static [Self] {
+        if view == View::TopMessagers {
+            Self::TOP_MESSAGERS
+        } else {
+            Self::ALL
+        }
+    }
+}
 
 impl BoardMetric {
     pub fn metric(self) -> LeaderboardMetric {
@@ -89,6 +138,7 @@ impl View {
         }
     }
 
+    /// The view `encode` wrote; `None` for anything else.
     pub fn decode(text: &str) -> Option<Self> {
         let parts: Vec<&str> = text.split(':').collect();
         Some(match parts.as_slice() {
@@ -111,27 +161,6 @@ impl View {
     }
 }
 
-pub fn encode_timeframe(timeframe: Timeframe) -> String {
-    match timeframe {
-        Timeframe::Custom { from, to } => format!("c{}-{}", from.timestamp(), to.timestamp()),
-        preset => preset.key().to_owned(),
-    }
-}
-
-pub fn decode_timeframe(text: &str) -> Option<Timeframe> {
-    if let Some(range) = text.strip_prefix('c') {
-        let (from, to) = range.split_once('-')?;
-        let at = |s: &str| {
-            s.parse()
-                .ok()
-                .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-        };
-        let (from, to) = (at(from)?, at(to)?);
-        return (from < to).then_some(Timeframe::Custom { from, to });
-    }
-    Timeframe::from_key(text)
-}
-
 /// A report request: what to show over which timeframe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
@@ -139,60 +168,35 @@ pub struct Request {
     pub timeframe: Timeframe,
 }
 
-impl Request {
-    /// `r|<view>|<timeframe>`: a button or select showing this request.
-    pub fn custom_id(self) -> String {
-        format!(
-            "r|{}|{}",
-            self.view.encode(),
-            encode_timeframe(self.timeframe)
-        )
-    }
-
-    pub fn from_custom_id(id: &str) -> Option<Self> {
-        let mut parts = id.split('|');
-        if parts.next()? != "r" {
-            return None;
-        }
-        let view = View::decode(parts.next()?)?;
-        let timeframe = decode_timeframe(parts.next()?)?;
-        parts.next().is_none().then_some(Self { view, timeframe })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_view_round_trips_through_a_short_custom_id() {
-        let big = Snowflake(u64::MAX);
-        let custom = Timeframe::Custom {
-            from: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-            to: DateTime::from_timestamp(1_790_600_000, 0).unwrap(),
-        };
-        let views = [
-            View::Overview,
-            View::Members(MembersCategory::Retention),
-            View::Activity(ActivityKind::Voice),
-            View::Channels(ChannelKind::Forum),
-            View::Trends(TrendMetric::Members),
-            View::Member(big),
-            View::Channel(big, ChannelMetric::Voice),
-            View::Comparative(TrendMetric::Messages, Some(big), None),
-            View::Comparative(TrendMetric::Voice, Some(big), Some(big)),
-            View::TopMessagers,
-            View::Leaderboard(Some(big), BoardMetric::Reactions, 12),
-        ];
-        for view in views {
-            for timeframe in [Timeframe::Last7Days, Timeframe::AllTime, custom] {
-                let request = Request { view, timeframe };
-                let id = request.custom_id();
-                assert!(id.len() <= 100, "{id}");
-                assert_eq!(Request::from_custom_id(&id), Some(request), "{id}");
-            }
-        }
-        assert_eq!(Request::from_custom_id("r|zz|7d"), None);
-        assert_eq!(Request::from_custom_id("r|ov|1y"), None);
+    fn timeframe_choices_are_the_presets_and_custom() {
+        let presets: Vec<Timeframe> = TimeframeChoice::ALL
+            .iter()
+            .filter_map(|c| c.preset())
+            .collect();
+        assert_eq!(
+            presets,
+            [
+                Timeframe::Last24Hours,
+                Timeframe::Last7Days,
+                Timeframe::Last30Days,
+                Timeframe::Last90Days,
+                Timeframe::AllTime
+            ]
+        );
+        assert_eq!(TimeframeChoice::Custom.preset(), None);
+        assert_eq!(
+            TimeframeChoice::listed(TimeframeChoice::offered(View::TopMessagers)),
+            "24h, 7d, 30d, all"
+        );
+        assert_eq!(View::decode("lb:-:messages:-1"), None);
+        assert_eq!(
+            View::decode("me:growth"),
+            Some(View::Members(MembersCategory::Growth))
+        );
     }
 }

@@ -7,6 +7,7 @@ use chrono_tz::Europe::Berlin;
 use common::*;
 use discord_sim::{CommandOption, FinalMessage, InteractionKind, Invoker, OptionValue};
 use serde_json::{Value, json};
+use serverpulse_web::component::ComponentId;
 use shared::Snowflake;
 use shared::db::settings::{self, CollectMode};
 use sim_scenario::truth::{LeaderboardMetric, Scope};
@@ -159,8 +160,8 @@ async fn buttons_selects_modal_and_autocomplete_work() {
     let submit = InteractionKind::ModalSubmit {
         custom_id: modal_id.clone(),
         fields: vec![
-            ("from".into(), "2026-10-24".into()),
-            ("to".into(), "2026-10-26".into()),
+            (ComponentId::FirstDay.encode(), "2026-10-24".into()),
+            (ComponentId::LastDay.encode(), "2026-10-26".into()),
         ],
     };
     let custom = final_message(&app, &submit, &admin).await;
@@ -199,8 +200,8 @@ async fn buttons_selects_modal_and_autocomplete_work() {
     let bad = InteractionKind::ModalSubmit {
         custom_id: modal_id,
         fields: vec![
-            ("from".into(), "2026-10-26".into()),
-            ("to".into(), "2026-10-24".into()),
+            (ComponentId::FirstDay.encode(), "2026-10-26".into()),
+            (ComponentId::LastDay.encode(), "2026-10-24".into()),
         ],
     };
     let notice = final_message(&app, &bad, &admin).await;
@@ -502,4 +503,50 @@ async fn removing_a_channel_while_collecting_all_keeps_every_other_one() {
     let audit = settings::audit_trail(&app.db.pool, g, 1).await.unwrap();
     assert_eq!(audit[0].action, "collect_channel.remove");
     assert_eq!(audit[0].detail["still_collected"], 2);
+}
+
+/// A component of a message from an earlier release (ids without this
+/// release's version) says so; a forged id gets a notice, never a report
+/// or a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_and_forged_custom_ids_answer_notices() {
+    let (_, truth) = dst_scenario(3);
+    let guild = truth.guild_ids[0];
+    let app = start_app(at(truth.end_ms)).await;
+    seed(&app, &truth, guild, "UTC").await;
+    let admin = admin(guild);
+    let notice = async |kind: InteractionKind| {
+        let message = final_message(&app, &kind, &admin).await;
+        assert!(message.ephemeral(), "{:?}", message.message);
+        content(&message).to_owned()
+    };
+    for old in ["r|ov|7d", "tfc|me:growth", "sel|7d", "setup|channels"] {
+        let text = notice(click(old, 2, vec!["ov".into()], guild)).await;
+        assert_eq!(
+            text, "This message is out of date — run the command again.",
+            "{old}"
+        );
+    }
+    let old_form = InteractionKind::ModalSubmit {
+        custom_id: "tf|ov".into(),
+        fields: vec![
+            ("from".into(), "2026-10-24".into()),
+            ("to".into(), "2026-10-26".into()),
+        ],
+    };
+    assert!(notice(old_form).await.contains("out of date"));
+    for forged in [
+        "sp1|r|lb:-:messages:99999999999|7d",
+        "sp1|r|ov|c0_99999999999",
+        "sp1|r|zz|7d",
+        "sp1|tf|ov",
+        "sp1|\u{0}|🙂",
+    ] {
+        let text = notice(click(forged, 2, vec![], guild)).await;
+        assert!(text.contains("run the command again"), "{forged}: {text}");
+    }
+    // A select value that is no view.
+    let select = ComponentId::ReportSelect(shared::time::Timeframe::Last7Days).encode();
+    let text = notice(click(&select, 3, vec!["zz".into()], guild)).await;
+    assert!(text.contains("not available any more"), "{text}");
 }

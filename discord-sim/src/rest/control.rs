@@ -3,7 +3,24 @@
 
 use axum::routing::{get, post};
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::RestState;
+use super::body::{Answer, Body, respond};
+use super::channels::{Channel, ChannelAccess};
+use super::handle::{register, wait_for_interaction};
+use super::rate_limit::{RateLimitRule, RestFault};
+use super::webhooks;
+use crate::gateway::Fault;
 
 pub(super) fn router() -> Router<Arc<RestState>> {
     Router::new()
@@ -16,6 +33,15 @@ pub(super) fn router() -> Router<Arc<RestState>> {
         .route(
             "/_sim/rate-limits",
             post(control_rate_limit).delete(control_clear_rate_limits),
+        )
+        .route(
+            "/_sim/rest-faults",
+            post(control_rest_fault).delete(control_clear_rest_faults),
+        )
+        .route("/_sim/channels/{channel_id}/access", post(control_access))
+        .route(
+            "/_sim/channels/{channel_id}/messages",
+            get(control_channel_messages),
         )
         .route("/_sim/interactions", post(control_register))
         .route("/_sim/interactions/{token}", get(control_interaction))
@@ -63,6 +89,58 @@ async fn control_rate_limit(State(state): State<Arc<RestState>>, body: Bytes) ->
 async fn control_clear_rate_limits(State(state): State<Arc<RestState>>) -> StatusCode {
     state.lock().rate_limits.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn control_rest_fault(State(state): State<Arc<RestState>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<RestFault>(&body) {
+        Ok(fault) => {
+            state.lock().faults.push(fault);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+async fn control_clear_rest_faults(State(state): State<Arc<RestState>>) -> StatusCode {
+    state.lock().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct AccessBody {
+    access: ChannelAccess,
+}
+
+async fn control_access(
+    State(state): State<Arc<RestState>>,
+    Path(channel_id): Path<u64>,
+    body: Bytes,
+) -> Response {
+    match serde_json::from_slice::<AccessBody>(&body) {
+        Ok(AccessBody { access }) => {
+            let mut inner = state.lock();
+            inner
+                .channels
+                .entry(channel_id)
+                .or_insert_with(|| Channel::new(access))
+                .access = access;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+async fn control_channel_messages(
+    State(state): State<Arc<RestState>>,
+    Path(channel_id): Path<u64>,
+) -> Response {
+    let messages = state
+        .lock()
+        .channels
+        .get(&channel_id)
+        .map(|c| c.messages.clone())
+        .unwrap_or_default();
+    axum::Json(messages).into_response()
 }
 
 #[derive(Deserialize)]
@@ -154,7 +232,7 @@ pub(super) fn http_answer(
             json: Some(payload.clone()),
             files: Vec::new(),
         };
-        routes::acknowledge(state, token, payload, &parsed)
+        webhooks::acknowledge(state, token, payload, &parsed)
     } else {
         Answer::empty(StatusCode::NO_CONTENT)
     };

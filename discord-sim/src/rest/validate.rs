@@ -27,6 +27,7 @@ pub const COMMAND_DESCRIPTION_MAX: usize = 100;
 pub const COMMAND_OPTIONS_MAX: usize = 25;
 pub const AUTOCOMPLETE_CHOICES_MAX: usize = 25;
 pub const MODAL_TITLE_MAX: usize = 45;
+pub const NONCE_MAX: usize = 25;
 /// Message flag of Components V2 layouts, whose limits differ; not checked.
 const IS_COMPONENTS_V2: u64 = 1 << 15;
 
@@ -142,6 +143,23 @@ pub fn message(payload: &Value, files: &[FilePart<'_>], existing: &[u64]) -> For
     }
     attachments(&mut errors, payload, files, existing);
     errors
+}
+
+/// Checks a channel message's `nonce`: an integer, or a string of at most
+/// 25 characters.
+pub fn nonce(errors: &mut FormErrors, payload: &Value) {
+    match payload.get("nonce") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {}
+        Some(value @ Value::String(_)) => {
+            max_length(errors, path(&[&"nonce"]), Some(value), NONCE_MAX);
+        }
+        Some(_) => errors.add(
+            &path(&[&"nonce"]),
+            "BASE_TYPE_NONCE",
+            "Must be an integer or a string.",
+        ),
+    }
 }
 
 fn embeds(errors: &mut FormErrors, embeds: &[Value]) {

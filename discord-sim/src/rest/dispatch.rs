@@ -1,0 +1,154 @@
+//! The fallback handler every `/api/v10` request goes through: route,
+//! authorization, rate limits, the route's answer, and the record.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::body::{Answer, Body, parse_body, respond};
+use super::rate_limit::{forced, static_headers, take_message_bucket};
+use super::record::RecordedRequest;
+use super::route::Route;
+use super::{RestState, channels, commands, webhooks};
+
+pub(super) async fn discord(
+    State(state): State<Arc<RestState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let size = body.len();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {}", state.config.token.trim_start_matches("Bot ")));
+    let route = Route::parse(uri.path());
+    let route_name = route.as_ref().map(|r| format!("{method} {}", r.template()));
+    let parsed = parse_body(&headers, body).await;
+    let (json_body, files) = match &parsed {
+        Ok(body) => (body.json.clone(), body.files.clone()),
+        Err(_) => (None, Vec::new()),
+    };
+    let answer = match (route, parsed) {
+        (None, _) => Answer::error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
+        (Some(route), _) if !route.allows(&method) => {
+            Answer::error(StatusCode::METHOD_NOT_ALLOWED, 0, "405: Method Not Allowed")
+        }
+        (Some(route), _) if route.bot_auth() && !authorized => {
+            Answer::error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
+        }
+        (Some(route), parsed) => {
+            let route_name = route_name.as_deref().unwrap_or_default();
+            if let Some(answer) = forced(&state, &route, route_name) {
+                answer
+            } else {
+                let headers = match route.message_channel() {
+                    Some(channel) => take_message_bucket(&state, &route, channel),
+                    None => Ok(static_headers(&route)),
+                };
+                match headers {
+                    Err(limited) => limited,
+                    Ok(headers) => {
+                        let mut answer = match parsed {
+                            Ok(body) => serve(&state, &method, &route, body),
+                            Err(answer) => answer,
+                        };
+                        answer.headers.extend(headers);
+                        answer
+                    }
+                }
+            }
+        }
+    };
+    let record = RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        route: route_name,
+        status: answer.status.as_u16(),
+        authorized,
+        content_type,
+        size,
+        json: json_body,
+        files,
+        response: answer.body.clone(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    if let Some(log) = &state.log {
+        let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Ok(line) = serde_json::to_string(&record)
+            && let Err(error) = writeln!(file, "{line}")
+        {
+            tracing::warn!(%error, "writing the REST log failed");
+        }
+    }
+    tracing::debug!(method = %record.method, path = %record.path, status = record.status, "REST");
+    state.lock().requests.push(record);
+    state.changed.notify_waiters();
+    respond(answer)
+}
+
+fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answer {
+    match route {
+        Route::Gateway => Answer::json(StatusCode::OK, json!({"url": gateway_url(state)})),
+        Route::GatewayBot => Answer::json(
+            StatusCode::OK,
+            json!({
+                "url": gateway_url(state),
+                "shards": state.config.recommended_shards,
+                "session_start_limit": session_start_limit(state),
+            }),
+        ),
+        Route::ChannelMessages { channel_id } => channels::create(state, channel_id, &body),
+        Route::ChannelMessage {
+            channel_id,
+            message_id,
+        } => channels::edit(state, channel_id, message_id, &body),
+        Route::InteractionCallback {
+            interaction_id,
+            token,
+        } => webhooks::callback(state, interaction_id, token, body),
+        Route::Webhook {
+            application_id,
+            token,
+        } => webhooks::followup(state, application_id, token, body),
+        Route::Original {
+            application_id,
+            token,
+        } => webhooks::original(state, method, application_id, token, body),
+        Route::Commands {
+            application_id,
+            guild_id,
+        } => commands::commands(state, method, application_id, guild_id.as_deref(), body),
+    }
+}
+
+/// Discord allows 1000 IDENTIFYs a day; each one so far counts.
+fn session_start_limit(state: &RestState) -> Value {
+    let (used, max_concurrency) = state
+        .gateway
+        .as_ref()
+        .map_or((0, 1), |g| (g.identify_count(), g.max_concurrency()));
+    json!({
+        "total": 1000,
+        "remaining": 1000u64.saturating_sub(used),
+        "reset_after": 86_400_000,
+        "max_concurrency": max_concurrency,
+    })
+}
+
+fn gateway_url(state: &RestState) -> String {
+    state
+        .gateway
+        .as_ref()
+        .map_or_else(String::new, |g| g.url().to_owned())
+}

@@ -1,0 +1,193 @@
+//! The admin commands: `/setup` (and its channel select),
+//! `/set-update-channel`, `/add-collect-channel`, `/remove-collect-channel`.
+//! Each is checked against the caller's permissions and audited.
+
+use chrono_tz::Tz;
+use serde_json::json;
+use shared::Snowflake;
+use shared::db::settings::{self, CollectMode, GuildSettings};
+use twilight_model::channel::ChannelType;
+use twilight_model::channel::message::component::ComponentType;
+
+use super::Options;
+use crate::component::ComponentId;
+use crate::context::Ctx;
+use crate::error::{Failure, Outcome};
+use crate::reply::{self, Embed, Message, Reply};
+use crate::view::{Choice, keyed_enum};
+
+keyed_enum!(CollectChoice { All = "all", Choose = "choose" });
+
+/// Channels whose activity can be collected: text, voice, announcement,
+/// stage and forum channels (threads follow their parent).
+pub const COLLECTABLE: [ChannelType; 5] = [
+    ChannelType::GuildText,
+    ChannelType::GuildVoice,
+    ChannelType::GuildAnnouncement,
+    ChannelType::GuildStageVoice,
+    ChannelType::GuildForum,
+];
+
+/// Where digests and alerts can go: text and announcement channels.
+pub const POSTABLE: [ChannelType; 2] = [ChannelType::GuildText, ChannelType::GuildAnnouncement];
+
+pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
+    ctx.require_admin()?;
+    let timezone = match options.string("timezone") {
+        Some(name) => Some(name.parse::<Tz>().map_err(|_| {
+            Failure::user(format!(
+                "`{name}` is not a timezone I know. Start typing a city to pick one, e.g. Europe/Berlin."
+            ))
+        })?),
+        None => None,
+    };
+    let choose = match options.string("channels").map(CollectChoice::from_key) {
+        None | Some(Some(CollectChoice::All)) => false,
+        Some(Some(CollectChoice::Choose)) => true,
+        Some(None) => {
+            return Err(Failure::user(format!(
+                "`{}` is not a valid channels choice. Choose {}.",
+                options.string("channels").unwrap_or_default(),
+                CollectChoice::ALL
+                    .iter()
+                    .map(|c| c.key())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )));
+        }
+    };
+    let tracking = options.boolean("tracking").unwrap_or(true);
+    let mut tx = ctx.state.pool.begin().await?;
+    let settings = settings::set_tracking(&mut tx, ctx.guild_id, ctx.user_id, tracking).await?;
+    if options.string("channels").is_some() && !choose {
+        settings::set_collect_mode(&mut tx, ctx.guild_id, ctx.user_id, CollectMode::All).await?;
+    }
+    if let Some(tz) = timezone {
+        settings::set_timezone(&mut tx, ctx.guild_id, ctx.user_id, tz.name()).await?;
+    }
+    if let Some(channel) = options.channel("update_channel") {
+        settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
+    }
+    tx.commit().await?;
+    let settings = settings::load(&ctx.state.pool, ctx.guild_id)
+        .await
+        .unwrap_or(settings);
+    let mut message = Message {
+        embeds: vec![settings_embed(ctx, &settings)],
+        ephemeral: true,
+        ..Message::default()
+    };
+    if choose {
+        message.content =
+            Some("Pick the channels to collect (threads follow their parent):".into());
+        message.components = vec![reply::row(vec![json!({
+            "type": ComponentType::ChannelSelectMenu,
+            "custom_id": ComponentId::SetupChannels.encode(),
+            "placeholder": "Channels to collect",
+            "channel_types": COLLECTABLE, "min_values": 1, "max_values": 25,
+        })])];
+    }
+    Ok(Reply::Message(message))
+}
+
+fn settings_embed(ctx: &Ctx, settings: &GuildSettings) -> Embed {
+    Embed::new("ServerPulse settings")
+        .field(
+            "Tracking",
+            if settings.tracking_enabled {
+                "on"
+            } else {
+                "off"
+            },
+            true,
+        )
+        .field(
+            "Channels",
+            match settings.collect_mode {
+                CollectMode::All => "all channels",
+                CollectMode::AllowList => "chosen channels",
+            },
+            true,
+        )
+        .field("Timezone", settings.timezone.clone(), true)
+        .field(
+            "Update channel",
+            settings
+                .update_channel_id
+                .map_or_else(|| "not set".to_owned(), |c| ctx.channel_label(c)),
+            true,
+        )
+        .footer("Changes are recorded in the settings audit log.")
+}
+
+pub(super) async fn choose_channels(ctx: &Ctx, values: &[String]) -> Outcome<Reply> {
+    ctx.require_admin()?;
+    let chosen: Vec<Snowflake> = values.iter().filter_map(|v| v.parse().ok()).collect();
+    if chosen.is_empty() {
+        return Err(Failure::user("Pick at least one channel."));
+    }
+    let mut tx = ctx.state.pool.begin().await?;
+    for old in settings::collected_channels(&mut *tx, ctx.guild_id).await? {
+        if !chosen.contains(&old) {
+            settings::set_channel_collected(&mut tx, ctx.guild_id, ctx.user_id, old, false).await?;
+        }
+    }
+    for channel in &chosen {
+        settings::set_channel_collected(&mut tx, ctx.guild_id, ctx.user_id, *channel, true).await?;
+    }
+    settings::set_collect_mode(&mut tx, ctx.guild_id, ctx.user_id, CollectMode::AllowList).await?;
+    tx.commit().await?;
+    let list: Vec<String> = chosen.iter().map(|c| format!("<#{c}>")).collect();
+    Ok(Reply::Update(Message {
+        content: Some(format!("Collecting only: {}", list.join(", "))),
+        ephemeral: true,
+        ..Message::default()
+    }))
+}
+
+pub(super) async fn set_update_channel(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
+    ctx.require_admin()?;
+    let channel = options
+        .channel("channel")
+        .ok_or_else(|| Failure::user("Pick the channel digests and alerts should go to."))?;
+    let mut tx = ctx.state.pool.begin().await?;
+    settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
+    tx.commit().await?;
+    Ok(Reply::Message(Message::notice(format!(
+        "Digests and alerts will go to {}.",
+        ctx.channel_label(channel)
+    ))))
+}
+
+pub(super) async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool) -> Outcome<Reply> {
+    ctx.require_admin()?;
+    let channel = options
+        .channel("channel")
+        .ok_or_else(|| Failure::user("Pick a channel."))?;
+    let label = ctx.channel_label(channel);
+    let current = ctx.settings().await?;
+    let mut tx = ctx.state.pool.begin().await?;
+    if !collect && current.collect_mode == CollectMode::All {
+        // Everything is collected: the admin means "everything but this".
+        let kept = settings::collect_all_but(&mut tx, ctx.guild_id, ctx.user_id, channel).await?;
+        tx.commit().await?;
+        return Ok(Reply::Message(Message::notice(format!(
+            "{label} is no longer collected. ServerPulse now collects an allow-list of the other {kept} channels; \
+             channels created from now on are collected once you add them with /add-collect-channel."
+        ))));
+    }
+    let changed =
+        settings::set_channel_collected(&mut tx, ctx.guild_id, ctx.user_id, channel, collect)
+            .await?;
+    tx.commit().await?;
+    let text = match (collect, changed, current.collect_mode) {
+        (true, _, CollectMode::All) => format!(
+            "{label} is on the allow-list. All channels are collected now; run /setup channels:choose to collect only chosen ones."
+        ),
+        (true, true, CollectMode::AllowList) => format!("{label} is collected from now on."),
+        (true, false, CollectMode::AllowList) => format!("{label} was already collected."),
+        (false, true, _) => format!("{label} is no longer collected."),
+        (false, false, _) => format!("{label} was not on the allow-list."),
+    };
+    Ok(Reply::Message(Message::notice(text)))
+}

@@ -1,0 +1,140 @@
+//! `/activity analyze comparative`: this period against the previous one,
+//! or one channel against another.
+
+use shared::Snowflake;
+use shared::db::analytics::{self, LeaderboardMetric};
+
+use super::frame::{Days, Frame, as_series, total, with_chart};
+use super::leaderboards::ranking;
+use super::trends::{metric_days, metric_show};
+use crate::charts;
+use crate::context::Ctx;
+use crate::error::{Failure, Outcome};
+use crate::period::{Period, change, progress_bar};
+use crate::reply::{Embed, Message};
+use crate::view::{Choice, TrendMetric};
+
+pub(super) async fn comparative(
+    ctx: &Ctx,
+    frame: &Frame,
+    metric: TrendMetric,
+    first: Option<Snowflake>,
+    second: Option<Snowflake>,
+) -> Outcome<Message> {
+    if let (Some(a), Some(b)) = (first, second) {
+        return two_channels(ctx, frame, metric, a, b).await;
+    }
+    let show = metric_show(metric);
+    let Some(previous) = frame.previous else {
+        return Err(Failure::user(
+            "All time has no previous period to compare with. Pick 24h, 7d, 30d, 90d or custom, or two channels.",
+        ));
+    };
+    let current = metric_days(ctx, frame, frame.period, metric).await?;
+    let before = metric_days(ctx, frame, previous, metric).await?;
+    let sum = |days: &Days| -> i64 {
+        if metric == TrendMetric::Members {
+            days.iter().rev().find_map(|d| d.1).unwrap_or(0)
+        } else {
+            days.iter().filter_map(|d| d.1).sum()
+        }
+    };
+    let (now_total, before_total) = (sum(&current), sum(&before));
+    let label = if metric == TrendMetric::Members {
+        "Members at the end"
+    } else {
+        "Total"
+    };
+    let embed = Embed::new(format!(
+        "This period against the previous · {} · {}",
+        metric.key(),
+        frame.label
+    ))
+    .field(
+        format!("{label}, this period"),
+        format!("**{}**", show(now_total)),
+        true,
+    )
+    .field(
+        format!("{label}, previous period"),
+        format!("**{}**", show(before_total)),
+        true,
+    )
+    .field(
+        "Change",
+        change(now_total as f64, before_total as f64),
+        true,
+    );
+    // Both periods on one axis of day numbers: "day 1" is each one's first.
+    let labels: Vec<String> = (1..=current.len()).map(|d| format!("day {d}")).collect();
+    let png = frame.labelled_chart(
+        &format!("{} per day: this period and the previous", metric.key()),
+        &labels,
+        &current,
+        &[
+            as_series("this period", &current, charts::BLURPLE),
+            as_series("previous period", &before, charts::GREEN),
+        ],
+        None,
+    );
+    with_chart(embed, "comparison.png", png)
+}
+
+async fn two_channels(
+    ctx: &Ctx,
+    frame: &Frame,
+    metric: TrendMetric,
+    a: Snowflake,
+    b: Snowflake,
+) -> Outcome<Message> {
+    let show = metric_show(metric);
+    let metric = if metric == TrendMetric::Members {
+        TrendMetric::Messages
+    } else {
+        metric
+    };
+    let (va, vb) = (
+        channel_total(ctx, frame.period, a, metric).await?,
+        channel_total(ctx, frame.period, b, metric).await?,
+    );
+    let (la, lb) = (ctx.channel_label(a), ctx.channel_label(b));
+    let embed = Embed::new(format!("Comparison · {} · {}", metric.key(), frame.label))
+        .field(la.clone(), format!("**{}**", show(va)), true)
+        .field(lb.clone(), format!("**{}**", show(vb)), true)
+        .field(
+            "Difference",
+            format!("{} against {lb}", change(va as f64, vb as f64)),
+            false,
+        )
+        .field("Share", progress_bar(va as f64, (va + vb) as f64), false);
+    let png = charts::bar_chart(
+        &format!("{} · {}", metric.key(), frame.label),
+        &[(la, va as f64), (lb, vb as f64)],
+        charts::BLURPLE,
+    );
+    with_chart(embed, "comparison.png", png)
+}
+
+/// A channel's total of `metric` (members count as messages).
+async fn channel_total(
+    ctx: &Ctx,
+    period: Period,
+    channel: Snowflake,
+    metric: TrendMetric,
+) -> Outcome<i64> {
+    let pool = &ctx.state.pool;
+    let (g, from, to) = (ctx.guild_id, period.from, period.to);
+    Ok(match metric {
+        TrendMetric::Voice => {
+            total(&analytics::voice_hours(pool, g, from, to, Some(channel)).await?)
+        }
+        TrendMetric::Reactions => {
+            let metric = LeaderboardMetric::ReactionsGiven;
+            let all = ranking(ctx, period, metric, Some(channel), i64::MAX, 0).await?;
+            all.rows.iter().map(|r| r.value).sum()
+        }
+        TrendMetric::Messages | TrendMetric::Members => {
+            total(&analytics::message_hours(pool, g, from, to, None, Some(channel)).await?)
+        }
+    })
+}

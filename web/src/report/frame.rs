@@ -1,0 +1,310 @@
+//! A report's period made concrete (local days, the previous period, gaps)
+//! and the pieces every view is built from: figures, day lists, charts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use shared::Snowflake;
+use shared::db::analytics::HourTotals;
+use shared::db::ingest::CoverageGap;
+use shared::time::Timeframe;
+
+use crate::charts::{self, Band, ChartError, Series};
+use crate::discord::Attachment;
+use crate::error::{Failure, Outcome};
+use crate::period::{self, Period, change};
+use crate::reply::{Embed, Message, int};
+use crate::view::Request;
+
+/// Values per UTC hour.
+pub type HourValues = Vec<(DateTime<Utc>, i64)>;
+/// Values per local day; `None` on days without data (a gap, or before
+/// anything was recorded).
+pub type Days = Vec<(NaiveDate, Option<i64>)>;
+/// How a figure is written (`int` or `duration`).
+pub type Show = fn(i64) -> String;
+
+/// A named figure picked from a period's values.
+pub type Figure<T> = (&'static str, fn(&T) -> i64);
+
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// Everything a view needs to know about its period.
+#[derive(Clone)]
+pub struct Frame {
+    pub request: Request,
+    pub period: Period,
+    /// `None` for "all time" (nothing before it to compare with).
+    pub previous: Option<Period>,
+    pub tz: Tz,
+    pub gaps: Vec<CoverageGap>,
+    pub label: String,
+    /// The first hour anything was recorded: days before it have no data
+    /// (not zero).
+    pub first_data: Option<DateTime<Utc>>,
+}
+
+impl Frame {
+    /// The same frame over another period (same timezone, gaps and data
+    /// start), for figures of the previous period.
+    pub fn over(&self, period: Period) -> Self {
+        Self {
+            period,
+            label: String::new(),
+            ..self.clone()
+        }
+    }
+
+    /// `fetch` over the previous period, if there is one.
+    pub async fn before<T, E, F>(&self, fetch: impl FnOnce(Period) -> F) -> Outcome<Option<T>>
+    where
+        F: Future<Output = Result<T, E>>,
+        Failure: From<E>,
+    {
+        match self.previous {
+            Some(previous) => Ok(Some(fetch(previous).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `fetch` over the period and over the previous one, if there is one.
+    pub async fn now_and_before<T, E, F>(
+        &self,
+        fetch: impl Fn(Period) -> F,
+    ) -> Outcome<(T, Option<T>)>
+    where
+        F: Future<Output = Result<T, E>>,
+        Failure: From<E>,
+    {
+        let now = fetch(self.period).await?;
+        Ok((now, self.before(fetch).await?))
+    }
+
+    /// A figure with its comparison, e.g. `**1,234** ↑ 10.0% (1,122 before)`.
+    pub fn figure(&self, current: i64, previous: Option<i64>) -> String {
+        self.figure_with(current, previous, int)
+    }
+
+    pub fn figure_with(&self, current: i64, previous: Option<i64>, show: Show) -> String {
+        match (self.previous, previous) {
+            (Some(_), Some(previous)) => format!(
+                "**{}** {} ({} before)",
+                show(current),
+                change(current as f64, previous as f64),
+                show(previous)
+            ),
+            _ => format!("**{}**", show(current)),
+        }
+    }
+
+    /// Inline fields, each comparing one figure of `now` with `before`.
+    pub fn compared<T>(
+        &self,
+        mut embed: Embed,
+        now: &T,
+        before: Option<&T>,
+        figures: &[Figure<T>],
+    ) -> Embed {
+        for (name, pick) in figures {
+            embed = embed.field(*name, self.figure(pick(now), before.map(pick)), true);
+        }
+        embed
+    }
+
+    fn day_has_gap(&self, day: NaiveDate) -> bool {
+        let start = period::local_midnight(day, self.tz);
+        let end = period::local_midnight(day.succ_opt().unwrap_or(day), self.tz);
+        self.gaps
+            .iter()
+            .any(|g| g.gap_start < end && g.gap_end > start)
+    }
+
+    /// Values per local day of the period, `None` on days a gap touches.
+    pub fn daily(&self, rows: &[(DateTime<Utc>, i64)]) -> Days {
+        let sums = period::per_local_day(rows, self.tz);
+        period::local_days(self.period, self.tz)
+            .into_iter()
+            .map(|day| {
+                let value = sums.get(&day).copied().unwrap_or(0);
+                let known = !self.day_has_gap(day) && !self.before_data(day);
+                (day, known.then_some(value))
+            })
+            .collect()
+    }
+
+    /// The whole local day ended before anything was recorded.
+    fn before_data(&self, day: NaiveDate) -> bool {
+        let end = period::local_midnight(day.succ_opt().unwrap_or(day), self.tz);
+        self.first_data.is_none_or(|first| end <= first)
+    }
+
+    /// The whole local day lies inside the period.
+    pub fn full_day(&self, day: NaiveDate) -> bool {
+        period::local_midnight(day, self.tz) >= self.period.from
+            && period::local_midnight(day.succ_opt().unwrap_or(day), self.tz) <= self.period.to
+    }
+
+    /// `2026-10-25 1,234` per line; days without data say why.
+    pub fn daily_lines(&self, days: &Days, show: Show) -> String {
+        days.iter()
+            .map(|(day, value)| match value {
+                Some(v) => format!("`{day}` {}", show(*v)),
+                None if self.day_has_gap(*day) => format!("`{day}` gap (events lost)"),
+                None => format!("`{day}` – (nothing recorded yet)"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A line chart over the days of `days`, labelled with their dates,
+    /// optionally with a forecast band after them.
+    pub fn day_chart(
+        &self,
+        title: &str,
+        days: &Days,
+        series: &[Series],
+        band: Option<&Band>,
+    ) -> Result<Vec<u8>, ChartError> {
+        let labels: Vec<String> = days
+            .iter()
+            .map(|(d, _)| d.format("%m-%d").to_string())
+            .collect();
+        self.labelled_chart(title, &labels, days, series, band)
+    }
+
+    /// A line chart with one label per day of `days`; the days a recorded
+    /// gap touches are shaded.
+    pub fn labelled_chart(
+        &self,
+        title: &str,
+        labels: &[String],
+        days: &Days,
+        series: &[Series],
+        band: Option<&Band>,
+    ) -> Result<Vec<u8>, ChartError> {
+        let gaps: Vec<bool> = days.iter().map(|(day, _)| self.day_has_gap(*day)).collect();
+        charts::line_chart(title, labels, series, &gaps, band)
+    }
+
+    pub fn footer(&self) -> String {
+        let compared = if self.previous.is_some() {
+            " · ↑/↓ against the previous period of equal length"
+        } else {
+            ""
+        };
+        format!("Times in {}{compared}", self.tz.name())
+    }
+
+    pub fn gaps_note(&self) -> Option<String> {
+        if self.gaps.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = self
+            .gaps
+            .iter()
+            .take(5)
+            .map(|g| {
+                format!(
+                    "{} → {} ({})",
+                    local_time(g.gap_start, self.tz),
+                    local_time(g.gap_end, self.tz),
+                    g.reason
+                )
+            })
+            .collect();
+        Some(format!(
+            "Events in these spans were lost (shown as gaps, not zeros):\n{}",
+            lines.join("\n")
+        ))
+    }
+}
+
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn timeframe_label(timeframe: Timeframe, period: Period, tz: Tz) -> String {
+    match timeframe {
+        Timeframe::Last24Hours => "last 24 hours".into(),
+        Timeframe::Last7Days => "last 7 days".into(),
+        Timeframe::Last30Days => "last 30 days".into(),
+        Timeframe::Last90Days => "last 90 days".into(),
+        Timeframe::AllTime => "all time".into(),
+        Timeframe::Custom { .. } => {
+            let last = period.to - chrono::Duration::seconds(1);
+            format!(
+                "{} to {}",
+                period.from.with_timezone(&tz).format("%Y-%m-%d"),
+                last.with_timezone(&tz).format("%Y-%m-%d")
+            )
+        }
+    }
+}
+
+/// The message of one embed showing the chart `png` as `name`.
+pub fn with_chart(embed: Embed, name: &str, png: Result<Vec<u8>, ChartError>) -> Outcome<Message> {
+    let bytes = png.map_err(|e| Failure::Internal(e.to_string()))?;
+    Ok(Message {
+        embeds: vec![embed.image(name)],
+        files: vec![Attachment {
+            filename: name.to_owned(),
+            bytes,
+        }],
+        ..Message::default()
+    })
+}
+
+/// The message of one embed, without a chart.
+pub fn text_only(embed: Embed) -> Message {
+    Message {
+        embeds: vec![embed],
+        ..Message::default()
+    }
+}
+
+pub fn as_series(name: &str, days: &Days, color: plotters::style::RGBColor) -> Series {
+    Series {
+        name: name.to_owned(),
+        values: days.iter().map(|(_, v)| v.map(|v| v as f64)).collect(),
+        color,
+    }
+}
+
+fn peak_cell(cells: &[[i64; 24]; 7]) -> Option<(usize, usize, i64)> {
+    let mut best: Option<(usize, usize, i64)> = None;
+    for (day, hours) in cells.iter().enumerate() {
+        for (hour, value) in hours.iter().enumerate() {
+            if *value > 0 && best.is_none_or(|b| *value > b.2) {
+                best = Some((day, hour, *value));
+            }
+        }
+    }
+    best
+}
+
+pub fn peak_text(cells: &[[i64; 24]; 7], show: Show) -> String {
+    match peak_cell(cells) {
+        Some((day, hour, value)) => format!(
+            "{} {hour:02}:00–{:02}:00 ({})",
+            WEEKDAYS[day],
+            (hour + 1) % 24,
+            show(value)
+        ),
+        None => "–".into(),
+    }
+}
+
+pub fn series_of(hours: &[HourTotals], pick: fn(&HourTotals) -> i64) -> HourValues {
+    hours.iter().map(|h| (h.hour, pick(h))).collect()
+}
+
+/// The sum of hourly values.
+pub fn total(rows: &[(DateTime<Utc>, i64)]) -> i64 {
+    rows.iter().map(|r| r.1).sum()
+}
+
+pub fn channel_name(id: Snowflake, name: &Option<String>) -> String {
+    match name {
+        Some(n) if !n.is_empty() => format!("#{n}"),
+        _ => format!("<#{id}>"),
+    }
+}

@@ -1,0 +1,113 @@
+//! `/topmessagers` and `/leaderboard`: members ranked, bots left out.
+
+use shared::Snowflake;
+use shared::db::analytics::{self, LeaderboardMetric, LeaderboardPage};
+use twilight_model::channel::message::component::ButtonStyle;
+
+use super::frame::{Frame, Show, text_only};
+use crate::component::ComponentId;
+use crate::context::Ctx;
+use crate::error::Outcome;
+use crate::period::Period;
+use crate::reply::{self, Embed, Message, duration, int};
+use crate::view::{BoardMetric, Choice, PAGE_SIZE, Request, View};
+
+pub(super) async fn top_messagers(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
+    let page = ranking(ctx, frame.period, LeaderboardMetric::Messages, None, 10, 0).await?;
+    let embed = Embed::new(format!("Top messagers · {}", frame.label))
+        .describe(ranking_lines(&page.rows, 0, int));
+    Ok(text_only(embed))
+}
+
+pub(super) async fn leaderboard(
+    ctx: &Ctx,
+    frame: &Frame,
+    channel: Option<Snowflake>,
+    metric: BoardMetric,
+    page: u32,
+) -> Outcome<Message> {
+    let offset = i64::from(page) * PAGE_SIZE;
+    let rows = ranking(
+        ctx,
+        frame.period,
+        metric.metric(),
+        channel,
+        PAGE_SIZE,
+        offset,
+    )
+    .await?;
+    let pages = ((rows.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let show = if metric == BoardMetric::Voice {
+        duration
+    } else {
+        int
+    };
+    let scope = channel.map_or_else(String::new, |c| format!(" · {}", ctx.channel_label(c)));
+    let embed = Embed::new(format!(
+        "Leaderboard · {}{scope} · {}",
+        metric.key(),
+        frame.label
+    ))
+    .describe(ranking_lines(&rows.rows, offset, show))
+    .field("Page", format!("{} of {pages}", i64::from(page) + 1), true);
+    let nav = |target: u32, label: &str, disabled: bool| {
+        let request = Request {
+            view: View::Leaderboard(channel, metric, target),
+            timeframe: frame.request.timeframe,
+        };
+        reply::button(
+            label,
+            ComponentId::Report(request).encode(),
+            ButtonStyle::Secondary,
+            disabled,
+        )
+    };
+    let last = i64::from(page) + 1 >= pages;
+    let paging = reply::row(vec![
+        nav(page.saturating_sub(1), "◀ Previous", page == 0),
+        nav(page.saturating_add(1), "Next ▶", last || page == u32::MAX),
+    ]);
+    let mut message = text_only(embed);
+    message.components = vec![paging];
+    Ok(message)
+}
+
+/// One page of members ranked by `metric` over `period`, bots left out.
+pub(super) async fn ranking(
+    ctx: &Ctx,
+    period: Period,
+    metric: LeaderboardMetric,
+    channel: Option<Snowflake>,
+    limit: i64,
+    offset: i64,
+) -> Outcome<LeaderboardPage> {
+    let query = analytics::LeaderboardQuery {
+        metric,
+        channel,
+        limit,
+        offset,
+    };
+    Ok(
+        analytics::leaderboard(&ctx.state.pool, ctx.guild_id, period.from, period.to, query)
+            .await?,
+    )
+}
+
+/// `1. <@id> — value` per member, numbered from `offset + 1`.
+pub(super) fn ranking_lines(rows: &[analytics::Ranked], offset: i64, show: Show) -> String {
+    if rows.is_empty() {
+        return "Nobody yet.".into();
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "{}. <@{}> — {}",
+                offset + i as i64 + 1,
+                r.user_id,
+                show(r.value)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

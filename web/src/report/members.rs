@@ -1,0 +1,132 @@
+//! `/serverstats members`: growth, active members, retention, top members.
+
+use shared::db::analytics::{self, GuildTotals, LeaderboardMetric};
+
+use super::frame::{Frame, as_series, series_of, text_only, with_chart};
+use super::leaderboards::{ranking, ranking_lines};
+use super::overview::previous_totals;
+use crate::charts;
+use crate::context::Ctx;
+use crate::error::Outcome;
+use crate::period::progress_bar;
+use crate::reply::{Embed, Message, int};
+use crate::view::{Choice, MembersCategory};
+
+pub(super) async fn members(
+    ctx: &Ctx,
+    frame: &Frame,
+    category: MembersCategory,
+    totals: GuildTotals,
+) -> Outcome<Message> {
+    let pool = &ctx.state.pool;
+    let (g, p) = (ctx.guild_id, frame.period);
+    let prev = previous_totals(ctx, frame).await?;
+    let mut embed = Embed::new(format!("Members · {} · {}", category.key(), frame.label));
+    match category {
+        MembersCategory::Growth => {
+            let membership = analytics::membership(pool, g, p.from, p.to).await?;
+            let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+            let joins = frame.daily(&series_of(&hours, |h| h.joins));
+            let leaves = frame.daily(&series_of(&hours, |h| h.leaves));
+            embed = frame.compared(
+                embed,
+                &totals,
+                prev.as_ref(),
+                &[
+                    ("Joins", |t| t.joins),
+                    ("Leaves", |t| t.leaves),
+                    ("Rejoins", |t| t.rejoins),
+                    ("Net growth", |t| t.joins - t.leaves),
+                ],
+            );
+            if let Some(end) = membership.members_at_end() {
+                let start = end - (totals.joins - totals.leaves);
+                embed = embed.field(
+                    "Members",
+                    format!("**{}** at the end ({} at the start)", int(end), int(start)),
+                    true,
+                );
+            }
+            let png = frame.day_chart(
+                &format!("Joins and leaves per day · {}", frame.label),
+                &joins,
+                &[
+                    as_series("joins", &joins, charts::GREEN),
+                    as_series("leaves", &leaves, charts::RED),
+                ],
+                None,
+            );
+            with_chart(embed, "members.png", png)
+        }
+        MembersCategory::Activity => {
+            let membership = analytics::membership(pool, g, p.from, p.to).await?;
+            let (active, prev_active) = frame
+                .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to))
+                .await?;
+            embed = embed.field("Active members", frame.figure(active, prev_active), true);
+            if let Some(end) = membership.members_at_end() {
+                let start = end - (totals.joins - totals.leaves);
+                let members = start + membership.new_users;
+                embed = embed
+                    .field(
+                        "Members in the period",
+                        format!("**{}**", int(members)),
+                        true,
+                    )
+                    .field(
+                        "Inactive members",
+                        format!("**{}**", int((members - active).max(0))),
+                        true,
+                    )
+                    .field(
+                        "Active ratio",
+                        progress_bar(active as f64, members as f64),
+                        false,
+                    );
+            }
+            Ok(text_only(embed))
+        }
+        MembersCategory::Retention => {
+            let now = ctx.now;
+            let (cohort, prev_cohort) = frame
+                .now_and_before(|q| analytics::join_cohort(pool, g, q.from, q.to, now))
+                .await?;
+            embed = embed
+                .field(
+                    "Joins",
+                    frame.figure(cohort.joined, prev_cohort.map(|c| c.joined)),
+                    true,
+                )
+                .field(
+                    "Activated (posted within 7 days)",
+                    share(cohort.activated, cohort.joined, ""),
+                    false,
+                )
+                .field(
+                    "Still members after 7 days",
+                    share(cohort.retained_7d, cohort.eligible_7d, " eligible"),
+                    false,
+                )
+                .field(
+                    "Still members after 30 days",
+                    share(cohort.retained_30d, cohort.eligible_30d, " eligible"),
+                    false,
+                );
+            Ok(text_only(embed))
+        }
+        MembersCategory::Top => {
+            let page = ranking(ctx, p, LeaderboardMetric::Messages, None, 10, 0).await?;
+            Ok(text_only(embed.describe(ranking_lines(&page.rows, 0, int))))
+        }
+    }
+}
+
+/// `3 of 4{what}` over a bar of the share.
+fn share(part: i64, whole: i64, what: &str) -> String {
+    format!(
+        "{} of {}{what}\n{}",
+        int(part),
+        int(whole),
+        progress_bar(part as f64, whole as f64)
+    )
+}
