@@ -244,16 +244,23 @@ pub async fn seed(app: &App, truth: &GroundTruth, guild: u64, timezone: &str) {
 
     // The catalogue, as the ingester keeps it.
     let member_count = truth.member_count_at(guild, truth.end_ms, true) as i32;
-    sqlx::query("insert into guilds (guild_id, name, member_count) values ($1, 'seeded', $2)")
-        .bind(g)
-        .bind(member_count)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    // @everyone may view channels; a private channel's overwrite denies it.
+    const VIEW_CHANNEL: i64 = 1 << 10;
+    sqlx::query(
+        "insert into guilds (guild_id, name, member_count, everyone_permissions)
+         values ($1, 'seeded', $2, $3)",
+    )
+    .bind(g)
+    .bind(member_count)
+    .bind(VIEW_CHANNEL)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
     for c in truth.channels_of(guild) {
         sqlx::query(
-            "insert into channels (guild_id, channel_id, kind, name, parent_id, created_at, deleted_at)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into channels (guild_id, channel_id, kind, name, parent_id, created_at, deleted_at,
+                                   everyone_deny)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(g)
         .bind(Snowflake(c.channel_id))
@@ -262,6 +269,12 @@ pub async fn seed(app: &App, truth: &GroundTruth, guild: u64, timezone: &str) {
         .bind(c.parent_id.map(Snowflake))
         .bind(at(c.created_ms.unwrap_or(truth.start_ms - DAY_MS)))
         .bind(c.deleted_ms.map(at))
+        // Threads follow their parent; private threads are never public.
+        .bind(if c.everyone_can_view || matches!(c.kind, 10..=12) {
+            0
+        } else {
+            VIEW_CHANNEL
+        })
         .execute(&mut *conn)
         .await
         .unwrap();
