@@ -381,17 +381,25 @@ async fn checkpoints_coverage_and_gaps() {
         sequence: Some(41),
         resume_url: Some("ws://127.0.0.1:1".into()),
     };
-    ingest::save_checkpoint(&db.pool, &checkpoint)
+    let clock = hour(3, 10).start() + Duration::seconds(7);
+    ingest::save_checkpoint(&db.pool, &checkpoint, Some(clock))
         .await
         .unwrap();
     let later = ingest::ShardCheckpoint {
         sequence: Some(99),
         ..checkpoint.clone()
     };
-    ingest::save_checkpoint(&db.pool, &later).await.unwrap();
+    ingest::save_checkpoint(&db.pool, &later, None)
+        .await
+        .unwrap();
     assert_eq!(
         ingest::load_checkpoint(&db.pool, 1, 4).await.unwrap(),
-        Some(later)
+        Some(later.clone())
+    );
+    assert_eq!(
+        ingest::load_checkpoint_at(&db.pool, 1, 4).await.unwrap(),
+        Some((later, Some(clock))),
+        "a checkpoint saved without a clock keeps the stored one"
     );
     assert_eq!(
         ingest::load_checkpoint(&db.pool, 1, 8).await.unwrap(),
