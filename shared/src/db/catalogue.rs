@@ -243,7 +243,7 @@ pub async fn channels_of<'e>(
 /// The guild's channels and threads that @everyone may not view: those a
 /// member without Manage Server must not see named. Computed from the
 /// @everyone role's permissions and overwrites (rules in migration
-/// `20261202000000_channel_visibility`): a channel whose @everyone
+/// `20261202200000_channel_visibility`): a channel whose @everyone
 /// overwrite denies VIEW_CHANNEL, threads under it, every private thread.
 pub async fn private_channels<'e>(
     executor: impl PgExecutor<'e>,
