@@ -22,9 +22,10 @@ use crate::context::Ctx;
 use crate::error::{Failure, Outcome};
 use crate::reply::escape_markdown;
 
-/// The label of a channel whose name the member may not see, or whose
-/// name the catalogue does not know.
+/// The label of a channel whose name the member may not see.
 pub const PRIVATE_LABEL: &str = "private channel";
+/// The label of a channel the catalogue has no name for.
+pub const UNKNOWN_LABEL: &str = "unknown channel";
 
 /// The private channels of the guild and whether the member asking may see
 /// them.
@@ -63,19 +64,24 @@ impl Privacy {
     }
 
     /// For embed titles and field names, which render no mentions: `#name`
-    /// escaped, or "private channel".
+    /// escaped, "private channel" or "unknown channel".
     pub fn text_name(&self, channel: Snowflake, name: Option<&str>) -> String {
-        match name.filter(|n| !n.is_empty() && !self.hidden(channel)) {
-            Some(n) => format!("#{}", escape_markdown(n)),
-            None => PRIVATE_LABEL.to_owned(),
-        }
+        self.label(channel, name, escape_markdown)
     }
 
-    /// For charts (pixels, no markdown): `#name`, or "private channel".
+    /// For charts (pixels, no markdown): `#name`, "private channel" or
+    /// "unknown channel".
     pub fn chart_label(&self, channel: Snowflake, name: Option<&str>) -> String {
-        match name.filter(|n| !n.is_empty() && !self.hidden(channel)) {
-            Some(n) => format!("#{n}"),
-            None => PRIVATE_LABEL.to_owned(),
+        self.label(channel, name, str::to_owned)
+    }
+
+    fn label(&self, channel: Snowflake, name: Option<&str>, show: fn(&str) -> String) -> String {
+        if self.hidden(channel) {
+            return PRIVATE_LABEL.to_owned();
+        }
+        match name.filter(|n| !n.is_empty()) {
+            Some(n) => format!("#{}", show(n)),
+            None => UNKNOWN_LABEL.to_owned(),
         }
     }
 }
@@ -117,6 +123,8 @@ mod tests {
         );
         assert_eq!(admin.chart_label(Snowflake(2), Some("mods")), "#mods");
         assert_eq!(member.text_name(Snowflake(1), Some("general")), "#general");
+        assert_eq!(member.chart_label(Snowflake(3), None), UNKNOWN_LABEL);
+        assert_eq!(member.text_name(Snowflake(2), None), PRIVATE_LABEL);
         assert!(member.require_visible(Snowflake(2)).is_err());
         assert!(admin.require_visible(Snowflake(2)).is_ok());
         assert_eq!(mention(Snowflake(2)), "<#2>");
