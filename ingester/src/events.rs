@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use shared::Snowflake;
+use twilight_model::channel::permission_overwrite::PermissionOverwrite;
+use twilight_model::guild::Permissions;
 
 /// One table names the dispatch events the ingester folds, so the name
 /// parsed from `t` and the metric label cannot drift apart.
@@ -45,6 +47,7 @@ event_kinds! {
     GuildCreate = "GUILD_CREATE",
     GuildUpdate = "GUILD_UPDATE",
     GuildDelete = "GUILD_DELETE",
+    GuildRoleUpdate = "GUILD_ROLE_UPDATE",
     ChannelCreate = "CHANNEL_CREATE",
     ChannelUpdate = "CHANNEL_UPDATE",
     ChannelDelete = "CHANNEL_DELETE",
@@ -119,6 +122,24 @@ pub struct ChannelPayload {
     pub thread_metadata: Option<ThreadMetadata>,
     #[serde(default)]
     pub newly_created: Option<bool>,
+    /// Channels carry them, threads do not; `None` when absent.
+    #[serde(default)]
+    pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
+}
+
+/// A role: the ingester keeps only the @everyone role's permissions (its
+/// id is the guild id), which say who may view a channel.
+#[derive(Debug, Deserialize)]
+pub struct RolePayload {
+    pub id: Snowflake,
+    pub permissions: Permissions,
+}
+
+/// `GUILD_ROLE_UPDATE`.
+#[derive(Debug, Deserialize)]
+pub struct GuildRoleUpdate {
+    pub guild_id: Snowflake,
+    pub role: RolePayload,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +174,8 @@ pub struct GuildCreate {
     #[serde(default)]
     pub threads: Vec<ChannelPayload>,
     #[serde(default)]
+    pub roles: Vec<RolePayload>,
+    #[serde(default)]
     pub members: Vec<MemberPayload>,
     #[serde(default)]
     pub voice_states: Vec<VoiceStatePayload>,
@@ -163,6 +186,8 @@ pub struct GuildUpdate {
     pub id: Snowflake,
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<RolePayload>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -282,7 +307,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 20);
+        assert_eq!(EventKind::ALL.len(), 21);
         assert_eq!(EventKind::parse("TYPING_START"), None);
     }
 

@@ -164,6 +164,10 @@ struct Catalogue {
     first_messages: Vec<FirstMessage>,
 }
 
+/// VIEW_CHANNEL: the seeded @everyone role has it, a private channel's
+/// @everyone overwrite denies it.
+const VIEW_CHANNEL: i64 = 1 << 10;
+
 impl Catalogue {
     fn of(truth: &GroundTruth, guild: u64) -> Self {
         let g = Snowflake(guild);
@@ -172,6 +176,7 @@ impl Catalogue {
             name: "seeded".to_owned(),
             member_count: truth.member_count_at(guild, truth.end_ms, true) as i32,
             available: true,
+            everyone_permissions: Some(VIEW_CHANNEL),
         }];
         let channels = truth
             .channels_of(guild)
@@ -186,6 +191,14 @@ impl Catalogue {
                 archived_at: None,
                 created_at: at(c.created_ms.unwrap_or(truth.start_ms - truth::DAY_MS)),
                 deleted_at: c.deleted_ms.map(at),
+                everyone_allow: 0,
+                // Threads follow their parent and private threads are never
+                // public, so only a private channel carries the overwrite.
+                everyone_deny: if c.everyone_can_view || matches!(c.kind, 10..=12) {
+                    0
+                } else {
+                    VIEW_CHANNEL
+                },
             })
             .collect();
         let stints: Vec<_> = truth

@@ -7,9 +7,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use shared::Snowflake;
 use shared::db::catalogue::{ChannelRow, GuildRow, MemberRow, SpanRow};
+use twilight_model::channel::permission_overwrite::{PermissionOverwrite, PermissionOverwriteType};
+use twilight_model::guild::Permissions;
 
 use super::batch::CatalogueChanges;
-use crate::events::{ChannelPayload, GuildCreate, UserRef};
+use crate::events::{ChannelPayload, GuildCreate, RolePayload, UserRef};
 
 const THREAD_KINDS: [u8; 3] = [10, 11, 12];
 
@@ -81,11 +83,32 @@ impl Catalogue {
             name: String::new(),
             member_count: 0,
             available: true,
+            everyone_permissions: None,
         });
         if let Some(name) = name {
             row.name = name;
         }
         self.set_guild(changes, row);
+    }
+
+    /// The @everyone role's permissions, when `roles` (of GUILD_UPDATE or
+    /// GUILD_ROLE_UPDATE) has that role and the guild is known; other
+    /// roles are ignored.
+    pub fn everyone_role(
+        &mut self,
+        changes: &mut CatalogueChanges,
+        guild_id: Snowflake,
+        roles: &[RolePayload],
+    ) {
+        let Some(bits) = everyone_permissions(guild_id, roles) else {
+            return;
+        };
+        if let Some(mut row) = self.guild_row(guild_id)
+            && row.everyone_permissions != Some(bits)
+        {
+            row.everyone_permissions = Some(bits);
+            self.set_guild(changes, row);
+        }
     }
 
     /// GUILD_DELETE: a known guild became unavailable (or the bot left it).
@@ -124,6 +147,14 @@ impl Catalogue {
     ) {
         let g = self.entry(guild_id);
         let previous = g.channels.get(&c.id).cloned();
+        // Threads carry no overwrites (they follow their parent); a payload
+        // without the field keeps what is known.
+        let (everyone_allow, everyone_deny) = match &c.permission_overwrites {
+            Some(overwrites) => everyone_overwrite(guild_id, overwrites),
+            None => previous
+                .as_ref()
+                .map_or((0, 0), |p| (p.everyone_allow, p.everyone_deny)),
+        };
         let archived = c.thread_metadata.as_ref().is_some_and(|m| m.archived);
         let row = ChannelRow {
             guild_id,
@@ -146,6 +177,8 @@ impl Catalogue {
             }),
             created_at: c.id.created_at(),
             deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
+            everyone_allow,
+            everyone_deny,
         };
         g.channels.insert(c.id, row.clone());
         changes.channels.insert((guild_id, c.id), row);
@@ -172,6 +205,8 @@ impl Catalogue {
                     .unwrap_or_default(),
                 member_count: g.member_count.map_or(g.members.len() as i32, |c| c as i32),
                 available: true,
+                everyone_permissions: everyone_permissions(guild_id, &g.roles)
+                    .or_else(|| known.as_ref().and_then(|k| k.everyone_permissions)),
             },
         );
         for c in g.channels.iter().chain(&g.threads) {
@@ -288,5 +323,56 @@ impl Catalogue {
                 join_count: previous.as_ref().map_or(0, |p| p.join_count),
             },
         );
+    }
+}
+
+/// Discord's permission bits as the catalogue stores them: a BIGINT, bit
+/// for bit (every defined bit is below 2^63).
+fn stored(bits: Permissions) -> i64 {
+    bits.bits() as i64
+}
+
+/// The permissions of the @everyone role (whose id is the guild id).
+fn everyone_permissions(guild_id: Snowflake, roles: &[RolePayload]) -> Option<i64> {
+    roles
+        .iter()
+        .find(|r| r.id == guild_id)
+        .map(|r| stored(r.permissions))
+}
+
+/// `(allow, deny)` of the channel's overwrite for the @everyone role;
+/// `(0, 0)` without one. Member overwrites and other roles' do not decide
+/// what @everyone sees.
+fn everyone_overwrite(guild_id: Snowflake, overwrites: &[PermissionOverwrite]) -> (i64, i64) {
+    overwrites
+        .iter()
+        .find(|o| o.kind == PermissionOverwriteType::Role && o.id.get() == guild_id.0)
+        .map_or((0, 0), |o| (stored(o.allow), stored(o.deny)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overwrites(json: &str) -> Vec<PermissionOverwrite> {
+        serde_json::from_str(json).expect("overwrites parse")
+    }
+
+    #[test]
+    fn only_the_everyone_role_overwrite_counts() {
+        let g = Snowflake(77);
+        let o = overwrites(
+            r#"[{"id":"5","type":0,"allow":"1024","deny":"0"},
+                {"id":"77","type":1,"allow":"0","deny":"2048"},
+                {"id":"77","type":0,"allow":"64","deny":"1024"}]"#,
+        );
+        assert_eq!(everyone_overwrite(g, &o), (64, 1024));
+        assert_eq!(everyone_overwrite(g, &o[..2]), (0, 0));
+        let roles: Vec<RolePayload> = serde_json::from_str(
+            r#"[{"id":"5","permissions":"8"},{"id":"77","permissions":"1071698660929"}]"#,
+        )
+        .unwrap();
+        assert_eq!(everyone_permissions(g, &roles), Some(1_071_698_660_929));
+        assert_eq!(everyone_permissions(Snowflake(6), &roles), None);
     }
 }

@@ -50,6 +50,7 @@ impl ShardState {
             E::GuildCreate => self.guild_create(payload(d)?, arrival),
             E::GuildUpdate => self.guild_update(payload(d)?, arrival),
             E::GuildDelete => self.guild_delete(payload(d)?, arrival),
+            E::GuildRoleUpdate => self.guild_role_update(payload(d)?, arrival),
             E::ChannelCreate | E::ChannelUpdate | E::ThreadUpdate => {
                 self.channel_upsert(payload(d)?, false, arrival)
             }
@@ -126,6 +127,19 @@ impl ShardState {
         self.advance(arrival);
         self.catalogue
             .rename_guild(&mut self.pending.catalogue, u.id, u.name);
+        self.catalogue
+            .everyone_role(&mut self.pending.catalogue, u.id, &u.roles);
+        Ok(true)
+    }
+
+    /// Only the @everyone role's permissions are kept (channel privacy).
+    fn guild_role_update(&mut self, u: GuildRoleUpdate, arrival: DateTime<Utc>) -> Folded {
+        self.advance(arrival);
+        self.catalogue.everyone_role(
+            &mut self.pending.catalogue,
+            u.guild_id,
+            std::slice::from_ref(&u.role),
+        );
         Ok(true)
     }
 
