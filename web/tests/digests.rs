@@ -473,3 +473,79 @@ async fn a_preview_shows_the_period_in_progress_and_claims_nothing() {
             .is_empty()
     );
 }
+
+/// The digest is posted where members read it: a channel @everyone cannot
+/// view is not listed, while its messages still count in the totals.
+#[tokio::test]
+async fn private_channels_are_counted_but_not_listed() {
+    use shared::db::catalogue::{self, ChannelRow, GuildRow};
+    const VIEW_CHANNEL: i64 = 1 << 10;
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(61);
+    configure(
+        &db,
+        guild,
+        "UTC",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 11, 2, 12, 0),
+    )
+    .await;
+    catalogue::upsert_guilds(
+        &db.pool,
+        &[GuildRow {
+            guild_id: guild,
+            name: "g".into(),
+            member_count: 10,
+            available: true,
+            everyone_permissions: Some(VIEW_CHANNEL),
+        }],
+    )
+    .await
+    .unwrap();
+    let channel = |id: u64, everyone_deny: i64| ChannelRow {
+        guild_id: guild,
+        channel_id: Snowflake(id),
+        kind: 0,
+        name: format!("c{id}"),
+        parent_id: None,
+        archived: false,
+        archived_at: None,
+        created_at: utc(2026, 1, 1, 0, 0),
+        deleted_at: None,
+        everyone_allow: 0,
+        everyone_deny,
+    };
+    catalogue::upsert_channels(&db.pool, &[channel(100, 0), channel(101, VIEW_CHANNEL)])
+        .await
+        .unwrap();
+    // Authors 1..=4: channel 101 (private) gets authors 1 and 3, 100 gets 2 and 4.
+    let mut batch = RollupBatch::default();
+    activity(&mut batch, guild, utc(2026, 11, 2, 15, 0), 4, 3);
+    flush(&db, &batch).await;
+
+    let report = digest::run_due(&db.pool, utc(2026, 11, 3, 9, 0))
+        .await
+        .unwrap();
+    let (key, outcome) = report.claimed[0];
+    assert_eq!(outcome, DigestOutcome::Queued);
+    let item = outbox::find(&db.pool, &key.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    let fields = item.payload["embeds"][0]["fields"].as_array().unwrap();
+    let field = |name: &str| {
+        fields.iter().find(|f| f["name"] == name).unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        field("Messages").starts_with("**12**"),
+        "{}",
+        field("Messages")
+    );
+    let listed = field("Top channels");
+    assert!(listed.contains("<#100>"), "{listed}");
+    assert!(!listed.contains("<#101>"), "{listed}");
+}

@@ -98,8 +98,12 @@ pub async fn gather(
     )
     .await?
     .rows;
+    // Anyone who reads the update channel reads the digest: private
+    // channels are left out of the list, as for a member without Manage
+    // Server (totals still count them).
+    let private = shared::db::catalogue::private_channels(&mut *conn, guild).await?;
     let mut top_channels = analytics::channel_usage(&mut *conn, guild, from, to).await?;
-    top_channels.retain(|c| c.messages > 0);
+    top_channels.retain(|c| c.messages > 0 && !private.contains(&c.channel_id));
     top_channels.truncate(TOP as usize);
     let top_emoji = digests::top_emoji(&mut *conn, guild, from, to, TOP).await?;
     let hours = analytics::guild_hours(&mut *conn, guild, from, to).await?;
