@@ -170,10 +170,14 @@ pub async fn serve(
     );
     let state = AppState::new(pool.clone(), config, metrics)?;
     // One owner for the background work and one signal to stop it; shutdown
-    // drains both before the pool closes.
+    // drains the work before the pools close. The background work has a
+    // small pool of its own, so it never holds a connection a command needs.
+    let background_pool = shared::db::connect(&background_database(&state.config.database))
+        .await
+        .context("connecting the digest scheduler's pool")?;
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
-    spawn_background(&state, &tasks, &stop);
+    spawn_background(&state.config, &background_pool, &tasks, &stop);
     let ops = tokio::spawn(
         axum::serve(ops_listener, ops_router(&state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())
@@ -191,6 +195,7 @@ pub async fn serve(
     ops.await
         .context("ops server task")?
         .context("serving the ops port")?;
+    background_pool.close().await;
     pool.close().await;
     tracing::info!("serverpulse-web stopped");
     Ok(())
@@ -199,18 +204,39 @@ pub async fn serve(
 /// How often the outbox worker in `serve` looks for messages to post.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The digest scheduler and the outbox worker, on `tasks` until `stop`.
-/// Every replica runs them: the digest claim and the outbox lease make each
-/// digest post once.
-pub fn spawn_background(state: &AppState, tasks: &TaskTracker, stop: &CancellationToken) {
+/// Connections of the background work's own pool.
+pub const BACKGROUND_CONNECTIONS: u32 = 2;
+
+/// The background pool's configuration: the same database, two
+/// connections, and the patient limits of batch work (a week's digest may
+/// take longer than a command is allowed to).
+pub fn background_database(
+    database: &shared::config::DatabaseConfig,
+) -> shared::config::DatabaseConfig {
+    shared::config::DatabaseConfig {
+        max_connections: BACKGROUND_CONNECTIONS,
+        limits: shared::config::DatabaseLimits::INGESTER,
+        ..database.clone()
+    }
+}
+
+/// The digest scheduler and the outbox worker, on `tasks` until `stop`,
+/// querying through `pool`. Every replica runs them: the digest claim and
+/// the outbox lease make each digest post once.
+pub fn spawn_background(
+    config: &WebConfig,
+    pool: &PgPool,
+    tasks: &TaskTracker,
+    stop: &CancellationToken,
+) {
     digest::DigestScheduler {
-        pool: state.pool.clone(),
+        pool: pool.clone(),
         interval: digest::SCHEDULER_INTERVAL,
     }
     .spawn(tasks, stop.clone());
     delivery::OutboxWorker {
-        pool: state.pool.clone(),
-        poster: delivery::Poster::new(&state.config.api_url, state.config.discord_token.clone()),
+        pool: pool.clone(),
+        poster: delivery::Poster::new(&config.api_url, config.discord_token.clone()),
         interval: OUTBOX_INTERVAL,
     }
     .spawn(tasks, stop.clone());

@@ -591,3 +591,101 @@ async fn a_daily_digest_shows_the_figures_of_serverstats_overview_for_its_day() 
         truth.activity_ratio(&scope).active as i64
     );
 }
+
+/// Two `serve` replicas, each with the scheduler and the outbox worker,
+/// post a digest that is due once, and stop cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serving_replicas_post_a_due_digest_once() {
+    let db = shared::testing::TestDatabase::create().await;
+    let sim = serverpulse_testkit::sim::start(
+        serverpulse_testkit::sim::config(TOKEN),
+        sim_scenario::Scenario {
+            seed: 0,
+            start_ms: 0,
+            days: 0,
+            guilds: Vec::new(),
+            events: Vec::new(),
+        },
+    )
+    .await;
+    let (guild, channel) = (Snowflake(FIRST_GUILD), FIRST_CHANNEL);
+    sim.rest
+        .set_channel_access(channel, ChannelAccess::Writable);
+    // Daily at 00:00 UTC since two days ago: today's is due (late), the one
+    // before is more than a period late and only recorded.
+    let now = Utc::now();
+    let admin = Snowflake(7);
+    let mut tx = db.pool.begin().await.unwrap();
+    shared::db::settings::set_tracking(&mut tx, guild, admin, true)
+        .await
+        .unwrap();
+    shared::db::settings::set_update_channel(&mut tx, guild, admin, Some(Snowflake(channel)))
+        .await
+        .unwrap();
+    digest_settings::set_schedule(
+        &mut tx,
+        guild,
+        admin,
+        schedule(DigestFrequency::Daily, 0),
+        now - Duration::days(2),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let keys = discord_sim::InteractionKeys::generate();
+    let (app_id, public_key, api) = (
+        discord_sim::DEFAULT_APPLICATION_ID.to_string(),
+        keys.public_key_hex(),
+        sim.rest.api_url(),
+    );
+    let vars: Vec<(&str, &str)> = vec![
+        ("DATABASE_URL", &db.url),
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_APPLICATION_ID", &app_id),
+        ("DISCORD_PUBLIC_KEY", &public_key),
+        ("DISCORD_API_URL", &api),
+    ];
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let config = shared::config::WebConfig::from_source(vars.as_slice()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serverpulse_web::serve(
+            config,
+            listener,
+            ops,
+            metrics,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        replicas.push((stop, server));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sim.rest.channel_messages(channel).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Give the other replica its chance to post a second one (it must not).
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    for (stop, server) in replicas {
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+    let messages = sim.rest.channel_messages(channel);
+    assert_eq!(messages.len(), 1);
+    let runs = shared::db::digests::runs_of(&db.pool, guild, 10)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.key()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.starts_with("queued")).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&"skipped_too_late"), "{outcomes:?}");
+}
