@@ -183,6 +183,22 @@ async fn two_runs_at_once_post_one_digest_per_guild_and_a_third_posts_nothing() 
     );
     assert!(both.contains("skipped_no_channel"), "{both}");
 
+    // A malformed instant: one line saying what is expected, non-zero exit.
+    let malformed = tokio::task::block_in_place(|| {
+        Command::new(env!("CARGO_BIN_EXE_serverpulse-web"))
+            .args(["digests", "run", "--at", "tomorrow"])
+            .env_clear()
+            .output()
+            .unwrap()
+    });
+    assert!(!malformed.status.success());
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--at expects an RFC 3339 instant"),
+        "{stderr}"
+    );
+
     let third = run_once(&app, due_at() + Duration::minutes(5));
     assert!(third.contains("0 digests claimed, 0 posted"), "{third}");
     for (_, channel) in &guilds {
