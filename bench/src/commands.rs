@@ -77,6 +77,8 @@ pub async fn run(
         api_url: sim.rest.api_url().to_string(),
         listen: "127.0.0.1:0".parse()?,
         log_format: LogFormat::Text,
+        deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
+        deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
     };
     let state = serverpulse_web::AppState::new(
         pool.clone(),

@@ -148,6 +148,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         api_url: api_url.clone(),
         listen: web_addr,
         log_format: LogFormat::Text,
+        deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
+        deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(

@@ -38,6 +38,9 @@ use tower_http::trace::TraceLayer;
 /// take longer than this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long shutdown waits for deferred answers still being delivered.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(20);
+
 pub mod charts;
 pub mod commands;
 pub mod component;
@@ -72,6 +75,9 @@ pub struct AppState {
     /// How long to wait for an answer before deferring it
     /// ([`interactions::INLINE_BUDGET`]; tests shorten it).
     pub inline_budget: std::time::Duration,
+    /// Deferred answers in flight: bounded, with a deadline, drained at
+    /// shutdown.
+    pub deferred: interactions::Deferred,
 }
 
 impl AppState {
@@ -79,6 +85,7 @@ impl AppState {
     pub fn new(pool: PgPool, config: WebConfig, metrics: PrometheusHandle) -> anyhow::Result<Self> {
         let verifying_key = VerifyingKey::from_bytes(&config.public_key)
             .context("DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
+        let deferred = interactions::Deferred::new(config.deferred_limit, config.deferred_deadline);
         let rest = discord::DiscordRest::new(
             &config.api_url,
             config.discord_token.clone(),
@@ -92,6 +99,7 @@ impl AppState {
             rest,
             clock: Arc::new(Utc::now),
             inline_budget: interactions::INLINE_BUDGET,
+            deferred,
         })
     }
 
@@ -133,10 +141,18 @@ pub async fn serve(
         .context("reading the listening address")?;
     tracing::info!(%addr, api = %config.api_url, "serverpulse-web listening");
     let state = AppState::new(pool.clone(), config, metrics)?;
+    let deferred = state.deferred.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+    // Answers deferred before the signal are still delivered (bounded).
+    if !deferred.drain(SHUTDOWN_DRAIN).await {
+        tracing::warn!(
+            left = deferred.in_flight(),
+            "stopped with deferred answers undelivered"
+        );
+    }
     pool.close().await;
     tracing::info!("serverpulse-web stopped");
     Ok(())

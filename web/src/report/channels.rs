@@ -109,7 +109,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
         &bars,
         charts::BLURPLE,
     );
-    with_chart(embed, "channels.png", png)
+    with_chart(embed, "channels.png", png).await
 }
 
 /// The first channels of `usage`: name, charted value and `name — figures`.

@@ -77,7 +77,7 @@ pub(super) async fn comparative(
         ],
         None,
     );
-    with_chart(embed, "comparison.png", png)
+    with_chart(embed, "comparison.png", png).await
 }
 
 async fn two_channels(
@@ -112,7 +112,7 @@ async fn two_channels(
         &[(la, va as f64), (lb, vb as f64)],
         charts::BLURPLE,
     );
-    with_chart(embed, "comparison.png", png)
+    with_chart(embed, "comparison.png", png).await
 }
 
 /// A channel's total of `metric` (members count as messages).

@@ -73,7 +73,23 @@ pub async fn start_app_with(
     inline_budget: std::time::Duration,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> App {
-    start(now, inline_budget, metrics, empty_scenario()).await
+    start(now, inline_budget, metrics, empty_scenario(), None).await
+}
+
+/// [`start_app_with`] with its own bound on deferred answers.
+pub async fn start_app_deferring(
+    now: DateTime<Utc>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    deferred: serverpulse_web::interactions::Deferred,
+) -> App {
+    start(
+        now,
+        serverpulse_web::interactions::INLINE_BUDGET,
+        metrics,
+        empty_scenario(),
+        Some(deferred),
+    )
+    .await
 }
 
 /// [`start_app`] with the simulator's gateway serving `scenario`.
@@ -83,6 +99,7 @@ pub async fn start_app_serving(now: DateTime<Utc>, scenario: Scenario) -> App {
         serverpulse_web::interactions::INLINE_BUDGET,
         None,
         scenario,
+        None,
     )
     .await
 }
@@ -92,6 +109,7 @@ async fn start(
     inline_budget: std::time::Duration,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     scenario: Scenario,
+    deferred: Option<serverpulse_web::interactions::Deferred>,
 ) -> App {
     let db = TestDatabase::create().await;
     let mut sim_config = SimConfig::new(TOKEN);
@@ -120,6 +138,9 @@ async fn start(
         .expect("state")
         .with_clock(Arc::new(move || now));
     state.inline_budget = inline_budget;
+    if let Some(deferred) = deferred {
+        state.deferred = deferred;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = serverpulse_web::router(state.clone());
