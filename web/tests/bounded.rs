@@ -97,3 +97,102 @@ async fn a_deferred_answer_is_given_up_at_its_deadline() {
         "{metrics}"
     );
 }
+
+fn clicked_message(channel: u64) -> serde_json::Value {
+    serde_json::json!({
+        "id": "1300000000000000100", "channel_id": channel.to_string(),
+        "author": {"id": discord_sim::DEFAULT_APPLICATION_ID.to_string(), "username": "ServerPulse",
+                   "discriminator": "0", "avatar": null, "bot": true},
+        "content": "", "timestamp": "2026-10-30T00:00:00.000000+00:00", "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+        "pinned": false, "type": 0, "components": [],
+    })
+}
+
+fn click(custom_id: &str, guild: u64) -> discord_sim::InteractionKind {
+    discord_sim::InteractionKind::Component {
+        custom_id: custom_id.to_owned(),
+        component_type: 2,
+        values: Vec::new(),
+        message: clicked_message(guild + 1),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_component_state_is_refused_with_a_clear_notice() {
+    let (_, truth) = dst_scenario(10);
+    let guild = truth.guild_ids[0];
+    let app = start_app(at(truth.end_ms)).await;
+    seed(&app, &truth, guild, "UTC").await;
+    let day = 86_400i64;
+    let start = 1_577_836_800; // 2020-01-01
+    let forty_thousand_years = start + 40_000 * 365 * day;
+    let ancient = -3_217_862_400_000i64; // about 100,000 years BC
+    let cannot_read = "ServerPulse cannot read this component; run the command again.";
+    let forged = [
+        (
+            format!("sp1|r|ov|c{start}_{forty_thousand_years}"),
+            "Choose at most 400 days.",
+        ),
+        (
+            format!("sp1|r|tr:messages|c{start}_{forty_thousand_years}"),
+            "Choose at most 400 days.",
+        ),
+        (
+            format!("sp1|r|ov|c{ancient}_{}", ancient + 10 * day),
+            "Choose dates between 2015-01-01 and 9999-12-31.",
+        ),
+        (
+            format!("sp1|r|ov|c{start}_{}", start + 401 * day),
+            "Choose at most 400 days.",
+        ),
+        (
+            format!("sp1|r|lb:-:messages:{}|7d", u32::MAX),
+            "Leaderboards have at most 100000 pages; run /leaderboard again.",
+        ),
+        (format!("sp1|r|lb:-:messages:{}|7d", i64::MAX), cannot_read),
+        ("sp1|r|lb:-:messages:-1|7d".to_owned(), cannot_read),
+    ];
+    for (custom_id, notice) in &forged {
+        let outcome = send(&app, &click(custom_id, guild), &admin(guild)).await;
+        let response = outcome.response.as_ref().unwrap();
+        assert_eq!(response["type"], 4, "{custom_id}: {response}");
+        assert_eq!(response["data"]["flags"], 64, "{custom_id}: ephemeral");
+        assert_eq!(response["data"]["content"], *notice, "{custom_id}");
+    }
+    // The form has the same limits and says so in the same words.
+    let form = discord_sim::InteractionKind::ModalSubmit {
+        custom_id: "sp1|tf|ov".into(),
+        fields: vec![
+            ("sp1|from".into(), "2024-01-01".into()),
+            ("sp1|to".into(), "2026-01-01".into()),
+        ],
+    };
+    let outcome = send(&app, &form, &admin(guild)).await;
+    assert_eq!(
+        outcome.response.as_ref().unwrap()["data"]["content"],
+        "Choose at most 400 days."
+    );
+    // A page past the last is shown as the last.
+    let outcome = send(
+        &app,
+        &click("sp1|r|lb:-:messages:5000|7d", guild),
+        &admin(guild),
+    )
+    .await;
+    let message = outcome.final_message.expect("the last page");
+    let page = field(&message, "Page");
+    let (shown, of) = page.split_once(" of ").expect(page);
+    assert_eq!(shown, of, "{page}");
+    // And the endpoint still answers a PING.
+    let (status, body) = app
+        .client
+        .post_signed(br#"{"type":1}"#, app.client.keys())
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["type"],
+        1
+    );
+}
