@@ -196,3 +196,45 @@ async fn forged_component_state_is_refused_with_a_clear_notice() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_settings_command_changes_nothing() {
+    let app = start_app(at(DST_START_MS)).await;
+    let guild = 1_200_000_000_000_000_001u64;
+    let g = shared::Snowflake(guild);
+    let updates = 1_200_000_000_000_000_050u64;
+    let kind = command(
+        "set-update-channel",
+        vec![channel("channel", updates, "updates", 0)],
+    );
+    let payload = discord_sim::interactions::interaction_payload(
+        &kind,
+        &admin(guild),
+        discord_sim::DEFAULT_APPLICATION_ID,
+        discord_sim::interactions::fresh_id(),
+        &discord_sim::interactions::fresh_token(),
+    );
+    let body = serde_json::to_vec(&payload).unwrap();
+    let answer = async || {
+        let (status, answer) = app
+            .client
+            .post_signed(&body, app.client.keys())
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        answer["data"]["content"].as_str().unwrap().to_owned()
+    };
+    assert!(answer().await.starts_with("Digests and alerts will go to"));
+    let settings = shared::db::settings::load(&app.db.pool, g).await.unwrap();
+    assert_eq!(settings.update_channel_id, Some(shared::Snowflake(updates)));
+    // The same signed request again, within the signature's window.
+    assert_eq!(
+        answer().await,
+        serverpulse_web::commands::settings::ALREADY_APPLIED
+    );
+    let audit = shared::db::settings::audit_trail(&app.db.pool, g, 50)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+}

@@ -43,6 +43,7 @@ pub async fn dispatch(state: AppState, interaction: Interaction) -> Reply {
     let mut ctx = Ctx {
         now: (state.clock)(),
         state,
+        interaction_id: Snowflake(interaction.id.get()),
         guild_id: Snowflake(guild_id.get()),
         user_id,
         channel_id: interaction.channel.as_ref().map(|c| Snowflake(c.id.get())),
