@@ -238,3 +238,76 @@ async fn a_replayed_settings_command_changes_nothing() {
         .unwrap();
     assert_eq!(audit.len(), 1, "{audit:?}");
 }
+
+/// A SIGTERM while a chart answer is on its way to Discord: `serve`
+/// returns only once the answer was delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_delivers_answers_being_prepared() {
+    let (_, truth) = dst_scenario(10);
+    let guild = truth.guild_ids[0];
+    let app = start_app(at(truth.end_ms)).await;
+    seed(&app, &truth, guild, "UTC").await;
+    // A second endpoint, started the way the binary starts it.
+    let app_id = discord_sim::DEFAULT_APPLICATION_ID.to_string();
+    let keys =
+        discord_sim::InteractionKeys::from_secret_hex(&app.client.keys().secret_hex()).unwrap();
+    let public_key = keys.public_key_hex();
+    let api = app.sim.rest.api_url();
+    let vars: Vec<(&str, &str)> = vec![
+        ("DATABASE_URL", &app.db.url),
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_APPLICATION_ID", &app_id),
+        ("DISCORD_PUBLIC_KEY", &public_key),
+        ("DISCORD_API_URL", &api),
+    ];
+    let config = shared::config::WebConfig::from_source(vars.as_slice()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/interactions", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serverpulse_web::serve(
+        config,
+        listener,
+        recorder(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut client = discord_sim::InteractionClient::new(endpoint, app.sim.rest.url(), keys);
+    client.follow_timeout = Duration::from_secs(30);
+    // Discord keeps the edit waiting for a while with 429s.
+    app.sim.rest.set_rate_limit(RateLimitRule {
+        scope: RateLimitScope::Route(EDIT_ROUTE.into()),
+        retry_after: 1.0,
+        count: Some(2),
+    });
+    // Custom dates: the server's clock is the real one.
+    let form = discord_sim::InteractionKind::ModalSubmit {
+        custom_id: "sp1|tf|ov".into(),
+        fields: vec![
+            ("sp1|from".into(), "2026-10-21".into()),
+            ("sp1|to".into(), "2026-10-28".into()),
+        ],
+    };
+    let invoker = admin(guild);
+    let sent = tokio::spawn(async move { client.send(&form, &invoker).await });
+    let first_edit = app
+        .sim
+        .rest
+        .wait_for_request(Duration::from_secs(60), |r| {
+            r.method == "PATCH" && r.status == 429
+        })
+        .await;
+    assert!(first_edit.is_some(), "the edit started");
+    stop.send(()).unwrap();
+    server.await.unwrap().expect("serve stops cleanly");
+    let delivered = app
+        .sim
+        .rest
+        .requests()
+        .into_iter()
+        .any(|r| r.method == "PATCH" && r.status == 200);
+    assert!(delivered, "serve returned before the answer was delivered");
+    let outcome = sent.await.unwrap().unwrap();
+    let message = outcome.final_message.expect("the chart answer");
+    assert_eq!(png_sizes(&message), vec![(960, 480)]);
+}
