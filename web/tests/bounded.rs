@@ -311,3 +311,35 @@ async fn shutdown_delivers_answers_being_prepared() {
     let message = outcome.final_message.expect("the chart answer");
     assert_eq!(png_sizes(&message), vec![(960, 480)]);
 }
+
+/// An edit can reach Discord before the deferral it follows (files are
+/// uploaded by editing `@original` while the HTTP answer is still on its
+/// way); Discord then answers 404. The edit is tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_refused_before_the_deferral_is_seen_is_tried_again() {
+    let (_, truth) = dst_scenario(10);
+    let guild = truth.guild_ids[0];
+    let app = start_app(at(truth.end_ms)).await;
+    seed(&app, &truth, guild, "UTC").await;
+    app.sim
+        .rest
+        .inject_fault(discord_sim::RestFault::server_error(EDIT_ROUTE, 404, 1));
+    let outcome = app
+        .client
+        .send(&overview(), &admin(guild))
+        .await
+        .expect("interaction round trip");
+    let message = outcome
+        .final_message
+        .expect("the edit arrived after the 404");
+    assert_eq!(png_sizes(&message), vec![(960, 480)]);
+    let edits: Vec<u16> = app
+        .sim
+        .rest
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains(&outcome.token) && r.method == "PATCH")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(edits, vec![404, 200]);
+}
