@@ -7,7 +7,7 @@
 //! chart never holds up the async runtime. The PNG is shared
 //! ([`Bytes`]), never copied per retry of an upload.
 
-use std::sync::Once;
+use std::sync::{LazyLock, Once};
 
 use axum::body::Bytes;
 
@@ -64,6 +64,11 @@ pub struct Band {
     pub values: Vec<(f64, f64, f64)>,
 }
 
+/// Charts drawn at once: one per core.
+static DRAWING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
 type Draw = Box<dyn FnOnce() -> Result<Vec<u8>, ChartError> + Send>;
 
 /// A chart still to be drawn.
@@ -85,8 +90,13 @@ impl Chart {
         (self.0)().map(Bytes::from)
     }
 
-    /// Draws the chart on the runtime's blocking threads.
+    /// Draws the chart on the runtime's blocking threads, at most as many
+    /// at once as there are cores (each holds a frame of pixels).
     pub async fn render_blocking(self) -> Result<Bytes, ChartError> {
+        let _turn = DRAWING
+            .acquire()
+            .await
+            .map_err(|error| ChartError::Draw(error.to_string()))?;
         tokio::task::spawn_blocking(move || self.render())
             .await
             .map_err(|error| ChartError::Draw(format!("the drawing thread failed: {error}")))?
