@@ -13,5 +13,6 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/serverpulse-web /usr/local/bin/serverpulse-ingester /usr/local/bin/
 USER serverpulse
 ENV LOG_FORMAT=json
-EXPOSE 8080 8081
+# 8080: the web's public port; 9090 (web) and 8081 (ingester): ops ports.
+EXPOSE 8080 9090 8081
 CMD ["serverpulse-web", "serve"]

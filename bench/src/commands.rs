@@ -76,6 +76,8 @@ pub async fn run(
         public_key: keys.verifying_key().to_bytes(),
         api_url: sim.rest.api_url().to_string(),
         listen: "127.0.0.1:0".parse()?,
+        ops_listen: "127.0.0.1:0".parse()?,
+        http: Default::default(),
         log_format: LogFormat::Text,
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,

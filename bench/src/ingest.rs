@@ -22,10 +22,10 @@ use crate::workload::{self, TruthTotals};
 const TOKEN: &str = "bench-bot-token";
 const SEED: u64 = 6;
 
-/// `serverpulse-bench __ingester`: exactly what `serverpulse-ingester run`
-/// does (configuration from the environment, then the library's `run`), in
-/// a process of its own so that its peak RSS is the ingester's alone and
-/// always the code this benchmark was built with.
+/// `serverpulse-bench __ingester`: `serverpulse-ingester run` itself
+/// ([`serverpulse_ingester::run_from_env`]), in a process of its own so that
+/// its peak RSS is the ingester's alone and always the code this benchmark
+/// was built with.
 pub fn ingester_child_main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -37,21 +37,7 @@ pub fn ingester_child_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        let config = shared::config::IngesterConfig::from_env()?;
-        shared::telemetry::init_logging(config.log_format);
-        let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        serverpulse_ingester::run(
-            config,
-            listener,
-            metrics,
-            shared::telemetry::shutdown_signal(),
-        )
-        .await
-    });
+    let result = runtime.block_on(serverpulse_ingester::run_from_env());
     shared::telemetry::exit_code("serverpulse-ingester", result)
 }
 

@@ -157,6 +157,7 @@ async fn run_benchmarks(
         url: shared::config::Secret::new(database_url),
         max_connections: 40,
         connect_timeout: std::time::Duration::from_secs(30),
+        limits: shared::config::DatabaseLimits::UNLIMITED,
     };
     let pool = shared::db::open(&database).await?;
     {

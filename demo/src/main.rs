@@ -107,6 +107,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         url: Secret::new(database_url),
         max_connections: 10,
         connect_timeout: Duration::from_secs(10),
+        limits: shared::config::DatabaseLimits::INGESTER,
     };
     let pool = shared::db::open(&database).await?;
 
@@ -140,6 +141,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .context("binding the web endpoint")?;
     let web_addr = web_listener.local_addr()?;
+    let web_ops_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the web endpoint's ops port")?;
     let web_config = WebConfig {
         database: database.clone(),
         discord_token: Secret::new(TOKEN),
@@ -147,6 +151,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         public_key: keys.verifying_key().to_bytes(),
         api_url: api_url.clone(),
         listen: web_addr,
+        ops_listen: web_ops_listener.local_addr()?,
+        http: Default::default(),
         log_format: LogFormat::Text,
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
@@ -155,6 +161,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let web = tokio::spawn(serverpulse_web::serve(
         web_config,
         web_listener,
+        web_ops_listener,
         shared::telemetry::init_metrics("serverpulse-web"),
         async move {
             let _ = web_stopped.await;

@@ -7,6 +7,78 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use shared::Snowflake;
+use twilight_model::channel::permission_overwrite::PermissionOverwrite;
+use twilight_model::guild::Permissions;
+
+/// One table names the dispatch events the ingester folds, so the name
+/// parsed from `t` and the metric label cannot drift apart.
+macro_rules! event_kinds {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A dispatch event the ingester folds; any other `t` is ignored.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($variant,)*
+        }
+
+        impl EventKind {
+            pub const ALL: &[EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The kind named by a dispatch's `t`, if the ingester folds it.
+            pub fn parse(t: &str) -> Option<Self> {
+                match t {
+                    $($name => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Discord's name, also the events-by-type metric label.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    Ready = "READY",
+    Resumed = "RESUMED",
+    GuildCreate = "GUILD_CREATE",
+    GuildUpdate = "GUILD_UPDATE",
+    GuildDelete = "GUILD_DELETE",
+    GuildRoleUpdate = "GUILD_ROLE_UPDATE",
+    ChannelCreate = "CHANNEL_CREATE",
+    ChannelUpdate = "CHANNEL_UPDATE",
+    ChannelDelete = "CHANNEL_DELETE",
+    ThreadCreate = "THREAD_CREATE",
+    ThreadUpdate = "THREAD_UPDATE",
+    ThreadDelete = "THREAD_DELETE",
+    ThreadListSync = "THREAD_LIST_SYNC",
+    MessageCreate = "MESSAGE_CREATE",
+    MessageDelete = "MESSAGE_DELETE",
+    MessageDeleteBulk = "MESSAGE_DELETE_BULK",
+    MessageReactionAdd = "MESSAGE_REACTION_ADD",
+    MessageReactionRemove = "MESSAGE_REACTION_REMOVE",
+    GuildMemberAdd = "GUILD_MEMBER_ADD",
+    GuildMemberRemove = "GUILD_MEMBER_REMOVE",
+    VoiceStateUpdate = "VOICE_STATE_UPDATE",
+}
+
+/// Why a dispatch's `d` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("missing d")]
+    Missing,
+    #[error(transparent)]
+    Invalid(#[from] serde_json::Error),
+}
+
+/// Deserializes a dispatch's `d` into the payload struct of its event.
+pub fn payload<'a, T: Deserialize<'a>>(d: Option<&'a RawValue>) -> Result<T, PayloadError> {
+    let raw = d.ok_or(PayloadError::Missing)?;
+    Ok(serde_json::from_str(raw.get())?)
+}
 
 /// `{op, d, s, t}` plus the simulator's `sim_time_ms` (see the crate docs).
 #[derive(Debug, Deserialize)]
@@ -50,6 +122,24 @@ pub struct ChannelPayload {
     pub thread_metadata: Option<ThreadMetadata>,
     #[serde(default)]
     pub newly_created: Option<bool>,
+    /// Channels carry them, threads do not; `None` when absent.
+    #[serde(default)]
+    pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
+}
+
+/// A role: the ingester keeps only the @everyone role's permissions (its
+/// id is the guild id), which say who may view a channel.
+#[derive(Debug, Deserialize)]
+pub struct RolePayload {
+    pub id: Snowflake,
+    pub permissions: Permissions,
+}
+
+/// `GUILD_ROLE_UPDATE`.
+#[derive(Debug, Deserialize)]
+pub struct GuildRoleUpdate {
+    pub guild_id: Snowflake,
+    pub role: RolePayload,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +174,8 @@ pub struct GuildCreate {
     #[serde(default)]
     pub threads: Vec<ChannelPayload>,
     #[serde(default)]
+    pub roles: Vec<RolePayload>,
+    #[serde(default)]
     pub members: Vec<MemberPayload>,
     #[serde(default)]
     pub voice_states: Vec<VoiceStatePayload>,
@@ -94,6 +186,8 @@ pub struct GuildUpdate {
     pub id: Snowflake,
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<RolePayload>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +300,28 @@ mod tests {
         assert_eq!(envelope.sim_time_ms, Some(1_700_000_000_000));
         let d: MessageDelete = serde_json::from_str(envelope.d.unwrap().get()).unwrap();
         assert_eq!(d.channel_id, Snowflake(2));
+    }
+
+    #[test]
+    fn event_kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(EventKind::ALL.len(), 21);
+        assert_eq!(EventKind::parse("TYPING_START"), None);
+    }
+
+    #[test]
+    fn payload_errors_say_what_is_wrong() {
+        assert!(matches!(
+            payload::<MessageDelete>(None),
+            Err(PayloadError::Missing)
+        ));
+        let raw = RawValue::from_string(r#"{"guild_id": "1"}"#.to_owned()).unwrap();
+        assert!(matches!(
+            payload::<MessageDelete>(Some(&raw)),
+            Err(PayloadError::Invalid(_))
+        ));
     }
 
     #[test]

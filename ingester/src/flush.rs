@@ -7,7 +7,7 @@ use std::time::Instant;
 use shared::db::{DbError, catalogue, ingest, rollups};
 use sqlx::PgPool;
 
-use crate::state::{Sealed, ShardState};
+use crate::state::Sealed;
 
 /// Whether the batch was written now or had been already.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,15 +35,16 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     }
     let p = &sealed.pending;
     rollups::flush_batch(&mut tx, &p.rollups).await?;
-    let guilds: Vec<_> = p.guilds.values().cloned().collect();
+    let c = &p.catalogue;
+    let guilds: Vec<_> = c.guilds.values().cloned().collect();
     catalogue::upsert_guilds(&mut *tx, &guilds).await?;
-    let channels: Vec<_> = p.channels.values().cloned().collect();
+    let channels: Vec<_> = c.channels.values().cloned().collect();
     catalogue::upsert_channels(&mut *tx, &channels).await?;
-    let members: Vec<_> = p.members.values().cloned().collect();
+    let members: Vec<_> = c.members.values().cloned().collect();
     catalogue::upsert_members(&mut *tx, &members).await?;
-    let spans: Vec<_> = p.spans.values().cloned().collect();
+    let spans: Vec<_> = c.spans.values().cloned().collect();
     catalogue::upsert_spans(&mut *tx, &spans).await?;
-    catalogue::record_first_messages(&mut *tx, &ShardState::first_message_rows(p)).await?;
+    catalogue::record_first_messages(&mut *tx, &c.first_message_rows()).await?;
     let closed: Vec<_> = p.voice_closed.iter().copied().collect();
     ingest::delete_voice_sessions(&mut *tx, &closed).await?;
     ingest::upsert_voice_sessions(&mut *tx, &sealed.voice_open).await?;
@@ -52,7 +53,7 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     for gap in &p.gaps {
         ingest::record_gaps(&mut *tx, &gap.guilds, gap.start, gap.end, gap.reason).await?;
     }
-    ingest::save_checkpoint_at(&mut *tx, cp, sealed.last_event_at).await?;
+    ingest::save_checkpoint(&mut *tx, cp, sealed.last_event_at).await?;
     tx.commit().await?;
     metrics::histogram!("serverpulse_ingester_flush_seconds")
         .record(started.elapsed().as_secs_f64());

@@ -43,11 +43,41 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use metrics_exporter_prometheus::PrometheusHandle;
-use shared::config::IngesterConfig;
+use shared::config::{IngesterConfig, LogFormat};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use shard::Tuning;
+
+/// `serverpulse-ingester run`: the configuration from the environment,
+/// logging and metrics, the configured listening address, and [`run`] until
+/// SIGTERM or Ctrl-C.
+pub async fn run_from_env() -> anyhow::Result<()> {
+    let config = IngesterConfig::from_env()?;
+    // wss:// needs a crypto provider; ignore "already installed".
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    shared::telemetry::init_logging(config.log_format);
+    let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    run(
+        config,
+        listener,
+        metrics,
+        shared::telemetry::shutdown_signal(),
+    )
+    .await
+}
+
+/// `serverpulse-ingester migrate`: applies the migrations and exits.
+pub async fn migrate_from_env() -> anyhow::Result<()> {
+    let database = shared::config::database_from_env()?;
+    shared::telemetry::init_logging(LogFormat::Text);
+    shared::db::open(&database).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
 
 /// Connects and migrates the database, serves health, readiness and metrics
 /// on `listener`, runs the configured shards, and stops on `shutdown`.
@@ -77,6 +107,7 @@ pub async fn run_with(
         %addr,
         shards = ?config.shards,
         shard_total = config.shard_total,
+        database = %config.database.redacted_url(),
         "serverpulse-ingester started"
     );
     let stop = CancellationToken::new();

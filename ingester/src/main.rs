@@ -1,16 +1,13 @@
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use shared::config::{IngesterConfig, LogFormat};
-
 const USAGE: &str = "usage: serverpulse-ingester [run | migrate]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        None | Some("run") => run().await,
-        Some("migrate") => migrate().await,
+        None | Some("run") => serverpulse_ingester::run_from_env().await,
+        Some("migrate") => serverpulse_ingester::migrate_from_env().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -21,30 +18,4 @@ async fn main() -> ExitCode {
         }
     };
     shared::telemetry::exit_code("serverpulse-ingester", result)
-}
-
-async fn run() -> anyhow::Result<()> {
-    let config = IngesterConfig::from_env()?;
-    // wss:// needs a crypto provider; ignore "already installed".
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    shared::telemetry::init_logging(config.log_format);
-    let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    serverpulse_ingester::run(
-        config,
-        listener,
-        metrics,
-        shared::telemetry::shutdown_signal(),
-    )
-    .await
-}
-
-async fn migrate() -> anyhow::Result<()> {
-    let database = shared::config::database_from_env()?;
-    shared::telemetry::init_logging(LogFormat::Text);
-    shared::db::open(&database).await?;
-    tracing::info!("migrations applied");
-    Ok(())
 }

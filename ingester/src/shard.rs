@@ -328,7 +328,7 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut
         .and_then(DateTime::from_timestamp_millis)
         .unwrap_or_else(Utc::now);
     match state.apply(t, envelope.d, arrival) {
-        Outcome::Handled(kind) => counters.increment(kind),
+        Outcome::Handled(kind) => counters.increment(kind.as_str()),
         Outcome::Ignored => counters.increment("ignored"),
         Outcome::Malformed(error) => {
             metrics::counter!("serverpulse_ingester_malformed_total").increment(1);

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use shared::Snowflake;
 use sim_scenario::ScenarioSize;
-use tokio_util::sync::CancellationToken;
 
 async fn ingest_and_compare(
     seed: u64,
@@ -18,25 +17,11 @@ async fn ingest_and_compare(
     let db = common::database(&truth.guild_ids).await;
     let sim = common::start_sim(scenario, None).await;
     let config = common::config(&db.url, sim.gateway.url(), "0", 1);
-    let stop = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     shared::telemetry::init_logging(shared::config::LogFormat::Text);
     let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
-    let ingester =
-        tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                serverpulse_ingester::run(config, listener, metrics, async move {
-                    stop.cancelled().await
-                })
-                .await
-            }
-        });
+    let ingester = serverpulse_testkit::ingester::spawn(config, metrics).await;
     common::wait_until_committed(&sim, &db, 1, limit).await;
-    stop.cancel();
-    ingester.await.expect("join").expect("ingester ran cleanly");
+    ingester.stop().await;
     for guild in &truth.guild_ids {
         common::assert_guild_equals_truth(&db, &truth, *guild, &BTreeSet::new()).await;
     }

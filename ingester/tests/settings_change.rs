@@ -11,7 +11,6 @@ use shared::Snowflake;
 use shared::db::settings::{self, CollectMode};
 use shared::time::Hour;
 use sim_scenario::ScenarioSize;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_removed_from_collection_is_not_counted_afterwards() {
@@ -47,21 +46,8 @@ async fn channel_removed_from_collection_is_not_counted_afterwards() {
     let scenario_events: Vec<i64> = scenario.events.iter().map(|e| e.at_ms).collect();
     let sim = common::start_sim(scenario, Some(7.0 * 86_400.0 / 14.0)).await;
     let config = common::config(&db.url, sim.gateway.url(), "0", 1);
-    let stop = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let metrics = shared::telemetry::init_metrics("serverpulse-ingester");
-    let ingester =
-        tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                serverpulse_ingester::run(config, listener, metrics, async move {
-                    stop.cancelled().await
-                })
-                .await
-            }
-        });
+    let ingester = serverpulse_testkit::ingester::spawn(config, metrics).await;
 
     let clock = || {
         sim.gateway
@@ -101,8 +87,7 @@ async fn channel_removed_from_collection_is_not_counted_afterwards() {
     let after = Hour::containing(Utc.timestamp_millis_opt(clock()).unwrap());
 
     common::wait_until_committed(&sim, &db, 1, Duration::from_secs(120)).await;
-    stop.cancel();
-    ingester.await.expect("join").expect("ingester ran cleanly");
+    ingester.stop().await;
 
     let mut conn = db.pool.acquire().await.expect("connection");
     let stored = shared::db::rollups::load_guild(&mut conn, Snowflake(guild))

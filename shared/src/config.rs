@@ -144,7 +144,23 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         Ok(Some(value.trim_end_matches('/').to_owned()))
     }
 
-    fn database(&self) -> Result<DatabaseConfig, ConfigError> {
+    /// A duration in milliseconds, or `default` when unset; zero only when
+    /// `zero_allowed` (PostgreSQL's "no limit").
+    fn millis(
+        &self,
+        var: &'static str,
+        default: Duration,
+        zero_allowed: bool,
+    ) -> Result<Duration, ConfigError> {
+        let ms = if zero_allowed {
+            self.parsed(var, default.as_millis() as u64, "whole milliseconds")?
+        } else {
+            self.positive(var, default.as_millis() as u64)?
+        };
+        Ok(Duration::from_millis(ms))
+    }
+
+    fn database(&self, defaults: DatabaseLimits) -> Result<DatabaseConfig, ConfigError> {
         let url = self
             .url("DATABASE_URL", None, &["postgres", "postgresql"])?
             .ok_or(ConfigError::Missing("DATABASE_URL"))?;
@@ -157,10 +173,24 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         }
         let connect_timeout_secs =
             self.parsed("DATABASE_CONNECT_TIMEOUT_SECS", 10u64, "whole seconds")?;
+        let limits = DatabaseLimits {
+            acquire_timeout: self.millis(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                defaults.acquire_timeout,
+                false,
+            )?,
+            statement_timeout: self.millis(
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                defaults.statement_timeout,
+                true,
+            )?,
+            lock_timeout: self.millis("DATABASE_LOCK_TIMEOUT_MS", defaults.lock_timeout, true)?,
+        };
         Ok(DatabaseConfig {
             url: Secret::new(url),
             max_connections,
             connect_timeout: Duration::from_secs(connect_timeout_secs.max(1)),
+            limits,
         })
     }
 
@@ -195,26 +225,99 @@ pub struct DatabaseConfig {
     /// May carry a password, hence secret; see [`DatabaseConfig::redacted_url`].
     pub url: Secret,
     pub max_connections: u32,
+    /// How long start-up waits for the server to answer.
     pub connect_timeout: Duration,
+    pub limits: DatabaseLimits,
+}
+
+/// How long one piece of work may wait for the database. Each binary has
+/// its own defaults; migrations run without statement or lock timeout
+/// whatever these say (see `db::open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatabaseLimits {
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: waiting for a pool connection.
+    pub acquire_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` on
+    /// every pool connection; zero means none.
+    pub statement_timeout: Duration,
+    /// `DATABASE_LOCK_TIMEOUT_MS`: PostgreSQL's `lock_timeout` on every pool
+    /// connection; zero means none.
+    pub lock_timeout: Duration,
+}
+
+impl DatabaseLimits {
+    /// The web endpoint answers within Discord's 3 s: waiting for a pool
+    /// connection and then for a lock must together fail inside the 2 s
+    /// inline budget, so the user gets "try again" at once instead of a
+    /// public "thinking…". Reads conflict only with DDL-strength locks, so
+    /// half a second is plenty. A deferred report may run a little longer.
+    pub const WEB: Self = Self {
+        acquire_timeout: Duration::from_millis(1_250),
+        statement_timeout: Duration::from_secs(5),
+        lock_timeout: Duration::from_millis(500),
+    };
+    /// The ingester retries a failed flush, so it can afford patience: a
+    /// large batch's upserts may take a while, but not forever.
+    pub const INGESTER: Self = Self {
+        acquire_timeout: Duration::from_secs(10),
+        statement_timeout: Duration::from_secs(60),
+        lock_timeout: Duration::from_secs(10),
+    };
+    /// Tools that run long statements on purpose (the `migrate`
+    /// subcommands, benchmarks): no statement or lock timeout.
+    pub const UNLIMITED: Self = Self {
+        acquire_timeout: Duration::from_secs(30),
+        statement_timeout: Duration::ZERO,
+        lock_timeout: Duration::ZERO,
+    };
 }
 
 impl DatabaseConfig {
-    /// The URL with any password replaced, safe for logs and error lines.
+    /// Host, port and database name only: safe for logs and error lines.
     pub fn redacted_url(&self) -> String {
         redact_url(self.url.expose())
     }
 }
 
-/// Replaces the password of a URL, if it has one.
+/// Where a PostgreSQL URL points, as `host:port/database`: no user, no
+/// password, no query parameters (which may carry `password` or
+/// `sslpassword`).
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("redacted"));
-            }
-            url.to_string()
+    let Ok(url) = url::Url::parse(raw) else {
+        return "[unparsable URL]".to_owned();
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
+    let port = url.port().unwrap_or(5432);
+    match url.path().trim_start_matches('/') {
+        "" => format!("{host}:{port}"),
+        database => format!("{host}:{port}/{database}"),
+    }
+}
+
+/// What the web server accepts from clients before it gives up on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// `HTTP_HEADER_TIMEOUT_MS`: a connection that has not sent a whole
+    /// request head within this is closed.
+    pub header_read_timeout: Duration,
+    /// `HTTP_REQUEST_TIMEOUT_MS`: a request (body included) still unanswered
+    /// after this gets a 503.
+    pub request_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS`: connections served at once; more wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 1_000,
         }
-        Err(_) => "[unparsable URL]".to_owned(),
     }
 }
 
@@ -228,7 +331,12 @@ pub struct WebConfig {
     /// into a verifying key once by the web crate.
     pub public_key: [u8; 32],
     pub api_url: String,
+    /// `PORT`: `/interactions` and `/healthz`, the port a proxy exposes.
     pub listen: SocketAddr,
+    /// `OPS_PORT`: `/healthz`, `/readyz` and `/metrics`, kept off the
+    /// public port.
+    pub ops_listen: SocketAddr,
+    pub http: HttpLimits,
     pub log_format: LogFormat,
     /// Deferred answers in flight at once (`DEFERRED_ANSWER_LIMIT`); past
     /// it an interaction is answered "busy" at once.
@@ -255,7 +363,7 @@ impl WebConfig {
     pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
         let env = Reader(source);
         let log_format = env.logging()?;
-        let database = env.database()?;
+        let database = env.database(DatabaseLimits::WEB)?;
         let discord_token = Secret::new(env.required("DISCORD_TOKEN")?);
         let application_id = env
             .required("DISCORD_APPLICATION_ID")?
@@ -292,6 +400,29 @@ impl WebConfig {
                 ),
             ));
         }
+        let ops_port = env.port("OPS_PORT", 9090)?;
+        if ops_port == port && port != 0 {
+            return Err(invalid(
+                "OPS_PORT",
+                format!("must differ from PORT ({port})"),
+            ));
+        }
+        let defaults = HttpLimits::default();
+        let http = HttpLimits {
+            header_read_timeout: env.millis(
+                "HTTP_HEADER_TIMEOUT_MS",
+                defaults.header_read_timeout,
+                false,
+            )?,
+            request_timeout: env.millis(
+                "HTTP_REQUEST_TIMEOUT_MS",
+                defaults.request_timeout,
+                false,
+            )?,
+            max_connections: env
+                .positive("HTTP_MAX_CONNECTIONS", defaults.max_connections as u64)?
+                as usize,
+        };
         Ok(Self {
             database,
             discord_token,
@@ -299,6 +430,8 @@ impl WebConfig {
             public_key,
             api_url,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            ops_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ops_port),
+            http,
             log_format,
             deferred_limit,
             deferred_deadline: Duration::from_secs(deadline),
@@ -307,17 +440,14 @@ impl WebConfig {
 }
 
 fn parse_public_key(hex_key: &str) -> Result<[u8; 32], ConfigError> {
-    let bad = |reason: &str| invalid("DISCORD_PUBLIC_KEY", reason.to_owned());
-    if hex_key.len() != 64 {
-        return Err(bad(
-            "expected 64 hex characters (the application's public key)",
-        ));
-    }
     let mut key = [0u8; 32];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex_key[2 * i..2 * i + 2], 16)
-            .map_err(|_| bad("not hexadecimal"))?;
-    }
+    hex::decode_to_slice(hex_key, &mut key).map_err(|error| {
+        let reason = match error {
+            hex::FromHexError::InvalidHexCharacter { .. } => "not hexadecimal",
+            _ => "expected 64 hex characters (the application's public key)",
+        };
+        invalid("DISCORD_PUBLIC_KEY", reason.to_owned())
+    })?;
     Ok(key)
 }
 
@@ -368,7 +498,7 @@ impl IngesterConfig {
     pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
         let env = Reader(source);
         let log_format = env.logging()?;
-        let database = env.database()?;
+        let database = env.database(DatabaseLimits::INGESTER)?;
         let discord_token = Secret::new(env.required("DISCORD_TOKEN")?);
         let api_url = env
             .url(
@@ -441,7 +571,7 @@ fn parse_shard_range(spec: &str, shard_total: u32) -> Result<RangeInclusive<u32>
 
 /// Settings the `migrate` subcommands need: only the database.
 pub fn database_from_env() -> Result<DatabaseConfig, ConfigError> {
-    Reader(&Env).database()
+    Reader(&Env).database(DatabaseLimits::UNLIMITED)
 }
 
 #[cfg(test)]
@@ -474,6 +604,64 @@ mod tests {
         assert_eq!(config.application_id, Snowflake(1_234_567_890));
         assert_eq!(config.public_key[0], 0x0f);
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.ops_listen.port(), 9090);
+        assert_eq!(config.http, HttpLimits::default());
+        assert_eq!(config.database.limits, DatabaseLimits::WEB);
+    }
+
+    #[test]
+    fn limits_and_ports_are_configurable() {
+        let mut vars = full_web();
+        vars.extend([
+            ("OPS_PORT", "9999"),
+            ("HTTP_HEADER_TIMEOUT_MS", "1500"),
+            ("HTTP_REQUEST_TIMEOUT_MS", "4000"),
+            ("HTTP_MAX_CONNECTIONS", "64"),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "700"),
+            ("DATABASE_STATEMENT_TIMEOUT_MS", "0"),
+            ("DATABASE_LOCK_TIMEOUT_MS", "250"),
+        ]);
+        let config = web(&vars).unwrap();
+        assert_eq!(config.ops_listen.port(), 9999);
+        assert_eq!(
+            config.http,
+            HttpLimits {
+                header_read_timeout: Duration::from_millis(1500),
+                request_timeout: Duration::from_secs(4),
+                max_connections: 64,
+            }
+        );
+        assert_eq!(
+            config.database.limits,
+            DatabaseLimits {
+                acquire_timeout: Duration::from_millis(700),
+                statement_timeout: Duration::ZERO,
+                lock_timeout: Duration::from_millis(250),
+            }
+        );
+        for (var, value) in [
+            ("OPS_PORT", "8080"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+            ("HTTP_HEADER_TIMEOUT_MS", "0"),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "0"),
+            ("DATABASE_LOCK_TIMEOUT_MS", "soon"),
+        ] {
+            let mut vars = full_web();
+            vars.push((var, value));
+            match web(&vars).unwrap_err() {
+                ConfigError::Invalid { var: named, .. } => assert_eq!(named, var),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        let ingester = IngesterConfig::from_source(
+            [
+                ("DATABASE_URL", "postgres://localhost/x"),
+                ("DISCORD_TOKEN", "t"),
+            ]
+            .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(ingester.database.limits, DatabaseLimits::INGESTER);
     }
 
     #[test]
@@ -521,8 +709,56 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(
             config.database.redacted_url(),
-            "postgres://sp:redacted@db.internal:5432/serverpulse"
+            "db.internal:5432/serverpulse"
         );
+    }
+
+    #[test]
+    fn database_target_shows_only_host_port_and_name() {
+        for (url, shown) in [
+            (
+                "postgres://sp:hunter2@db.internal:5432/serverpulse",
+                "db.internal:5432/serverpulse",
+            ),
+            (
+                "postgres://sp@db.internal/serverpulse?password=hunter2",
+                "db.internal:5432/serverpulse",
+            ),
+            ("postgres://u:pw@h/db?sslpassword=x", "h:5432/db"),
+            (
+                "postgresql://[::1]:6543/stats?sslmode=require",
+                "[::1]:6543/stats",
+            ),
+        ] {
+            let target = redact_url(url);
+            assert_eq!(target, shown, "{url}");
+            for secret in ["hunter2", "pw", "=x", "sp", "sslmode"] {
+                assert!(!target.contains(secret), "{url}: {target}");
+            }
+        }
+        assert_eq!(redact_url("not a url at all"), "[unparsable URL]");
+    }
+
+    #[test]
+    fn a_public_key_with_multibyte_characters_is_refused() {
+        // 64 bytes, but no 2-byte window is a character boundary after the first.
+        let key = format!("a{}", "\u{20ac}".repeat(21));
+        assert_eq!(key.len(), 64);
+        let mut vars = full_web();
+        vars.retain(|(k, _)| *k != "DISCORD_PUBLIC_KEY");
+        vars.push(("DISCORD_PUBLIC_KEY", &key));
+        let err = web(&vars).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    var: "DISCORD_PUBLIC_KEY",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.to_string().lines().count(), 1);
     }
 
     #[test]

@@ -10,4 +10,7 @@ pub mod time;
 
 pub use ids::Snowflake;
 pub mod ops;
+/// Test support (a fresh database per test, child processes); only with the
+/// `testing` feature, so it stays out of the production binaries.
+#[cfg(feature = "testing")]
 pub mod testing;

@@ -381,17 +381,25 @@ async fn checkpoints_coverage_and_gaps() {
         sequence: Some(41),
         resume_url: Some("ws://127.0.0.1:1".into()),
     };
-    ingest::save_checkpoint(&db.pool, &checkpoint)
+    let clock = hour(3, 10).start() + Duration::seconds(7);
+    ingest::save_checkpoint(&db.pool, &checkpoint, Some(clock))
         .await
         .unwrap();
     let later = ingest::ShardCheckpoint {
         sequence: Some(99),
         ..checkpoint.clone()
     };
-    ingest::save_checkpoint(&db.pool, &later).await.unwrap();
+    ingest::save_checkpoint(&db.pool, &later, None)
+        .await
+        .unwrap();
     assert_eq!(
         ingest::load_checkpoint(&db.pool, 1, 4).await.unwrap(),
-        Some(later)
+        Some(later.clone())
+    );
+    assert_eq!(
+        ingest::load_checkpoint_at(&db.pool, 1, 4).await.unwrap(),
+        Some((later, Some(clock))),
+        "a checkpoint saved without a clock keeps the stored one"
     );
     assert_eq!(
         ingest::load_checkpoint(&db.pool, 1, 8).await.unwrap(),
@@ -448,5 +456,95 @@ async fn checkpoints_coverage_and_gaps() {
         .await
         .unwrap()
         .is_empty()
+    );
+}
+
+/// Which channels @everyone may not view, from the @everyone role's
+/// permissions and each channel's @everyone overwrite.
+#[tokio::test]
+async fn private_channels_follow_everyone_overwrites_and_parents() {
+    use db::catalogue::{self, ChannelRow, GuildRow};
+    const VIEW: i64 = 1 << 10;
+    let db = TestDatabase::create().await;
+    let g = Snowflake(77);
+    let guild = |perms: Option<i64>| GuildRow {
+        guild_id: g,
+        name: "g".into(),
+        member_count: 3,
+        available: true,
+        everyone_permissions: perms,
+    };
+    let at = Utc.with_ymd_and_hms(2026, 10, 3, 10, 0, 0).unwrap();
+    let channel = |id: u64, kind: i16, parent: Option<u64>, allow: i64, deny: i64| ChannelRow {
+        guild_id: g,
+        channel_id: Snowflake(id),
+        kind,
+        name: format!("c{id}"),
+        parent_id: parent.map(Snowflake),
+        archived: false,
+        archived_at: None,
+        created_at: at,
+        deleted_at: None,
+        everyone_allow: allow,
+        everyone_deny: deny,
+    };
+    catalogue::upsert_guilds(&db.pool, &[guild(Some(VIEW | 1))])
+        .await
+        .unwrap();
+    let rows = [
+        channel(1, 0, None, 0, 0),            // public
+        channel(2, 0, None, 0, VIEW),         // denied: private
+        channel(3, 11, Some(2), 0, 0),        // thread under a private channel
+        channel(4, 11, Some(1), 0, 0),        // thread under a public one
+        channel(5, 12, Some(1), 0, 0),        // private thread: never public
+        channel(6, 11, Some(999), 0, 0),      // parent unknown: not public
+        channel(7, 0, None, VIEW, VIEW | 64), // allow wins over deny
+    ];
+    catalogue::upsert_channels(&db.pool, &rows).await.unwrap();
+    let private = |ids: &[u64]| ids.iter().copied().map(Snowflake).collect::<Vec<_>>();
+    assert_eq!(
+        catalogue::private_channels(&db.pool, g).await.unwrap(),
+        private(&[2, 3, 5, 6])
+    );
+
+    // @everyone without VIEW_CHANNEL: everything without an allow is private.
+    catalogue::upsert_guilds(&db.pool, &[guild(Some(1))])
+        .await
+        .unwrap();
+    assert_eq!(
+        catalogue::private_channels(&db.pool, g).await.unwrap(),
+        private(&[1, 2, 3, 4, 5, 6])
+    );
+    // ADMINISTRATOR sees everything but private threads; an update without
+    // the role's permissions keeps what is known.
+    catalogue::upsert_guilds(&db.pool, &[guild(Some(8))])
+        .await
+        .unwrap();
+    catalogue::upsert_guilds(&db.pool, &[guild(None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        catalogue::private_channels(&db.pool, g).await.unwrap(),
+        private(&[5, 6])
+    );
+    // The overwrite is removed: the channel and its thread are public again.
+    catalogue::upsert_guilds(&db.pool, &[guild(Some(VIEW))])
+        .await
+        .unwrap();
+    catalogue::upsert_channels(&db.pool, &[channel(2, 0, None, 0, 0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        catalogue::private_channels(&db.pool, g).await.unwrap(),
+        private(&[5, 6])
+    );
+    let stored = catalogue::channels_of(&db.pool, &[g]).await.unwrap();
+    let seven = stored
+        .iter()
+        .find(|c| c.channel_id == Snowflake(7))
+        .unwrap();
+    assert_eq!(
+        (seven.everyone_allow, seven.everyone_deny),
+        (VIEW, VIEW | 64)
     );
 }

@@ -42,6 +42,29 @@ pub(crate) struct ChannelShape<'a> {
     pub parent_id: Option<u64>,
     pub position: i32,
     pub topic: Option<&'a str>,
+    /// `Some(role)`: @everyone is denied VIEW_CHANNEL by an overwrite (the
+    /// channel is private) and `role`, when not the guild id, is allowed it.
+    pub private_to: Option<u64>,
+}
+
+/// VIEW_CHANNEL, `1 << 10`.
+const VIEW_CHANNEL: u64 = 1 << 10;
+
+/// The overwrites of a channel: none for a public one; for a private one
+/// @everyone (role id = guild id) denied VIEW_CHANNEL and `role` allowed it.
+fn permission_overwrites(guild_id: u64, private_to: Option<u64>) -> Value {
+    let Some(role) = private_to else {
+        return json!([]);
+    };
+    let mut v = vec![json!({
+        "id": guild_id.to_string(), "type": 0, "allow": "0", "deny": VIEW_CHANNEL.to_string(),
+    })];
+    if role != guild_id {
+        v.push(json!({
+            "id": role.to_string(), "type": 0, "allow": VIEW_CHANNEL.to_string(), "deny": "0",
+        }));
+    }
+    Value::Array(v)
 }
 
 pub(crate) fn channel(c: &ChannelShape<'_>) -> Value {
@@ -51,7 +74,7 @@ pub(crate) fn channel(c: &ChannelShape<'_>) -> Value {
         "type": c.kind,
         "name": c.name,
         "position": c.position,
-        "permission_overwrites": [],
+        "permission_overwrites": permission_overwrites(c.guild_id, c.private_to),
         "nsfw": false,
     });
     if let Some(p) = c.parent_id {
@@ -301,6 +324,22 @@ pub(crate) fn role_everyone(guild_id: u64) -> Value {
         "mentionable": false,
         "permissions": "1071698660929",
         "position": 0,
+        "flags": 0,
+    })
+}
+
+/// A role that may see private channels (no other permissions of note).
+pub(crate) fn role_moderators(id: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": "Moderators",
+        "color": 3_447_003,
+        "colors": {"primary_color": 3_447_003, "secondary_color": null, "tertiary_color": null},
+        "hoist": true,
+        "managed": false,
+        "mentionable": true,
+        "permissions": "1024",
+        "position": 1,
         "flags": 0,
     })
 }

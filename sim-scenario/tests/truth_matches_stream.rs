@@ -555,3 +555,124 @@ fn member_count_follows_guild_create_plus_adds_minus_removes() {
         }
     }
 }
+
+/// Which channels @everyone may view, read from the stream alone with
+/// twilight-model's types: the @everyone role's permissions in
+/// `GUILD_CREATE`, each channel's @everyone overwrite (latest
+/// `CHANNEL_CREATE`/`UPDATE` wins), threads following their parent and
+/// private threads never viewable.
+fn everyone_can_view_from_stream(s: &Scenario, guild_id: u64) -> BTreeMap<u64, bool> {
+    use twilight_model::channel::Channel;
+    use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
+    use twilight_model::guild::{Guild, Permissions};
+
+    let create = s
+        .guilds
+        .iter()
+        .find(|g| id(&g["id"]) == guild_id)
+        .expect("guild");
+    let guild: Guild = serde_json::from_value(create.clone()).expect("GUILD_CREATE parses");
+    let base = guild
+        .roles
+        .iter()
+        .find(|r| r.id.get() == guild_id)
+        .expect("@everyone role")
+        .permissions;
+    let mut channels: BTreeMap<u64, Channel> = guild
+        .channels
+        .into_iter()
+        .chain(guild.threads)
+        .map(|c| (c.id.get(), c))
+        .collect();
+    for d in s.events.iter().filter(|d| d.guild_id == guild_id) {
+        if matches!(
+            d.t.as_str(),
+            "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "THREAD_CREATE"
+        ) {
+            let c: Channel = serde_json::from_value(d.d.clone()).expect("channel parses");
+            channels.insert(c.id.get(), c);
+        }
+    }
+    let own = |c: &Channel| {
+        let mut p = base;
+        for o in c.permission_overwrites.iter().flatten() {
+            if o.kind == PermissionOverwriteType::Role && o.id.get() == guild_id {
+                p = (p - o.deny) | o.allow;
+            }
+        }
+        p.contains(Permissions::VIEW_CHANNEL) || base.contains(Permissions::ADMINISTRATOR)
+    };
+    channels
+        .values()
+        .map(|c| {
+            let visible = match c.kind.into() {
+                12u8 => false,
+                10 | 11 => c
+                    .parent_id
+                    .and_then(|p| channels.get(&p.get()))
+                    .is_none_or(own),
+                _ => own(c),
+            };
+            (c.id.get(), visible)
+        })
+        .collect()
+}
+
+#[test]
+fn who_may_view_each_channel_is_what_the_stream_says() {
+    let (s, t) = generate(11, ScenarioSize::SMALL);
+    for &g in &t.guild_ids {
+        let read = everyone_can_view_from_stream(&s, g);
+        let truth: BTreeMap<u64, bool> = t
+            .channels_of(g)
+            .iter()
+            .map(|c| (c.channel_id, c.everyone_can_view))
+            .collect();
+        assert_eq!(read, truth, "guild {g}");
+        // A private channel with activity, by its moderators only.
+        let private: Vec<u64> = t
+            .private_channels(g)
+            .iter()
+            .filter(|c| c.kind == 0)
+            .map(|c| c.channel_id)
+            .collect();
+        assert_eq!(private.len(), 1, "one private text channel");
+        let posters: BTreeSet<u64> = t
+            .messages
+            .iter()
+            .filter(|m| m.channel_id == private[0])
+            .map(|m| m.author_id)
+            .collect();
+        assert!(posters.len() >= 2, "moderators talk in it: {posters:?}");
+        let members = t.members.iter().filter(|m| m.guild_id == g).count();
+        assert!(posters.len() * 3 < members, "only a few may see it");
+    }
+}
+
+#[test]
+fn a_scripted_channel_turns_private_and_back() {
+    const S: i64 = sim_scenario::DEFAULT_START_MS;
+    let mut script = sim_scenario::Script::new(7, S, 1);
+    script
+        .channel(10, 0, "general", None)
+        .channel(11, 0, "staff", None)
+        .member(100, "ann", false, S - 5_000)
+        .thread_at_start(20, 11, 11, 100);
+    script
+        .set_channel_private(S + 1_000, 11, true)
+        .set_channel_private(S + 2_000, 10, true)
+        .set_channel_private(S + 3_000, 10, false);
+    let (s, t) = script.finish();
+    let read = everyone_can_view_from_stream(&s, 7);
+    assert_eq!(
+        read,
+        BTreeMap::from([(10, true), (11, false), (20, false)]),
+        "the thread follows its parent"
+    );
+    let truth: BTreeMap<u64, bool> = t
+        .channels
+        .iter()
+        .map(|c| (c.channel_id, c.everyone_can_view))
+        .collect();
+    assert_eq!(read, truth);
+}

@@ -85,14 +85,23 @@ async fn web_and_ingester_as_separate_processes_answer_from_what_was_ingested() 
 
     // The web endpoint; an admin enables tracking.
     let web_port = free_port();
+    let web_ops_port = free_port();
     let mut web = ChildProcess::spawn(
         &binary("serverpulse-web"),
         &["serve"],
-        &[web_env.clone(), vec![("PORT", web_port.to_string())]].concat(),
+        &[
+            web_env.clone(),
+            vec![
+                ("PORT", web_port.to_string()),
+                ("OPS_PORT", web_ops_port.to_string()),
+            ],
+        ]
+        .concat(),
     );
     let web_addr = SocketAddr::from(([127, 0, 0, 1], web_port));
+    let web_ops_addr = SocketAddr::from(([127, 0, 0, 1], web_ops_port));
     assert!(
-        web.wait_for_ok(web_addr, "/readyz", Duration::from_secs(60)),
+        web.wait_for_ok(web_ops_addr, "/readyz", Duration::from_secs(60)),
         "web never became ready"
     );
     let client = InteractionClient::new(

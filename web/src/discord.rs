@@ -14,12 +14,19 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
+    /// Without its URL: webhook URLs carry the interaction token.
     #[error("request to Discord failed: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     #[error("Discord answered {status}: {body}")]
     Status { status: u16, body: String },
     #[error("still rate limited after {MAX_RATE_LIMIT_RETRIES} retries")]
     RateLimited,
+}
+
+impl From<reqwest::Error> for RestError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Http(error.without_url())
+    }
 }
 
 /// A file sent with a message.

@@ -16,6 +16,14 @@
 //!
 //! A library with a thin `main`, so tests start the whole app in-process on
 //! port 0 (`router` for `oneshot` calls without a socket, `serve` for real).
+//!
+//! # Ports and limits
+//! The public port (`PORT`) serves `/interactions` and `/healthz` only;
+//! `/readyz` and `/metrics` are on `OPS_PORT`, which a proxy must not
+//! expose. On the public port a connection must send its request head
+//! within the header timeout, a request must be answered within the
+//! request timeout (503 otherwise), and at most `HTTP_MAX_CONNECTIONS`
+//! connections are served at once; more wait in the listen backlog.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,19 +32,20 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::PrometheusHandle;
-use shared::config::WebConfig;
+use shared::config::{HttpLimits, WebConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-/// Discord waits 3 seconds for an interaction answer; nothing we serve may
-/// take longer than this.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long shutdown waits for deferred answers still being delivered.
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(20);
@@ -46,6 +55,8 @@ pub mod commands;
 pub mod component;
 pub mod context;
 pub mod definitions;
+pub mod delivery;
+pub mod digest;
 pub mod discord;
 pub mod error;
 pub mod interactions;
@@ -109,26 +120,35 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface.
+/// The public surface: `/interactions` and `/healthz`. The request timeout
+/// bounds a slow client's body; Discord's 3-second deadline is kept by the
+/// handler, which answers or defers within [`interactions::INLINE_BUDGET`].
 pub fn router(state: AppState) -> Router {
-    let interactions = Router::new()
+    let request_timeout = state.config.http.request_timeout;
+    Router::new()
         .route("/interactions", post(interactions::handle))
         .layer(DefaultBodyLimit::max(MAX_INTERACTION_BODY))
-        .with_state(state.clone());
-    shared::ops::routes(state.pool.clone(), state.metrics.clone())
-        .merge(interactions)
+        .route("/healthz", get(shared::ops::healthz))
+        .with_state(state)
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            request_timeout,
         ))
 }
 
-/// Connects and migrates the database, then serves on `listener` until
-/// `shutdown` resolves, finishing requests in flight.
+/// The operational surface for `OPS_PORT`: `/healthz`, `/readyz`, `/metrics`.
+pub fn ops_router(state: &AppState) -> Router {
+    shared::ops::routes(state.pool.clone(), state.metrics.clone())
+}
+
+/// Connects and migrates the database, then serves the public routes on
+/// `listener` and the operational ones on `ops_listener` until `shutdown`
+/// resolves, finishing requests in flight.
 pub async fn serve(
     config: WebConfig,
     listener: TcpListener,
+    ops_listener: TcpListener,
     metrics: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -139,13 +159,40 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
-    tracing::info!(%addr, api = %config.api_url, "serverpulse-web listening");
+    let ops_addr = ops_listener
+        .local_addr()
+        .context("reading the ops listening address")?;
+    let mut limits = config.http;
+    limits.max_connections = connections_within_open_file_limit(
+        limits.max_connections,
+        config.database.max_connections as usize,
+    );
+    tracing::info!(
+        %addr,
+        %ops_addr,
+        api = %config.api_url,
+        database = %config.database.redacted_url(),
+        max_connections = limits.max_connections,
+        "serverpulse-web listening"
+    );
     let state = AppState::new(pool.clone(), config, metrics)?;
     let deferred = state.deferred.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    let stop = CancellationToken::new();
+    let ops = tokio::spawn(
+        axum::serve(ops_listener, ops_router(&state))
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .into_future(),
+    );
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.cancel();
+    });
+    serve_public(listener, router(state), limits, stop.clone()).await;
+    stop.cancel();
+    ops.await
+        .context("ops server task")?
+        .context("serving the ops port")?;
     // Answers deferred before the signal are still delivered (bounded).
     if !deferred.drain(SHUTDOWN_DRAIN).await {
         tracing::warn!(
@@ -156,4 +203,81 @@ pub async fn serve(
     pool.close().await;
     tracing::info!("serverpulse-web stopped");
     Ok(())
+}
+
+/// Descriptors kept for everything but client connections: the database
+/// pool, Discord REST calls, listeners, logs.
+const RESERVED_FILES: usize = 64;
+
+/// Raises the open-file soft limit to the hard limit where allowed, and
+/// lowers `wanted` connections to what the limit leaves room for, so a
+/// flood of connections cannot starve the pool and REST calls of files.
+fn connections_within_open_file_limit(wanted: usize, pool_size: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            return wanted;
+        }
+    };
+    let room = limit.saturating_sub(RESERVED_FILES + pool_size).max(1);
+    if room < wanted {
+        tracing::warn!(
+            open_files = limit,
+            wanted,
+            serving = room,
+            "the open-file limit leaves room for fewer connections than HTTP_MAX_CONNECTIONS"
+        );
+    }
+    wanted.min(room)
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` within `limits` until `stop`,
+/// then lets requests in flight finish.
+async fn serve_public(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    stop: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    loop {
+        // A connection past the limit is not accepted: it waits in the
+        // backlog until one closes (the header timeout sees to slow ones).
+        let permit = tokio::select! {
+            () = stop.cancelled() => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, remote) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of descriptors, or the peer gave up: wait a little.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %remote, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -31,9 +31,13 @@ async fn serve() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let ops_listener = tokio::net::TcpListener::bind(config.ops_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (OPS_PORT)", config.ops_listen))?;
     serverpulse_web::serve(
         config,
         listener,
+        ops_listener,
         metrics,
         shared::telemetry::shutdown_signal(),
     )

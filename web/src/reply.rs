@@ -158,6 +158,27 @@ impl Embed {
     }
 }
 
+/// `text` as Discord shows it literally: every character Discord markdown
+/// gives a meaning (emphasis, code, spoilers, quotes, headings, lists,
+/// masked links `[label](url)`, mentions `<@id>` `<#id>`) is
+/// backslash-escaped, and `@` is followed by a zero-width space so
+/// `@everyone` or `@here` mentions no one.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '-' | '[' | ']' | '(' | ')'
+            | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{200b}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// At most `max` characters, with an ellipsis when cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

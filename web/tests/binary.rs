@@ -3,7 +3,9 @@
 
 #[tokio::test(flavor = "multi_thread")]
 async fn binary_lifecycle() {
+    // The lifecycle check probes health, readiness and metrics: the ops port.
     let env = [
+        ("PORT", shared::testing::free_port().to_string()),
         ("DISCORD_TOKEN", "test-token".to_owned()),
         ("DISCORD_APPLICATION_ID", "1234".to_owned()),
         (
@@ -14,7 +16,7 @@ async fn binary_lifecycle() {
     shared::testing::check_binary_lifecycle(
         env!("CARGO_BIN_EXE_serverpulse-web"),
         &["serve"],
-        "PORT",
+        "OPS_PORT",
         &env,
         &[
             "DATABASE_URL",

@@ -263,10 +263,12 @@ async fn shutdown_delivers_answers_being_prepared() {
     let config = shared::config::WebConfig::from_source(vars.as_slice()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}/interactions", listener.local_addr().unwrap());
+    let ops_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serverpulse_web::serve(
         config,
         listener,
+        ops_listener,
         recorder(),
         async {
             let _ = stopped.await;

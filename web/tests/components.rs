@@ -469,6 +469,8 @@ async fn removing_a_channel_while_collecting_all_keeps_every_other_one() {
         archived_at: None,
         created_at: created,
         deleted_at: deleted.then_some(created),
+        everyone_allow: 0,
+        everyone_deny: 0,
     };
     catalogue::upsert_channels(
         &app.db.pool,

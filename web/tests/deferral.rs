@@ -124,12 +124,7 @@ async fn interactions_are_counted_in_the_metrics() {
     let forged = discord_sim::InteractionKeys::generate();
     let (status, _) = app.client.post_signed(ping, &forged).await.unwrap();
     assert_eq!(status, 401);
-    let metrics = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.state.metrics.render();
     assert!(
         metrics.contains(r#"serverpulse_interactions_total{kind="ping",outcome="ok"} 1"#),
         "{metrics}"

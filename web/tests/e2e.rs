@@ -58,4 +58,5 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
     checks::overview_and_activity(&fixture).await;
     checks::members_channels_and_trends(&fixture).await;
     checks::member_channel_comparative_and_rankings(&fixture).await;
+    checks::channel_privacy(&fixture).await;
 }

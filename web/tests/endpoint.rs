@@ -205,7 +205,8 @@ async fn user_errors_end_in_short_ephemeral_notices() {
     );
     let text = notice(&app, &analyze, &admin).await;
     assert!(
-        text.contains("#secret is not collected") && text.contains("/add-collect-channel"),
+        // A mention: Discord names the channel only to those who can see it.
+        text.contains("<#77> is not collected") && text.contains("/add-collect-channel"),
         "{text}"
     );
 

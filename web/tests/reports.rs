@@ -36,3 +36,8 @@ async fn members_channels_and_trends_equal_ground_truth() {
 async fn member_channel_comparative_and_rankings_equal_ground_truth() {
     checks::member_channel_comparative_and_rankings(&fixture().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_without_manage_server_see_no_private_channel() {
+    checks::channel_privacy(&fixture().await).await;
+}

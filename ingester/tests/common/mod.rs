@@ -6,14 +6,15 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use discord_sim::{SimConfig, SimHandle};
+use discord_sim::SimHandle;
+use serverpulse_testkit::seed::{author_kind, hour};
 use shared::Snowflake;
 use shared::rollup::{
-    AuthorKind, ChannelHourKey, DeletionCounts, GuildHourKey, GuildHourly, MessageCounts,
-    MessageKey, ReactionCounts, ReactionKey, RollupBatch, VoiceKey,
+    ChannelHourKey, DeletionCounts, GuildHourKey, GuildHourly, MessageCounts, MessageKey,
+    ReactionCounts, ReactionKey, RollupBatch, VoiceKey,
 };
 use shared::testing::TestDatabase;
 use shared::time::Hour;
@@ -36,16 +37,13 @@ pub fn scenario(seed: u64, size: ScenarioSize) -> (Scenario, GroundTruth) {
 }
 
 pub async fn start_sim(scenario: Scenario, speedup: Option<f64>) -> SimHandle {
-    let mut config = SimConfig::new(TOKEN);
-    config.gateway.heartbeat_interval = Duration::from_secs(5);
+    let mut config = serverpulse_testkit::sim::config(TOKEN);
     // Text frames: zstd in an unoptimised test build costs more than it shows.
     config.gateway.compression = discord_sim::Compression::Never;
     if let Some(speedup) = speedup {
         config.gateway.pacing = discord_sim::Pacing::ScenarioClock { speedup };
     }
-    discord_sim::start(config, scenario)
-        .await
-        .expect("start the simulator")
+    serverpulse_testkit::sim::start(config, scenario).await
 }
 
 /// A fresh database with tracking enabled for `guilds`.
@@ -61,15 +59,7 @@ pub async fn database(guilds: &[u64]) -> TestDatabase {
 }
 
 pub fn env(db_url: &str, gateway: &str, shards: &str, total: u32) -> Vec<(&'static str, String)> {
-    vec![
-        ("DATABASE_URL", db_url.to_owned()),
-        ("DISCORD_TOKEN", TOKEN.to_owned()),
-        ("DISCORD_GATEWAY_URL", gateway.to_owned()),
-        ("SHARDS", shards.to_owned()),
-        ("SHARD_TOTAL", total.to_string()),
-        ("INGESTER_PORT", shared::testing::free_port().to_string()),
-        ("RUST_LOG", "warn,serverpulse_ingester=info".to_owned()),
-    ]
+    serverpulse_testkit::ingester::env(TOKEN, db_url, gateway, shards, total)
 }
 
 pub fn config(
@@ -78,77 +68,14 @@ pub fn config(
     shards: &str,
     total: u32,
 ) -> shared::config::IngesterConfig {
-    let vars = env(db_url, gateway, shards, total);
-    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    shared::config::IngesterConfig::from_source(pairs.as_slice()).expect("config")
+    serverpulse_testkit::ingester::config(TOKEN, db_url, gateway, shards, total)
 }
 
 /// Waits until every shard has handed out all its dispatches and the
 /// database's checkpoint has reached the last frame of the shard's latest
 /// session: everything sent is committed.
 pub async fn wait_until_committed(sim: &SimHandle, db: &TestDatabase, total: u32, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if all_committed(sim, db, total).await {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the ingester did not commit everything in {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn all_committed(sim: &SimHandle, db: &TestDatabase, total: u32) -> bool {
-    let sessions = sim.gateway.sessions();
-    for shard in 0..total {
-        match sim.gateway.shard_progress([shard, total]) {
-            Some((cursor, len)) if cursor == len => {}
-            Some(_) => return false,
-            None => {
-                // Not identified yet; a shard without guilds has nothing to wait for.
-                let has_guilds = sim
-                    .gateway
-                    .scenario()
-                    .events
-                    .iter()
-                    .any(|e| (e.guild_id >> 22) % u64::from(total) == u64::from(shard));
-                if has_guilds {
-                    return false;
-                }
-                continue;
-            }
-        }
-        let Some(latest) = sessions.iter().rev().find(|s| s.shard == [shard, total]) else {
-            return false;
-        };
-        let last_seq = latest.frames.last().map_or(0, |f| f.seq) as i64;
-        let checkpoint = shared::db::ingest::load_checkpoint(&db.pool, shard, total)
-            .await
-            .ok()
-            .flatten();
-        let done = checkpoint.is_some_and(|c| {
-            c.session_id.as_deref() == Some(latest.session_id.as_str())
-                && c.sequence == Some(last_seq)
-        });
-        if !done {
-            return false;
-        }
-    }
-    true
-}
-
-fn hour(ms: i64) -> Hour {
-    Hour::containing(Utc.timestamp_millis_opt(ms).single().expect("valid ms"))
-}
-
-fn author_kind(kind: truth::AuthorKind) -> AuthorKind {
-    match kind {
-        truth::AuthorKind::Member => AuthorKind::Member,
-        truth::AuthorKind::Bot => AuthorKind::Bot,
-        truth::AuthorKind::Webhook => AuthorKind::Webhook,
-    }
+    serverpulse_testkit::ingester::wait_until_committed(sim, &db.pool, total, limit).await;
 }
 
 /// The rollups of one guild as the ground truth says they must be, for a

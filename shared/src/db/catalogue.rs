@@ -19,6 +19,10 @@ pub struct GuildRow {
     pub name: String,
     pub member_count: i32,
     pub available: bool,
+    /// Permissions of the @everyone role (whose id is the guild id), as
+    /// Discord's bits in a BIGINT; `None` until the ingester has seen it.
+    /// See [`private_channels`].
+    pub everyone_permissions: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -35,6 +39,11 @@ pub struct ChannelRow {
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The channel's permission overwrite for @everyone (role id = guild
+    /// id): allowed and denied bits, 0 and 0 without one. Threads carry
+    /// none (they follow their parent). See [`private_channels`].
+    pub everyone_allow: i64,
+    pub everyone_deny: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -75,16 +84,20 @@ pub async fn upsert_guilds<'e>(
         return Ok(());
     }
     sqlx::query(
-        "insert into guilds (guild_id, name, member_count, available, updated_at)
-         select g, n, c, a, now() from unnest($1::bigint[], $2::text[], $3::int[], $4::bool[]) as t(g, n, c, a)
+        "insert into guilds (guild_id, name, member_count, available, everyone_permissions, updated_at)
+         select g, n, c, a, e, now()
+         from unnest($1::bigint[], $2::text[], $3::int[], $4::bool[], $5::bigint[]) as t(g, n, c, a, e)
          on conflict (guild_id) do update set
              name = excluded.name, member_count = excluded.member_count,
-             available = excluded.available, updated_at = now()",
+             available = excluded.available,
+             everyone_permissions = coalesce(excluded.everyone_permissions, guilds.everyone_permissions),
+             updated_at = now()",
     )
     .bind(ids(rows.iter().map(|r| r.guild_id)))
     .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.member_count).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.available).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.everyone_permissions).collect::<Vec<_>>())
     .execute(executor)
     .await?;
     Ok(())
@@ -99,14 +112,16 @@ pub async fn upsert_channels<'e>(
     }
     sqlx::query(
         "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at,
-                               archived_at, updated_at)
-         select g, c, k, n, p, a, cr, d, aa, now()
+                               archived_at, everyone_allow, everyone_deny, updated_at)
+         select g, c, k, n, p, a, cr, d, aa, ea, ed, now()
          from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::bool[],
-                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) as t(g, c, k, n, p, a, cr, d, aa)
+                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[])
+              as t(g, c, k, n, p, a, cr, d, aa, ea, ed)
          on conflict (guild_id, channel_id) do update set
              kind = excluded.kind, name = excluded.name, parent_id = excluded.parent_id,
              archived = excluded.archived, deleted_at = excluded.deleted_at,
-             archived_at = excluded.archived_at, updated_at = now()",
+             archived_at = excluded.archived_at, everyone_allow = excluded.everyone_allow,
+             everyone_deny = excluded.everyone_deny, updated_at = now()",
     )
     .bind(ids(rows.iter().map(|r| r.guild_id)))
     .bind(ids(rows.iter().map(|r| r.channel_id)))
@@ -121,6 +136,8 @@ pub async fn upsert_channels<'e>(
     .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.deleted_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.everyone_allow).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.everyone_deny).collect::<Vec<_>>())
     .execute(executor)
     .await?;
     Ok(())
@@ -202,11 +219,11 @@ pub async fn record_first_messages<'e>(
 
 /// Every guild in the catalogue (the ingester keeps those of its shards).
 pub async fn guilds<'e>(executor: impl PgExecutor<'e>) -> Result<Vec<GuildRow>, DbError> {
-    Ok(
-        sqlx::query_as("select guild_id, name, member_count, available from guilds")
-            .fetch_all(executor)
-            .await?,
+    Ok(sqlx::query_as(
+        "select guild_id, name, member_count, available, everyone_permissions from guilds",
     )
+    .fetch_all(executor)
+    .await?)
 }
 
 pub async fn channels_of<'e>(
@@ -214,10 +231,29 @@ pub async fn channels_of<'e>(
     guild_ids: &[Snowflake],
 ) -> Result<Vec<ChannelRow>, DbError> {
     Ok(sqlx::query_as(
-        "select guild_id, channel_id, kind, name, parent_id, archived, archived_at, created_at, deleted_at
+        "select guild_id, channel_id, kind, name, parent_id, archived, archived_at, created_at, deleted_at,
+                everyone_allow, everyone_deny
          from channels where guild_id = any($1)",
     )
     .bind(ids(guild_ids.iter().copied()))
+    .fetch_all(executor)
+    .await?)
+}
+
+/// The guild's channels and threads that @everyone may not view: those a
+/// member without Manage Server must not see named. Computed from the
+/// @everyone role's permissions and overwrites (rules in migration
+/// `20261202200000_channel_visibility`): a channel whose @everyone
+/// overwrite denies VIEW_CHANNEL, threads under it, every private thread.
+pub async fn private_channels<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<Vec<Snowflake>, DbError> {
+    Ok(sqlx::query_scalar(
+        "select channel_id from channel_visibility
+         where guild_id = $1 and not everyone_can_view order by channel_id",
+    )
+    .bind(guild_id)
     .fetch_all(executor)
     .await?)
 }

@@ -33,31 +33,6 @@ pub async fn load_checkpoint<'e>(
     .await?)
 }
 
-/// Saves a checkpoint. Call it in the transaction that writes the rollups
-/// the sequence covers, so both commit or neither does.
-pub async fn save_checkpoint<'e>(
-    executor: impl PgExecutor<'e>,
-    checkpoint: &ShardCheckpoint,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "insert into shard_checkpoints (shard_total, shard_id, session_id, sequence, resume_url, updated_at)
-         values ($1, $2, $3, $4, $5, now())
-         on conflict (shard_total, shard_id) do update set
-             session_id = excluded.session_id,
-             sequence = excluded.sequence,
-             resume_url = excluded.resume_url,
-             updated_at = now()",
-    )
-    .bind(checkpoint.shard_total)
-    .bind(checkpoint.shard_id)
-    .bind(&checkpoint.session_id)
-    .bind(checkpoint.sequence)
-    .bind(&checkpoint.resume_url)
-    .execute(executor)
-    .await?;
-    Ok(())
-}
-
 /// Marks the hours in which a shard had a live session.
 pub async fn record_coverage<'e>(
     executor: impl PgExecutor<'e>,
@@ -156,9 +131,11 @@ pub async fn gaps<'e>(
     .await?)
 }
 
-/// Saves a shard's checkpoint together with the time of the last event it
-/// covers (the ingester's clock). Call it in the flush transaction.
-pub async fn save_checkpoint_at<'e>(
+/// Saves a shard's checkpoint and the time of the last event it covers (the
+/// ingester's clock; `None` keeps the stored one). Call it in the
+/// transaction that writes the rollups the sequence covers, so both commit
+/// or neither does.
+pub async fn save_checkpoint<'e>(
     executor: impl PgExecutor<'e>,
     checkpoint: &ShardCheckpoint,
     last_event_at: Option<DateTime<Utc>>,

@@ -2,10 +2,15 @@
 //! parameters, and takes an executor so callers choose pool or transaction.
 
 pub mod analytics;
+/// The benchmarks' SQL; only with the `bench` feature.
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalogue;
+pub mod digest_settings;
+pub mod digests;
 pub mod history;
 pub mod ingest;
+pub mod outbox;
 pub mod rollups;
 pub mod settings;
 
@@ -61,40 +66,80 @@ impl From<sqlx::Error> for DbError {
 }
 
 /// SQLSTATE classes 08 (connection exception) and 57P (operator intervention:
-/// shutdown, crash, cannot connect now).
+/// shutdown, crash, cannot connect now), 57014 (a statement cancelled by
+/// `statement_timeout`) and 55P03 (`lock_timeout`): the database is busy or
+/// gone, and the same request may succeed in a minute.
 fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("57P")
+    code.starts_with("08") || code.starts_with("57P") || code == "57014" || code == "55P03"
 }
 
-/// Connects a pool, failing within the configured timeout when no server
-/// answers (so a binary exits with one line instead of hanging).
-pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
-    let options: PgConnectOptions = config
+/// `statement_timeout` and `lock_timeout` as PostgreSQL reads them at
+/// connection start (milliseconds; 0 means none).
+fn session_limits(statement: Duration, lock: Duration) -> [(&'static str, String); 2] {
+    [
+        ("statement_timeout", statement.as_millis().to_string()),
+        ("lock_timeout", lock.as_millis().to_string()),
+    ]
+}
+
+fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, DbError> {
+    Ok(config
         .url
         .expose()
         .parse::<PgConnectOptions>()
         .map_err(DbError::Query)?
-        .application_name("serverpulse");
-    let pool = PgPoolOptions::new()
-        .max_connections(config.max_connections)
-        .acquire_timeout(config.connect_timeout)
-        .connect_with(options)
-        .await?;
-    Ok(pool)
+        .application_name("serverpulse"))
 }
 
-/// What both binaries do at start: connect (bounded by the configured
-/// timeout) and apply pending migrations.
-pub async fn open(config: &DatabaseConfig) -> Result<PgPool, DbError> {
-    let pool = connect(config).await.map_err(|error| match error {
-        DbError::Unavailable(source) | DbError::Query(source) => DbError::Connect {
+/// A one-connection pool without statement or lock timeout, connected
+/// within the configured connect timeout; a failure names the server
+/// without secrets.
+async fn reach(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    let options = connect_options(config)?.options(session_limits(Duration::ZERO, Duration::ZERO));
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(config.connect_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Connect {
             url: config.redacted_url(),
             source,
-        },
-        other => other,
-    })?;
-    migrate(&pool).await?;
-    Ok(pool)
+        })
+}
+
+/// The pool every query of a binary uses: each connection starts with the
+/// configured `statement_timeout` and `lock_timeout`, and a checkout waits
+/// at most the acquire timeout. Connections open on demand.
+fn pool(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    let limits = config.limits;
+    let options = connect_options(config)?.options(session_limits(
+        limits.statement_timeout,
+        limits.lock_timeout,
+    ));
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(limits.acquire_timeout)
+        .connect_lazy_with(options))
+}
+
+/// Checks the server answers (within the configured connect timeout, so a
+/// binary exits with one line instead of hanging) and returns the pool.
+pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    reach(config).await?.close().await;
+    pool(config)
+}
+
+/// What both binaries do at start: reach the server (bounded by the
+/// configured timeout), apply pending migrations, and return the pool.
+/// Migrations run on a connection of their own without statement or lock
+/// timeout: they may rewrite large tables, and they wait for the other
+/// binary's migration (an advisory lock) however long it takes.
+pub async fn open(config: &DatabaseConfig) -> Result<PgPool, DbError> {
+    let migrations = reach(config).await?;
+    let migrated = MIGRATOR.run(&migrations).await;
+    migrations.close().await;
+    migrated?;
+    pool(config)
 }
 
 /// Applies pending migrations; a no-op when the schema is current.

@@ -42,7 +42,7 @@ pub struct GuildSettings {
     pub update_channel_id: Option<Snowflake>,
     /// IANA name, e.g. `Europe/Berlin`.
     pub timezone: String,
-    /// `off`, `daily`, `weekly` or `monthly`.
+    /// `none`, `hourly`, `daily` or `weekly` (see `digest_settings`).
     pub digest_frequency: String,
     pub count_bots: bool,
     pub alert_join_raid: bool,
@@ -66,7 +66,7 @@ impl GuildSettings {
             collect_mode: CollectMode::All,
             update_channel_id: None,
             timezone: "UTC".to_owned(),
-            digest_frequency: "weekly".to_owned(),
+            digest_frequency: "none".to_owned(),
             count_bots: false,
             alert_join_raid: true,
             join_raid_threshold: 10,

@@ -16,6 +16,7 @@ impl Gen {
                 parent_id: c.parent,
                 position: 0,
                 topic,
+                private_to: gm.private_to(c),
             };
             if let Some(t) = c.created {
                 self.push(t, gm.id, "CHANNEL_CREATE", payload::channel(&shape(None)));

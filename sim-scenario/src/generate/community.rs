@@ -32,7 +32,8 @@ impl Gen {
     /// Each guild has two categories, text channels (one of them `#general`,
     /// the busiest), `#bot-commands`, `#announcements`, a forum, voice
     /// channels and a stage, plus `#event-chat`, which lives only part of the
-    /// scenario; emoji and stickers; humans, two bots and a webhook.
+    /// scenario, and `#mod-only`, which @everyone cannot view; emoji and
+    /// stickers; humans (a few of them moderators), two bots and a webhook.
     pub(super) fn community(
         &mut self,
         gi: u32,
@@ -46,6 +47,14 @@ impl Gen {
         let humans = self.humans(gi, n);
         let bots = self.bots(created);
         let webhook = (self.id_at(created + 3 * DAY), "News Feed".to_owned());
+        let mod_role = self.id_at(created + 4 * DAY);
+        // Members 0 and 3 (voice regulars) and every 15th from 7 moderate.
+        let moderators = humans
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k == 0 || *k == 3 || k % 15 == 7)
+            .map(|(_, u)| u.id)
+            .collect();
 
         GuildM {
             id: guild_id,
@@ -57,14 +66,14 @@ impl Gen {
             emoji,
             stickers,
             initial_voice: Vec::new(),
+            mod_role,
+            moderators,
         }
     }
 
-    /// Categories, text, bots, announcements, forum, voice, stage, and one
-    /// channel that lives only part of the scenario.
+    /// Categories, text, bots, announcements, forum, voice, stage, one
+    /// channel that lives only part of the scenario, and a private one.
     fn channel_catalogue(&mut self, created: i64, n: usize) -> Vec<ChanM> {
-        // Channels: categories, text, bots, announcements, forum, voice, stage,
-        // and one channel that lives only part of the scenario.
         let (start, dur) = (self.start, self.end - self.start);
         let mut channels = Vec::new();
         let mut chan = |g: &mut Gen, kind, name: &str, parent, weight: f64, thread_parent| {
@@ -78,6 +87,7 @@ impl Gen {
                 deleted: None,
                 weight,
                 thread_parent,
+                private: false,
             });
             id
         };
@@ -96,12 +106,18 @@ impl Gen {
             chan(self, 2, name, Some(cat_voice), 0.0, false);
         }
         chan(self, 13, "Town Hall", Some(cat_voice), 0.0, false);
+        // Nobody but the moderators posts in `#mod-only`: weight 0 keeps the
+        // others out, `moderator_messages` writes its activity.
+        let mod_only = chan(self, 0, "mod-only", Some(cat_text), 0.0, false);
         chan(self, 0, "event-chat", Some(cat_text), 2.0, false);
         let (ev_created, ev_deleted) = (start + dur * 3 / 10, start + dur * 7 / 10);
         {
             let c = channels.last_mut().expect("just pushed");
             c.created = Some(ev_created - ev_created % SEC);
             c.deleted = Some(ev_deleted - ev_deleted % SEC);
+        }
+        for c in channels.iter_mut().filter(|c| c.id == mod_only) {
+            c.private = true;
         }
         channels
     }

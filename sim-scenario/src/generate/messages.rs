@@ -135,6 +135,39 @@ impl Gen {
         gm.humans = humans;
     }
 
+    /// Moderators talk in the private channel; only other moderators react.
+    pub(super) fn moderator_messages(&mut self, gm: &GuildM, size: ScenarioSize) {
+        let Some(room) = gm.channels.iter().find(|c| c.private).map(|c| c.id) else {
+            return;
+        };
+        let mods: Vec<UserM> = gm
+            .humans
+            .iter()
+            .filter(|u| gm.moderators.contains(&u.id))
+            .cloned()
+            .collect();
+        let rate = size.messages_per_member_day.min(4.0);
+        for u in &mods {
+            for day in 0..size.days {
+                let day_start = self.start + i64::from(day) * DAY;
+                let n = self.poisson(rate * weekday_factor(day_start));
+                for _ in 0..n {
+                    let at =
+                        day_start + self.pick(&MESSAGE_HOURS) as i64 * HOUR + self.between(0, HOUR);
+                    let Some(joined) = u.member_at(at) else {
+                        continue;
+                    };
+                    if at < joined + SEC {
+                        continue;
+                    }
+                    let author = Author::User(u, joined);
+                    let id = self.message(gm.id, room, None, at, &author, 0, 0, &[]);
+                    self.follow_ups(gm, &mods, room, None, id, at, u.id, AuthorKind::Member, 0.3);
+                }
+            }
+        }
+    }
+
     /// Picks where a human posts at `at`: an open thread now and then, else a
     /// channel by weight. Returns `(channel, thread parent)`.
     pub(super) fn choose_channel(&mut self, gm: &GuildM, at: i64) -> (Option<u64>, Option<u64>) {

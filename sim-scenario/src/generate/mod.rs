@@ -46,7 +46,10 @@ pub const DEFAULT_START_MS: i64 = 1_791_590_400_000;
 /// Each guild has two categories, 3–10 text channels (one of them
 /// `#general`, the busiest), `#bot-commands`, `#announcements`, a forum,
 /// 2–5 voice channels and a stage, plus `#event-chat`, created at 30% of the
-/// scenario, updated two hours later and deleted at 70%. About 80% of
+/// scenario, updated two hours later and deleted at 70%, and `#mod-only`,
+/// which @everyone may not view (an overwrite denies it VIEW_CHANNEL) and
+/// only members with the Moderators role (members 0 and 3 and every 15th
+/// from 7) post and react in. About 80% of
 /// `members_per_guild` humans are present at the start and 35% join later;
 /// about 12% leave and a third of those come back. Two bots post in
 /// `#bot-commands`, one webhook in `#announcements`. Message activity is
@@ -162,6 +165,7 @@ impl Gen {
             self.raid(&gm, size);
         }
         self.human_messages(&mut gm, size);
+        self.moderator_messages(&gm, size);
         self.bot_messages(&gm, size);
         self.thread_archives(&gm);
         self.voice(&mut gm);

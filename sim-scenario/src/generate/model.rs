@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::SEC;
 
+#[derive(Clone)]
 pub(super) struct UserM {
     pub(super) id: u64,
     pub(super) name: String,
@@ -45,6 +46,8 @@ pub(super) struct ChanM {
     pub(super) weight: f64,
     /// Threads may be opened under it.
     pub(super) thread_parent: bool,
+    /// @everyone is denied VIEW_CHANNEL; the moderators' role may view it.
+    pub(super) private: bool,
 }
 
 impl ChanM {
@@ -81,6 +84,10 @@ pub(super) struct GuildM {
     pub(super) emoji: Vec<(String, u64, f64)>,
     pub(super) stickers: Vec<(u64, String)>,
     pub(super) initial_voice: Vec<Value>,
+    /// The moderators' role, which may view private channels.
+    pub(super) mod_role: u64,
+    /// Humans holding `mod_role`.
+    pub(super) moderators: Vec<u64>,
 }
 
 impl GuildM {
@@ -89,6 +96,11 @@ impl GuildM {
             .iter()
             .find(|c| c.name == kind_name)
             .expect("channel exists")
+    }
+
+    /// The role a private channel is visible to, for its payload.
+    pub(super) fn private_to(&self, c: &ChanM) -> Option<u64> {
+        c.private.then_some(self.mod_role)
     }
 }
 

@@ -20,10 +20,12 @@ impl Gen {
                 parent_id: c.parent,
                 created_ms: c.created,
                 deleted_ms: c.deleted,
+                everyone_can_view: !c.private,
             });
         }
         for t in &gm.threads {
             let created_ms = Some(t.created).filter(|c| *c >= self.start);
+            let parent_public = gm.channels.iter().any(|c| c.id == t.parent && !c.private);
             self.truth.channels.push(ChannelFact {
                 guild_id: gm.id,
                 channel_id: t.id,
@@ -32,6 +34,7 @@ impl Gen {
                 parent_id: Some(t.parent),
                 created_ms,
                 deleted_ms: None,
+                everyone_can_view: parent_public && t.kind != 12,
             });
             self.truth.threads.push(ThreadFact {
                 guild_id: gm.id,
@@ -53,7 +56,11 @@ impl Gen {
             .chain(&gm.bots)
             .filter_map(|u| {
                 let joined = u.member_at(start)?;
-                Some(payload::member(u.id, &u.name, u.bot, joined))
+                let mut m = payload::member(u.id, &u.name, u.bot, joined);
+                if gm.moderators.contains(&u.id) {
+                    m["roles"] = json!([gm.mod_role.to_string()]);
+                }
+                Some(m)
             })
             .collect();
         let channels: Vec<Value> = gm
@@ -70,6 +77,7 @@ impl Gen {
                     parent_id: c.parent,
                     position: pos as i32,
                     topic: None,
+                    private_to: gm.private_to(c),
                 })
             })
             .collect();
@@ -112,7 +120,7 @@ impl Gen {
             "system_channel_id": null,
             "system_channel_flags": 0,
             "vanity_url_code": null,
-            "roles": [payload::role_everyone(gm.id)],
+            "roles": [payload::role_everyone(gm.id), payload::role_moderators(gm.mod_role)],
             "emojis": emojis,
             "joined_at": payload::iso(created + DAY + HOUR),
             "large": members.len() > 50,

@@ -26,7 +26,18 @@ impl Script {
             parent_id: parent,
             created_ms: created,
             deleted_ms: None,
+            everyone_can_view: self.everyone_can_view(id, kind, parent),
         });
+    }
+
+    /// A channel is viewable unless private; a thread when its parent is and
+    /// it is not a private thread.
+    fn everyone_can_view(&self, id: u64, kind: u8, parent: Option<u64>) -> bool {
+        match kind {
+            12 => false,
+            10 | 11 => parent.is_none_or(|p| !self.private.contains(&p)),
+            _ => !self.private.contains(&id),
+        }
     }
 
     /// A thread's channel and thread facts; `created`: `None` for a thread
@@ -56,6 +67,7 @@ impl Script {
             parent_id: *parent,
             position: 0,
             topic: None,
+            private_to: self.private.contains(&id).then_some(self.guild_id),
         })
     }
 
@@ -108,6 +120,33 @@ impl Script {
         }
         let d = self.channel_payload(id);
         self.push(at, "CHANNEL_UPDATE", d);
+        self
+    }
+
+    /// `CHANNEL_UPDATE` making a channel (not a thread) private (an
+    /// overwrite denies @everyone VIEW_CHANNEL) or public again; its threads
+    /// follow.
+    pub fn set_channel_private(&mut self, at: i64, id: u64, private: bool) -> &mut Self {
+        if private {
+            self.private.insert(id);
+        } else {
+            self.private.remove(&id);
+        }
+        let d = self.channel_payload(id);
+        self.push(at, "CHANNEL_UPDATE", d);
+        let facts: Vec<(u64, u8, Option<u64>)> = self
+            .truth
+            .channels
+            .iter()
+            .filter(|c| c.channel_id == id || c.parent_id == Some(id))
+            .map(|c| (c.channel_id, c.kind, c.parent_id))
+            .collect();
+        for (cid, kind, parent) in facts {
+            let visible = self.everyone_can_view(cid, kind, parent);
+            if let Some(c) = self.truth.channels.iter_mut().find(|c| c.channel_id == cid) {
+                c.everyone_can_view = visible;
+            }
+        }
         self
     }
 

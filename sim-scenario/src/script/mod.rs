@@ -13,7 +13,7 @@ mod members;
 mod messages;
 mod voice;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -61,6 +61,8 @@ pub struct Script {
     /// channel id → (kind, name, parent)
     channel_info: BTreeMap<u64, (u8, String, Option<u64>)>,
     thread_parent: BTreeMap<u64, u64>,
+    /// Channels whose @everyone overwrite denies VIEW_CHANNEL.
+    private: BTreeSet<u64>,
     messages: BTreeMap<u64, (u64, AuthorKind, u64)>,
     initial_channels: Vec<Value>,
     initial_threads: Vec<Value>,
@@ -84,6 +86,7 @@ impl Script {
             people: BTreeMap::new(),
             channel_info: BTreeMap::new(),
             thread_parent: BTreeMap::new(),
+            private: BTreeSet::new(),
             messages: BTreeMap::new(),
             initial_channels: Vec::new(),
             initial_threads: Vec::new(),

@@ -31,6 +31,11 @@ pub struct ChannelFact {
     pub created_ms: Option<i64>,
     /// Time of its `CHANNEL_DELETE` dispatch, if any.
     pub deleted_ms: Option<i64>,
+    /// Whether @everyone may view it at the end of the scenario: a channel
+    /// unless its @everyone overwrite denies VIEW_CHANNEL (the @everyone
+    /// role itself has it); a thread when its parent is viewable and it is
+    /// not a private thread (type 12).
+    pub everyone_can_view: bool,
 }
 
 /// A thread: created (by `THREAD_CREATE`, or present at the start) and maybe

@@ -141,6 +141,15 @@ impl GroundTruth {
             .collect()
     }
 
+    /// The guild's channels and threads that @everyone may not view (see
+    /// [`ChannelFact::everyone_can_view`]).
+    pub fn private_channels(&self, guild_id: u64) -> Vec<&ChannelFact> {
+        self.channels_of(guild_id)
+            .into_iter()
+            .filter(|c| !c.everyone_can_view)
+            .collect()
+    }
+
     /// Whether `user_id` is a bot account in the guild.
     pub fn user_is_bot(&self, guild_id: u64, user_id: u64) -> bool {
         self.is_bot(guild_id, user_id)

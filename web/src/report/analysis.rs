@@ -4,10 +4,9 @@
 use shared::Snowflake;
 use shared::db::analytics::{self, LeaderboardMetric, MemberInteractions};
 
-use super::frame::{
-    Frame, HourValues, Show, as_series, channel_name, local_time, peak_text, total, with_chart,
-};
+use super::frame::{Frame, HourValues, Show, as_series, local_time, peak_text, total, with_chart};
 use super::leaderboards::{ranking, ranking_lines};
+use super::privacy::{Privacy, mention};
 use crate::charts;
 use crate::context::Ctx;
 use crate::error::Outcome;
@@ -64,16 +63,13 @@ pub(super) async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome
         .filter(|h| h.1 > 0)
         .collect();
     top_hours.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Favourite channels the member asking may see named.
+    let privacy = Privacy::load(ctx).await?;
     let favourite: Vec<String> = channels
         .iter()
+        .filter(|c| !privacy.hidden(c.channel_id))
         .take(3)
-        .map(|c| {
-            format!(
-                "{} ({})",
-                channel_name(c.channel_id, &c.name),
-                int(c.messages)
-            )
-        })
+        .map(|c| format!("{} ({})", mention(c.channel_id), int(c.messages)))
         .collect();
     let embed = Embed::new(format!("Member activity · {}", frame.label))
         .describe(format!("<@{user}>"))
@@ -148,10 +144,14 @@ pub(super) async fn channel(
 ) -> Outcome<Message> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
+    let privacy = Privacy::load(ctx).await?;
+    privacy.require_visible(channel)?;
     let name = analytics::channel_info(pool, g, channel)
         .await?
-        .map_or_else(|| ctx.channel_label(channel), |(n, _)| format!("#{n}"));
-    let mut embed = Embed::new(format!("Channel activity · {name} · {}", frame.label));
+        .map(|(n, _)| n);
+    let title = privacy.text_name(channel, name.as_deref());
+    let chart_label = privacy.chart_label(channel, name.as_deref());
+    let mut embed = Embed::new(format!("Channel activity · {title} · {}", frame.label));
     let (rows, show): (HourValues, Show) = match metric {
         ChannelMetric::Messages => {
             let (rows, prev) = frame
@@ -208,9 +208,13 @@ pub(super) async fn channel(
     let days = frame.daily(&rows);
     embed = embed
         .field("Peak hour", peak_text(&cells, show), true)
-        .describe(format!("**Per day**\n{}", frame.daily_lines(&days, show)));
+        .describe(format!(
+            "{}\n**Per day**\n{}",
+            mention(channel),
+            frame.daily_lines(&days, show)
+        ));
     let png = charts::heatmap(
-        &format!("{name} by weekday and hour ({})", frame.tz.name()),
+        &format!("{chart_label} by weekday and hour ({})", frame.tz.name()),
         &cells,
     );
     with_chart(embed, "channel.png", png).await

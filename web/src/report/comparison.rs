@@ -6,6 +6,7 @@ use shared::db::analytics::{self, LeaderboardMetric};
 
 use super::frame::{Days, Frame, as_series, total, with_chart};
 use super::leaderboards::ranking;
+use super::privacy::{Privacy, mention};
 use super::trends::{metric_days, metric_show};
 use crate::charts;
 use crate::context::Ctx;
@@ -87,6 +88,9 @@ async fn two_channels(
     a: Snowflake,
     b: Snowflake,
 ) -> Outcome<Message> {
+    let privacy = Privacy::load(ctx).await?;
+    privacy.require_visible(a)?;
+    privacy.require_visible(b)?;
     let show = metric_show(metric);
     let metric = if metric == TrendMetric::Members {
         TrendMetric::Messages
@@ -97,19 +101,34 @@ async fn two_channels(
         channel_total(ctx, frame.period, a, metric).await?,
         channel_total(ctx, frame.period, b, metric).await?,
     );
-    let (la, lb) = (ctx.channel_label(a), ctx.channel_label(b));
+    let pool = &ctx.state.pool;
+    let name_a = analytics::channel_info(pool, ctx.guild_id, a)
+        .await?
+        .map(|(n, _)| n);
+    let name_b = analytics::channel_info(pool, ctx.guild_id, b)
+        .await?
+        .map(|(n, _)| n);
+    // Field names render no mentions: the escaped names, the mentions in
+    // the values.
+    let (la, lb) = (
+        privacy.text_name(a, name_a.as_deref()),
+        privacy.text_name(b, name_b.as_deref()),
+    );
     let embed = Embed::new(format!("Comparison · {} · {}", metric.key(), frame.label))
-        .field(la.clone(), format!("**{}**", show(va)), true)
-        .field(lb.clone(), format!("**{}**", show(vb)), true)
+        .field(la, format!("{}\n**{}**", mention(a), show(va)), true)
+        .field(lb, format!("{}\n**{}**", mention(b), show(vb)), true)
         .field(
             "Difference",
-            format!("{} against {lb}", change(va as f64, vb as f64)),
+            format!("{} against {}", change(va as f64, vb as f64), mention(b)),
             false,
         )
         .field("Share", progress_bar(va as f64, (va + vb) as f64), false);
     let png = charts::bar_chart(
         &format!("{} · {}", metric.key(), frame.label),
-        &[(la, va as f64), (lb, vb as f64)],
+        &[
+            (privacy.chart_label(a, name_a.as_deref()), va as f64),
+            (privacy.chart_label(b, name_b.as_deref()), vb as f64),
+        ],
         charts::BLURPLE,
     );
     with_chart(embed, "comparison.png", png).await

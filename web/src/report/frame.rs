@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use shared::Snowflake;
 use shared::db::analytics::HourTotals;
 use shared::db::ingest::CoverageGap;
 use shared::time::Timeframe;
@@ -304,11 +303,4 @@ pub fn series_of(hours: &[HourTotals], pick: fn(&HourTotals) -> i64) -> HourValu
 /// The sum of hourly values.
 pub fn total(rows: &[(DateTime<Utc>, i64)]) -> i64 {
     rows.iter().map(|r| r.1).sum()
-}
-
-pub fn channel_name(id: Snowflake, name: &Option<String>) -> String {
-    match name {
-        Some(n) if !n.is_empty() => format!("#{n}"),
-        _ => format!("<#{id}>"),
-    }
 }

@@ -5,6 +5,7 @@ use shared::db::analytics::{self, LeaderboardMetric, LeaderboardPage};
 use twilight_model::channel::message::component::ButtonStyle;
 
 use super::frame::{Frame, Show, text_only};
+use super::privacy::Privacy;
 use crate::component::ComponentId;
 use crate::context::Ctx;
 use crate::error::Outcome;
@@ -54,7 +55,20 @@ pub(super) async fn leaderboard(
     } else {
         int
     };
-    let scope = channel.map_or_else(String::new, |c| format!(" · {}", ctx.channel_label(c)));
+    // The top members of a channel the member asking may not see are not
+    // shown; the title renders no mention, so the channel is named there.
+    let scope = match channel {
+        Some(c) => {
+            let privacy = Privacy::load(ctx).await?;
+            privacy.require_visible(c)?;
+            let name = analytics::channel_info(&ctx.state.pool, ctx.guild_id, c).await?;
+            format!(
+                " · {}",
+                privacy.text_name(c, name.as_ref().map(|(n, _)| n.as_str()))
+            )
+        }
+        None => String::new(),
+    };
     let embed = Embed::new(format!(
         "Leaderboard · {}{scope} · {}",
         metric.key(),

@@ -15,6 +15,7 @@ mod leaderboards;
 mod members;
 mod navigation;
 mod overview;
+mod privacy;
 mod trends;
 
 pub use analysis::activity_score;
@@ -48,7 +49,7 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         if !collected.contains(&channel) {
             return Err(Failure::user(format!(
                 "{} is not collected, so there is nothing to show. An admin can add it with /add-collect-channel.",
-                ctx.channel_label(channel)
+                privacy::mention(channel)
             )));
         }
     }

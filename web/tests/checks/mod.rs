@@ -6,7 +6,7 @@
 
 use chrono_tz::Europe::Berlin;
 use discord_sim::{FinalMessage, InteractionKind};
-use serverpulse_web::reply::{duration, int};
+use serverpulse_web::reply::{duration, escape_markdown, int};
 use sim_scenario::truth::{GroundTruth, LeaderboardMetric, Scope};
 
 use crate::common::*;
@@ -327,13 +327,8 @@ pub async fn members_channels_and_trends(f: &Fixture) {
     let per_parent = t.messages_per_parent_channel(&s);
     let listed = channel_lines(description(&m));
     assert!(!listed.is_empty());
-    for (name, count) in &listed {
-        let id = per_parent
-            .keys()
-            .find(|id| f.channel_name(**id) == *name)
-            .copied()
-            .unwrap();
-        assert_eq!(*count, per_parent[&id] as i64, "#{name}");
+    for (id, count) in &listed {
+        assert_eq!(*count, per_parent[id] as i64, "<#{id}>");
     }
     let m = f
         .show(&stats("channels", "7d", vec![string("type", "voice")]))
@@ -341,14 +336,10 @@ pub async fn members_channels_and_trends(f: &Fixture) {
     let voice = t.voice_ms_per_channel(&s);
     let peaks = t.peak_concurrent(&s);
     for line in description(&m).lines() {
-        let (name, rest) = line.trim_start_matches('#').split_once(" — ").unwrap();
-        let id = voice
-            .keys()
-            .find(|id| f.channel_name(**id) == name)
-            .copied()
-            .unwrap();
+        let (channel, rest) = line.split_once(" — ").unwrap();
+        let id = mentioned_channel(channel);
         let (time, peak) = rest.split_once(" · peak ").unwrap();
-        assert_eq!(seconds(time) * 1000, voice[&id], "#{name}");
+        assert_eq!(seconds(time) * 1000, voice[&id], "{channel}");
         let truth_peak = peaks
             .iter()
             .filter(|((c, _), _)| *c == id)
@@ -363,31 +354,25 @@ pub async fn members_channels_and_trends(f: &Fixture) {
     let thread_messages = t.thread_messages_per_parent(&s);
     let created = t.threads_per_parent(&s);
     for line in description(&m).lines() {
-        let (name, rest) = line.trim_start_matches('#').split_once(" — ").unwrap();
-        let id = f
-            .truth
-            .channels
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap()
-            .channel_id;
+        let (channel, rest) = line.split_once(" — ").unwrap();
+        let id = mentioned_channel(channel);
         let (messages, threads) = rest.split_once(" thread messages · ").unwrap();
         assert_eq!(
             parse_int(messages),
             thread_messages.get(&id).copied().unwrap_or(0) as i64,
-            "#{name}"
+            "{channel}"
         );
         assert_eq!(
             parse_int(threads.trim_end_matches(" threads created")),
             created.get(&id).map_or(0, |c| c.created) as i64,
-            "#{name}"
+            "{channel}"
         );
     }
     let m = f
         .show(&stats("channels", "7d", vec![string("type", "forum")]))
         .await;
-    for (name, count) in channel_lines(description(&m)) {
-        let forum = t.channels.iter().find(|c| c.name == name).unwrap();
+    for (id, count) in channel_lines(description(&m)) {
+        let forum = t.channels.iter().find(|c| c.channel_id == id).unwrap();
         assert_eq!(forum.kind, 15);
         assert_eq!(count, per_parent[&forum.channel_id] as i64);
     }
@@ -424,15 +409,24 @@ pub async fn members_channels_and_trends(f: &Fixture) {
     }
 }
 
-/// `#name — 123 messages · …` lines.
-fn channel_lines(text: &str) -> Vec<(String, i64)> {
+/// `<#id> — 123 messages · …` lines: channels are mentions in embeds.
+pub fn channel_lines(text: &str) -> Vec<(u64, i64)> {
     text.lines()
         .filter_map(|line| {
-            let (name, rest) = line.trim_start_matches('#').split_once(" — ")?;
+            let (channel, rest) = line.split_once(" — ")?;
             let (count, _) = rest.split_once(" messages")?;
-            Some((name.to_owned(), parse_int(count)))
+            Some((mentioned_channel(channel), parse_int(count)))
         })
         .collect()
+}
+
+/// The id in a channel mention `<#id>`.
+pub fn mentioned_channel(text: &str) -> u64 {
+    text.trim()
+        .strip_prefix("<#")
+        .and_then(|t| t.strip_suffix('>'))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not a channel mention: {text:?}"))
 }
 
 pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
@@ -483,7 +477,7 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
     let expected: Vec<String> = favourites
         .iter()
         .take(3)
-        .map(|(c, n)| format!("#{} ({})", f.channel_name(*c), int(*n as i64)))
+        .map(|(c, n)| format!("<#{c}> ({})", int(*n as i64)))
         .collect();
     assert_eq!(field(&m, "Favourite channels"), expected.join("\n"));
 
@@ -574,14 +568,14 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
             ],
         ))
         .await;
-    assert_eq!(
-        figure(field(&m, &format!("#{an}"))).0,
-        per_parent[&a] as i64
-    );
-    assert_eq!(
-        figure(field(&m, &format!("#{bn}"))).0,
-        per_parent[&b] as i64
-    );
+    // Field names render no mentions: the escaped name names the field,
+    // the mention and the figure are its value.
+    for (id, name) in [(a, &an), (b, &bn)] {
+        let value = field(&m, &format!("#{}", escape_markdown(name)));
+        let (mention, figure_text) = value.split_once('\n').unwrap();
+        assert_eq!(mentioned_channel(mention), id);
+        assert_eq!(figure(figure_text).0, per_parent[&id] as i64);
+    }
 
     for metric in ["voice", "reactions", "members"] {
         let m = f
@@ -684,4 +678,126 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
         .map(|r| (r.user_id, r.value as i64))
         .collect();
     assert_eq!(ranking_numbers(description(&m)), expected);
+}
+
+/// Channel privacy: a member without permissions sees no channel @everyone
+/// cannot view (`#mod-only`) named, listed or analysed, nor its top
+/// posters; an admin (Manage Server) sees all of it. Totals naming no
+/// channel still count its activity.
+pub async fn channel_privacy(f: &Fixture) {
+    let t = &f.truth;
+    let all = f.all();
+    let room = t
+        .private_channels(f.guild)
+        .into_iter()
+        .find(|c| c.kind == 0)
+        .expect("a private text channel");
+    let (room_id, room_name) = (room.channel_id, room.name.clone());
+    let in_room = all.clone().channel(room_id);
+    let posters = t.top_messagers(&in_room, 5);
+    assert!(!posters.is_empty(), "the private channel has activity");
+    let general = t
+        .channels_of(f.guild)
+        .into_iter()
+        .find(|c| c.name == "general")
+        .unwrap();
+    let member = discord_sim::Invoker::member(f.guild, general.channel_id);
+    let mention = format!("<#{room_id}>");
+    // Nothing of the room in anything the member is shown (its name as
+    // is, or escaped as the JSON carries it).
+    let escaped = serde_json::to_string(&escape_markdown(&room_name)).unwrap();
+    let escaped = escaped.trim_matches('"').to_owned();
+    let reveals_room = |m: &FinalMessage| {
+        let text = m.message.to_string();
+        text.contains(&mention) || text.contains(&room_name) || text.contains(&escaped)
+    };
+    let analyze =
+        |name: &str, options| command("activity", vec![group("analyze", vec![sub(name, options)])]);
+
+    // Channel reports: left out for the member, listed for the admin; the
+    // total counts it for both.
+    let report = stats("channels", "all", vec![string("type", "text")]);
+    let seen = final_message(&f.app, &report, &member).await;
+    assert!(
+        !seen.ephemeral() && !reveals_room(&seen),
+        "{}",
+        seen.message
+    );
+    assert!(field(&seen, "Private channels").contains("Manage Server"));
+    let full = f.show(&report).await;
+    let listed = channel_lines(description(&full));
+    assert!(
+        listed.contains(&(room_id, t.messages_total(&in_room) as i64)),
+        "{listed:?}"
+    );
+    assert_eq!(
+        field(&seen, "Messages in these channels"),
+        field(&full, "Messages in these channels")
+    );
+
+    // Favourite channels of the room's busiest poster.
+    let moderator = posters[0].user_id;
+    let favourites = analyze(
+        "member",
+        vec![user("user", moderator), string("timeframe", "all")],
+    );
+    let seen = final_message(&f.app, &favourites, &member).await;
+    assert!(
+        !seen.ephemeral() && !reveals_room(&seen),
+        "{}",
+        seen.message
+    );
+    let full = f.show(&favourites).await;
+    assert!(field(&full, "Favourite channels").contains(&mention));
+
+    // Analysis of the room itself, and a leaderboard or a comparison scoped
+    // to it: refused, naming nothing and no poster.
+    let scoped = [
+        analyze(
+            "channel",
+            vec![
+                channel("channel", room_id, &room_name, 0),
+                string("timeframe", "all"),
+            ],
+        ),
+        command(
+            "leaderboard",
+            vec![
+                channel("channel", room_id, &room_name, 0),
+                string("timeframe", "all"),
+            ],
+        ),
+        analyze(
+            "comparative",
+            vec![
+                string("metric", "messages"),
+                string("timeframe", "all"),
+                channel("channel", general.channel_id, "general", 0),
+                channel("other", room_id, &room_name, 0),
+            ],
+        ),
+    ];
+    for kind in &scoped {
+        let seen = final_message(&f.app, kind, &member).await;
+        assert!(seen.ephemeral(), "{}", seen.message);
+        let text = seen.message.to_string();
+        assert!(text.contains("private"), "{text}");
+        assert!(!reveals_room(&seen), "{text}");
+        for p in &posters {
+            assert!(!text.contains(&p.user_id.to_string()), "{text}");
+        }
+        f.show(kind).await;
+    }
+    let full = f.show(&scoped[0]).await;
+    assert_eq!(
+        ranking_numbers(field(&full, "Top members"))[0],
+        (posters[0].user_id, posters[0].value as i64)
+    );
+    let title = embed(&full)["title"].as_str().unwrap();
+    assert!(title.contains(&escape_markdown(&room_name)), "{title}");
+
+    // The server-wide leaderboard names no channel; the member sees it.
+    let board = command("leaderboard", vec![string("timeframe", "all")]);
+    let seen = final_message(&f.app, &board, &member).await;
+    assert!(!seen.ephemeral() && !reveals_room(&seen));
 }

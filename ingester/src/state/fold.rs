@@ -1,0 +1,347 @@
+//! The fold: one gateway dispatch at a time, in order, into the shard's
+//! state and batch. [`ShardState::apply`] dispatches on [`EventKind`] to one
+//! function per event family; each parses its payload, moves the clock and
+//! hands the event to the state types it concerns.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use shared::Snowflake;
+use shared::rollup::{AuthorKind, ChannelHourKey, MessageFacts, ReactionKey};
+use shared::time::Hour;
+
+use super::{Gap, ShardState};
+use crate::events::*;
+
+/// How one frame went.
+#[derive(Debug)]
+pub enum Outcome {
+    Handled(EventKind),
+    /// An event the ingester does not fold, or one outside any guild.
+    Ignored,
+    Malformed(PayloadError),
+}
+
+/// Whether an event concerned a guild (`false`: ignored, e.g. a DM).
+type Folded = Result<bool, PayloadError>;
+
+impl ShardState {
+    /// Folds one gateway frame in. `arrival` is the envelope's `sim_time_ms`
+    /// or the wall clock.
+    pub fn apply(&mut self, t: &str, d: Option<&RawValue>, arrival: DateTime<Utc>) -> Outcome {
+        self.pending.frames += 1;
+        let Some(kind) = EventKind::parse(t) else {
+            self.advance(arrival);
+            return Outcome::Ignored;
+        };
+        match self.fold(kind, d, arrival) {
+            Ok(true) => Outcome::Handled(kind),
+            Ok(false) => Outcome::Ignored,
+            Err(error) => Outcome::Malformed(error),
+        }
+    }
+
+    fn fold(&mut self, kind: EventKind, d: Option<&RawValue>, arrival: DateTime<Utc>) -> Folded {
+        use EventKind as E;
+        match kind {
+            E::Ready => self.ready(payload(d)?, arrival),
+            E::Resumed => self.resumed(arrival),
+            E::GuildCreate => self.guild_create(payload(d)?, arrival),
+            E::GuildUpdate => self.guild_update(payload(d)?, arrival),
+            E::GuildDelete => self.guild_delete(payload(d)?, arrival),
+            E::GuildRoleUpdate => self.guild_role_update(payload(d)?, arrival),
+            E::ChannelCreate | E::ChannelUpdate | E::ThreadUpdate => {
+                self.channel_upsert(payload(d)?, false, arrival)
+            }
+            E::ThreadCreate => self.channel_upsert(payload(d)?, true, arrival),
+            E::ChannelDelete | E::ThreadDelete => self.channel_delete(payload(d)?, arrival),
+            E::ThreadListSync => self.thread_list_sync(payload(d)?, arrival),
+            E::MessageCreate => self.message_create(payload(d)?, arrival),
+            E::MessageDelete => {
+                let m: MessageDelete = payload(d)?;
+                self.deletion(m.guild_id, m.channel_id, 1, false, arrival)
+            }
+            E::MessageDeleteBulk => {
+                let m: MessageDeleteBulk = payload(d)?;
+                self.deletion(m.guild_id, m.channel_id, m.ids.len() as i32, true, arrival)
+            }
+            E::MessageReactionAdd => self.reaction(payload(d)?, true, arrival),
+            E::MessageReactionRemove => self.reaction(payload(d)?, false, arrival),
+            E::GuildMemberAdd => self.member_add(payload(d)?, arrival),
+            E::GuildMemberRemove => self.member_remove(payload(d)?, arrival),
+            E::VoiceStateUpdate => self.voice_state_update(payload(d)?, arrival),
+        }
+    }
+
+    // Session.
+
+    fn ready(&mut self, ready: Ready, arrival: DateTime<Utc>) -> Folded {
+        let at = self.clock.map_or(arrival, |c| c.max(arrival));
+        // A new session: whatever happened since our clock is lost.
+        if let Some(since) = self.clock {
+            let mut guilds = self.guild_ids();
+            guilds.extend(ready.guilds.iter().map(|g| g.id));
+            self.pending.gaps.push(Gap {
+                guilds: guilds.into_iter().collect(),
+                start: since,
+                end: at,
+                reason: "new gateway session: events since the last one were not replayed",
+            });
+            metrics::counter!("serverpulse_ingester_gaps_total").increment(1);
+            tracing::warn!(shard = self.shard_id, session = %ready.session_id, %since, until = %at, "resume impossible; recorded a coverage gap");
+        }
+        self.pending.urgent = true;
+        self.advance(at);
+        Ok(true)
+    }
+
+    fn resumed(&mut self, arrival: DateTime<Utc>) -> Folded {
+        metrics::counter!("serverpulse_ingester_resumes_total").increment(1);
+        self.advance(arrival);
+        Ok(true)
+    }
+
+    // Guilds.
+
+    fn guild_create(&mut self, g: GuildCreate, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        if g.unavailable == Some(true) {
+            return Ok(true);
+        }
+        self.catalogue
+            .guild_create(&mut self.pending.catalogue, &g, at);
+        // Voice: GUILD_CREATE is the truth about who is in voice right now.
+        let now_in: HashMap<Snowflake, Snowflake> = g
+            .voice_states
+            .iter()
+            .filter_map(|v| v.channel_id.map(|c| (v.user_id, c)))
+            .collect();
+        let filter = self.filter(g.id);
+        self.voice
+            .replace_guild(&filter, &mut self.pending, g.id, &now_in, at);
+        Ok(true)
+    }
+
+    fn guild_update(&mut self, u: GuildUpdate, arrival: DateTime<Utc>) -> Folded {
+        self.advance(arrival);
+        self.catalogue
+            .rename_guild(&mut self.pending.catalogue, u.id, u.name);
+        self.catalogue
+            .everyone_role(&mut self.pending.catalogue, u.id, &u.roles);
+        Ok(true)
+    }
+
+    /// Only the @everyone role's permissions are kept (channel privacy).
+    fn guild_role_update(&mut self, u: GuildRoleUpdate, arrival: DateTime<Utc>) -> Folded {
+        self.advance(arrival);
+        self.catalogue.everyone_role(
+            &mut self.pending.catalogue,
+            u.guild_id,
+            std::slice::from_ref(&u.role),
+        );
+        Ok(true)
+    }
+
+    fn guild_delete(&mut self, u: GuildDelete, arrival: DateTime<Utc>) -> Folded {
+        self.advance(arrival);
+        self.catalogue
+            .guild_unavailable(&mut self.pending.catalogue, u.id);
+        Ok(true)
+    }
+
+    // Channels and threads.
+
+    /// CHANNEL_CREATE/UPDATE and THREAD_CREATE/UPDATE; `thread_create`
+    /// counts a newly created thread.
+    fn channel_upsert(
+        &mut self,
+        c: ChannelPayload,
+        thread_create: bool,
+        arrival: DateTime<Utc>,
+    ) -> Folded {
+        let at = self.advance(arrival);
+        let Some(guild_id) = c.guild_id else {
+            return Ok(false);
+        };
+        self.catalogue
+            .upsert_channel(&mut self.pending.catalogue, guild_id, &c, None, at);
+        if thread_create && c.newly_created == Some(true) {
+            let filter = self.filter(guild_id);
+            if filter.counts_at(at) && filter.collects(c.id, c.parent_id) {
+                self.pending
+                    .rollups
+                    .add_thread_created(guild_id, Hour::containing(at));
+            }
+        }
+        Ok(true)
+    }
+
+    fn channel_delete(&mut self, c: ChannelPayload, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        let Some(guild_id) = c.guild_id else {
+            return Ok(false);
+        };
+        self.catalogue
+            .upsert_channel(&mut self.pending.catalogue, guild_id, &c, Some(at), at);
+        Ok(true)
+    }
+
+    fn thread_list_sync(&mut self, s: ThreadListSync, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        for c in &s.threads {
+            self.catalogue
+                .upsert_channel(&mut self.pending.catalogue, s.guild_id, c, None, at);
+        }
+        Ok(true)
+    }
+
+    // Messages and reactions.
+
+    fn message_create(&mut self, m: MessageCreate, arrival: DateTime<Utc>) -> Folded {
+        self.advance(arrival);
+        let Some(guild_id) = m.guild_id else {
+            return Ok(false); // direct messages are not guild statistics
+        };
+        let at = m.id.created_at();
+        let filter = self.filter(guild_id);
+        let parent = self.catalogue.thread_parent(guild_id, m.channel_id);
+        if !filter.counts_at(at) || !filter.collects(m.channel_id, parent) {
+            return Ok(true);
+        }
+        let (author_id, author_kind) = match m.webhook_id {
+            Some(webhook) => (webhook, AuthorKind::Webhook),
+            None if m.author.bot => (m.author.id, AuthorKind::Bot),
+            None => (m.author.id, AuthorKind::Member),
+        };
+        self.pending.rollups.add_message(MessageFacts {
+            guild_id,
+            hour: Hour::containing(at),
+            channel_id: m.channel_id,
+            thread_parent_id: parent,
+            author_id,
+            author_kind,
+            attachments: m.attachments.len() as i32,
+            embeds: m.embeds.len() as i32,
+            stickers: m.sticker_items.len() as i32,
+        });
+        if author_kind != AuthorKind::Webhook
+            && let Some(joined) = self
+                .catalogue
+                .member(guild_id, author_id)
+                .filter(|p| p.left_at.is_none())
+                .and_then(|p| p.joined_at)
+            && joined <= at
+        {
+            self.pending
+                .catalogue
+                .first_message(guild_id, author_id, joined, at);
+        }
+        Ok(true)
+    }
+
+    fn deletion(
+        &mut self,
+        guild_id: Option<Snowflake>,
+        channel_id: Snowflake,
+        count: i32,
+        bulk: bool,
+        arrival: DateTime<Utc>,
+    ) -> Folded {
+        let at = self.advance(arrival);
+        let Some(guild_id) = guild_id else {
+            return Ok(false);
+        };
+        let filter = self.filter(guild_id);
+        let parent = self.catalogue.thread_parent(guild_id, channel_id);
+        if filter.counts_at(at) && filter.collects(channel_id, parent) {
+            let key = ChannelHourKey {
+                guild_id,
+                hour: Hour::containing(at),
+                channel_id,
+            };
+            self.pending.rollups.add_deletions(key, count, bulk);
+        }
+        Ok(true)
+    }
+
+    fn reaction(&mut self, r: Reaction, added: bool, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        let Some(guild_id) = r.guild_id else {
+            return Ok(false);
+        };
+        let filter = self.filter(guild_id);
+        let parent = self.catalogue.thread_parent(guild_id, r.channel_id);
+        if filter.counts_at(at) && filter.collects(r.channel_id, parent) {
+            let key = ReactionKey {
+                guild_id,
+                hour: Hour::containing(at),
+                channel_id: r.channel_id,
+                user_id: r.user_id,
+                receiver_id: r.message_author_id.unwrap_or_default(),
+                emoji: r.emoji.key(),
+            };
+            self.pending.rollups.add_reaction(key, added);
+        }
+        Ok(true)
+    }
+
+    // Members.
+
+    fn member_add(&mut self, m: MemberAdd, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        let joined = m.joined_at.unwrap_or(at);
+        let filter = self.filter(m.guild_id);
+        let previous_leave = self
+            .catalogue
+            .member(m.guild_id, m.user.id)
+            .and_then(|p| p.left_at);
+        let changes = &mut self.pending.catalogue;
+        if self
+            .catalogue
+            .member_present(changes, m.guild_id, &m.user, joined)
+        {
+            self.catalogue.bump_member_count(changes, m.guild_id, 1);
+            if filter.counts_at(joined) {
+                // A rejoin follows a leave seen while tracking.
+                let rejoin = previous_leave.is_some_and(|l| filter.since.is_none_or(|s| l >= s));
+                self.pending
+                    .rollups
+                    .add_join(m.guild_id, Hour::containing(joined), rejoin);
+            }
+        }
+        Ok(true)
+    }
+
+    fn member_remove(&mut self, m: MemberRemove, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        let filter = self.filter(m.guild_id);
+        let changes = &mut self.pending.catalogue;
+        self.catalogue.member_left(changes, m.guild_id, &m.user, at);
+        self.catalogue.bump_member_count(changes, m.guild_id, -1);
+        if filter.counts_at(at) {
+            self.pending
+                .rollups
+                .add_leave(m.guild_id, Hour::containing(at));
+        }
+        Ok(true)
+    }
+
+    // Voice.
+
+    fn voice_state_update(&mut self, v: VoiceStatePayload, arrival: DateTime<Utc>) -> Folded {
+        let at = self.advance(arrival);
+        let Some(guild_id) = v.guild_id else {
+            return Ok(false);
+        };
+        self.voice.update(
+            &self.settings,
+            &mut self.pending,
+            guild_id,
+            v.user_id,
+            v.channel_id,
+            at,
+        );
+        Ok(true)
+    }
+}

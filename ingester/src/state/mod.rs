@@ -1,0 +1,189 @@
+//! One shard's view of its guilds and the batch it is accumulating.
+//!
+//! Everything here is in memory and mirrors what the database holds as of
+//! the last committed flush plus the events processed since; every change
+//! also lands in [`Pending`], which commits in one transaction with the
+//! shard's checkpoint. After a crash, loading from the database and
+//! replaying the gateway from the checkpoint rebuilds the same state.
+//!
+//! [`ShardState`] owns the clock and one state type per concern
+//! ([`Catalogue`], [`VoiceSessions`]); the fold (`fold.rs`) dispatches each
+//! event to them and to the batch.
+
+mod batch;
+mod catalogue;
+mod fold;
+mod voice;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use shared::Snowflake;
+use shared::db::ingest::ShardCheckpoint;
+use shared::time::Hour;
+
+pub use batch::{CatalogueChanges, Gap, Pending, Sealed};
+pub use catalogue::Catalogue;
+pub use fold::Outcome;
+pub use voice::VoiceSessions;
+
+use crate::settings::{Filter, SettingsCache};
+
+pub struct ShardState {
+    pub shard_id: u32,
+    pub shard_total: u32,
+    settings: Arc<SettingsCache>,
+    catalogue: Catalogue,
+    voice: VoiceSessions,
+    /// Time of the last event processed (scenario time when the gateway
+    /// sends `sim_time_ms`, else the wall clock); never goes back.
+    pub clock: Option<DateTime<Utc>>,
+    /// `Some(true)` once frames are known to come without `sim_time_ms`
+    /// (production): the wall clock then moves the clock between frames.
+    pub wall_clock: Option<bool>,
+    pub pending: Pending,
+}
+
+impl ShardState {
+    pub fn new(shard_id: u32, shard_total: u32, settings: Arc<SettingsCache>) -> Self {
+        Self {
+            shard_id,
+            shard_total,
+            settings,
+            catalogue: Catalogue::default(),
+            voice: VoiceSessions::default(),
+            clock: None,
+            wall_clock: None,
+            pending: Pending::default(),
+        }
+    }
+
+    /// Loads the shard's guilds, channels, members and open voice sessions
+    /// as of the last committed flush.
+    pub async fn load(
+        &mut self,
+        pool: &sqlx::PgPool,
+        clock: Option<DateTime<Utc>>,
+    ) -> Result<(), shared::db::DbError> {
+        use shared::db::{catalogue, ingest};
+        self.clock = clock;
+        if clock.is_some() {
+            // Occupancy at the checkpoint's instant may not have been observed.
+            self.voice.mark_unobserved();
+        }
+        let guilds: Vec<_> = catalogue::guilds(pool)
+            .await?
+            .into_iter()
+            .filter(|g| g.guild_id.shard(self.shard_total) == self.shard_id)
+            .collect();
+        let ids: Vec<Snowflake> = guilds.iter().map(|g| g.guild_id).collect();
+        for g in guilds {
+            self.catalogue.restore_guild(g);
+        }
+        for c in catalogue::channels_of(pool, &ids).await? {
+            self.catalogue.restore_channel(c);
+        }
+        for m in catalogue::members_of(pool, &ids).await? {
+            self.catalogue.restore_member(m);
+        }
+        for v in ingest::voice_sessions_of(pool, &ids).await? {
+            self.voice.restore(&v);
+        }
+        Ok(())
+    }
+
+    fn filter(&self, guild_id: Snowflake) -> Arc<Filter> {
+        self.settings.get(guild_id)
+    }
+
+    /// Guilds of this shard the state knows, in order.
+    pub fn guild_ids(&self) -> BTreeSet<Snowflake> {
+        self.catalogue
+            .guild_ids()
+            .chain(self.voice.guild_ids())
+            .collect()
+    }
+
+    /// With a live session on the wall clock, time passes between frames:
+    /// hours stay covered and voice occupancy at hour starts is observed
+    /// even when nothing happens.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        if self.wall_clock != Some(true) {
+            return;
+        }
+        let Some(previous) = self.clock else {
+            return;
+        };
+        if now > previous {
+            let crossed = Hour::containing(now) != Hour::containing(previous);
+            self.advance(now);
+            self.pending.touched |= crossed;
+        }
+    }
+
+    /// Moves the clock to `t` (never back), observing voice occupancy at the
+    /// instants left behind. Returns the event time to use.
+    fn advance(&mut self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(previous) = self.clock else {
+            self.clock = Some(t);
+            self.pending.coverage.insert(Hour::containing(t));
+            return t;
+        };
+        if t <= previous {
+            return previous;
+        }
+        if self.voice.take_unobserved() {
+            self.voice
+                .observe(&self.settings, previous, &mut self.pending.rollups);
+        }
+        // Hour starts strictly between: nothing changed, occupancy carries.
+        let mut hour = Hour::containing(previous).next();
+        while hour.start() < t {
+            self.voice
+                .observe(&self.settings, hour.start(), &mut self.pending.rollups);
+            self.pending.coverage.insert(hour);
+            hour = hour.next();
+        }
+        if hour.start() == t {
+            // Occupancy at an hour's first instant, after that instant's events.
+            self.voice.mark_unobserved();
+        }
+        self.pending.coverage.insert(Hour::containing(t));
+        self.clock = Some(t);
+        t
+    }
+
+    /// Credits open voice sessions up to the clock and takes the pending
+    /// batch, with the checkpoint it brings the shard to.
+    pub fn seal(&mut self, session: Option<(String, u64)>, resume_url: Option<String>) -> Sealed {
+        if let Some(clock) = self.clock.map(voice::floor_second) {
+            self.voice
+                .credit_open(&self.settings, clock, &mut self.pending.rollups);
+        }
+        let voice_open = self.voice.open_rows();
+        let mut pending = std::mem::take(&mut self.pending);
+        pending
+            .voice_closed
+            .retain(|key| !voice_open.iter().any(|v| (v.guild_id, v.user_id) == *key));
+        let (session_id, sequence) = match session {
+            Some((id, seq)) => (Some(id), Some(seq as i64)),
+            None => (None, None),
+        };
+        Sealed {
+            pending,
+            voice_open,
+            checkpoint: ShardCheckpoint {
+                shard_id: self.shard_id as i32,
+                shard_total: self.shard_total as i32,
+                session_id,
+                sequence,
+                resume_url,
+            },
+            last_event_at: self.clock,
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Open voice sessions and channel occupancy of a shard's guilds.
+//!
+//! A session runs from a join or move to a leave or move; its seconds are
+//! credited to the batch, split at UTC hours, when it ends and (for open
+//! sessions) at every seal. Occupancy is observed into the batch's peak
+//! concurrency when the clock leaves an instant, so that all updates of one
+//! instant net out first.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use shared::Snowflake;
+use shared::db::ingest::VoiceSessionRow;
+use shared::rollup::{ChannelHourKey, RollupBatch, VoiceKey};
+use shared::time::Hour;
+
+use super::batch::Pending;
+use crate::settings::{Filter, SettingsCache};
+
+pub fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    channel: Snowflake,
+    started: DateTime<Utc>,
+    /// Seconds before this instant are in the rollups.
+    credited: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+struct GuildVoice {
+    sessions: HashMap<Snowflake, Session>,
+    occupancy: HashMap<Snowflake, i32>,
+}
+
+#[derive(Debug, Default)]
+pub struct VoiceSessions {
+    guilds: HashMap<Snowflake, GuildVoice>,
+    /// Occupancy changed at the clock's instant and is observed once time
+    /// moves on (so simultaneous leaves and joins net out first).
+    unobserved: bool,
+}
+
+impl VoiceSessions {
+    /// A session open at the last committed flush.
+    pub fn restore(&mut self, row: &VoiceSessionRow) {
+        self.open_session(
+            row.guild_id,
+            row.user_id,
+            Session {
+                channel: row.channel_id,
+                started: row.started_at,
+                credited: row.credited_until,
+            },
+        );
+    }
+
+    pub fn guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
+        self.guilds.keys().copied()
+    }
+
+    /// Occupancy at the clock's instant is to be observed when it moves on.
+    pub fn mark_unobserved(&mut self) {
+        self.unobserved = true;
+    }
+
+    /// Whether occupancy at the clock's instant awaits observation; clears it.
+    pub fn take_unobserved(&mut self) -> bool {
+        std::mem::take(&mut self.unobserved)
+    }
+
+    /// A VOICE_STATE_UPDATE: `channel` is where the user is now (`None`:
+    /// left voice). Mute, deafen and streaming keep the session.
+    pub fn update(
+        &mut self,
+        settings: &SettingsCache,
+        pending: &mut Pending,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        channel: Option<Snowflake>,
+        at: DateTime<Utc>,
+    ) {
+        let at = floor_second(at);
+        let current = self
+            .guilds
+            .get(&guild_id)
+            .and_then(|g| g.sessions.get(&user_id))
+            .map(|s| s.channel);
+        if current == channel {
+            return; // mute, deafen, stream toggles: same session
+        }
+        if current.is_some() {
+            self.close(&settings.get(guild_id), pending, guild_id, user_id, at);
+        }
+        if let Some(channel) = channel {
+            self.open(guild_id, user_id, channel, at);
+        }
+    }
+
+    /// GUILD_CREATE's voice states (user → channel) are the truth about who
+    /// is in voice now: sessions that disagree end, missing ones open.
+    pub fn replace_guild(
+        &mut self,
+        filter: &Filter,
+        pending: &mut Pending,
+        guild_id: Snowflake,
+        now_in: &HashMap<Snowflake, Snowflake>,
+        at: DateTime<Utc>,
+    ) {
+        let at = floor_second(at);
+        let stale: Vec<Snowflake> = self
+            .guilds
+            .get(&guild_id)
+            .map(|g| {
+                g.sessions
+                    .iter()
+                    .filter(|(u, s)| now_in.get(u) != Some(&s.channel))
+                    .map(|(u, _)| *u)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for user in stale {
+            self.close(filter, pending, guild_id, user, at);
+        }
+        for (user, channel) in now_in {
+            let open = self
+                .guilds
+                .get(&guild_id)
+                .is_some_and(|g| g.sessions.contains_key(user));
+            if !open {
+                self.open(guild_id, *user, *channel, at);
+            }
+        }
+    }
+
+    fn open_session(&mut self, guild_id: Snowflake, user_id: Snowflake, session: Session) {
+        let g = self.guilds.entry(guild_id).or_default();
+        *g.occupancy.entry(session.channel).or_default() += 1;
+        g.sessions.insert(user_id, session);
+    }
+
+    fn open(
+        &mut self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        channel: Snowflake,
+        at: DateTime<Utc>,
+    ) {
+        self.open_session(
+            guild_id,
+            user_id,
+            Session {
+                channel,
+                started: at,
+                credited: at,
+            },
+        );
+        self.unobserved = true;
+    }
+
+    fn close(
+        &mut self,
+        filter: &Filter,
+        pending: &mut Pending,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        at: DateTime<Utc>,
+    ) {
+        let g = self.guilds.entry(guild_id).or_default();
+        if let Some(session) = g.sessions.remove(&user_id) {
+            if let Some(n) = g.occupancy.get_mut(&session.channel) {
+                *n -= 1;
+            }
+            credit(
+                &mut pending.rollups,
+                filter,
+                guild_id,
+                user_id,
+                session.channel,
+                session.credited,
+                at,
+            );
+            pending.voice_closed.insert((guild_id, user_id));
+            self.unobserved = true;
+        }
+    }
+
+    /// Records the occupancy of every collected, counted channel at `at`
+    /// into the peak concurrency of its hour.
+    pub fn observe(&self, settings: &SettingsCache, at: DateTime<Utc>, rollups: &mut RollupBatch) {
+        let hour = Hour::containing(at);
+        for (guild_id, g) in &self.guilds {
+            let occupied: Vec<_> = g.occupancy.iter().filter(|(_, n)| **n > 0).collect();
+            if occupied.is_empty() {
+                continue;
+            }
+            let filter = settings.get(*guild_id);
+            if !filter.counts_at(at) {
+                continue;
+            }
+            for (channel, n) in occupied {
+                if filter.collects(*channel, None) {
+                    rollups.observe_voice_concurrency(
+                        ChannelHourKey {
+                            guild_id: *guild_id,
+                            hour,
+                            channel_id: *channel,
+                        },
+                        *n,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Credits every open session up to `clock` (whole seconds).
+    pub fn credit_open(
+        &mut self,
+        settings: &SettingsCache,
+        clock: DateTime<Utc>,
+        rollups: &mut RollupBatch,
+    ) {
+        for (guild_id, g) in &mut self.guilds {
+            let filter = settings.get(*guild_id);
+            for (user_id, s) in &mut g.sessions {
+                if s.credited < clock {
+                    credit(
+                        rollups, &filter, *guild_id, *user_id, s.channel, s.credited, clock,
+                    );
+                    s.credited = clock;
+                }
+            }
+        }
+    }
+
+    /// The open sessions, as rows to store.
+    pub fn open_rows(&self) -> Vec<VoiceSessionRow> {
+        self.guilds
+            .iter()
+            .flat_map(|(guild_id, g)| {
+                g.sessions.iter().map(|(user_id, s)| VoiceSessionRow {
+                    guild_id: *guild_id,
+                    user_id: *user_id,
+                    channel_id: s.channel,
+                    started_at: s.started,
+                    credited_until: s.credited,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Adds a voice session's seconds in `[from, to)`, split at UTC hours,
+/// when the guild counts and the channel is collected.
+fn credit(
+    rollups: &mut RollupBatch,
+    filter: &Filter,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+    channel_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) {
+    if !filter.tracked || !filter.collects(channel_id, None) {
+        return;
+    }
+    let mut t = filter.since.map_or(from, |s| from.max(s));
+    while t < to {
+        let hour = Hour::containing(t);
+        let end = to.min(hour.end());
+        let seconds = (end - t).num_seconds() as i32;
+        rollups.add_voice_seconds(
+            VoiceKey {
+                guild_id,
+                hour,
+                channel_id,
+                user_id,
+            },
+            seconds,
+        );
+        t = end;
+    }
+}

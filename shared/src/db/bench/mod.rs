@@ -1,0 +1,27 @@
+//! SQL of the benchmarks (`serverpulse-bench`): the baseline tables a
+//! typical bot would write, bulk loading of a large guild straight into the
+//! rollups, and the summary reads the benchmark checks figures with.
+//!
+//! Nothing here runs in production. Bulk loads use binary `COPY`, encoded by
+//! [`CopyRows`], because the seeder writes millions of rows in seconds.
+
+mod baseline;
+mod copy;
+mod overview;
+mod rollups;
+mod seed;
+mod totals;
+
+pub use baseline::{
+    EventKind, EventRow, baseline_counts, copy_events, create_baseline_tables, insert_event,
+};
+pub use copy::CopyRows;
+pub use overview::{
+    NaiveOverview, expand_message_log, index_message_log, naive_overview, rollup_overview,
+};
+pub use rollups::{
+    MessageRollupRow, ReactionRollupRow, VoiceRollupRow, copy_guild_hourly, copy_message_rollup,
+    copy_reaction_rollup, copy_voice_peaks, copy_voice_rollup,
+};
+pub use seed::{ChannelRow, SpanRow, analyze, enable_tracking, seed_catalogue, seed_members};
+pub use totals::{IngestedTotals, ingested_totals, server_version};

@@ -1,0 +1,18 @@
+//! The test kit of the web and ingester tests (a dev-dependency only; it
+//! enables `serverpulse-shared/testing` and is never part of a production
+//! binary).
+//!
+//! - [`sim`]: the local Discord with the settings tests use.
+//! - [`web`]: the web app's router on port 0 with a fresh
+//!   [`TestDatabase`](shared::testing::TestDatabase), the simulator and a
+//!   signing interactions client ([`web::WebApp::start`]).
+//! - [`ingester`]: the real ingester in-process ([`ingester::spawn`]) and
+//!   waiting until everything the simulator sent is committed.
+//! - [`seed`]: a guild's data written from a scenario's ground truth
+//!   through the product's own writes (`flush_batch`, the catalogue upserts,
+//!   the settings functions), never SQL of the tests' own.
+
+pub mod ingester;
+pub mod seed;
+pub mod sim;
+pub mod web;

@@ -1,0 +1,343 @@
+//! A digest's figures, read with the same `shared::db::analytics` queries
+//! as `/serverstats overview` (so the two agree for the same range), and
+//! the message they make.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use shared::Snowflake;
+use shared::db::DbError;
+use shared::db::analytics::{
+    self, ChannelUsage, GuildTotals, HourTotals, LeaderboardMetric, LeaderboardQuery, Ranked,
+};
+use shared::db::digest_settings::DigestFrequency;
+use shared::db::digests::{self, EmojiUse};
+use sqlx::PgConnection;
+
+use super::schedule::DigestPeriod;
+use crate::charts::{self, Series};
+use crate::discord::Attachment;
+use crate::period::change;
+use crate::reply::{Embed, Message, duration, int};
+
+/// How many members, channels and emoji a digest lists.
+pub const TOP: i64 = 5;
+
+/// Everything a digest shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestFigures {
+    pub period: DigestPeriod,
+    /// The period before, for the comparisons.
+    pub previous: DigestPeriod,
+    pub tz: Tz,
+    /// Posted a while after its time (nothing ran then).
+    pub late: bool,
+    pub totals: GuildTotals,
+    pub previous_totals: GuildTotals,
+    pub active_members: i64,
+    pub previous_active_members: i64,
+    pub top_members: Vec<Ranked>,
+    pub top_channels: Vec<ChannelUsage>,
+    pub top_emoji: Vec<EmojiUse>,
+    /// The period's hours with data (UTC), for the peak hour and the chart.
+    pub hours: Vec<HourTotals>,
+}
+
+impl DigestFigures {
+    /// Nothing at all happened in the period (an hourly digest of such an
+    /// hour is skipped).
+    pub fn is_empty(&self) -> bool {
+        let t = &self.totals;
+        t.all_messages
+            + t.reactions_added
+            + t.reactions_removed
+            + t.voice_seconds
+            + t.joins
+            + t.leaves
+            + t.deletions
+            + t.threads_created
+            == 0
+    }
+
+    /// The busiest hour by member messages (the earliest of equals).
+    pub fn peak_hour(&self) -> Option<&HourTotals> {
+        self.hours
+            .iter()
+            .filter(|h| h.messages > 0)
+            .min_by_key(|h| (std::cmp::Reverse(h.messages), h.hour))
+    }
+}
+
+/// Reads a guild's figures for `period` (and `previous`).
+pub async fn gather(
+    conn: &mut PgConnection,
+    guild: Snowflake,
+    period: DigestPeriod,
+    previous: DigestPeriod,
+    tz: Tz,
+    late: bool,
+) -> Result<DigestFigures, DbError> {
+    let (from, to) = (period.from, period.to);
+    let totals = analytics::guild_totals(&mut *conn, guild, from, to).await?;
+    let previous_totals =
+        analytics::guild_totals(&mut *conn, guild, previous.from, previous.to).await?;
+    let active_members = analytics::active_members(&mut *conn, guild, from, to).await?;
+    let previous_active_members =
+        analytics::active_members(&mut *conn, guild, previous.from, previous.to).await?;
+    let top_members = analytics::leaderboard(
+        &mut *conn,
+        guild,
+        from,
+        to,
+        LeaderboardQuery {
+            metric: LeaderboardMetric::Messages,
+            channel: None,
+            limit: TOP,
+            offset: 0,
+        },
+    )
+    .await?
+    .rows;
+    let mut top_channels = analytics::channel_usage(&mut *conn, guild, from, to).await?;
+    top_channels.retain(|c| c.messages > 0);
+    top_channels.truncate(TOP as usize);
+    let top_emoji = digests::top_emoji(&mut *conn, guild, from, to, TOP).await?;
+    let hours = analytics::guild_hours(&mut *conn, guild, from, to).await?;
+    Ok(DigestFigures {
+        period,
+        previous,
+        tz,
+        late,
+        totals,
+        previous_totals,
+        active_members,
+        previous_active_members,
+        top_members,
+        top_channels,
+        top_emoji,
+        hours,
+    })
+}
+
+fn figure(current: i64, previous: i64, show: fn(i64) -> String) -> String {
+    format!(
+        "**{}** {} ({} before)",
+        show(current),
+        change(current as f64, previous as f64),
+        show(previous)
+    )
+}
+
+fn local(t: DateTime<Utc>, tz: Tz, format: &str) -> String {
+    t.with_timezone(&tz).format(format).to_string()
+}
+
+/// `Daily digest · Sun 25 Oct 2026`, `Weekly digest · 19 Oct – 25 Oct 2026`,
+/// `Hourly digest · Mon 26 Oct 14:00–15:00`.
+pub fn title(period: &DigestPeriod, tz: Tz) -> String {
+    let last_instant = period.to - Duration::seconds(1);
+    match period.frequency {
+        DigestFrequency::Hourly => format!(
+            "Hourly digest · {}–{}",
+            local(period.from, tz, "%a %-d %b %H:%M"),
+            local(period.to, tz, "%H:%M")
+        ),
+        DigestFrequency::Daily => {
+            format!("Daily digest · {}", local(period.from, tz, "%a %-d %b %Y"))
+        }
+        DigestFrequency::Weekly => format!(
+            "Weekly digest · {} – {}",
+            local(period.from, tz, "%a %-d %b"),
+            local(last_instant, tz, "%a %-d %b %Y")
+        ),
+    }
+}
+
+/// The digest as a message: an embed with every figure and its change,
+/// and for daily and weekly digests a chart of messages over the period.
+/// Mentions are shown but never ping anyone.
+pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
+    let (t, p) = (&figures.totals, &figures.previous_totals);
+    let tz = figures.tz;
+    let mut embed = Embed::new(title(&figures.period, tz))
+        .field("Messages", figure(t.messages, p.messages, int), true)
+        .field(
+            "Voice time",
+            figure(t.voice_seconds, p.voice_seconds, duration),
+            true,
+        )
+        .field(
+            "Reactions",
+            figure(t.reactions_added, p.reactions_added, int),
+            true,
+        )
+        .field("Joins", figure(t.joins, p.joins, int), true)
+        .field("Leaves", figure(t.leaves, p.leaves, int), true)
+        .field(
+            "Net growth",
+            figure(t.joins - t.leaves, p.joins - p.leaves, int),
+            true,
+        )
+        .field(
+            "Active members",
+            figure(figures.active_members, figures.previous_active_members, int),
+            true,
+        )
+        .field(
+            "Threads created",
+            figure(t.threads_created, p.threads_created, int),
+            true,
+        );
+    if let Some(peak) = figures.peak_hour() {
+        embed = embed.field(
+            "Peak hour",
+            format!(
+                "{}–{} · {} messages",
+                local(peak.hour, tz, "%a %H:%M"),
+                local(peak.hour + Duration::hours(1), tz, "%H:%M"),
+                int(peak.messages)
+            ),
+            true,
+        );
+    }
+    if figures.period.frequency != DigestFrequency::Hourly || !figures.top_members.is_empty() {
+        let members = figures
+            .top_members
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}. <@{}> · {}", i + 1, r.user_id, int(r.value)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        embed = embed.field("Top members", or_none(members), false);
+        let channels = figures
+            .top_channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{}. <#{}> · {}", i + 1, c.channel_id, int(c.messages)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        embed = embed.field("Top channels", or_none(channels), false);
+        let emoji = figures
+            .top_emoji
+            .iter()
+            .map(|e| format!("{} {}", show_emoji(&e.emoji), int(e.added)))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        embed = embed.field("Most used emoji", or_none(emoji), false);
+    }
+    let mut footer = format!(
+        "Compared with {} · times in {}",
+        title(&figures.previous, tz)
+            .split(" · ")
+            .nth(1)
+            .unwrap_or("the period before"),
+        tz.name()
+    );
+    if figures.late {
+        footer = format!(
+            "Posted late: due {} · {footer}",
+            local(figures.period.scheduled_at, tz, "%a %-d %b %H:%M")
+        );
+    }
+    embed = embed.footer(footer);
+    let mut files = Vec::new();
+    if let Some(chart) = chart {
+        embed = embed.image(chart.filename.clone());
+        files.push(chart);
+    }
+    Message {
+        embeds: vec![embed],
+        files,
+        ..Message::default()
+    }
+}
+
+/// The create-message JSON of a digest: no components, and
+/// `allowed_mentions` empty so listing members pings nobody.
+pub fn payload(message: &Message) -> serde_json::Value {
+    let mut payload = message.payload();
+    payload["allowed_mentions"] = json!({ "parse": [] });
+    if let Some(object) = payload.as_object_mut() {
+        object.remove("components");
+    }
+    payload
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() {
+        "None in this period".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A custom emoji stored as `name:id` shows as `<:name:id>`.
+fn show_emoji(emoji: &str) -> String {
+    match emoji.rsplit_once(':') {
+        Some((name, id)) if !name.is_empty() && id.chars().all(|c| c.is_ascii_digit()) => {
+            format!("<:{name}:{id}>")
+        }
+        _ => emoji.to_owned(),
+    }
+}
+
+/// The chart's file name.
+pub const CHART_FILE: &str = "digest.png";
+
+/// Messages per local hour (daily) or per local day (weekly); `None` for
+/// hourly digests. CPU-bound: call from `spawn_blocking`.
+pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::ChartError>> {
+    let tz = figures.tz;
+    let (labels, values): (Vec<String>, Vec<Option<f64>>) = match figures.period.frequency {
+        DigestFrequency::Hourly => return None,
+        DigestFrequency::Daily => {
+            let hours = (figures.period.to - figures.period.from).num_hours();
+            (0..hours)
+                .map(|i| {
+                    let hour = figures.period.from + Duration::hours(i);
+                    let value = figures
+                        .hours
+                        .iter()
+                        .filter(|h| h.hour >= hour && h.hour < hour + Duration::hours(1))
+                        .map(|h| h.messages)
+                        .sum::<i64>();
+                    (local(hour, tz, "%H:%M"), Some(value as f64))
+                })
+                .unzip()
+        }
+        DigestFrequency::Weekly => {
+            let rows: Vec<(DateTime<Utc>, i64)> =
+                figures.hours.iter().map(|h| (h.hour, h.messages)).collect();
+            let days = crate::period::per_local_day(&rows, tz);
+            crate::period::local_days(
+                crate::period::Period {
+                    from: figures.period.from,
+                    to: figures.period.to,
+                },
+                tz,
+            )
+            .into_iter()
+            .map(|day| {
+                (
+                    day.format("%a %-d").to_string(),
+                    Some(days.get(&day).copied().unwrap_or(0) as f64),
+                )
+            })
+            .unzip()
+        }
+    };
+    let gaps = vec![false; labels.len()];
+    let series = Series {
+        name: "messages".to_owned(),
+        values,
+        color: charts::BLURPLE,
+    };
+    Some(
+        charts::line_chart(&title(&figures.period, tz), &labels, &[series], &gaps, None)
+            .render()
+            .map(|bytes| Attachment {
+                filename: CHART_FILE.to_owned(),
+                bytes,
+            }),
+    )
+}

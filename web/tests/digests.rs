@@ -1,0 +1,475 @@
+//! Digest runs against a real PostgreSQL: exactly once under concurrent
+//! runs, reruns claim nothing, late and skipped periods, and figures read
+//! with the overview's queries.
+
+use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use serverpulse_web::digest::{self, schedule};
+use shared::Snowflake;
+use shared::db::analytics;
+use shared::db::digest_settings::{self, DigestFrequency, DigestSchedule};
+use shared::db::digests::{self, DigestOutcome};
+use shared::db::outbox::{self, OutboxState};
+use shared::db::{rollups, settings};
+use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
+use shared::testing::TestDatabase;
+use shared::time::Hour;
+
+const ADMIN: Snowflake = Snowflake(7);
+const CHANNEL: Snowflake = Snowflake(9000);
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+/// Digests set up at `since` through the product's own settings functions.
+async fn configure(
+    db: &TestDatabase,
+    guild: Snowflake,
+    tz: &str,
+    schedule: DigestSchedule,
+    channel: Option<Snowflake>,
+    since: DateTime<Utc>,
+) {
+    let mut tx = db.pool.begin().await.unwrap();
+    settings::set_tracking(&mut tx, guild, ADMIN, true)
+        .await
+        .unwrap();
+    settings::set_timezone(&mut tx, guild, ADMIN, tz)
+        .await
+        .unwrap();
+    settings::set_update_channel(&mut tx, guild, ADMIN, channel)
+        .await
+        .unwrap();
+    digest_settings::set_schedule(&mut tx, guild, ADMIN, schedule, since)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn plan(frequency: DigestFrequency) -> DigestSchedule {
+    DigestSchedule {
+        frequency: Some(frequency),
+        hour: 9,
+        weekday: Weekday::Mon,
+    }
+}
+
+/// `count` messages by each of `authors` in `channel` at `at`, and one 👍.
+fn activity(
+    batch: &mut RollupBatch,
+    guild: Snowflake,
+    at: DateTime<Utc>,
+    authors: u64,
+    count: u32,
+) {
+    let hour = Hour::containing(at);
+    for author in 1..=authors {
+        for _ in 0..count {
+            batch.add_message(MessageFacts {
+                guild_id: guild,
+                hour,
+                channel_id: Snowflake(100 + author % 2),
+                thread_parent_id: None,
+                author_id: Snowflake(500 + author),
+                author_kind: AuthorKind::Member,
+                attachments: 0,
+                embeds: 0,
+                stickers: 0,
+            });
+        }
+    }
+    batch.add_reaction(
+        ReactionKey {
+            guild_id: guild,
+            hour,
+            channel_id: Snowflake(100),
+            user_id: Snowflake(501),
+            receiver_id: Snowflake(502),
+            emoji: "👍".into(),
+        },
+        true,
+    );
+    batch.add_voice_seconds(
+        VoiceKey {
+            guild_id: guild,
+            hour,
+            channel_id: Snowflake(200),
+            user_id: Snowflake(501),
+        },
+        600,
+    );
+    batch.add_join(guild, hour, false);
+}
+
+async fn flush(db: &TestDatabase, batch: &RollupBatch) {
+    let mut tx = db.pool.begin().await.unwrap();
+    rollups::flush_batch(&mut tx, batch).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_runs_claim_each_digest_once_and_a_rerun_claims_nothing() {
+    let db = TestDatabase::create().await;
+    let since = utc(2026, 10, 1, 0, 0);
+    let guilds = [Snowflake(11), Snowflake(12), Snowflake(13)];
+    configure(
+        &db,
+        guilds[0],
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        since,
+    )
+    .await;
+    configure(
+        &db,
+        guilds[1],
+        "America/St_Johns",
+        plan(DigestFrequency::Weekly),
+        Some(CHANNEL),
+        since,
+    )
+    .await;
+    configure(
+        &db,
+        guilds[2],
+        "Asia/Kathmandu",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        since,
+    )
+    .await;
+    let mut batch = RollupBatch::default();
+    for guild in guilds {
+        activity(&mut batch, guild, utc(2026, 10, 25, 12, 0), 3, 4);
+    }
+    flush(&db, &batch).await;
+
+    // Monday 2026-10-26 at 15:00 UTC every guild has a digest due.
+    let now = utc(2026, 10, 26, 15, 0);
+    let (a, b) = tokio::join!(
+        digest::run_due(&db.pool, now),
+        digest::run_due(&db.pool, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.failed.is_empty() && b.failed.is_empty());
+    assert_eq!(a.queued() + b.queued(), 3, "{a:?} {b:?}");
+    for guild in guilds {
+        let items = outbox::of_guild(&db.pool, guild, 10).await.unwrap();
+        assert_eq!(items.len(), 1, "guild {guild}");
+        assert_eq!(items[0].state, OutboxState::Pending);
+        assert_eq!(items[0].channel_id, CHANNEL);
+    }
+    let rerun = digest::run_due(&db.pool, now).await.unwrap();
+    assert!(rerun.claimed.is_empty(), "{rerun:?}");
+    let later = digest::run_due(&db.pool, now + Duration::minutes(30))
+        .await
+        .unwrap();
+    assert!(later.claimed.is_empty(), "{later:?}");
+}
+
+#[tokio::test]
+async fn the_digest_shows_the_overview_figures_of_its_local_day() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(21);
+    configure(
+        &db,
+        guild,
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 10, 25, 12, 0),
+    )
+    .await;
+    let mut batch = RollupBatch::default();
+    // Sunday 25 October (25 hours in Berlin): 23:30 UTC on the 24th is
+    // already the 25th locally, 22:30 UTC on the 25th is still the 25th.
+    activity(&mut batch, guild, utc(2026, 10, 24, 22, 30), 2, 3);
+    activity(&mut batch, guild, utc(2026, 10, 25, 22, 30), 3, 5);
+    // Outside: the 24th (local) and the 26th (local).
+    activity(&mut batch, guild, utc(2026, 10, 24, 21, 30), 1, 7);
+    activity(&mut batch, guild, utc(2026, 10, 25, 23, 30), 1, 11);
+    flush(&db, &batch).await;
+
+    let report = digest::run_due(&db.pool, utc(2026, 10, 26, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(report.claimed.len(), 1);
+    let (key, outcome) = report.claimed[0];
+    assert_eq!(outcome, DigestOutcome::Queued);
+    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let from = serverpulse_web::period::local_midnight(
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
+        tz,
+    );
+    assert_eq!(key.period_start, from);
+    let to = from + Duration::hours(25);
+    let totals = analytics::guild_totals(&db.pool, guild, from, to)
+        .await
+        .unwrap();
+    assert_eq!(totals.messages, 2 * 3 + 3 * 5);
+    let active = analytics::active_members(&db.pool, guild, from, to)
+        .await
+        .unwrap();
+
+    let item = outbox::find(&db.pool, &key.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    let embed = &item.payload["embeds"][0];
+    assert_eq!(embed["title"], "Daily digest · Sun 25 Oct 2026");
+    let field = |name: &str| {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no field {name}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(field("Messages").starts_with(&format!("**{}**", totals.messages)));
+    assert!(field("Active members").starts_with(&format!("**{active}**")));
+    assert!(field("Joins").starts_with("**2**"));
+    assert!(field("Reactions").starts_with("**2**"));
+    assert!(field("Voice time").starts_with("**0h 20m 00s**"));
+    assert!(field("Top members").contains("<@501>"));
+    assert!(field("Most used emoji").contains("👍 2"));
+    // The day before (the 24th, local) had 7 messages.
+    assert!(
+        field("Messages").contains("(7 before)"),
+        "{}",
+        field("Messages")
+    );
+    assert_eq!(
+        item.payload["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+    // Daily digests carry a chart shown as the embed's image.
+    assert_eq!(item.files.len(), 1);
+    assert!(item.files[0].bytes.starts_with(b"\x89PNG"));
+    assert_eq!(embed["image"]["url"], "attachment://digest.png");
+}
+
+#[tokio::test]
+async fn hourly_digests_of_quiet_hours_are_recorded_not_posted() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(31);
+    configure(
+        &db,
+        guild,
+        "Asia/Kathmandu",
+        plan(DigestFrequency::Hourly),
+        Some(CHANNEL),
+        utc(2026, 10, 26, 0, 0),
+    )
+    .await;
+    let mut batch = RollupBatch::default();
+    activity(&mut batch, guild, utc(2026, 10, 26, 10, 20), 1, 1);
+    flush(&db, &batch).await;
+
+    let quiet = digest::run_due(&db.pool, utc(2026, 10, 26, 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(quiet.claimed.last().unwrap().1, DigestOutcome::SkippedEmpty);
+    assert_eq!(quiet.queued(), 0);
+    let busy = digest::run_due(&db.pool, utc(2026, 10, 26, 11, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        busy.claimed,
+        vec![(busy.claimed[0].0, DigestOutcome::Queued)]
+    );
+    let item = outbox::find(&db.pool, &busy.claimed[0].0.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(item.files.is_empty(), "hourly digests have no chart");
+    // Kathmandu is UTC+5:45: the rollup hour 10:00 UTC is 15:45 local.
+    assert_eq!(
+        item.payload["embeds"][0]["title"],
+        "Hourly digest · Mon 26 Oct 15:45–16:45"
+    );
+}
+
+#[tokio::test]
+async fn late_runs_post_once_and_say_so_older_periods_are_recorded_as_skipped() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(41);
+    let no_channel = Snowflake(42);
+    configure(
+        &db,
+        guild,
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 10, 20, 12, 0),
+    )
+    .await;
+    configure(
+        &db,
+        no_channel,
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        None,
+        utc(2026, 10, 20, 12, 0),
+    )
+    .await;
+
+    // Nothing ran from the 21st until the 26th at 20:00 UTC.
+    let report = digest::run_due(&db.pool, utc(2026, 10, 26, 20, 0))
+        .await
+        .unwrap();
+    let runs = digests::runs_of(&db.pool, guild, 20).await.unwrap();
+    assert_eq!(runs[0].outcome, DigestOutcome::QueuedLate);
+    assert!(runs[0].outbox_id.is_some());
+    // Due on the 21st..25th at 09:00 local: five periods missed.
+    assert_eq!(runs.len(), 6);
+    assert!(
+        runs[1..]
+            .iter()
+            .all(|r| r.outcome == DigestOutcome::SkippedTooLate)
+    );
+    let item = outbox::find(&db.pool, &runs[0].key.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    let footer = item.payload["embeds"][0]["footer"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        footer.starts_with("Posted late: due Mon 26 Oct 09:00"),
+        "{footer}"
+    );
+
+    let without = digests::runs_of(&db.pool, no_channel, 1).await.unwrap();
+    assert_eq!(without[0].outcome, DigestOutcome::SkippedNoChannel);
+    assert!(
+        outbox::of_guild(&db.pool, no_channel, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(report.queued(), 1);
+
+    // A schedule switched on today posts nothing due before it.
+    let fresh = Snowflake(43);
+    configure(
+        &db,
+        fresh,
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 10, 26, 19, 0),
+    )
+    .await;
+    let report = digest::run_due(&db.pool, utc(2026, 10, 26, 20, 0))
+        .await
+        .unwrap();
+    assert!(report.claimed.is_empty(), "{report:?}");
+    assert_eq!(
+        schedule::due(
+            &plan(DigestFrequency::Daily),
+            chrono_tz::Tz::UTC,
+            utc(2026, 10, 26, 19, 0),
+            utc(2026, 10, 27, 9, 0)
+        )
+        .post
+        .map(|(p, _)| p.scheduled_at),
+        Some(utc(2026, 10, 27, 9, 0))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_channel_is_not_given_new_digests() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(51);
+    configure(
+        &db,
+        guild,
+        "UTC",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 10, 1, 0, 0),
+    )
+    .await;
+    let mut tx = db.pool.begin().await.unwrap();
+    digest_settings::record_delivery_failure(
+        &mut tx,
+        guild,
+        &digest_settings::DeliveryFailure {
+            channel_id: CHANNEL,
+            code: 50001,
+            message: "Missing Access".into(),
+            at: utc(2026, 10, 25, 0, 0),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let report = digest::run_due(&db.pool, utc(2026, 10, 26, 9, 0))
+        .await
+        .unwrap();
+    // The missed periods since the 1st are recorded first, the due one last.
+    assert_eq!(
+        report.claimed.last().unwrap().1,
+        DigestOutcome::SkippedChannelFailing
+    );
+    assert!(
+        outbox::of_guild(&db.pool, guild, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_preview_shows_the_period_in_progress_and_claims_nothing() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(61);
+    configure(
+        &db,
+        guild,
+        "Europe/Berlin",
+        plan(DigestFrequency::Weekly),
+        Some(CHANNEL),
+        utc(2026, 10, 1, 0, 0),
+    )
+    .await;
+    let mut batch = RollupBatch::default();
+    activity(&mut batch, guild, utc(2026, 10, 27, 12, 0), 2, 2);
+    flush(&db, &batch).await;
+    let settings = digest_settings::load(&db.pool, guild)
+        .await
+        .unwrap()
+        .unwrap();
+    let message = digest::preview(&db.pool, &settings, utc(2026, 10, 28, 12, 0))
+        .await
+        .unwrap()
+        .expect("weekly digests are on");
+    let embed = message.embeds[0].to_json();
+    assert_eq!(
+        embed["title"],
+        "Weekly digest · Mon 26 Oct – Sun 1 Nov 2026"
+    );
+    assert!(
+        embed["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("**4**")
+    );
+    assert_eq!(message.files.len(), 1);
+    assert!(
+        digests::runs_of(&db.pool, guild, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        outbox::of_guild(&db.pool, guild, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
