@@ -1,0 +1,153 @@
+//! One member's (or one channel's) activity: hours, channels, interactions, content.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::super::DbError;
+use crate::ids::Snowflake;
+
+/// Messages per UTC hour, optionally of one user and/or in one channel
+/// (threads under it included); member messages only.
+pub async fn message_hours<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    user: Option<Snowflake>,
+    channel: Option<Snowflake>,
+) -> Result<Vec<(DateTime<Utc>, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "select hour, sum(messages)::bigint from message_rollup
+         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+           and ($4::bigint is null or author_id = $4)
+           and ($5::bigint is null or channel_id = $5 or thread_parent_id = $5)
+         group by hour order by hour",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(user)
+    .bind(channel)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// One channel's share of a member's messages.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelCount {
+    pub channel_id: Snowflake,
+    pub name: Option<String>,
+    pub messages: i64,
+}
+
+/// A member's messages per top-level channel (threads under their parent),
+/// most first.
+pub async fn member_channels<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    user_id: Snowflake,
+) -> Result<Vec<ChannelCount>, DbError> {
+    Ok(sqlx::query_as(
+        "select m.channel_id, c.name, m.messages from (
+             select coalesce(thread_parent_id, channel_id) as channel_id, sum(messages)::bigint as messages
+             from message_rollup
+             where guild_id = $1 and author_id = $4 and hour >= $2 and hour < $3 and author_kind = 0
+             group by 1
+         ) m left join channels c on c.guild_id = $1 and c.channel_id = m.channel_id
+         order by m.messages desc, m.channel_id",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(user_id)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// A member's voice seconds and reactions given and received in a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberInteractions {
+    pub voice_seconds: i64,
+    pub reactions_given: i64,
+    pub reactions_received: i64,
+}
+
+pub async fn member_interactions<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    user_id: Snowflake,
+) -> Result<MemberInteractions, DbError> {
+    Ok(sqlx::query_as(
+        "select (select coalesce(sum(seconds), 0)::bigint from voice_rollup
+                  where guild_id = $1 and user_id = $4 and hour >= $2 and hour < $3) as voice_seconds,
+                (select coalesce(sum(added), 0)::bigint from reaction_rollup
+                  where guild_id = $1 and user_id = $4 and hour >= $2 and hour < $3) as reactions_given,
+                (select coalesce(sum(added), 0)::bigint from reaction_rollup
+                  where guild_id = $1 and receiver_id = $4 and hour >= $2 and hour < $3) as reactions_received",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(user_id)
+    .fetch_one(executor)
+    .await?)
+}
+
+/// Voice seconds per UTC hour, optionally in one channel (members only).
+pub async fn voice_hours<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    channel: Option<Snowflake>,
+) -> Result<Vec<(DateTime<Utc>, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "select v.hour, sum(v.seconds)::bigint from voice_rollup v
+         where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
+           and ($4::bigint is null or v.channel_id = $4)
+           and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+         group by v.hour order by v.hour",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(channel)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Content of member messages in a range (guild_hourly's content columns
+/// count bots and webhooks too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberContent {
+    pub attachments: i64,
+    pub embeds: i64,
+    pub stickers: i64,
+    /// Messages posted in threads.
+    pub thread_messages: i64,
+}
+
+pub async fn member_content<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MemberContent, DbError> {
+    Ok(sqlx::query_as(
+        "select coalesce(sum(attachments), 0)::bigint as attachments,
+                coalesce(sum(embeds), 0)::bigint as embeds,
+                coalesce(sum(stickers), 0)::bigint as stickers,
+                coalesce(sum(messages) filter (where thread_parent_id is not null), 0)::bigint as thread_messages
+         from message_rollup
+         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(executor)
+    .await?)
+}

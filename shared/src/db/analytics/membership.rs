@@ -1,0 +1,130 @@
+//! Membership, active members and join cohorts.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::super::DbError;
+use crate::ids::Snowflake;
+
+/// Membership figures of a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MembershipFigures {
+    /// Human members now: the guild's member count less the bots known.
+    pub members_now: Option<i64>,
+    /// Human joins and leaves after the range (to walk back from now).
+    pub joins_after: i64,
+    pub leaves_after: i64,
+    /// Distinct human users who joined in the range and were not members
+    /// when it began.
+    pub new_users: i64,
+}
+
+impl MembershipFigures {
+    /// Members at the end of the range.
+    pub fn members_at_end(&self) -> Option<i64> {
+        self.members_now
+            .map(|now| now - self.joins_after + self.leaves_after)
+    }
+}
+
+/// Member counts around a range; see [`MembershipFigures`].
+pub async fn membership<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MembershipFigures, DbError> {
+    Ok(sqlx::query_as(
+        "select (select g.member_count::bigint
+                        - (select count(*) from members b where b.guild_id = $1 and b.is_bot and b.left_at is null)
+                 from guilds g where g.guild_id = $1) as members_now,
+                (select coalesce(sum(joins), 0)::bigint from guild_hourly where guild_id = $1 and hour >= $3) as joins_after,
+                (select coalesce(sum(leaves), 0)::bigint from guild_hourly where guild_id = $1 and hour >= $3) as leaves_after,
+                (select count(distinct s.user_id) from membership_spans s
+                  where s.guild_id = $1 and s.joined_at >= $2 and s.joined_at < $3
+                    and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot)
+                    and not exists (select 1 from membership_spans p
+                                     where p.guild_id = $1 and p.user_id = s.user_id
+                                       and p.joined_at <= $2 and (p.left_at is null or p.left_at > $2)))::bigint as new_users",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(executor)
+    .await?)
+}
+
+/// Distinct member authors of messages in the range.
+pub async fn active_members<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "select count(distinct author_id) from message_rollup
+         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0 and messages > 0",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(executor)
+    .await?)
+}
+
+/// Activation and retention of the joins in a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct JoinCohort {
+    /// Human joins (each membership span) in the range.
+    pub joined: i64,
+    /// Of those, spans whose first message came within 7 days of the join.
+    pub activated: i64,
+    /// Joins at least 7 days before `as_of`.
+    pub eligible_7d: i64,
+    /// Of those, users who were members (any span) 7 days after joining.
+    pub retained_7d: i64,
+    pub eligible_30d: i64,
+    pub retained_30d: i64,
+}
+
+/// The join cohort of `[from, to)` as of instant `as_of`.
+pub async fn join_cohort<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> Result<JoinCohort, DbError> {
+    Ok(sqlx::query_as(
+        "with cohort as (
+             select s.user_id, s.joined_at, s.first_message_at from membership_spans s
+             where s.guild_id = $1 and s.joined_at >= $2 and s.joined_at < $3
+               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot)
+         ), marked as (
+             select c.*,
+                    c.joined_at + interval '7 days' <= $4 as eligible_7d,
+                    c.joined_at + interval '30 days' <= $4 as eligible_30d,
+                    exists (select 1 from membership_spans m where m.guild_id = $1 and m.user_id = c.user_id
+                              and m.joined_at <= c.joined_at + interval '7 days'
+                              and (m.left_at is null or m.left_at > c.joined_at + interval '7 days')) as member_7d,
+                    exists (select 1 from membership_spans m where m.guild_id = $1 and m.user_id = c.user_id
+                              and m.joined_at <= c.joined_at + interval '30 days'
+                              and (m.left_at is null or m.left_at > c.joined_at + interval '30 days')) as member_30d
+             from cohort c
+         )
+         select count(*)::bigint as joined,
+                count(*) filter (where first_message_at is not null
+                                   and first_message_at < joined_at + interval '7 days')::bigint as activated,
+                count(*) filter (where eligible_7d)::bigint as eligible_7d,
+                count(*) filter (where eligible_7d and member_7d)::bigint as retained_7d,
+                count(*) filter (where eligible_30d)::bigint as eligible_30d,
+                count(*) filter (where eligible_30d and member_30d)::bigint as retained_30d
+         from marked",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(as_of)
+    .fetch_one(executor)
+    .await?)
+}

@@ -1,0 +1,151 @@
+//! Leaderboards and a member's place on them.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::super::DbError;
+use crate::ids::Snowflake;
+
+/// What a leaderboard ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeaderboardMetric {
+    Messages,
+    VoiceSeconds,
+    ReactionsGiven,
+    ReactionsReceived,
+}
+
+/// One leaderboard row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Ranked {
+    pub user_id: Snowflake,
+    pub value: i64,
+}
+
+/// A page of a leaderboard and how many ranked users there are in all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeaderboardPage {
+    pub rows: Vec<Ranked>,
+    pub total: i64,
+}
+
+/// Which leaderboard page to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderboardQuery {
+    pub metric: LeaderboardMetric,
+    /// Only this channel (threads under it included).
+    pub channel: Option<Snowflake>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Members ranked by the query's metric in the range (value descending,
+/// then user id ascending; zeros left out), `limit` rows from `offset`.
+pub async fn leaderboard<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    query: LeaderboardQuery,
+) -> Result<LeaderboardPage, DbError> {
+    let LeaderboardQuery {
+        metric,
+        channel,
+        limit,
+        offset,
+    } = query;
+    // Ids are ordered as unsigned numbers: a BIGINT holding an id above
+    // 2^63 is negative, so sort on the numeric value of the bits.
+    let sql = match metric {
+        LeaderboardMetric::Messages => {
+            "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total
+             from message_rollup
+             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+               and ($4::bigint is null or channel_id = $4 or thread_parent_id = $4)
+             group by author_id having sum(messages) > 0
+             order by value desc, (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        }
+        LeaderboardMetric::VoiceSeconds => {
+            "select v.user_id, sum(v.seconds)::bigint as value, count(*) over ()::bigint as total
+             from voice_rollup v
+             where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
+               and ($4::bigint is null or v.channel_id = $4)
+               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+             group by v.user_id having sum(v.seconds) > 0
+             order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        }
+        LeaderboardMetric::ReactionsGiven => {
+            "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total
+             from reaction_rollup r
+             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
+               and ($4::bigint is null or r.channel_id = $4
+                    or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
+               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot)
+             group by r.user_id having sum(r.added) > 0
+             order by value desc, (r.user_id::numeric + case when r.user_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        }
+        LeaderboardMetric::ReactionsReceived => {
+            "select r.receiver_id as user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total
+             from reaction_rollup r
+             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.receiver_id <> 0
+               and ($4::bigint is null or r.channel_id = $4
+                    or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
+               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
+               and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = r.receiver_id
+                                 and w.author_kind <> 0)
+             group by r.receiver_id having sum(r.added) > 0
+             order by value desc, (r.receiver_id::numeric + case when r.receiver_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        }
+    };
+    let rows: Vec<(Snowflake, i64, i64)> = sqlx::query_as(sql)
+        .bind(guild_id)
+        .bind(from)
+        .bind(to)
+        .bind(channel)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(executor)
+        .await?;
+    let total = rows.first().map_or(0, |r| r.2);
+    Ok(LeaderboardPage {
+        rows: rows
+            .into_iter()
+            .map(|(user_id, value, _)| Ranked { user_id, value })
+            .collect(),
+        total,
+    })
+}
+
+/// A user's place on a leaderboard: 1-based rank (ties broken by user id
+/// like [`leaderboard`]) and the user's value; `None` when the user has none.
+pub async fn member_rank<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    user_id: Snowflake,
+) -> Result<Option<(i64, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "with totals as (
+             select author_id, sum(messages)::bigint as value,
+                    (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
+             from message_rollup
+             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             group by author_id having sum(messages) > 0
+         ), me as (select value, id_order from totals where author_id = $4)
+         select (select count(*) from totals t where t.value > me.value
+                    or (t.value = me.value and t.id_order < me.id_order))::bigint + 1,
+                me.value
+         from me",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await?)
+}
