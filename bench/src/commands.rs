@@ -79,6 +79,8 @@ pub async fn run(
         ops_listen: "127.0.0.1:0".parse()?,
         http: Default::default(),
         log_format: LogFormat::Text,
+        deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
+        deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
     };
     let state = serverpulse_web::AppState::new(
         pool.clone(),

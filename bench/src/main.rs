@@ -3,7 +3,7 @@
 //! written as JSON.
 //!
 //! ```text
-//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all]
+//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all|stall]
 //! ```
 
 mod commands;
@@ -11,6 +11,7 @@ mod ingest;
 mod profile;
 mod report;
 mod seed;
+mod stall;
 mod workload;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use anyhow::{Context as _, bail};
 use profile::{Profile, ProfileName};
 use serde_json::json;
 
-const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all]";
+const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all|stall]";
 
 /// The benchmark's own database (one per process, so a test and a manual
 /// run never share one), dropped at the end.
@@ -38,6 +39,8 @@ enum Which {
     Ingest,
     Commands,
     All,
+    /// Not part of `all`: memory while Discord's REST never answers.
+    Stall,
 }
 
 struct Args {
@@ -75,6 +78,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "ingest" => args.which = Which::Ingest,
             "commands" => args.which = Which::Commands,
             "all" => args.which = Which::All,
+            "stall" => args.which = Which::Stall,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -166,6 +170,9 @@ async fn run_benchmarks(
     }
     if matches!(args.which, Which::Commands | Which::All) {
         report["commands"] = commands::run(profile, &database, &pool).await?;
+    }
+    if args.which == Which::Stall {
+        report["stall"] = stall::run(profile, &database, &pool).await?;
     }
     pool.close().await;
     Ok(report)

@@ -154,6 +154,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ops_listen: web_ops_listener.local_addr()?,
         http: Default::default(),
         log_format: LogFormat::Text,
+        deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
+        deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(

@@ -338,7 +338,22 @@ pub struct WebConfig {
     pub ops_listen: SocketAddr,
     pub http: HttpLimits,
     pub log_format: LogFormat,
+    /// Deferred answers in flight at once (`DEFERRED_ANSWER_LIMIT`); past
+    /// it an interaction is answered "busy" at once.
+    pub deferred_limit: usize,
+    /// How long a deferred answer may take before it is given up
+    /// (`DEFERRED_ANSWER_DEADLINE_SECS`), well inside the 15-minute life of
+    /// an interaction token.
+    pub deferred_deadline: Duration,
 }
+
+/// Default of `DEFERRED_ANSWER_LIMIT`.
+pub const DEFAULT_DEFERRED_LIMIT: usize = 64;
+/// Default of `DEFERRED_ANSWER_DEADLINE_SECS`.
+pub const DEFAULT_DEFERRED_DEADLINE: Duration = Duration::from_secs(300);
+/// The longest `DEFERRED_ANSWER_DEADLINE_SECS` accepted: a minute short of
+/// the 15 minutes an interaction token lives.
+pub const MAX_DEFERRED_DEADLINE: Duration = Duration::from_secs(14 * 60);
 
 impl WebConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -368,6 +383,23 @@ impl WebConfig {
             )?
             .unwrap_or_else(|| DEFAULT_DISCORD_API_URL.to_owned());
         let port = env.port("PORT", 8080)?;
+        let deferred_limit =
+            env.positive("DEFERRED_ANSWER_LIMIT", DEFAULT_DEFERRED_LIMIT as u64)?;
+        let deferred_limit = usize::try_from(deferred_limit)
+            .map_err(|_| invalid("DEFERRED_ANSWER_LIMIT", "too large".into()))?;
+        let deadline = env.positive(
+            "DEFERRED_ANSWER_DEADLINE_SECS",
+            DEFAULT_DEFERRED_DEADLINE.as_secs(),
+        )?;
+        if deadline > MAX_DEFERRED_DEADLINE.as_secs() {
+            return Err(invalid(
+                "DEFERRED_ANSWER_DEADLINE_SECS",
+                format!(
+                    "at most {} (an interaction token lives 15 minutes), got {deadline}",
+                    MAX_DEFERRED_DEADLINE.as_secs()
+                ),
+            ));
+        }
         let ops_port = env.port("OPS_PORT", 9090)?;
         if ops_port == port && port != 0 {
             return Err(invalid(
@@ -401,6 +433,8 @@ impl WebConfig {
             ops_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ops_port),
             http,
             log_format,
+            deferred_limit,
+            deferred_deadline: Duration::from_secs(deadline),
         })
     }
 }

@@ -25,6 +25,8 @@ pub struct WebAppOptions {
     pub metrics: Option<PrometheusHandle>,
     /// What the simulator's gateway serves (the REST side needs none).
     pub scenario: Scenario,
+    /// The bound on deferred answers; the configured one when `None`.
+    pub deferred: Option<serverpulse_web::interactions::Deferred>,
 }
 
 impl WebAppOptions {
@@ -43,6 +45,7 @@ impl WebAppOptions {
                 guilds: Vec::new(),
                 events: Vec::new(),
             },
+            deferred: None,
         }
     }
 }
@@ -77,6 +80,7 @@ impl WebApp {
             inline_budget,
             metrics,
             scenario,
+            deferred,
         } = options;
         let db = TestDatabase::create().await;
         let sim = crate::sim::start(crate::sim::config(&token), scenario).await;
@@ -101,6 +105,9 @@ impl WebApp {
             .expect("state")
             .with_clock(Arc::new(move || now));
         state.inline_budget = inline_budget;
+        if let Some(deferred) = deferred {
+            state.deferred = deferred;
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,8 +1,15 @@
 //! PNG charts drawn in-process with plotters and the DejaVu Sans font kept
 //! in `web/assets` (no system font library needed), coloured for Discord's
 //! dark theme.
+//!
+//! The chart functions return a [`Chart`]: the drawing to do, owning its
+//! data, run with [`Chart::render_blocking`] on a blocking thread so a big
+//! chart never holds up the async runtime. The PNG is shared
+//! ([`Bytes`]), never copied per retry of an upload.
 
-use std::sync::Once;
+use std::sync::{LazyLock, Once};
+
+use axum::body::Bytes;
 
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -43,6 +50,7 @@ fn draw_error(error: impl std::fmt::Display) -> ChartError {
 }
 
 /// One line of a chart; `None` values are gaps (no data recorded).
+#[derive(Clone)]
 pub struct Series {
     pub name: String,
     pub values: Vec<Option<f64>>,
@@ -50,9 +58,49 @@ pub struct Series {
 }
 
 /// A forecast band drawn after the observed values: expected, low, high.
+#[derive(Clone)]
 pub struct Band {
     pub name: String,
     pub values: Vec<(f64, f64, f64)>,
+}
+
+/// Charts drawn at once: one per core.
+static DRAWING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+type Draw = Box<dyn FnOnce() -> Result<Vec<u8>, ChartError> + Send>;
+
+/// A chart still to be drawn.
+pub struct Chart(Draw);
+
+impl std::fmt::Debug for Chart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Chart")
+    }
+}
+
+impl Chart {
+    fn new(draw: impl FnOnce() -> Result<Vec<u8>, ChartError> + Send + 'static) -> Self {
+        Self(Box::new(draw))
+    }
+
+    /// Draws the chart on this thread.
+    pub fn render(self) -> Result<Bytes, ChartError> {
+        (self.0)().map(Bytes::from)
+    }
+
+    /// Draws the chart on the runtime's blocking threads, at most as many
+    /// at once as there are cores (each holds a frame of pixels).
+    pub async fn render_blocking(self) -> Result<Bytes, ChartError> {
+        let _turn = DRAWING
+            .acquire()
+            .await
+            .map_err(|error| ChartError::Draw(error.to_string()))?;
+        tokio::task::spawn_blocking(move || self.render())
+            .await
+            .map_err(|error| ChartError::Draw(format!("the drawing thread failed: {error}")))?
+    }
 }
 
 fn render(
@@ -85,6 +133,23 @@ fn text(size: u32) -> TextStyle<'static> {
 /// points flagged in `gaps` (events lost) shaded, optionally followed by a
 /// forecast band.
 pub fn line_chart(
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    gaps: &[bool],
+    band: Option<&Band>,
+) -> Chart {
+    let (title, labels, series, gaps) = (
+        title.to_owned(),
+        labels.to_vec(),
+        series.to_vec(),
+        gaps.to_vec(),
+    );
+    let band = band.cloned();
+    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, band.as_ref()))
+}
+
+fn draw_line_chart(
     title: &str,
     labels: &[String],
     series: &[Series],
@@ -214,7 +279,12 @@ pub fn line_chart(
 }
 
 /// A local weekday × hour heatmap (rows Monday..Sunday, top to bottom).
-pub fn heatmap(title: &str, cells: &[[i64; 24]; 7]) -> Result<Vec<u8>, ChartError> {
+pub fn heatmap(title: &str, cells: &[[i64; 24]; 7]) -> Chart {
+    let (title, cells) = (title.to_owned(), *cells);
+    Chart::new(move || draw_heatmap(&title, &cells))
+}
+
+fn draw_heatmap(title: &str, cells: &[[i64; 24]; 7]) -> Result<Vec<u8>, ChartError> {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let max = cells.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
     render(|root| {
@@ -273,7 +343,12 @@ pub fn heatmap(title: &str, cells: &[[i64; 24]; 7]) -> Result<Vec<u8>, ChartErro
 }
 
 /// Horizontal bars, one per labelled value, first at the top.
-pub fn bar_chart(
+pub fn bar_chart(title: &str, bars: &[(String, f64)], color: RGBColor) -> Chart {
+    let (title, bars) = (title.to_owned(), bars.to_vec());
+    Chart::new(move || draw_bar_chart(&title, &bars, color))
+}
+
+fn draw_bar_chart(
     title: &str,
     bars: &[(String, f64)],
     color: RGBColor,
@@ -368,20 +443,24 @@ mod tests {
                 values: vec![(12.0, 9.0, 15.0), (13.0, 10.0, 16.0)],
             }),
         )
+        .render()
         .unwrap();
         let mut cells = [[0i64; 24]; 7];
         cells[2][14] = 9;
         cells[5][20] = 3;
-        let heat = heatmap("Activity by weekday and hour", &cells).unwrap();
+        let heat = heatmap("Activity by weekday and hour", &cells)
+            .render()
+            .unwrap();
         let bars = bar_chart(
             "Channels",
             &[("general".into(), 30.0), ("memes".into(), 12.0)],
             BLURPLE,
         )
+        .render()
         .unwrap();
         for png in [&line, &heat, &bars] {
             assert_eq!(png_size(png), Some((WIDTH, HEIGHT)));
-            let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));
+            let decoder = png::Decoder::new(std::io::Cursor::new(&png[..]));
             assert!(decoder.read_info().is_ok(), "decodes");
         }
         if let Ok(dir) = std::env::var("SERVERPULSE_CHART_DIR") {

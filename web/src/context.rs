@@ -13,6 +13,8 @@ use crate::error::{Failure, Outcome};
 
 pub struct Ctx {
     pub state: AppState,
+    /// Discord's id of this interaction (unique: a repeat is a replay).
+    pub interaction_id: Snowflake,
     pub guild_id: Snowflake,
     pub user_id: Snowflake,
     /// Where the command was used (the default channel to analyse).

@@ -33,7 +33,8 @@ impl From<reqwest::Error> for RestError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub filename: String,
-    pub bytes: Vec<u8>,
+    /// Shared, not copied, by every retry of an upload.
+    pub bytes: axum::body::Bytes,
 }
 
 /// Discord's REST API (or the simulator's) for one application.
@@ -102,10 +103,13 @@ impl DiscordRest {
                 for (i, file) in files.iter().enumerate() {
                     form = form.part(
                         format!("files[{i}]"),
-                        reqwest::multipart::Part::bytes(file.bytes.clone())
-                            .file_name(file.filename.clone())
-                            .mime_str("image/png")
-                            .expect("a valid MIME type"),
+                        reqwest::multipart::Part::stream_with_length(
+                            file.bytes.clone(),
+                            file.bytes.len() as u64,
+                        )
+                        .file_name(file.filename.clone())
+                        .mime_str("image/png")
+                        .expect("a valid MIME type"),
                     );
                 }
                 request.multipart(form)

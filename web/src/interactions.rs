@@ -7,7 +7,14 @@
 //! `@original`, so Discord's 3-second deadline is always met. A notice that
 //! only arrives after a public deferral replaces it: the deferred message is
 //! deleted and the notice sent as an ephemeral follow-up.
+//!
+//! Deferred answers are bounded ([`Deferred`]): at most
+//! `DEFERRED_ANSWER_LIMIT` at once (past it the interaction is answered
+//! [`BUSY`] at once), each given up after `DEFERRED_ANSWER_DEADLINE_SECS`,
+//! all owned by one task tracker that shutdown drains.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -17,6 +24,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::task::TaskTracker;
 use twilight_model::application::interaction::{Interaction, InteractionType};
 use twilight_model::http::interaction::InteractionResponseType as Callback;
 
@@ -26,6 +35,82 @@ use crate::signature;
 
 /// How long the endpoint waits for an answer before deferring.
 pub const INLINE_BUDGET: Duration = Duration::from_millis(2000);
+
+/// The answer when [`Deferred`] has no room: ephemeral, at once.
+pub const BUSY: &str = "ServerPulse is busy, try again in a minute.";
+
+/// The deferred answers in flight: a semaphore bounding how many may wait
+/// on Discord at once, their deadline, and the tracker owning their tasks
+/// (closed and awaited at shutdown, so an answer being prepared is still
+/// delivered).
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    permits: Arc<Semaphore>,
+    deadline: Duration,
+    tracker: TaskTracker,
+}
+
+impl Deferred {
+    pub fn new(limit: usize, deadline: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit)),
+            deadline,
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// Room for one more deferred answer, if there is any.
+    fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
+
+    /// Runs `answer` holding `permit`, giving up after the deadline.
+    fn spawn(
+        &self,
+        permit: OwnedSemaphorePermit,
+        answer: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let deadline = self.deadline;
+        self.tracker.spawn(async move {
+            let _permit = permit;
+            if tokio::time::timeout(deadline, answer).await.is_err() {
+                tracing::warn!(?deadline, "gave up on a deferred answer at its deadline");
+                metrics::counter!("serverpulse_deferred_expired_total").increment(1);
+            }
+        });
+    }
+
+    /// The tracker that owns the deferred answers; `serve` also spawns the
+    /// digest scheduler and the outbox worker on it, so one drain at
+    /// shutdown covers everything in flight.
+    pub fn tracker(&self) -> &TaskTracker {
+        &self.tracker
+    }
+
+    /// Tasks still running (deferred answers, and background work when
+    /// spawned on [`Deferred::tracker`]).
+    pub fn in_flight(&self) -> usize {
+        self.tracker.len()
+    }
+
+    /// Takes no new deferred answers and waits up to `limit` for those
+    /// running; `false` when some were still running at the limit.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        self.tracker.close();
+        tokio::time::timeout(limit, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+}
+
+/// The immediate ephemeral answer when no deferred answer can be taken on.
+fn busy() -> Response {
+    Json(json!({
+        "type": Callback::ChannelMessageWithSource,
+        "data": Message::notice(BUSY).payload(),
+    }))
+    .into_response()
+}
 
 /// Just the type, so a PING is answered without the full interaction model
 /// (real PINGs lack fields twilight-model requires).
@@ -106,8 +191,13 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         }
         None => {
             // Too slow for inline: defer now, edit @original when done.
+            let Some(permit) = state.deferred.permit() else {
+                work.abort();
+                finish(name, "busy", started);
+                return busy();
+            };
             let rest = state.rest.clone();
-            tokio::spawn(async move {
+            state.deferred.spawn(permit, async move {
                 let reply = work.await.unwrap_or_else(|error| {
                     tracing::error!(%error, "interaction handler panicked");
                     Reply::Message(Message::notice(
@@ -130,8 +220,9 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
             return Json(json!({"type": deferral(update)})).into_response();
         }
     };
-    finish(name, "answered", started);
-    respond(&state, token, reply, update)
+    let (response, outcome) = respond(&state, token, reply, update);
+    finish(name, outcome, started);
+    response
 }
 
 /// A deferral's visibility cannot change afterwards, so a notice (only for
@@ -159,11 +250,35 @@ async fn edit_original(rest: &crate::discord::DiscordRest, token: &str, message:
     if let Some(object) = payload.as_object_mut() {
         object.remove("flags");
     }
-    if let Err(error) = rest.edit_original(token, payload, &message.files).await {
-        tracing::error!(%error, "editing the deferred answer failed");
-        metrics::counter!("serverpulse_followup_failures_total").increment(1);
+    // The edit can reach Discord before our HTTP answer (the deferral)
+    // has: Discord then does not know `@original` yet and answers 404.
+    // Such an edit is tried again, a few times, shortly after.
+    let mut attempt = 0;
+    loop {
+        match rest
+            .edit_original(token, payload.clone(), &message.files)
+            .await
+        {
+            Ok(()) => return,
+            Err(crate::discord::RestError::Status { status: 404, .. })
+                if attempt < UNACKNOWLEDGED_RETRIES =>
+            {
+                attempt += 1;
+                tokio::time::sleep(UNACKNOWLEDGED_PAUSE * attempt).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "editing the deferred answer failed");
+                metrics::counter!("serverpulse_followup_failures_total").increment(1);
+                return;
+            }
+        }
     }
 }
+
+/// Retries of an edit Discord refused because it has not seen the
+/// deferral yet, and the pause before the first (longer each time).
+const UNACKNOWLEDGED_RETRIES: u32 = 3;
+const UNACKNOWLEDGED_PAUSE: Duration = Duration::from_millis(200);
 
 /// "Answer coming": an update of the clicked message after a click, a new
 /// message otherwise.
@@ -175,7 +290,13 @@ fn deferral(update: bool) -> Callback {
     }
 }
 
-fn respond(state: &AppState, token: String, reply: Reply, update: bool) -> Response {
+/// The HTTP answer to `reply`, and how it went for the metrics.
+fn respond(
+    state: &AppState,
+    token: String,
+    reply: Reply,
+    update: bool,
+) -> (Response, &'static str) {
     let answer: Value = match reply {
         Reply::Choices(choices) => {
             json!({"type": Callback::ApplicationCommandAutocompleteResult, "data": {"choices": choices
@@ -186,9 +307,14 @@ fn respond(state: &AppState, token: String, reply: Reply, update: bool) -> Respo
         Reply::Modal(modal) => json!({"type": Callback::Modal, "data": modal}),
         Reply::Message(message) | Reply::Update(message) if !message.files.is_empty() => {
             // Files cannot travel in the HTTP answer: defer and edit.
+            let Some(permit) = state.deferred.permit() else {
+                return (busy(), "busy");
+            };
             let rest = state.rest.clone();
             let ephemeral = message.ephemeral;
-            tokio::spawn(async move { edit_original(&rest, &token, message).await });
+            state.deferred.spawn(permit, async move {
+                edit_original(&rest, &token, message).await;
+            });
             if ephemeral && !update {
                 json!({"type": deferral(update), "data": {"flags": crate::reply::EPHEMERAL}})
             } else {
@@ -202,5 +328,5 @@ fn respond(state: &AppState, token: String, reply: Reply, update: bool) -> Respo
             json!({"type": Callback::ChannelMessageWithSource, "data": message.payload()})
         }
     };
-    Json(answer).into_response()
+    (Json(answer).into_response(), "answered")
 }

@@ -48,6 +48,9 @@ use tokio_util::task::TaskTracker;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// How long shutdown waits for deferred answers still being delivered.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(20);
+
 pub mod charts;
 pub mod commands;
 pub mod component;
@@ -84,6 +87,9 @@ pub struct AppState {
     /// How long to wait for an answer before deferring it
     /// ([`interactions::INLINE_BUDGET`]; tests shorten it).
     pub inline_budget: std::time::Duration,
+    /// Deferred answers in flight: bounded, with a deadline, drained at
+    /// shutdown.
+    pub deferred: interactions::Deferred,
 }
 
 impl AppState {
@@ -91,6 +97,7 @@ impl AppState {
     pub fn new(pool: PgPool, config: WebConfig, metrics: PrometheusHandle) -> anyhow::Result<Self> {
         let verifying_key = VerifyingKey::from_bytes(&config.public_key)
             .context("DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
+        let deferred = interactions::Deferred::new(config.deferred_limit, config.deferred_deadline);
         let rest = discord::DiscordRest::new(
             &config.api_url,
             config.discord_token.clone(),
@@ -104,6 +111,7 @@ impl AppState {
             rest,
             clock: Arc::new(Utc::now),
             inline_budget: interactions::INLINE_BUDGET,
+            deferred,
         })
     }
 
@@ -169,15 +177,16 @@ pub async fn serve(
         "serverpulse-web listening"
     );
     let state = AppState::new(pool.clone(), config, metrics)?;
-    // One owner for the background work and one signal to stop it; shutdown
-    // drains the work before the pools close. The background work has a
-    // small pool of its own, so it never holds a connection a command needs.
+    // One owner for the deferred answers and the background work, and one
+    // signal to stop the background work; shutdown drains them (bounded)
+    // before the pools close. The background work has a small pool of its
+    // own, so it never holds a connection a command needs.
     let background_pool = shared::db::connect(&background_database(&state.config.database))
         .await
         .context("connecting the digest scheduler's pool")?;
+    let deferred = state.deferred.clone();
     let stop = CancellationToken::new();
-    let tasks = TaskTracker::new();
-    spawn_background(&state.config, &background_pool, &tasks, &stop);
+    spawn_background(&state.config, &background_pool, deferred.tracker(), &stop);
     let ops = tokio::spawn(
         axum::serve(ops_listener, ops_router(&state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())
@@ -190,8 +199,14 @@ pub async fn serve(
     });
     serve_public(listener, router(state), limits, stop.clone()).await;
     stop.cancel();
-    tasks.close();
-    tasks.wait().await;
+    // Answers deferred before the signal are still delivered, and the
+    // scheduler and outbox worker finish their round (bounded).
+    if !deferred.drain(SHUTDOWN_DRAIN).await {
+        tracing::warn!(
+            left = deferred.in_flight(),
+            "stopped with deferred answers or background work unfinished"
+        );
+    }
     ops.await
         .context("ops server task")?
         .context("serving the ops port")?;

@@ -89,14 +89,38 @@ pub fn parse_custom(from: &str, to: &str, tz: Tz) -> Result<Timeframe, String> {
     if last < first {
         return Err("The end date is before the start date.".into());
     }
-    if (last - first).num_days() >= MAX_CUSTOM_DAYS {
+    let end = last.succ_opt().ok_or("The end date is out of range.")?;
+    let (from, to) = (local_midnight(first, tz), local_midnight(end, tz));
+    check_custom(from, to)?;
+    Ok(Timeframe::Custom { from, to })
+}
+
+/// The first instant a custom range may start: a day before Discord's
+/// epoch (2015-01-01), so every timezone's first local day fits.
+pub fn earliest_custom() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_420_070_400 - 86_400, 0).expect("a valid instant")
+}
+
+/// The last instant a custom range may end: a day after 9999-12-31.
+pub fn latest_custom() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_800 + 86_400, 0).expect("a valid instant")
+}
+
+/// The limits of a custom range, wherever it comes from (the form, or a
+/// button's id decoded again): it ends after it starts, spans at most
+/// [`MAX_CUSTOM_DAYS`] local days (an hour more across a DST change) and
+/// lies between 2015 and 9999.
+pub fn check_custom(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), String> {
+    if to <= from {
+        return Err("The end date is before the start date.".into());
+    }
+    if to - from > Duration::days(MAX_CUSTOM_DAYS) + Duration::hours(1) {
         return Err(format!("Choose at most {MAX_CUSTOM_DAYS} days."));
     }
-    let end = last.succ_opt().ok_or("The end date is out of range.")?;
-    Ok(Timeframe::Custom {
-        from: local_midnight(first, tz),
-        to: local_midnight(end, tz),
-    })
+    if from < earliest_custom() || to > latest_custom() {
+        return Err("Choose dates between 2015-01-01 and 9999-12-31.".into());
+    }
+    Ok(())
 }
 
 /// Values per UTC hour summed per local calendar day.

@@ -12,6 +12,11 @@ use shared::time::Timeframe;
 /// Rows on a leaderboard page.
 pub const PAGE_SIZE: i64 = 10;
 
+/// The last leaderboard page asked for (0-based): a million ranked members.
+/// A page past the board's last is shown as its last; past this one it is
+/// refused.
+pub const MAX_PAGE: u32 = 99_999;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Overview,
@@ -168,6 +173,27 @@ pub struct Request {
     pub timeframe: Timeframe,
 }
 
+impl Request {
+    /// The one check of a request's limits, whether it came from a
+    /// command's options, the custom-dates form or a component's id decoded
+    /// again: a custom range within [`crate::period::check_custom`], a
+    /// leaderboard page up to [`MAX_PAGE`]. The message says what to do.
+    pub fn validate(self) -> Result<Self, String> {
+        if let Timeframe::Custom { from, to } = self.timeframe {
+            crate::period::check_custom(from, to)?;
+        }
+        if let View::Leaderboard(_, _, page) = self.view
+            && page > MAX_PAGE
+        {
+            return Err(format!(
+                "Leaderboards have at most {} pages; run /leaderboard again.",
+                MAX_PAGE + 1
+            ));
+        }
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +220,27 @@ mod tests {
             "24h, 7d, 30d, all"
         );
         assert_eq!(View::decode("lb:-:messages:-1"), None);
+        let board = |page| Request {
+            view: View::Leaderboard(None, BoardMetric::Messages, page),
+            timeframe: Timeframe::Last7Days,
+        };
+        assert_eq!(board(MAX_PAGE).validate(), Ok(board(MAX_PAGE)));
+        assert!(board(MAX_PAGE + 1).validate().is_err());
+        let custom = |from: i64, to: i64| Request {
+            view: View::Overview,
+            timeframe: Timeframe::Custom {
+                from: chrono::DateTime::from_timestamp(from, 0).unwrap(),
+                to: chrono::DateTime::from_timestamp(to, 0).unwrap(),
+            },
+        };
+        let (day, start) = (86_400, 1_790_000_000);
+        assert!(custom(start, start + 400 * day + 3_600).validate().is_ok());
+        assert_eq!(
+            custom(start, start + 401 * day).validate(),
+            Err("Choose at most 400 days.".into())
+        );
+        assert!(custom(0, 10 * day).validate().is_err(), "before Discord");
+        assert!(custom(start, start).validate().is_err(), "empty");
         assert_eq!(
             View::decode("me:growth"),
             Some(View::Members(MembersCategory::Growth))

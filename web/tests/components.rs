@@ -541,7 +541,6 @@ async fn old_and_forged_custom_ids_answer_notices() {
     assert!(notice(old_form).await.contains("out of date"));
     for forged in [
         "sp1|r|lb:-:messages:99999999999|7d",
-        "sp1|r|ov|c0_99999999999",
         "sp1|r|zz|7d",
         "sp1|tf|ov",
         "sp1|\u{0}|🙂",
@@ -549,6 +548,9 @@ async fn old_and_forged_custom_ids_answer_notices() {
         let text = notice(click(forged, 2, vec![], guild)).await;
         assert!(text.contains("run the command again"), "{forged}: {text}");
     }
+    // A forged range gets the form's limits, in the form's words.
+    let text = notice(click("sp1|r|ov|c0_99999999999", 2, vec![], guild)).await;
+    assert_eq!(text, "Choose at most 400 days.");
     // A select value that is no view.
     let select = ComponentId::ReportSelect(shared::time::Timeframe::Last7Days).encode();
     let text = notice(click(&select, 3, vec!["zz".into()], guild)).await;

@@ -385,6 +385,30 @@ pub async fn set_update_channel(
     .await
 }
 
+/// How long an applied interaction id is remembered: far longer than the
+/// 5 minutes a signature is accepted for.
+pub const APPLIED_INTERACTIONS_KEPT_SECS: i64 = 3600;
+
+/// Records that interaction `id` applies its settings change, in the same
+/// transaction as the change; `false` when it was applied before (a
+/// replay), and then nothing must change. Ids older than
+/// [`APPLIED_INTERACTIONS_KEPT_SECS`] are pruned.
+pub async fn first_application(conn: &mut PgConnection, id: Snowflake) -> Result<bool, DbError> {
+    sqlx::query(
+        "delete from applied_interactions where applied_at < now() - make_interval(secs => $1)",
+    )
+    .bind(APPLIED_INTERACTIONS_KEPT_SECS as f64)
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query(
+        "insert into applied_interactions (interaction_id) values ($1) on conflict do nothing",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
 /// Channel types an allow-list can name: text, voice, announcement, stage,
 /// forum and media channels (threads follow their parent; categories hold
 /// nothing themselves).

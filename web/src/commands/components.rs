@@ -61,7 +61,7 @@ pub(super) async fn component(ctx: &Ctx, data: &MessageComponentInteractionData)
             return Err(crate::component::IdError::Malformed.into());
         }
     };
-    Ok(Reply::Update(crate::report::render(ctx, request).await?))
+    Ok(Reply::Update(super::checked_report(ctx, request).await?))
 }
 
 pub(super) async fn modal(ctx: &Ctx, data: &ModalInteractionData) -> Outcome<Reply> {

@@ -92,7 +92,9 @@ pub(super) async fn set_digest(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         hour,
         weekday,
     };
-    let mut tx = ctx.state.pool.begin().await?;
+    let Some(mut tx) = super::settings::change(ctx).await? else {
+        return Ok(super::settings::already_applied());
+    };
     digest_settings::set_schedule(&mut tx, ctx.guild_id, ctx.user_id, schedule, ctx.now).await?;
     tx.commit().await?;
     let settings = DigestSettings {

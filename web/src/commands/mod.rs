@@ -44,6 +44,7 @@ pub async fn dispatch(state: AppState, interaction: Interaction) -> Reply {
     let mut ctx = Ctx {
         now: (state.clock)(),
         state,
+        interaction_id: Snowflake(interaction.id.get()),
         guild_id: Snowflake(guild_id.get()),
         user_id,
         channel_id: interaction.channel.as_ref().map(|c| Snowflake(c.id.get())),
@@ -235,7 +236,14 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
 }
 
 pub(crate) async fn report(ctx: &Ctx, request: Request) -> Outcome<Reply> {
-    Ok(Reply::Message(crate::report::render(ctx, request).await?))
+    Ok(Reply::Message(checked_report(ctx, request).await?))
+}
+
+/// The report of `request` once its limits are checked: every path to a
+/// report (options, the form, a component) comes through here.
+pub(crate) async fn checked_report(ctx: &Ctx, request: Request) -> Outcome<crate::reply::Message> {
+    let request = request.validate().map_err(Failure::User)?;
+    crate::report::render(ctx, request).await
 }
 
 /// Timezone names containing what the user typed (case-insensitive).

@@ -17,6 +17,26 @@ use crate::error::{Failure, Outcome};
 use crate::reply::{self, Embed, Message, Reply};
 use crate::view::{Choice, keyed_enum};
 
+/// The answer to a settings command seen before (a replayed request).
+pub const ALREADY_APPLIED: &str = "Already applied: nothing changed.";
+
+/// Opens the transaction of a settings change by `ctx`'s interaction;
+/// `None` when that interaction was applied before (a replay).
+pub(super) async fn change(
+    ctx: &Ctx,
+) -> Outcome<Option<sqlx::Transaction<'static, sqlx::Postgres>>> {
+    let mut tx = ctx.state.pool.begin().await?;
+    if settings::first_application(&mut tx, ctx.interaction_id).await? {
+        Ok(Some(tx))
+    } else {
+        Ok(None)
+    }
+}
+
+pub(super) fn already_applied() -> Reply {
+    Reply::Message(Message::notice(ALREADY_APPLIED))
+}
+
 keyed_enum!(CollectChoice { All = "all", Choose = "choose" });
 
 /// Channels whose activity can be collected: text, voice, announcement,
@@ -58,7 +78,9 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         }
     };
     let tracking = options.boolean("tracking").unwrap_or(true);
-    let mut tx = ctx.state.pool.begin().await?;
+    let Some(mut tx) = change(ctx).await? else {
+        return Ok(already_applied());
+    };
     let settings = settings::set_tracking(&mut tx, ctx.guild_id, ctx.user_id, tracking).await?;
     if options.string("channels").is_some() && !choose {
         settings::set_collect_mode(&mut tx, ctx.guild_id, ctx.user_id, CollectMode::All).await?;
@@ -130,7 +152,9 @@ pub(super) async fn choose_channels(ctx: &Ctx, values: &[String]) -> Outcome<Rep
     if chosen.is_empty() {
         return Err(Failure::user("Pick at least one channel."));
     }
-    let mut tx = ctx.state.pool.begin().await?;
+    let Some(mut tx) = change(ctx).await? else {
+        return Ok(already_applied());
+    };
     for old in settings::collected_channels(&mut *tx, ctx.guild_id).await? {
         if !chosen.contains(&old) {
             settings::set_channel_collected(&mut tx, ctx.guild_id, ctx.user_id, old, false).await?;
@@ -154,7 +178,9 @@ pub(super) async fn set_update_channel(ctx: &Ctx, options: &Options) -> Outcome<
     let channel = options
         .channel("channel")
         .ok_or_else(|| Failure::user("Pick the channel digests should go to."))?;
-    let mut tx = ctx.state.pool.begin().await?;
+    let Some(mut tx) = change(ctx).await? else {
+        return Ok(already_applied());
+    };
     settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
     // Choosing the channel again is how an admin says its permissions
     // are fixed: digests are posted there again.
@@ -180,7 +206,9 @@ pub(super) async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool)
         .ok_or_else(|| Failure::user("Pick a channel."))?;
     let label = ctx.channel_label(channel);
     let current = ctx.settings().await?;
-    let mut tx = ctx.state.pool.begin().await?;
+    let Some(mut tx) = change(ctx).await? else {
+        return Ok(already_applied());
+    };
     if !collect && current.collect_mode == CollectMode::All {
         // Everything is collected: the admin means "everything but this".
         let kept = settings::collect_all_but(&mut tx, ctx.guild_id, ctx.user_id, channel).await?;

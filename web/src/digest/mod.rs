@@ -146,7 +146,7 @@ async fn run_guild(
             .iter()
             .map(|f| OutboxFile {
                 filename: f.filename.clone(),
-                bytes: f.bytes.clone(),
+                bytes: f.bytes.to_vec(),
             })
             .collect(),
         not_before: now,

@@ -337,11 +337,11 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
         color: charts::BLURPLE,
     };
     Some(
-        charts::line_chart(&title(&figures.period, tz), &labels, &[series], &gaps, None).map(
-            |bytes| Attachment {
+        charts::line_chart(&title(&figures.period, tz), &labels, &[series], &gaps, None)
+            .render()
+            .map(|bytes| Attachment {
                 filename: CHART_FILE.to_owned(),
                 bytes,
-            },
-        ),
+            }),
     )
 }

@@ -105,5 +105,5 @@ pub(super) async fn activity(
         &format!("{} by weekday and hour ({})", kind.key(), frame.tz.name()),
         &cells,
     );
-    with_chart(embed, "heatmap.png", png)
+    with_chart(embed, "heatmap.png", png).await
 }

@@ -129,7 +129,7 @@ pub(super) async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome
         &[as_series("messages", &days, charts::BLURPLE)],
         None,
     );
-    with_chart(embed, "member.png", png)
+    with_chart(embed, "member.png", png).await
 }
 
 fn or_dash(text: String) -> String {
@@ -217,5 +217,5 @@ pub(super) async fn channel(
         &format!("{chart_label} by weekday and hour ({})", frame.tz.name()),
         &cells,
     );
-    with_chart(embed, "channel.png", png)
+    with_chart(embed, "channel.png", png).await
 }

@@ -132,7 +132,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
         &bars,
         charts::BLURPLE,
     );
-    with_chart(embed, "channels.png", png)
+    with_chart(embed, "channels.png", png).await
 }
 
 /// Said when channels @everyone cannot view were left out of a list.

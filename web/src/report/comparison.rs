@@ -78,7 +78,7 @@ pub(super) async fn comparative(
         ],
         None,
     );
-    with_chart(embed, "comparison.png", png)
+    with_chart(embed, "comparison.png", png).await
 }
 
 async fn two_channels(
@@ -131,7 +131,7 @@ async fn two_channels(
         ],
         charts::BLURPLE,
     );
-    with_chart(embed, "comparison.png", png)
+    with_chart(embed, "comparison.png", png).await
 }
 
 /// A channel's total of `metric` (members count as messages).

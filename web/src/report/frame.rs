@@ -7,7 +7,7 @@ use shared::db::analytics::HourTotals;
 use shared::db::ingest::CoverageGap;
 use shared::time::Timeframe;
 
-use crate::charts::{self, Band, ChartError, Series};
+use crate::charts::{self, Band, Chart, Series};
 use crate::discord::Attachment;
 use crate::error::{Failure, Outcome};
 use crate::period::{self, Period, change};
@@ -162,7 +162,7 @@ impl Frame {
         days: &Days,
         series: &[Series],
         band: Option<&Band>,
-    ) -> Result<Vec<u8>, ChartError> {
+    ) -> Chart {
         let labels: Vec<String> = days
             .iter()
             .map(|(d, _)| d.format("%m-%d").to_string())
@@ -179,7 +179,7 @@ impl Frame {
         days: &Days,
         series: &[Series],
         band: Option<&Band>,
-    ) -> Result<Vec<u8>, ChartError> {
+    ) -> Chart {
         let gaps: Vec<bool> = days.iter().map(|(day, _)| self.day_has_gap(*day)).collect();
         charts::line_chart(title, labels, series, &gaps, band)
     }
@@ -239,9 +239,13 @@ pub fn timeframe_label(timeframe: Timeframe, period: Period, tz: Tz) -> String {
     }
 }
 
-/// The message of one embed showing the chart `png` as `name`.
-pub fn with_chart(embed: Embed, name: &str, png: Result<Vec<u8>, ChartError>) -> Outcome<Message> {
-    let bytes = png.map_err(|e| Failure::Internal(e.to_string()))?;
+/// The message of one embed showing `chart` as `name`, drawn off the
+/// async runtime.
+pub async fn with_chart(embed: Embed, name: &str, chart: Chart) -> Outcome<Message> {
+    let bytes = chart
+        .render_blocking()
+        .await
+        .map_err(|e| Failure::Internal(e.to_string()))?;
     Ok(Message {
         embeds: vec![embed.image(name)],
         files: vec![Attachment {

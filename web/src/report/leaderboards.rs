@@ -27,16 +27,28 @@ pub(super) async fn leaderboard(
     metric: BoardMetric,
     page: u32,
 ) -> Outcome<Message> {
+    let fetch = |page: u32| {
+        ranking(
+            ctx,
+            frame.period,
+            metric.metric(),
+            channel,
+            PAGE_SIZE,
+            i64::from(page) * PAGE_SIZE,
+        )
+    };
+    let mut rows = fetch(page).await?;
+    // A page past the last (an old message, or a forged id) shows the
+    // last; the total is only counted on a page with rows.
+    let page = if rows.rows.is_empty() && page > 0 {
+        let total = fetch(0).await?.total;
+        let last = u32::try_from((total - 1).max(0) / PAGE_SIZE).unwrap_or(0);
+        rows = fetch(last).await?;
+        last
+    } else {
+        page
+    };
     let offset = i64::from(page) * PAGE_SIZE;
-    let rows = ranking(
-        ctx,
-        frame.period,
-        metric.metric(),
-        channel,
-        PAGE_SIZE,
-        offset,
-    )
-    .await?;
     let pages = ((rows.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let show = if metric == BoardMetric::Voice {
         duration

@@ -56,7 +56,7 @@ pub(super) async fn members(
                 ],
                 None,
             );
-            with_chart(embed, "members.png", png)
+            with_chart(embed, "members.png", png).await
         }
         MembersCategory::Activity => {
             let membership = analytics::membership(pool, g, p.from, p.to).await?;

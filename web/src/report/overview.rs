@@ -74,5 +74,5 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
         &[as_series("messages", &days, charts::BLURPLE)],
         None,
     );
-    with_chart(embed, "overview.png", png)
+    with_chart(embed, "overview.png", png).await
 }

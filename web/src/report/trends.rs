@@ -129,7 +129,7 @@ pub(super) async fn trends(ctx: &Ctx, frame: &Frame, metric: TrendMetric) -> Out
         &[line],
         band.as_ref(),
     );
-    with_chart(embed, "trend.png", png)
+    with_chart(embed, "trend.png", png).await
 }
 
 /// The mean per local weekday, `Mon 12 · Tue 15 · …` (weekdays without

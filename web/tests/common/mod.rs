@@ -279,3 +279,17 @@ pub fn png_sizes(message: &FinalMessage) -> Vec<(u32, u32)> {
 pub async fn ingest_everything(app: &App, limit: std::time::Duration) {
     serverpulse_testkit::ingester::run_until_committed(TOKEN, &app.db, &app.sim, limit).await;
 }
+
+/// [`start_app_with`] with its own bound on deferred answers.
+pub async fn start_app_deferring(
+    now: DateTime<Utc>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    deferred: serverpulse_web::interactions::Deferred,
+) -> App {
+    WebApp::start(WebAppOptions {
+        metrics,
+        deferred: Some(deferred),
+        ..WebAppOptions::at(TOKEN, now)
+    })
+    .await
+}
