@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt as _;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Session, Shard, ShardId};
 
-use crate::events::Envelope;
+use crate::events::{Envelope, EventKind};
 use crate::flush::{self, Committed};
 use crate::settings::SettingsCache;
 use crate::state::{Outcome, Sealed, ShardState};
@@ -323,13 +323,20 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut
         return;
     };
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
-    let arrival: DateTime<Utc> = envelope
-        .sim_time_ms
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now);
+    let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
     match state.apply(t, envelope.d, arrival) {
         Outcome::Handled(kind) => counters.increment(kind.as_str()),
         Outcome::Ignored => counters.increment("ignored"),
+        Outcome::OutOfRange { kind, field } => {
+            counters.increment(kind.map_or("ignored", EventKind::as_str));
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(
+                shard = shard_id,
+                event = t,
+                field,
+                "time out of range; folded without it"
+            );
+        }
         Outcome::Malformed(error) => {
             metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
             tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");

@@ -144,7 +144,8 @@ impl Catalogue {
                     .and_then(|p| p.archived_at)
                     .unwrap_or(at)
             }),
-            created_at: c.id.created_at(),
+            // An id dated outside the window: created when first seen.
+            created_at: shared::time::wire_time(c.id.created_at(), at).unwrap_or(at),
             deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
         };
         g.channels.insert(c.id, row.clone());
@@ -153,10 +154,13 @@ impl Catalogue {
 
     /// GUILD_CREATE: the guild row, its channels and threads, and its
     /// members; a complete member list also says who left unseen.
+    /// `joins[i]` is when `g.members[i]` joined, as the fold checked it
+    /// (`None`: nothing to record).
     pub fn guild_create(
         &mut self,
         changes: &mut CatalogueChanges,
         g: &GuildCreate,
+        joins: &[Option<DateTime<Utc>>],
         at: DateTime<Utc>,
     ) {
         let guild_id = g.id;
@@ -182,8 +186,8 @@ impl Catalogue {
             .member_count
             .is_none_or(|count| g.members.len() as i64 >= count);
         let present: HashSet<Snowflake> = g.members.iter().map(|m| m.user.id).collect();
-        for m in &g.members {
-            if let Some(joined) = m.joined_at {
+        for (m, joined) in g.members.iter().zip(joins) {
+            if let Some(joined) = *joined {
                 self.member_present(changes, guild_id, &m.user, joined);
             }
         }

@@ -21,7 +21,7 @@ mod tests;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use shared::Snowflake;
 use shared::db::ingest::ShardCheckpoint;
 use shared::time::Hour;
@@ -46,7 +46,14 @@ pub struct ShardState {
     /// (production): the wall clock then moves the clock between frames.
     pub wall_clock: Option<bool>,
     pub pending: Pending,
+    /// The first time of the frame being folded that was unreadable or
+    /// out of range (see [`ShardState::arrival`] and `fold.rs`).
+    out_of_range: Option<&'static str>,
 }
+
+/// How far ahead of the wall clock the simulator's `sim_time_ms` may be:
+/// scenarios replay at most a year ahead (tests start them tomorrow).
+const SIM_TIME_AHEAD: TimeDelta = TimeDelta::days(366);
 
 impl ShardState {
     pub fn new(shard_id: u32, shard_total: u32, settings: Arc<SettingsCache>) -> Self {
@@ -59,6 +66,7 @@ impl ShardState {
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
+            out_of_range: None,
         }
     }
 
@@ -106,6 +114,27 @@ impl ShardState {
             .guild_ids()
             .chain(self.voice.guild_ids())
             .collect()
+    }
+
+    /// The arrival time of the next frame: its `sim_time_ms` when the
+    /// simulator sent one, else the wall clock `now`. A `sim_time_ms`
+    /// before Discord's epoch or more than a year and a day after `now`
+    /// marks the frame out of range, and the frame arrives at the shard's
+    /// clock (`now` before the first frame): the clock never jumps to it.
+    pub fn arrival(&mut self, sim_time_ms: Option<i64>, now: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(ms) = sim_time_ms else {
+            return now;
+        };
+        let latest = now + SIM_TIME_AHEAD;
+        match DateTime::from_timestamp_millis(ms)
+            .and_then(|t| shared::time::wire_time(t, latest).ok())
+        {
+            Some(t) => t,
+            None => {
+                self.out_of_range = Some("sim_time_ms");
+                self.clock.unwrap_or(now)
+            }
+        }
     }
 
     /// With a live session on the wall clock, time passes between frames:
