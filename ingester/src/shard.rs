@@ -177,7 +177,8 @@ pub async fn run(
                 in_flight = None;
                 in_flight_frames = 0;
                 match joined {
-                    Ok((_, Ok(_))) => {
+                    Ok((sealed, Ok(_))) => {
+                        state.committed(&sealed);
                         backoff = Duration::from_millis(200);
                         last_commit = Instant::now();
                     }
@@ -204,7 +205,9 @@ pub async fn run(
                         metrics::counter!("serverpulse_ingester_disconnects_total").increment(1);
                         tracing::info!(shard = shard_id, ?frame, "gateway connection closed; twilight reconnects");
                     }
-                    Some(Ok(Message::Text(text))) => handle_text(&mut state, &text, shard_id, &mut counters),
+                    Some(Ok(Message::Text(text))) => {
+                        handle_text(&mut state, &ctx.pool, &text, &shutdown, &mut counters).await;
+                    }
                 }
             }
         }
@@ -307,7 +310,18 @@ impl Counters {
     }
 }
 
-fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut Counters) {
+/// Folds one text frame. The database is asked first for what the fold
+/// needs and memory no longer holds (members and guilds dropped after they
+/// left), retrying while it is unreachable; on shutdown the frame is folded
+/// without it.
+async fn handle_text(
+    state: &mut ShardState,
+    pool: &PgPool,
+    text: &str,
+    shutdown: &CancellationToken,
+    counters: &mut Counters,
+) {
+    let shard_id = state.shard_id;
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -322,6 +336,17 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut
     let Some(t) = envelope.t.as_deref() else {
         return;
     };
+    if let Some(lookup) = state.lookup_needed(t, envelope.d) {
+        let mut backoff = Duration::from_millis(200);
+        while let Err(error) = state.look_up(pool, lookup).await {
+            tracing::warn!(shard = shard_id, ?lookup, %error, "catalogue lookup failed; retrying");
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
     match state.apply(t, envelope.d, arrival) {

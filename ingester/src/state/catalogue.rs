@@ -45,6 +45,45 @@ impl Catalogue {
         self.entry(row.guild_id).members.insert(row.user_id, row);
     }
 
+    /// Whether the guild is in memory.
+    pub fn has_guild(&self, guild_id: Snowflake) -> bool {
+        self.guilds.contains_key(&guild_id)
+    }
+
+    /// Members held in memory, over all guilds.
+    pub fn member_count(&self) -> usize {
+        self.guilds.values().map(|g| g.members.len()).sum()
+    }
+
+    /// Drops a member who left at `left_at` (and has not come back since)
+    /// from memory: their row is committed, and the shard reads it back
+    /// before folding their next join or leave.
+    pub fn forget_left_member(
+        &mut self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        left_at: DateTime<Utc>,
+    ) {
+        if let Some(g) = self.guilds.get_mut(&guild_id)
+            && g.members
+                .get(&user_id)
+                .is_some_and(|m| m.left_at == Some(left_at))
+        {
+            g.members.remove(&user_id);
+        }
+    }
+
+    /// Drops a guild the bot left (still unavailable) from memory.
+    pub fn forget_left_guild(&mut self, guild_id: Snowflake) {
+        let left = self
+            .guilds
+            .get(&guild_id)
+            .is_some_and(|g| g.row.as_ref().is_none_or(|r| !r.available));
+        if left {
+            self.guilds.remove(&guild_id);
+        }
+    }
+
     pub fn guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
         self.guilds.keys().copied()
     }

@@ -191,6 +191,9 @@ impl ShardState {
 
     fn guild_delete(&mut self, u: GuildDelete, arrival: DateTime<Utc>) -> Folded {
         self.advance(arrival);
+        if u.unavailable != Some(true) {
+            self.pending.guilds_left.insert(u.id);
+        }
         self.catalogue
             .guild_unavailable(&mut self.pending.catalogue, u.id);
         Ok(true)
