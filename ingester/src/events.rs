@@ -94,6 +94,31 @@ pub struct Envelope<'a> {
     pub sim_time_ms: Option<i64>,
 }
 
+/// A time field as sent. `Unreadable` when it is not an RFC 3339 instant
+/// chrono can hold (a number, year 300000): one bad field costs that field,
+/// not the whole event. Whether a readable time is plausible is the fold's
+/// question (`shared::time::wire_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireTime {
+    At(DateTime<Utc>),
+    Unreadable,
+}
+
+impl<'de> Deserialize<'de> for WireTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            At(DateTime<Utc>),
+            Other(IgnoredAny),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::At(t) => Self::At(t),
+            Raw::Other(_) => Self::Unreadable,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct UserRef {
     pub id: Snowflake,
@@ -146,7 +171,7 @@ pub struct GuildRoleUpdate {
 pub struct MemberPayload {
     pub user: UserRef,
     #[serde(default)]
-    pub joined_at: Option<DateTime<Utc>>,
+    pub joined_at: Option<WireTime>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,7 +297,7 @@ pub struct MemberAdd {
     pub guild_id: Snowflake,
     pub user: UserRef,
     #[serde(default)]
-    pub joined_at: Option<DateTime<Utc>>,
+    pub joined_at: Option<WireTime>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,6 +347,28 @@ mod tests {
             payload::<MessageDelete>(Some(&raw)),
             Err(PayloadError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn an_unreadable_time_costs_the_field_not_the_event() {
+        let read = |joined: &str| {
+            let text = format!(r#"{{"guild_id":"1","user":{{"id":"2"}},"joined_at":{joined}}}"#);
+            serde_json::from_str::<MemberAdd>(&text).unwrap().joined_at
+        };
+        let t = "2026-12-01T10:00:00.123+00:00".parse().unwrap();
+        assert_eq!(
+            read(r#""2026-12-01T10:00:00.123+00:00""#),
+            Some(WireTime::At(t))
+        );
+        assert_eq!(read("null"), None);
+        for bad in [
+            "9223372036854775807",
+            "-1",
+            r#""+300000-01-01T00:00:00Z""#,
+            r#""yesterday""#,
+        ] {
+            assert_eq!(read(bad), Some(WireTime::Unreadable), "{bad}");
+        }
     }
 
     #[test]

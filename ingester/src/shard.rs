@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt as _;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Session, Shard, ShardId};
 
-use crate::events::Envelope;
+use crate::events::{Envelope, EventKind};
 use crate::flush::{self, Committed};
 use crate::settings::SettingsCache;
 use crate::state::{Outcome, Sealed, ShardState};
@@ -177,7 +177,8 @@ pub async fn run(
                 in_flight = None;
                 in_flight_frames = 0;
                 match joined {
-                    Ok((_, Ok(_))) => {
+                    Ok((sealed, Ok(_))) => {
+                        state.committed(&sealed);
                         backoff = Duration::from_millis(200);
                         last_commit = Instant::now();
                     }
@@ -204,7 +205,9 @@ pub async fn run(
                         metrics::counter!("serverpulse_ingester_disconnects_total").increment(1);
                         tracing::info!(shard = shard_id, ?frame, "gateway connection closed; twilight reconnects");
                     }
-                    Some(Ok(Message::Text(text))) => handle_text(&mut state, &text, shard_id, &mut counters),
+                    Some(Ok(Message::Text(text))) => {
+                        handle_text(&mut state, &ctx.pool, &text, &shutdown, &mut counters).await;
+                    }
                 }
             }
         }
@@ -307,7 +310,18 @@ impl Counters {
     }
 }
 
-fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut Counters) {
+/// Folds one text frame. The database is asked first for what the fold
+/// needs and memory no longer holds (members and guilds dropped after they
+/// left), retrying while it is unreachable; on shutdown the frame is folded
+/// without it.
+async fn handle_text(
+    state: &mut ShardState,
+    pool: &PgPool,
+    text: &str,
+    shutdown: &CancellationToken,
+    counters: &mut Counters,
+) {
+    let shard_id = state.shard_id;
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -322,14 +336,32 @@ fn handle_text(state: &mut ShardState, text: &str, shard_id: u32, counters: &mut
     let Some(t) = envelope.t.as_deref() else {
         return;
     };
+    if let Some(lookup) = state.lookup_needed(t, envelope.d) {
+        let mut backoff = Duration::from_millis(200);
+        while let Err(error) = state.look_up(pool, lookup).await {
+            tracing::warn!(shard = shard_id, ?lookup, %error, "catalogue lookup failed; retrying");
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
-    let arrival: DateTime<Utc> = envelope
-        .sim_time_ms
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now);
+    let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
     match state.apply(t, envelope.d, arrival) {
         Outcome::Handled(kind) => counters.increment(kind.as_str()),
         Outcome::Ignored => counters.increment("ignored"),
+        Outcome::OutOfRange { kind, field } => {
+            counters.increment(kind.map_or("ignored", EventKind::as_str));
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(
+                shard = shard_id,
+                event = t,
+                field,
+                "time out of range; folded without it"
+            );
+        }
         Outcome::Malformed(error) => {
             metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
             tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");

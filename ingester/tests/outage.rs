@@ -122,9 +122,11 @@ async fn database_outage_of_ten_seconds_loses_nothing() {
         frozen, still,
         "nothing committed while the database was away"
     );
-    assert_eq!(
-        most_buffered, BUFFER,
-        "the buffer filled to its limit and reading stopped there"
+    // Reading stops at the buffer's limit, or earlier at a join or leave of
+    // a member not in memory, whose row must be read from the database.
+    assert!(
+        most_buffered > 0 && most_buffered <= BUFFER,
+        "frames were held while the database was away, at most the limit: {most_buffered}"
     );
     up.send_replace(true);
 

@@ -47,6 +47,45 @@ impl Catalogue {
         self.entry(row.guild_id).members.insert(row.user_id, row);
     }
 
+    /// Whether the guild is in memory.
+    pub fn has_guild(&self, guild_id: Snowflake) -> bool {
+        self.guilds.contains_key(&guild_id)
+    }
+
+    /// Members held in memory, over all guilds.
+    pub fn member_count(&self) -> usize {
+        self.guilds.values().map(|g| g.members.len()).sum()
+    }
+
+    /// Drops a member who left at `left_at` (and has not come back since)
+    /// from memory: their row is committed, and the shard reads it back
+    /// before folding their next join or leave.
+    pub fn forget_left_member(
+        &mut self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        left_at: DateTime<Utc>,
+    ) {
+        if let Some(g) = self.guilds.get_mut(&guild_id)
+            && g.members
+                .get(&user_id)
+                .is_some_and(|m| m.left_at == Some(left_at))
+        {
+            g.members.remove(&user_id);
+        }
+    }
+
+    /// Drops a guild the bot left (still unavailable) from memory.
+    pub fn forget_left_guild(&mut self, guild_id: Snowflake) {
+        let left = self
+            .guilds
+            .get(&guild_id)
+            .is_some_and(|g| g.row.as_ref().is_none_or(|r| !r.available));
+        if left {
+            self.guilds.remove(&guild_id);
+        }
+    }
+
     pub fn guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
         self.guilds.keys().copied()
     }
@@ -175,7 +214,8 @@ impl Catalogue {
                     .and_then(|p| p.archived_at)
                     .unwrap_or(at)
             }),
-            created_at: c.id.created_at(),
+            // An id dated outside the window: created when first seen.
+            created_at: shared::time::wire_time(c.id.created_at(), at).unwrap_or(at),
             deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
             everyone_allow,
             everyone_deny,
@@ -186,10 +226,13 @@ impl Catalogue {
 
     /// GUILD_CREATE: the guild row, its channels and threads, and its
     /// members; a complete member list also says who left unseen.
+    /// `joins[i]` is when `g.members[i]` joined, as the fold checked it
+    /// (`None`: nothing to record).
     pub fn guild_create(
         &mut self,
         changes: &mut CatalogueChanges,
         g: &GuildCreate,
+        joins: &[Option<DateTime<Utc>>],
         at: DateTime<Utc>,
     ) {
         let guild_id = g.id;
@@ -217,8 +260,8 @@ impl Catalogue {
             .member_count
             .is_none_or(|count| g.members.len() as i64 >= count);
         let present: HashSet<Snowflake> = g.members.iter().map(|m| m.user.id).collect();
-        for m in &g.members {
-            if let Some(joined) = m.joined_at {
+        for (m, joined) in g.members.iter().zip(joins) {
+            if let Some(joined) = *joined {
                 self.member_present(changes, guild_id, &m.user, joined);
             }
         }

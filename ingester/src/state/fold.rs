@@ -21,6 +21,13 @@ pub enum Outcome {
     /// An event the ingester does not fold, or one outside any guild.
     Ignored,
     Malformed(PayloadError),
+    /// Folded, but a time in it was unreadable or out of range (named by
+    /// `field`) and was replaced by the arrival, or the event skipped
+    /// (see the README's "Time"); counted as malformed.
+    OutOfRange {
+        kind: Option<EventKind>,
+        field: &'static str,
+    },
 }
 
 /// Whether an event concerned a guild (`false`: ignored, e.g. a DM).
@@ -31,14 +38,53 @@ impl ShardState {
     /// or the wall clock.
     pub fn apply(&mut self, t: &str, d: Option<&RawValue>, arrival: DateTime<Utc>) -> Outcome {
         self.pending.frames += 1;
-        let Some(kind) = EventKind::parse(t) else {
-            self.advance(arrival);
-            return Outcome::Ignored;
+        let kind = EventKind::parse(t);
+        let folded = match kind {
+            Some(kind) => self.fold(kind, d, arrival),
+            None => {
+                self.advance(arrival);
+                Ok(false)
+            }
         };
-        match self.fold(kind, d, arrival) {
-            Ok(true) => Outcome::Handled(kind),
-            Ok(false) => Outcome::Ignored,
-            Err(error) => Outcome::Malformed(error),
+        let out_of_range = self.out_of_range.take();
+        match (folded, out_of_range) {
+            (Err(error), _) => Outcome::Malformed(error),
+            (Ok(handled), Some(field)) => Outcome::OutOfRange {
+                kind: kind.filter(|_| handled),
+                field,
+            },
+            (Ok(true), None) => Outcome::Handled(kind.expect("only known kinds are folded")),
+            (Ok(false), None) => Outcome::Ignored,
+        }
+    }
+
+    /// A time read from the frame being folded, if readable and within
+    /// [`shared::time::wire_time`]'s window around the arrival `at`; else
+    /// the frame is marked out of range and `None` returned.
+    fn checked(
+        &mut self,
+        field: &'static str,
+        t: WireTime,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match t {
+            WireTime::At(t) if shared::time::wire_time(t, at).is_ok() => Some(t),
+            _ => {
+                self.out_of_range.get_or_insert(field);
+                None
+            }
+        }
+    }
+
+    /// Marks the frame out of range if a channel's id dates it outside the
+    /// window; the catalogue then records the arrival as its creation.
+    fn check_channel_ids<'c>(
+        &mut self,
+        channels: impl IntoIterator<Item = &'c ChannelPayload>,
+        at: DateTime<Utc>,
+    ) {
+        for c in channels {
+            self.checked("channel id", WireTime::At(c.id.created_at()), at);
         }
     }
 
@@ -109,8 +155,22 @@ impl ShardState {
         if g.unavailable == Some(true) {
             return Ok(true);
         }
+        self.check_channel_ids(g.channels.iter().chain(&g.threads), at);
+        // A member's unreadable or implausible join time: a known present
+        // member keeps theirs, anyone else joined at the arrival.
+        let joins: Vec<Option<DateTime<Utc>>> = g
+            .members
+            .iter()
+            .map(|m| {
+                let joined = m.joined_at?;
+                self.checked("joined_at", joined, at).or_else(|| {
+                    let known = self.catalogue.member(g.id, m.user.id);
+                    known.is_none_or(|k| k.left_at.is_some()).then_some(at)
+                })
+            })
+            .collect();
         self.catalogue
-            .guild_create(&mut self.pending.catalogue, &g, at);
+            .guild_create(&mut self.pending.catalogue, &g, &joins, at);
         // Voice: GUILD_CREATE is the truth about who is in voice right now.
         let now_in: HashMap<Snowflake, Snowflake> = g
             .voice_states
@@ -145,6 +205,9 @@ impl ShardState {
 
     fn guild_delete(&mut self, u: GuildDelete, arrival: DateTime<Utc>) -> Folded {
         self.advance(arrival);
+        if u.unavailable != Some(true) {
+            self.pending.guilds_left.insert(u.id);
+        }
         self.catalogue
             .guild_unavailable(&mut self.pending.catalogue, u.id);
         Ok(true)
@@ -164,6 +227,7 @@ impl ShardState {
         let Some(guild_id) = c.guild_id else {
             return Ok(false);
         };
+        self.check_channel_ids([&c], at);
         self.catalogue
             .upsert_channel(&mut self.pending.catalogue, guild_id, &c, None, at);
         if thread_create && c.newly_created == Some(true) {
@@ -182,6 +246,7 @@ impl ShardState {
         let Some(guild_id) = c.guild_id else {
             return Ok(false);
         };
+        self.check_channel_ids([&c], at);
         self.catalogue
             .upsert_channel(&mut self.pending.catalogue, guild_id, &c, Some(at), at);
         Ok(true)
@@ -189,6 +254,7 @@ impl ShardState {
 
     fn thread_list_sync(&mut self, s: ThreadListSync, arrival: DateTime<Utc>) -> Folded {
         let at = self.advance(arrival);
+        self.check_channel_ids(&s.threads, at);
         for c in &s.threads {
             self.catalogue
                 .upsert_channel(&mut self.pending.catalogue, s.guild_id, c, None, at);
@@ -199,11 +265,15 @@ impl ShardState {
     // Messages and reactions.
 
     fn message_create(&mut self, m: MessageCreate, arrival: DateTime<Utc>) -> Folded {
-        self.advance(arrival);
+        let arrived = self.advance(arrival);
         let Some(guild_id) = m.guild_id else {
             return Ok(false); // direct messages are not guild statistics
         };
-        let at = m.id.created_at();
+        // A message counts at its id's time; an id dated outside the window
+        // is no message Discord made, so it is skipped.
+        let Some(at) = self.checked("message id", WireTime::At(m.id.created_at()), arrived) else {
+            return Ok(true);
+        };
         let filter = self.filter(guild_id);
         let parent = self.catalogue.thread_parent(guild_id, m.channel_id);
         if !filter.counts_at(at) || !filter.collects(m.channel_id, parent) {
@@ -290,7 +360,10 @@ impl ShardState {
 
     fn member_add(&mut self, m: MemberAdd, arrival: DateTime<Utc>) -> Folded {
         let at = self.advance(arrival);
-        let joined = m.joined_at.unwrap_or(at);
+        let joined = m
+            .joined_at
+            .and_then(|j| self.checked("joined_at", j, at))
+            .unwrap_or(at);
         let filter = self.filter(m.guild_id);
         let previous_leave = self
             .catalogue

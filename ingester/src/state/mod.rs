@@ -21,7 +21,7 @@ mod tests;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use shared::Snowflake;
 use shared::db::ingest::ShardCheckpoint;
 use shared::time::Hour;
@@ -31,7 +31,18 @@ pub use catalogue::Catalogue;
 pub use fold::Outcome;
 pub use voice::VoiceSessions;
 
+use serde_json::value::RawValue;
+
+use crate::events::EventKind;
 use crate::settings::{Filter, SettingsCache};
+
+/// A read from the database the fold needs first (see
+/// [`ShardState::lookup_needed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Member(Snowflake, Snowflake),
+    Guild(Snowflake),
+}
 
 pub struct ShardState {
     pub shard_id: u32,
@@ -46,7 +57,14 @@ pub struct ShardState {
     /// (production): the wall clock then moves the clock between frames.
     pub wall_clock: Option<bool>,
     pub pending: Pending,
+    /// The first time of the frame being folded that was unreadable or
+    /// out of range (see [`ShardState::arrival`] and `fold.rs`).
+    out_of_range: Option<&'static str>,
 }
+
+/// How far ahead of the wall clock the simulator's `sim_time_ms` may be:
+/// scenarios replay at most a year ahead (tests start them tomorrow).
+const SIM_TIME_AHEAD: TimeDelta = TimeDelta::days(366);
 
 impl ShardState {
     pub fn new(shard_id: u32, shard_total: u32, settings: Arc<SettingsCache>) -> Self {
@@ -59,11 +77,12 @@ impl ShardState {
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
+            out_of_range: None,
         }
     }
 
-    /// Loads the shard's guilds, channels, members and open voice sessions
-    /// as of the last committed flush.
+    /// Loads the shard's available guilds, their channels and present
+    /// members, and the open voice sessions as of the last committed flush.
     pub async fn load(
         &mut self,
         pool: &sqlx::PgPool,
@@ -75,11 +94,12 @@ impl ShardState {
             // Occupancy at the checkpoint's instant may not have been observed.
             self.voice.mark_unobserved();
         }
-        let guilds: Vec<_> = catalogue::guilds(pool)
+        let (guilds, away): (Vec<_>, Vec<_>) = catalogue::guilds(pool)
             .await?
             .into_iter()
             .filter(|g| g.guild_id.shard(self.shard_total) == self.shard_id)
-            .collect();
+            // Left or unavailable: read back if its GUILD_CREATE comes.
+            .partition(|g| g.available);
         let ids: Vec<Snowflake> = guilds.iter().map(|g| g.guild_id).collect();
         for g in guilds {
             self.catalogue.restore_guild(g);
@@ -88,12 +108,90 @@ impl ShardState {
             self.catalogue.restore_channel(c);
         }
         for m in catalogue::members_of(pool, &ids).await? {
-            self.catalogue.restore_member(m);
+            // Members who left stay in the database until they come back.
+            if m.left_at.is_none() {
+                self.catalogue.restore_member(m);
+            }
         }
-        for v in ingest::voice_sessions_of(pool, &ids).await? {
+        // Sessions of every guild: a GUILD_CREATE ends those that are over.
+        let all: Vec<Snowflake> = ids
+            .iter()
+            .copied()
+            .chain(away.iter().map(|g| g.guild_id))
+            .collect();
+        for v in ingest::voice_sessions_of(pool, &all).await? {
             self.voice.restore(&v);
         }
         Ok(())
+    }
+
+    /// What the database must tell the fold before it folds this frame:
+    /// the row of a member who joins or leaves and is not in memory (they
+    /// may have left earlier and been dropped), or a guild's members and
+    /// channels when a guild not in memory becomes available (the bot may
+    /// have left it earlier and come back).
+    pub fn lookup_needed(&self, t: &str, d: Option<&RawValue>) -> Option<Lookup> {
+        match EventKind::parse(t)? {
+            EventKind::GuildMemberAdd | EventKind::GuildMemberRemove => {
+                let m: crate::events::MemberRemove = crate::events::payload(d).ok()?;
+                self.catalogue
+                    .member(m.guild_id, m.user.id)
+                    .is_none()
+                    .then_some(Lookup::Member(m.guild_id, m.user.id))
+            }
+            EventKind::GuildCreate => {
+                let g: crate::events::GuildDelete = crate::events::payload(d).ok()?;
+                (g.unavailable != Some(true) && !self.catalogue.has_guild(g.id))
+                    .then_some(Lookup::Guild(g.id))
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads what [`ShardState::lookup_needed`] asked for into memory.
+    pub async fn look_up(
+        &mut self,
+        pool: &sqlx::PgPool,
+        lookup: Lookup,
+    ) -> Result<(), shared::db::DbError> {
+        use shared::db::catalogue;
+        match lookup {
+            Lookup::Member(guild_id, user_id) => {
+                if let Some(row) = catalogue::member(pool, guild_id, user_id).await? {
+                    self.catalogue.restore_member(row);
+                }
+            }
+            Lookup::Guild(guild_id) => {
+                for c in catalogue::channels_of(pool, &[guild_id]).await? {
+                    self.catalogue.restore_channel(c);
+                }
+                for m in catalogue::members_of(pool, &[guild_id]).await? {
+                    if m.left_at.is_none() {
+                        self.catalogue.restore_member(m);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After `sealed` committed: members whose leave it holds and guilds the
+    /// bot left are dropped from memory, unless they came back since.
+    pub fn committed(&mut self, sealed: &Sealed) {
+        for m in sealed.pending.catalogue.members.values() {
+            if let Some(left_at) = m.left_at {
+                self.catalogue
+                    .forget_left_member(m.guild_id, m.user_id, left_at);
+            }
+        }
+        for guild_id in &sealed.pending.guilds_left {
+            self.catalogue.forget_left_guild(*guild_id);
+        }
+    }
+
+    /// Members held in memory, over all guilds.
+    pub fn members_in_memory(&self) -> usize {
+        self.catalogue.member_count()
     }
 
     fn filter(&self, guild_id: Snowflake) -> Arc<Filter> {
@@ -106,6 +204,27 @@ impl ShardState {
             .guild_ids()
             .chain(self.voice.guild_ids())
             .collect()
+    }
+
+    /// The arrival time of the next frame: its `sim_time_ms` when the
+    /// simulator sent one, else the wall clock `now`. A `sim_time_ms`
+    /// before Discord's epoch or more than a year and a day after `now`
+    /// marks the frame out of range, and the frame arrives at the shard's
+    /// clock (`now` before the first frame): the clock never jumps to it.
+    pub fn arrival(&mut self, sim_time_ms: Option<i64>, now: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(ms) = sim_time_ms else {
+            return now;
+        };
+        let latest = now + SIM_TIME_AHEAD;
+        match DateTime::from_timestamp_millis(ms)
+            .and_then(|t| shared::time::wire_time(t, latest).ok())
+        {
+            Some(t) => t,
+            None => {
+                self.out_of_range = Some("sim_time_ms");
+                self.clock.unwrap_or(now)
+            }
+        }
     }
 
     /// With a live session on the wall clock, time passes between frames:

@@ -141,3 +141,273 @@ fn malformed_payloads_are_reported_and_the_state_goes_on() {
         Outcome::Ignored
     ));
 }
+
+fn frame(s: &mut ShardState, t: &str, d: serde_json::Value, when: DateTime<Utc>) -> Outcome {
+    let raw = RawValue::from_string(d.to_string()).unwrap();
+    s.apply(t, Some(&raw), when)
+}
+
+fn joins_in(s: &ShardState, hour: DateTime<Utc>) -> i32 {
+    s.pending
+        .rollups
+        .guild_hourly
+        .get(&shared::rollup::GuildHourKey {
+            guild_id: GUILD,
+            hour: Hour::containing(hour),
+        })
+        .map_or(0, |h| h.joins)
+}
+
+#[test]
+fn an_implausible_join_time_counts_the_join_at_its_arrival() {
+    let mut s = state();
+    for (n, joined) in [
+        serde_json::json!("9999-12-31T23:59:59Z"),
+        serde_json::json!("1970-01-01T00:00:00Z"),
+        serde_json::json!(-1),
+        serde_json::json!(i64::MAX),
+        serde_json::json!("2026-12-03T12:00:00Z"), // two days ahead
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = serde_json::json!({
+            "guild_id": "100", "user": {"id": (n + 1).to_string()}, "joined_at": joined,
+        });
+        let outcome = frame(&mut s, "GUILD_MEMBER_ADD", d, at(9, 0, n as u32));
+        assert!(
+            matches!(
+                outcome,
+                Outcome::OutOfRange {
+                    kind: Some(EventKind::GuildMemberAdd),
+                    field: "joined_at"
+                }
+            ),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(joins_in(&s, at(9, 0, 0)), 5);
+    let d = serde_json::json!({
+        "guild_id": "100", "user": {"id": "9"}, "joined_at": "2026-12-01T08:30:00Z",
+    });
+    assert!(matches!(
+        frame(&mut s, "GUILD_MEMBER_ADD", d, at(9, 1, 0)),
+        Outcome::Handled(EventKind::GuildMemberAdd)
+    ));
+    assert_eq!(joins_in(&s, at(8, 0, 0)), 1, "a plausible time is kept");
+}
+
+#[test]
+fn a_message_dated_outside_the_window_is_skipped() {
+    let mut s = state();
+    let message = |id: u64| {
+        serde_json::json!({
+            "id": id.to_string(), "channel_id": "7", "guild_id": "100",
+            "author": {"id": "1"},
+        })
+    };
+    let outcome = frame(&mut s, "MESSAGE_CREATE", message(u64::MAX), at(9, 0, 0));
+    assert!(
+        matches!(
+            outcome,
+            Outcome::OutOfRange {
+                kind: Some(EventKind::MessageCreate),
+                field: "message id"
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert!(s.pending.rollups.messages.is_empty());
+    let ok = Snowflake::at(at(8, 59, 0)).0;
+    assert!(matches!(
+        frame(&mut s, "MESSAGE_CREATE", message(ok), at(9, 0, 1)),
+        Outcome::Handled(EventKind::MessageCreate)
+    ));
+    assert_eq!(s.pending.rollups.messages.len(), 1);
+}
+
+#[test]
+fn an_implausible_sim_time_leaves_the_clock_where_it_was() {
+    let now = at(12, 0, 0);
+    let mut s = state();
+    assert_eq!(
+        s.arrival(Some(i64::MIN), now),
+        now,
+        "no clock yet: the wall clock"
+    );
+    assert!(matches!(
+        s.apply("TYPING_START", None, now),
+        Outcome::OutOfRange {
+            kind: None,
+            field: "sim_time_ms"
+        }
+    ));
+    let ok = at(9, 0, 0).timestamp_millis();
+    let mut s = state();
+    assert_eq!(s.arrival(Some(ok), now), at(9, 0, 0));
+    voice(&mut s, 1, Some(7), at(9, 0, 0));
+    for bad in [
+        i64::MAX,
+        i64::MIN,
+        -1,
+        0,
+        chrono::Utc
+            .with_ymd_and_hms(9999, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp_millis(),
+    ] {
+        let arrival = s.arrival(Some(bad), now);
+        assert_eq!(arrival, at(9, 0, 0), "{bad}");
+        assert!(matches!(
+            s.apply("TYPING_START", None, arrival),
+            Outcome::OutOfRange { .. }
+        ));
+    }
+    assert_eq!(s.clock, Some(at(9, 0, 0)));
+    assert_eq!(s.pending.coverage.len(), 1, "no hours were crossed");
+    let next = s.arrival(Some(at(9, 30, 0).timestamp_millis()), now);
+    voice(&mut s, 1, None, next);
+    assert_eq!(
+        s.pending.rollups.voice_seconds.values().sum::<i32>(),
+        1800,
+        "the session around them is exact"
+    );
+}
+
+#[test]
+fn channel_ids_dated_outside_the_window_are_created_at_arrival() {
+    let mut s = state();
+    let d = serde_json::json!({
+        "id": u64::MAX.to_string(), "guild_id": "100", "type": 11, "parent_id": "7",
+        "newly_created": true,
+        "thread_metadata": {"archived": false, "archive_timestamp": "9999-01-01T00:00:00Z",
+                            "create_timestamp": "1970-01-01T00:00:00Z"},
+    });
+    assert!(matches!(
+        frame(&mut s, "THREAD_CREATE", d, at(9, 0, 0)),
+        Outcome::OutOfRange {
+            kind: Some(EventKind::ThreadCreate),
+            field: "channel id"
+        }
+    ));
+    let row = s
+        .pending
+        .catalogue
+        .channels
+        .get(&(GUILD, Snowflake(u64::MAX)))
+        .unwrap();
+    assert_eq!(row.created_at, at(9, 0, 0));
+}
+
+fn member_row(guild: u64, user: u64) -> shared::db::catalogue::MemberRow {
+    shared::db::catalogue::MemberRow {
+        guild_id: Snowflake(guild),
+        user_id: Snowflake(user),
+        is_bot: false,
+        joined_at: Some(at(8, 0, 0)),
+        left_at: None,
+        join_count: 1,
+    }
+}
+
+#[test]
+fn members_who_left_and_guilds_the_bot_left_are_dropped_once_committed() {
+    let mut s = state();
+    let member = |id: u64| json_member(id);
+    for (guild, users) in [(100u64, vec![1, 2, 3]), (200, vec![4, 5])] {
+        let d = serde_json::json!({
+            "id": guild.to_string(), "name": "g", "member_count": users.len(),
+            "members": users.iter().map(|u| member(*u)).collect::<Vec<_>>(),
+        });
+        frame(&mut s, "GUILD_CREATE", d, at(9, 0, 0));
+    }
+    assert_eq!(s.members_in_memory(), 5);
+    let leave = serde_json::json!({"guild_id": "100", "user": {"id": "1"}});
+    frame(&mut s, "GUILD_MEMBER_REMOVE", leave, at(9, 10, 0));
+    let sealed = s.seal(None, None);
+    assert_eq!(
+        s.members_in_memory(),
+        5,
+        "kept until the leave is committed"
+    );
+    s.committed(&sealed);
+    assert_eq!(s.members_in_memory(), 4);
+
+    // Their rejoin: the shard reads their row back first, and it counts as
+    // a rejoin with the join count carried on.
+    let add = serde_json::json!({
+        "guild_id": "100", "user": {"id": "1"}, "joined_at": "2026-12-01T10:00:00Z",
+    });
+    let raw = RawValue::from_string(add.to_string()).unwrap();
+    assert_eq!(
+        s.lookup_needed("GUILD_MEMBER_ADD", Some(&raw)),
+        Some(super::Lookup::Member(GUILD, Snowflake(1)))
+    );
+    let stored = sealed.pending.catalogue.members[&(GUILD, Snowflake(1))].clone();
+    s.catalogue.restore_member(stored);
+    assert_eq!(s.lookup_needed("GUILD_MEMBER_ADD", Some(&raw)), None);
+    s.apply("GUILD_MEMBER_ADD", Some(&raw), at(10, 0, 0));
+    let hourly = &s.pending.rollups.guild_hourly[&shared::rollup::GuildHourKey {
+        guild_id: GUILD,
+        hour: Hour::containing(at(10, 0, 0)),
+    }];
+    assert_eq!((hourly.joins, hourly.rejoins), (1, 1));
+    assert_eq!(
+        s.pending.catalogue.members[&(GUILD, Snowflake(1))].join_count,
+        2
+    );
+
+    // The bot leaves guild 200; guild 100 only becomes unavailable.
+    frame(
+        &mut s,
+        "GUILD_DELETE",
+        serde_json::json!({"id": "200"}),
+        at(10, 5, 0),
+    );
+    let outage = serde_json::json!({"id": "100", "unavailable": true});
+    frame(&mut s, "GUILD_DELETE", outage, at(10, 6, 0));
+    let sealed = s.seal(None, None);
+    s.committed(&sealed);
+    assert_eq!(s.members_in_memory(), 3);
+    assert!(s.catalogue.has_guild(GUILD));
+    assert!(!s.catalogue.has_guild(Snowflake(200)));
+    let back = serde_json::json!({"id": "200", "name": "g"});
+    let raw = RawValue::from_string(back.to_string()).unwrap();
+    assert_eq!(
+        s.lookup_needed("GUILD_CREATE", Some(&raw)),
+        Some(super::Lookup::Guild(Snowflake(200))),
+        "coming back, its members are read first"
+    );
+}
+
+fn json_member(user: u64) -> serde_json::Value {
+    serde_json::json!({"user": {"id": user.to_string()}, "joined_at": "2026-12-01T08:00:00Z"})
+}
+
+/// Memory per member held by the catalogue mirror, for the README: run with
+/// `cargo test -p serverpulse-ingester --lib -- --ignored --nocapture
+/// member_memory`. Resident memory before and after restoring 1,000,000
+/// members of one guild (what loading a shard does).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn member_memory() {
+    fn resident_bytes() -> u64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
+        let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+    const MEMBERS: u64 = 1_000_000;
+    let before = resident_bytes();
+    let mut catalogue = super::Catalogue::default();
+    for user in 0..MEMBERS {
+        catalogue.restore_member(member_row(100, user + 1));
+    }
+    let after = resident_bytes();
+    assert_eq!(catalogue.member_count(), MEMBERS as usize);
+    println!(
+        "{} members: {} bytes resident, {} bytes per member",
+        MEMBERS,
+        after - before,
+        (after - before) / MEMBERS
+    );
+}

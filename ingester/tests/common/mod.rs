@@ -275,11 +275,21 @@ pub async fn assert_guild_equals_truth(
     guild: u64,
     excluded: &BTreeSet<Hour>,
 ) {
+    assert_guild_equals(db, guild, &expected(t, guild), excluded).await;
+}
+
+/// Asserts that the stored rollups of `guild` equal `expected` in every
+/// hour not in `excluded`.
+pub async fn assert_guild_equals(
+    db: &TestDatabase,
+    guild: u64,
+    expected: &RollupBatch,
+    excluded: &BTreeSet<Hour>,
+) {
     let mut conn = db.pool.acquire().await.expect("connection");
     let actual = shared::db::rollups::load_guild(&mut conn, Snowflake(guild))
         .await
         .expect("load rollups");
-    let expected = expected(t, guild);
     let ok = |h: &Hour| !excluded.contains(h);
     let mut problems = Vec::new();
     problems.extend(diff("message", &expected.messages, &actual.messages, |k| {

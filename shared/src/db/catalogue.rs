@@ -271,6 +271,22 @@ pub async fn members_of<'e>(
     .await?)
 }
 
+/// One member's row, if the guild has ever seen them.
+pub async fn member<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> Result<Option<MemberRow>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, user_id, is_bot, joined_at, left_at, join_count
+         from members where guild_id = $1 and user_id = $2",
+    )
+    .bind(guild_id.to_db())
+    .bind(user_id.to_db())
+    .fetch_optional(executor)
+    .await?)
+}
+
 /// One stored span and its first counted message.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredSpan {
