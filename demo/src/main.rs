@@ -6,8 +6,10 @@
 //! every slash command is invoked through the signing client, and what a
 //! user would see is written to `demo-output/` as Markdown and PNG.
 
+mod digests;
 mod render;
 mod steps;
+mod transcript;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -226,7 +228,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let poster = serverpulse_web::delivery::Poster::new(&api_url, Secret::new(TOKEN));
     for guild in guilds.iter().take(1) {
         steps::tour(&client, guild, &mut transcript).await?;
-        steps::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
+        digests::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
     }
     write_output(&args.out, &transcript)?;
 

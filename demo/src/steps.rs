@@ -1,22 +1,17 @@
 //! The demo's script: set up tracking, wait for the ingester, then tour
 //! every command and keep a transcript of what a user saw.
 
-use std::io::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use discord_sim::interactions::{
-    CommandOption, FinalMessage, InteractionClient, InteractionKind, InteractionOutcome, Invoker,
-    OptionValue,
+    CommandOption, FinalMessage, InteractionClient, InteractionKind, Invoker, OptionValue,
 };
-use discord_sim::{StoredFile, StoredMessage};
 use serde_json::Value;
-use serverpulse_web::delivery::Poster;
-use serverpulse_web::digest::{self, schedule};
-use shared::db::digest_settings;
 use sim_scenario::truth::{AuthorKind, GroundTruth};
 use sqlx::PgPool;
+
+pub use crate::transcript::{Entry, Transcript};
 
 /// A guild of the scenario, with channels to point commands at.
 pub struct DemoGuild {
@@ -68,178 +63,7 @@ pub fn guilds(truth: &GroundTruth) -> Vec<DemoGuild> {
         .collect()
 }
 
-/// One interaction and what came of it.
-pub struct Entry {
-    pub title: String,
-    pub outcome: Option<InteractionOutcome>,
-    /// A message ServerPulse posted on its own (a digest), not an answer.
-    pub posted: Option<StoredMessage>,
-    pub error: Option<String>,
-    pub latency: Duration,
-}
-
-impl Entry {
-    /// What a user saw: the message, its files, whether only the invoking
-    /// user saw it, and how it arrived.
-    fn shown(&self) -> Option<(&Value, &[StoredFile], bool, String)> {
-        if let Some(m) = self.outcome.as_ref().and_then(|o| o.final_message.as_ref()) {
-            return Some((
-                &m.message,
-                &m.files,
-                m.ephemeral(),
-                format!("{:?}", m.delivery),
-            ));
-        }
-        self.posted
-            .as_ref()
-            .map(|m| (&m.message, m.files.as_slice(), false, "Posted".to_owned()))
-    }
-}
-
-#[derive(Default)]
-pub struct Transcript {
-    pub entries: Vec<Entry>,
-}
-
-impl Transcript {
-    pub fn failures(&self) -> usize {
-        self.entries.iter().filter(|e| e.shown().is_none()).count()
-    }
-
-    /// Writes one Markdown file per interaction, its PNGs beside it, and an
-    /// `index.md` linking them.
-    pub fn write(&self, out: &Path) -> anyhow::Result<()> {
-        let mut index = String::from(
-            "# ServerPulse demo\n\nWhat each slash command answered, as a user would see it.\n\n",
-        );
-        index.push_str("| # | interaction | delivery | latency |\n| --- | --- | --- | ---: |\n");
-        for (n, entry) in self.entries.iter().enumerate() {
-            let stem = format!("{:02}-{}", n + 1, slug(&entry.title));
-            let shown = entry.shown();
-            let mut body = match &shown {
-                Some((message, message_files, ephemeral, _)) => {
-                    let mut files = Vec::new();
-                    for file in *message_files {
-                        let name = format!("{stem}-{}", file.filename);
-                        std::fs::write(out.join(&name), file.bytes())
-                            .with_context(|| format!("writing {name}"))?;
-                        files.push((file.filename.clone(), name));
-                    }
-                    let link = |attachment: &str| {
-                        files
-                            .iter()
-                            .find(|(original, _)| original == attachment)
-                            .map(|(_, saved)| saved.clone())
-                            .unwrap_or_else(|| attachment.to_owned())
-                    };
-                    let mut text =
-                        crate::render::message_markdown(&entry.title, message, *ephemeral, &link);
-                    for (original, saved) in &files {
-                        if !text.contains(saved.as_str()) {
-                            text.push_str(&format!("![{original}]({saved})\n\n"));
-                        }
-                    }
-                    text
-                }
-                None => format!(
-                    "# {}\n\nNo message: {}\n",
-                    entry.title,
-                    entry
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| describe_failure(entry.outcome.as_ref()))
-                ),
-            };
-            let verb = if entry.posted.is_some() {
-                "Posted"
-            } else {
-                "Answered"
-            };
-            body.push_str(&format!(
-                "\n---\n{verb} in {} ms.\n",
-                entry.latency.as_millis()
-            ));
-            std::fs::write(out.join(format!("{stem}.md")), body)
-                .with_context(|| format!("writing {stem}.md"))?;
-            let delivery = shown.map_or_else(|| "failed".into(), |(_, _, _, how)| how);
-            index.push_str(&format!(
-                "| {} | [{}]({stem}.md) | {delivery} | {} ms |\n",
-                n + 1,
-                entry.title,
-                entry.latency.as_millis()
-            ));
-        }
-        std::fs::write(out.join("index.md"), index).context("writing index.md")?;
-        Ok(())
-    }
-
-    pub fn print_summary(&self, events: usize, ingest: Duration, total: Duration, out: &Path) {
-        let mut latencies: Vec<u128> = self.entries.iter().map(|e| e.latency.as_millis()).collect();
-        latencies.sort_unstable();
-        let percentile = |p: f64| {
-            latencies
-                .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0)
-        };
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "\nServerPulse demo");
-        let _ = writeln!(
-            stdout,
-            "  events ingested   {events} in {:.1} s ({:.0} events/s)",
-            ingest.as_secs_f64(),
-            events as f64 / ingest.as_secs_f64().max(1e-9)
-        );
-        let _ = writeln!(
-            stdout,
-            "  interactions      {} answered, {} failed",
-            self.entries.len() - self.failures(),
-            self.failures()
-        );
-        let _ = writeln!(
-            stdout,
-            "  latency (ms)      p50 {}  p90 {}  max {}",
-            percentile(0.5),
-            percentile(0.9),
-            latencies.last().copied().unwrap_or(0)
-        );
-        let _ = writeln!(
-            stdout,
-            "  output            {}",
-            out.join("index.md").display()
-        );
-        let _ = writeln!(stdout, "  total time        {:.1} s", total.as_secs_f64());
-    }
-}
-
-fn describe_failure(outcome: Option<&InteractionOutcome>) -> String {
-    match outcome {
-        None => "the interaction was not sent".into(),
-        Some(o) => format!(
-            "HTTP {} {}",
-            o.status,
-            o.answer_error
-                .as_ref()
-                .or(o.response.as_ref())
-                .map(Value::to_string)
-                .unwrap_or_default()
-        ),
-    }
-}
-
-fn slug(title: &str) -> String {
-    let mut slug = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').chars().take(60).collect()
-}
-
-async fn invoke(
+pub(crate) async fn invoke(
     client: &InteractionClient,
     transcript: &mut Transcript,
     title: String,
@@ -279,7 +103,7 @@ fn first_button(message: &Value) -> Option<(String, String)> {
         })
 }
 
-fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
+pub(crate) fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
     InteractionKind::Command {
         name: name.to_owned(),
         options,
@@ -292,11 +116,11 @@ fn analyze(subcommand: &str, options: Vec<CommandOption>) -> InteractionKind {
     command("activity", vec![CommandOption::new("analyze", group)])
 }
 
-fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
+pub(crate) fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
     CommandOption::new(name, OptionValue::Subcommand(options))
 }
 
-fn string(name: &str, value: &str) -> CommandOption {
+pub(crate) fn string(name: &str, value: &str) -> CommandOption {
     CommandOption::new(name, OptionValue::String(value.to_owned()))
 }
 
@@ -522,74 +346,6 @@ pub async fn tour(
     ));
     for (title, kind, invoker) in settings {
         invoke(client, transcript, title, kind, invoker).await;
-    }
-    Ok(())
-}
-
-/// Digests: an admin turns on a daily digest and previews it, then the
-/// daily digest and, after switching to weekly, the weekly one are posted
-/// to the update channel as `serverpulse-web digests run --at <when it is
-/// due>` would post them (the runner's clock set to the next due time).
-pub async fn digests(
-    client: &InteractionClient,
-    sim: &discord_sim::SimHandle,
-    pool: &PgPool,
-    poster: &Poster,
-    guild: &DemoGuild,
-    transcript: &mut Transcript,
-) -> anyhow::Result<()> {
-    let admin = Invoker::admin(guild.id, guild.text_channel.0);
-    let (channel, channel_name) = &guild.text_channel;
-    for frequency in ["daily", "weekly"] {
-        invoke(
-            client,
-            transcript,
-            format!("/set-digest frequency:{frequency} (admin)"),
-            command("set-digest", vec![string("frequency", frequency)]),
-            &admin,
-        )
-        .await;
-        if frequency == "daily" {
-            invoke(
-                client,
-                transcript,
-                "/digest preview (admin)".into(),
-                command("digest", vec![sub("preview", Vec::new())]),
-                &admin,
-            )
-            .await;
-        }
-        let settings = digest_settings::load(pool, shared::Snowflake(guild.id))
-            .await
-            .context("reading the digest settings")?
-            .context("the guild has no settings")?;
-        let chosen = settings
-            .schedule
-            .frequency
-            .context("/set-digest did not turn digests on")?;
-        let tz = digest::timezone(&settings);
-        let latest = schedule::latest(chosen, &settings.schedule, tz, chrono::Utc::now());
-        let due = schedule::following(latest, &settings.schedule, tz).scheduled_at;
-        let before = sim.rest.channel_messages(*channel).len();
-        let started = Instant::now();
-        let report = digest::run_and_deliver(pool, poster, due)
-            .await
-            .context("running the digests")?;
-        let posted = sim.rest.channel_messages(*channel).into_iter().nth(before);
-        let error = posted
-            .is_none()
-            .then(|| format!("nothing was posted: {report:?}"));
-        transcript.entries.push(Entry {
-            title: format!(
-                "{frequency} digest posted in #{channel_name} at {} ({})",
-                due.with_timezone(&tz).format("%a %-d %b %H:%M"),
-                tz.name()
-            ),
-            outcome: None,
-            posted,
-            error,
-            latency: started.elapsed(),
-        });
     }
     Ok(())
 }
