@@ -75,48 +75,16 @@ impl DiscordRest {
     pub async fn edit_original(
         &self,
         interaction_token: &str,
-        mut payload: Value,
+        payload: Value,
         files: &[Attachment],
     ) -> Result<(), RestError> {
         let url = format!(
             "{}/webhooks/{}/{interaction_token}/messages/@original",
             self.api_url, self.application_id
         );
-        if !files.is_empty() {
-            payload["attachments"] = files
-                .iter()
-                .enumerate()
-                .map(|(i, f)| serde_json::json!({"id": i, "filename": f.filename}))
-                .collect();
-        }
-        self.send(|| {
-            let request = self.http.patch(&url);
-            if files.is_empty() {
-                request.json(&payload)
-            } else {
-                let mut form = reqwest::multipart::Form::new().part(
-                    "payload_json",
-                    reqwest::multipart::Part::text(payload.to_string())
-                        .mime_str("application/json")
-                        .expect("a valid MIME type"),
-                );
-                for (i, file) in files.iter().enumerate() {
-                    form = form.part(
-                        format!("files[{i}]"),
-                        reqwest::multipart::Part::stream_with_length(
-                            file.bytes.clone(),
-                            file.bytes.len() as u64,
-                        )
-                        .file_name(file.filename.clone())
-                        .mime_str("image/png")
-                        .expect("a valid MIME type"),
-                    );
-                }
-                request.multipart(form)
-            }
-        })
-        .await
-        .map(|_| ())
+        self.send(|| message_body(self.http.patch(&url), &payload, files))
+            .await
+            .map(|_| ())
     }
 
     /// `DELETE /webhooks/{app}/{token}/messages/@original`.
@@ -203,4 +171,43 @@ impl DiscordRest {
         }
         Err(RestError::RateLimited)
     }
+}
+
+/// A message's body as Discord takes it: JSON alone, or with files
+/// multipart: `payload_json` (listing the files under `attachments`) and
+/// one `files[n]` PNG part each. Used for deferred answers and for the
+/// messages ServerPulse posts on its own.
+pub(crate) fn message_body(
+    request: reqwest::RequestBuilder,
+    payload: &Value,
+    files: &[Attachment],
+) -> reqwest::RequestBuilder {
+    if files.is_empty() {
+        return request.json(payload);
+    }
+    let mut payload = payload.clone();
+    payload["attachments"] = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| serde_json::json!({"id": i, "filename": f.filename}))
+        .collect();
+    let mut form = reqwest::multipart::Form::new().part(
+        "payload_json",
+        reqwest::multipart::Part::text(payload.to_string())
+            .mime_str("application/json")
+            .expect("a valid MIME type"),
+    );
+    for (i, file) in files.iter().enumerate() {
+        form = form.part(
+            format!("files[{i}]"),
+            reqwest::multipart::Part::stream_with_length(
+                file.bytes.clone(),
+                file.bytes.len() as u64,
+            )
+            .file_name(file.filename.clone())
+            .mime_str("image/png")
+            .expect("a valid MIME type"),
+        );
+    }
+    request.multipart(form)
 }

@@ -13,6 +13,7 @@ use shared::config::Secret;
 use shared::db::outbox::OutboxFile;
 
 use super::bucket::{Observed, RateLimiter, Route};
+use crate::discord::{Attachment, message_body};
 
 /// Requests of one call before it gives up on 429s and 5xx (the outbox
 /// then retries the item later).
@@ -150,6 +151,14 @@ impl Poster {
             return Err(PostError::ChannelRecentlyRefused);
         }
         let authorization = format!("Bot {}", self.token.expose());
+        // Converted once: every retry shares the same bytes.
+        let files: Vec<Attachment> = files
+            .iter()
+            .map(|f| Attachment {
+                filename: f.filename.clone(),
+                bytes: f.bytes.clone().into(),
+            })
+            .collect();
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = String::new();
         for _ in 0..MAX_TRIES {
@@ -161,10 +170,10 @@ impl Poster {
                 )));
             }
             self.limiter.acquire(route, channel).await;
-            let request = with_body(
+            let request = message_body(
                 method(&self.http).header(reqwest::header::AUTHORIZATION, &authorization),
                 payload,
-                files,
+                &files,
             );
             let response = match request.send().await {
                 Ok(response) => response,
@@ -253,38 +262,4 @@ impl Poster {
 
 fn message_id(body: &Value) -> Option<Snowflake> {
     body.get("id")?.as_str()?.parse().ok()
-}
-
-/// JSON, or multipart with `payload_json` and `files[n]` (listed in the
-/// payload's `attachments`).
-fn with_body(
-    request: reqwest::RequestBuilder,
-    payload: &Value,
-    files: &[OutboxFile],
-) -> reqwest::RequestBuilder {
-    if files.is_empty() {
-        return request.json(payload);
-    }
-    let mut payload = payload.clone();
-    payload["attachments"] = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| json!({"id": i, "filename": f.filename}))
-        .collect();
-    let mut form = reqwest::multipart::Form::new().part(
-        "payload_json",
-        reqwest::multipart::Part::text(payload.to_string())
-            .mime_str("application/json")
-            .expect("a valid MIME type"),
-    );
-    for (i, file) in files.iter().enumerate() {
-        form = form.part(
-            format!("files[{i}]"),
-            reqwest::multipart::Part::bytes(file.bytes.clone())
-                .file_name(file.filename.clone())
-                .mime_str("image/png")
-                .expect("a valid MIME type"),
-        );
-    }
-    request.multipart(form)
 }
