@@ -64,7 +64,10 @@ pub const DEFAULT_START_MS: i64 = 1_791_590_400_000;
 /// daily cycle (UTC evening peak) and busier weekends; 15% of posts go to
 /// open threads. Reactions (unicode and custom emoji, some removed later),
 /// single deletions, voice sessions with moves and mute/deafen toggles, and
-/// threads opened and archived follow from the same model. The first guild
+/// threads opened and archived follow from the same model. Voice sessions
+/// start on an evening rhythm: day by day at random in scenarios shorter
+/// than 21 days, by weekly habit (the same slots each week, kept 90% of the
+/// weeks) in longer ones. The first guild
 /// has the join raid and mass deletion described by [`GroundTruth::raid`]
 /// and [`GroundTruth::mass_deletion`]; in scenarios of 21 days or more it
 /// also has an hour in which most members fall silent

@@ -194,7 +194,8 @@ pub struct PlantedDrop {
 /// least 21 days, at 10:05 UTC four days before the end. The generator
 /// sizes it from the guild's own voice: at least
 /// `max(5, 3 × usual peak of that hour of the week) + 5` people are in
-/// voice at once after the last of them joins.
+/// voice at once after the last of them joins (unless the guild has too few
+/// members free then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlantedSurge {
     pub guild_id: u64,
