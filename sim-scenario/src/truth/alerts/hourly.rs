@@ -7,6 +7,16 @@ use std::collections::BTreeMap;
 use super::{AlertKind, ExpectedIncident, IncidentDetail, KindParams, WEEK_MS};
 use crate::truth::{AuthorKind, GroundTruth, HOUR_MS, hour_start};
 
+/// An activity drop while it lasts: its first hour, the end of its last
+/// drop hour, how many drop hours, and its worst hour `(start, messages,
+/// usual)`.
+struct DropRun {
+    started_ms: i64,
+    last_ms: i64,
+    hours: u32,
+    worst: (i64, u32, f64),
+}
+
 /// A stretch of time with the same people in voice, inside one UTC hour.
 struct Segment {
     from: i64,
@@ -66,54 +76,62 @@ impl GroundTruth {
     pub(super) fn expected_drops(&self, guild_id: u64, p: &KindParams) -> Vec<ExpectedIncident> {
         let per_hour = self.member_messages_per_hour(guild_id);
         let (quiet, cooldown) = (p.quiet_secs * 1000, p.cooldown_secs * 1000);
+        let finish = |run: DropRun| ExpectedIncident {
+            guild_id,
+            kind: AlertKind::ActivityDrop,
+            started_ms: run.started_ms,
+            detected_ms: run.started_ms + HOUR_MS,
+            last_event_ms: run.last_ms,
+            ended_ms: self.ended(run.last_ms, p),
+            count: run.worst.1,
+            detail: IncidentDetail::ActivityDrop {
+                hour_ms: run.worst.0,
+                messages: run.worst.1,
+                usual: run.worst.2,
+                percent_below: (1.0 - f64::from(run.worst.1) / run.worst.2) * 100.0,
+                hours: run.hours,
+            },
+        };
         let mut out = Vec::new();
-        let mut open: Option<ExpectedIncident> = None;
+        let mut open: Option<DropRun> = None;
         let mut allowed_from = i64::MIN;
         let mut hour = self.start_ms;
         while hour + HOUR_MS <= self.end_ms {
+            // Hour `hour` is judged at `at`, when it is over.
             let at = hour + HOUR_MS;
             let messages = per_hour.get(&hour).copied().unwrap_or(0);
-            let usual = self.usual(&per_hour, hour);
-            let drop = usual.filter(|u| {
+            let is_drop = self.usual(&per_hour, hour).filter(|u| {
                 *u >= p.min_volume as f64 && f64::from(messages) <= u * (1.0 - p.threshold / 100.0)
             });
-            hour = at;
-            if let Some(inc) = open.as_mut() {
-                if let (Some(u), true) = (drop, at <= inc.last_event_ms + quiet) {
-                    inc.last_event_ms = at;
-                    inc.ended_ms = self.ended(at, p);
-                    if let IncidentDetail::ActivityDrop { hours, .. } = &mut inc.detail {
-                        *hours += 1;
+            if let Some(run) = open.as_mut() {
+                match is_drop {
+                    Some(usual) if at <= run.last_ms + quiet => {
+                        run.last_ms = at;
+                        run.hours += 1;
+                        if messages < run.worst.1 {
+                            run.worst = (hour, messages, usual);
+                        }
+                        hour = at;
+                        continue;
                     }
-                    if messages < inc.count {
-                        inc.count = messages;
-                        let hours = match inc.detail {
-                            IncidentDetail::ActivityDrop { hours, .. } => hours,
-                            _ => unreachable!("a drop's detail"),
-                        };
-                        inc.detail = drop_detail(at - HOUR_MS, messages, u, hours);
+                    _ if at >= run.last_ms + quiet => {
+                        allowed_from = run.last_ms + quiet + cooldown;
+                        out.extend(open.take().map(finish));
                     }
-                    continue;
-                }
-                if at >= inc.last_event_ms + quiet {
-                    allowed_from = inc.last_event_ms + quiet + cooldown;
-                    out.extend(open.take());
+                    _ => {}
                 }
             }
-            if let (Some(u), None, true) = (drop, &open, at >= allowed_from) {
-                open = Some(ExpectedIncident {
-                    guild_id,
-                    kind: AlertKind::ActivityDrop,
-                    started_ms: at - HOUR_MS,
-                    detected_ms: at,
-                    last_event_ms: at,
-                    ended_ms: self.ended(at, p),
-                    count: messages,
-                    detail: drop_detail(at - HOUR_MS, messages, u, 1),
+            if let (Some(usual), None, true) = (is_drop, &open, at >= allowed_from) {
+                open = Some(DropRun {
+                    started_ms: hour,
+                    last_ms: at,
+                    hours: 1,
+                    worst: (hour, messages, usual),
                 });
             }
+            hour = at;
         }
-        out.extend(open);
+        out.extend(open.map(finish));
         out
     }
 
@@ -212,15 +230,5 @@ impl GroundTruth {
         }
         out.extend(open);
         out
-    }
-}
-
-fn drop_detail(hour_ms: i64, messages: u32, usual: f64, hours: u32) -> IncidentDetail {
-    IncidentDetail::ActivityDrop {
-        hour_ms,
-        messages,
-        usual,
-        percent_below: (1.0 - f64::from(messages) / usual) * 100.0,
-        hours,
     }
 }
