@@ -126,8 +126,9 @@ impl Gen {
     /// The voice surge at 10:05 UTC four days before the end: enough members
     /// who are neither in voice nor joining or leaving the guild around then
     /// (as many as there are, in a guild too small) join within a few
-    /// minutes (one every 10 s), stay 20–30 minutes and leave. Written after the guild's own voice sessions, whose peaks it
-    /// is sized from.
+    /// minutes (one every 10 s), stay about 20–30 minutes and leave.
+    /// Written after the guild's own voice sessions, whose peaks it is
+    /// sized from.
     pub(super) fn surge(&mut self, gm: &mut GuildM, size: ScenarioSize) {
         let hour = self.start + i64::from(size.days - 4) * DAY + 10 * HOUR;
         let first = hour + 5 * MIN;
