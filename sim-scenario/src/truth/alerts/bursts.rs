@@ -67,13 +67,16 @@ fn bursts(events: &[(i64, u32)], p: &KindParams) -> Vec<Burst> {
 }
 
 impl GroundTruth {
-    /// Join raids in `guild_id`: the joins are the stints that begin inside
-    /// the scenario, bots included, ordered by `joined_at` then user id.
+    /// Join raids in `guild_id`: the joins are the stints of people (bots
+    /// left out: an admin adds those, a raid does not) that begin inside
+    /// the scenario, ordered by `joined_at` then user id.
     pub(super) fn expected_raids(&self, guild_id: u64, p: &KindParams) -> Vec<ExpectedIncident> {
         let mut joins: Vec<(i64, u64)> = self
             .members
             .iter()
-            .filter(|m| m.guild_id == guild_id && !m.initial && m.joined_ms >= self.start_ms)
+            .filter(|m| {
+                m.guild_id == guild_id && !m.is_bot && !m.initial && m.joined_ms >= self.start_ms
+            })
             .map(|m| (m.joined_ms, m.user_id))
             .collect();
         joins.sort_unstable();

@@ -6,8 +6,8 @@
 //! # The definitions, as implemented here
 //! Tracking starts at the scenario start, every channel is collected, and
 //! every kind uses the same [`KindParams`] fields.
-//! - **Join raid**: joins are the membership stints that begin inside the
-//!   scenario (bots included), timed by `joined_at`. At each join the
+//! - **Join raid**: joins are the membership stints of people (bots left
+//!   out) that begin inside the scenario, timed by `joined_at`. At each join the
 //!   window is the joins of `(t − window_secs, t]` (that join and those
 //!   before it at the same instant included); the threshold is crossed when
 //!   it holds `threshold` or more joins.
