@@ -5,6 +5,7 @@ use twilight_model::application::command::{CommandOptionType, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
 use twilight_model::guild::Permissions;
 
+use crate::commands::alerts::{KindChoice, SnoozeChoice};
 use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
 use crate::view::{
@@ -21,6 +22,7 @@ const GROUP: CommandOptionType = CommandOptionType::SubCommandGroup;
 const STRING: CommandOptionType = CommandOptionType::String;
 const BOOLEAN: CommandOptionType = CommandOptionType::Boolean;
 const INTEGER: CommandOptionType = CommandOptionType::Integer;
+const NUMBER: CommandOptionType = CommandOptionType::Number;
 const USER: CommandOptionType = CommandOptionType::User;
 const CHANNEL: CommandOptionType = CommandOptionType::Channel;
 /// Slash commands, usable in servers only.
@@ -125,6 +127,39 @@ pub fn commands() -> Value {
             "options": [{"type": SUB, "name": "preview", "description": "The next digest as it would look, shown only to you"}]
         },
         {
+            "name": "alerts", "description": "What each alert watches, its last incidents and where alerts go",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
+        },
+        {
+            "name": "toggle-alert", "description": "Turn an alert on or off, or snooze it", "type": SLASH,
+            "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": STRING, "name": "kind", "description": "Which alert", "required": true,
+                 "choices": choices(KindChoice::ALL)},
+                {"type": BOOLEAN, "name": "enabled", "description": "On or off", "required": true},
+                pick::<SnoozeChoice>("snooze", "With enabled:false: off for this long, then on again"),
+            ]
+        },
+        {
+            "name": "alert-threshold", "description": "When an alert fires, and how long an incident lasts",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": STRING, "name": "kind", "description": "Which alert", "required": true,
+                 "choices": choices(KindChoice::ALL)},
+                {"type": NUMBER, "name": "threshold", "required": true,
+                 "description": "Joins (raid), messages (deletion), % below usual (drop), × usual (surge)",
+                 "min_value": 1.5, "max_value": 10000},
+                {"type": INTEGER, "name": "window_seconds", "description": "Raid and deletion: the sliding window, 5-3600 s",
+                 "min_value": 5, "max_value": 3600},
+                {"type": INTEGER, "name": "minimum", "description": "Drop: least usual messages/hour; surge: fewest people",
+                 "min_value": 1, "max_value": 10000},
+                {"type": INTEGER, "name": "cooldown_minutes", "description": "No new incident this soon after one ended, 0-1440",
+                 "min_value": 0, "max_value": 1440},
+                {"type": INTEGER, "name": "quiet_minutes", "description": "An incident is over after this long without events, 1-1440",
+                 "min_value": 1, "max_value": 1440},
+            ]
+        },
+        {
             "name": "add-collect-channel", "description": "Collect activity in a channel", "type": SLASH, "contexts": GUILD,
             "default_member_permissions": ADMIN_ONLY,
             "options": [channel("channel", "Channel", true)]
@@ -177,6 +212,9 @@ mod tests {
                 "set-update-channel",
                 "set-digest",
                 "digest",
+                "alerts",
+                "toggle-alert",
+                "alert-threshold",
                 "add-collect-channel",
                 "remove-collect-channel"
             ]

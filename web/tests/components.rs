@@ -414,6 +414,8 @@ async fn register_bulk_overwrites_the_command_definitions() {
             [
                 "activity",
                 "add-collect-channel",
+                "alert-threshold",
+                "alerts",
                 "digest",
                 "leaderboard",
                 "remove-collect-channel",
@@ -421,6 +423,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "set-digest",
                 "set-update-channel",
                 "setup",
+                "toggle-alert",
                 "topmessagers"
             ]
         );
@@ -430,6 +433,9 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "set-update-channel",
                 "set-digest",
                 "digest",
+                "alerts",
+                "toggle-alert",
+                "alert-threshold",
                 "add-collect-channel",
                 "remove-collect-channel",
             ]

@@ -42,8 +42,9 @@ impl WeekdayChoice {
     }
 }
 
-/// The guild's digest settings (the defaults when it has no settings row).
-async fn load(ctx: &Ctx) -> Outcome<DigestSettings> {
+/// The guild's digest and delivery settings (the defaults when it has no
+/// settings row).
+pub(super) async fn delivery_settings(ctx: &Ctx) -> Outcome<DigestSettings> {
     Ok(digest_settings::load(&ctx.state.pool, ctx.guild_id)
         .await?
         .unwrap_or_else(|| DigestSettings {
@@ -59,7 +60,7 @@ async fn load(ctx: &Ctx) -> Outcome<DigestSettings> {
 
 pub(super) async fn set_digest(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     ctx.require_admin()?;
-    let current = load(ctx).await?;
+    let current = delivery_settings(ctx).await?;
     let Some(key) = options.string("frequency") else {
         return Err(Failure::user(format!(
             "Choose a frequency: {}.",
@@ -190,7 +191,7 @@ fn local(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// What went wrong in the update channel and what the admin can do.
-fn failure_text(ctx: &Ctx, failure: &DeliveryFailure) -> String {
+pub(super) fn failure_text(ctx: &Ctx, failure: &DeliveryFailure) -> String {
     let channel = ctx.channel_label(failure.channel_id);
     let what = match failure.code {
         10003 | 404 => format!(
@@ -203,13 +204,13 @@ fn failure_text(ctx: &Ctx, failure: &DeliveryFailure) -> String {
             "⚠️ ServerPulse could not post in {channel}: it lacks permissions there. Give ServerPulse Send Messages, Embed Links and Attach Files in {channel}, then choose it again with /set-update-channel; or choose another channel with /set-update-channel."
         ),
     };
-    format!("{what} Until then digests are recorded but not posted.")
+    format!("{what} Until then digests and alerts are recorded but not posted.")
 }
 
 /// `/setup`'s digest fields: the schedule and, while it stands, the update
 /// channel's failure.
 pub(super) async fn setup_fields(ctx: &Ctx, mut embed: Embed) -> Outcome<Embed> {
-    let settings = load(ctx).await?;
+    let settings = delivery_settings(ctx).await?;
     let tz = digest::timezone(&settings);
     let mut text = cadence(&settings.schedule);
     if let (Some(frequency), true, Some(_), None) = (
@@ -232,7 +233,7 @@ pub(super) async fn setup_fields(ctx: &Ctx, mut embed: Embed) -> Outcome<Embed> 
 
 pub(super) async fn preview(ctx: &Ctx) -> Outcome<Reply> {
     ctx.require_admin()?;
-    let settings = load(ctx).await?;
+    let settings = delivery_settings(ctx).await?;
     let message = digest::preview(&ctx.state.pool, &settings, ctx.now)
         .await
         .map_err(|error| match error {
@@ -261,7 +262,7 @@ pub(super) async fn warned(ctx: &Ctx, reply: Outcome<Reply>) -> Outcome<Reply> {
     if !message.ephemeral || !ctx.is_admin() {
         return Ok(Reply::Message(message));
     }
-    let settings = load(ctx).await?;
+    let settings = delivery_settings(ctx).await?;
     if let Some(failure) = &settings.delivery_failure {
         let warning = failure_text(ctx, failure);
         let text = match message.content.take() {

@@ -3,6 +3,7 @@
 //! in [`settings`]. Permissions are checked from the interaction's
 //! `member.permissions`, whatever the registration said.
 
+pub mod alerts;
 mod components;
 pub mod digest;
 pub mod settings;
@@ -108,6 +109,14 @@ impl Options {
     pub(crate) fn boolean(&self, name: &str) -> Option<bool> {
         match self.0.get(name) {
             Some(CommandOptionValue::Boolean(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn number(&self, name: &str) -> Option<f64> {
+        match self.0.get(name) {
+            Some(CommandOptionValue::Number(n)) => Some(*n),
+            Some(CommandOptionValue::Integer(i)) => Some(*i as f64),
             _ => None,
         }
     }
@@ -218,6 +227,13 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         }
         ("set-digest", []) => {
             return digest::warned(ctx, digest::set_digest(ctx, &options).await).await;
+        }
+        ("alerts", []) => return digest::warned(ctx, alerts::overview(ctx).await).await,
+        ("toggle-alert", []) => {
+            return digest::warned(ctx, alerts::toggle(ctx, &options).await).await;
+        }
+        ("alert-threshold", []) => {
+            return digest::warned(ctx, alerts::threshold(ctx, &options).await).await;
         }
         ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
         (name, _) => {

@@ -96,8 +96,10 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     let settings = settings::load(&ctx.state.pool, ctx.guild_id)
         .await
         .unwrap_or(settings);
+    let alerts = shared::db::alerts::settings_of(&ctx.state.pool, ctx.guild_id).await?;
     let embed = super::digest::setup_fields(ctx, settings_embed(ctx, &settings))
         .await?
+        .field("Alerts", super::alerts::setup_text(&alerts, ctx.now), false)
         .footer("Changes are recorded in the settings audit log.");
     let mut message = Message {
         embeds: vec![embed],
