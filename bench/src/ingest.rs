@@ -245,13 +245,13 @@ async fn insert_baseline(
     }))
 }
 
-struct IngesterProcess {
+pub(crate) struct IngesterProcess {
     child: Child,
     stderr_path: std::path::PathBuf,
 }
 
 impl IngesterProcess {
-    fn spawn(env: &[(&str, String)]) -> anyhow::Result<Self> {
+    pub(crate) fn spawn(env: &[(&str, String)]) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating serverpulse-bench")?;
         let stderr_path = std::env::temp_dir().join(format!(
             "serverpulse-bench-ingester-{}.log",
@@ -279,18 +279,18 @@ impl IngesterProcess {
         self.child.id()
     }
 
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(5)..].join("\n")
     }
 
     /// SIGTERM, then up to 20 s for a graceful exit, then SIGKILL.
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn stop(&mut self) -> Option<std::process::ExitStatus> {
         let _ = std::process::Command::new("kill")
             .arg("-TERM")
             .arg(self.pid().to_string())

@@ -3,9 +3,10 @@
 //! written as JSON.
 //!
 //! ```text
-//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all|stall]
+//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all|stall|alerts]
 //! ```
 
+mod alerts;
 mod commands;
 mod ingest;
 mod profile;
@@ -22,7 +23,7 @@ use anyhow::{Context as _, bail};
 use profile::{Profile, ProfileName};
 use serde_json::json;
 
-const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all|stall]";
+const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all|stall|alerts]";
 
 /// The benchmark's own database (one per process, so a test and a manual
 /// run never share one), dropped at the end.
@@ -41,6 +42,9 @@ enum Which {
     All,
     /// Not part of `all`: memory while Discord's REST never answers.
     Stall,
+    /// Not part of `all` (it replays raids in real time): event-to-alert
+    /// latency.
+    Alerts,
 }
 
 struct Args {
@@ -79,6 +83,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "commands" => args.which = Which::Commands,
             "all" => args.which = Which::All,
             "stall" => args.which = Which::Stall,
+            "alerts" => args.which = Which::Alerts,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -173,6 +178,9 @@ async fn run_benchmarks(
     }
     if args.which == Which::Stall {
         report["stall"] = stall::run(profile, &database, &pool).await?;
+    }
+    if args.which == Which::Alerts {
+        report["alerts"] = alerts::run(profile, &database, &pool).await?;
     }
     pool.close().await;
     Ok(report)

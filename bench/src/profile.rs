@@ -62,6 +62,8 @@ pub struct Profile {
     pub signature_iterations: usize,
     /// Repetitions of each naive and rollup overview query.
     pub naive_repetitions: usize,
+    /// Guilds of the alert benchmark, one raid each.
+    pub alert_raids: u32,
 }
 
 impl Profile {
@@ -92,6 +94,7 @@ impl Profile {
                 ping_requests: 200,
                 signature_iterations: 200,
                 naive_repetitions: 1,
+                alert_raids: 2,
             },
             ProfileName::Quick => Self {
                 name,
@@ -118,6 +121,7 @@ impl Profile {
                 ping_requests: 5_000,
                 signature_iterations: 5_000,
                 naive_repetitions: 2,
+                alert_raids: 10,
             },
             ProfileName::Default => Self {
                 name,
@@ -144,6 +148,7 @@ impl Profile {
                 ping_requests: 50_000,
                 signature_iterations: 20_000,
                 naive_repetitions: 3,
+                alert_raids: 50,
             },
         }
     }

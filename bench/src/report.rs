@@ -124,6 +124,29 @@ pub fn table(report: &Value) -> String {
         mib(&m["memory_bytes"]),
         m["postgres"].as_str().unwrap_or("PostgreSQL ?"),
     );
+    let alerts = &report["alerts"];
+    if !alerts.is_null() {
+        let latency = &alerts["latency_ms"];
+        let _ = writeln!(
+            out,
+            "\nALERTS: {} raids, {} posted, {} missing, {} second posts, {} of {} incidents with the exact count",
+            alerts["raids"],
+            alerts["posted"],
+            alerts["missing"],
+            alerts["second_posts"],
+            alerts["incidents_with_exact_count"],
+            alerts["incidents"]
+        );
+        let _ = writeln!(out, "| event → POST | p50 | p99 | max |");
+        let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
+        let _ = writeln!(
+            out,
+            "| join that crossed the threshold → alert posted (ms) | {} | {} | {} |",
+            num(&latency["p50"], 0),
+            num(&latency["p99"], 0),
+            num(&latency["max"], 0)
+        );
+    }
     let ingest = &report["ingest"];
     if !ingest.is_null() {
         let _ = writeln!(

@@ -22,6 +22,9 @@ pub struct FrameSend {
     pub connection: u32,
     /// Sent as part of a RESUME replay.
     pub replay: bool,
+    /// When it was handed to the socket: Unix milliseconds, wall clock (for
+    /// latency measurements such as event-to-alert).
+    pub at_ms: i64,
 }
 
 /// One frame of a session's buffer.

@@ -38,6 +38,7 @@ impl Conn {
                 frame.sends.push(FrameSend {
                     connection: bound.connection,
                     replay,
+                    at_ms: chrono::Utc::now().timestamp_millis(),
                 });
                 bound.next_pos += 1;
                 return Step::Send(state.render(frame));

@@ -24,4 +24,4 @@ pub use rollups::{
     copy_reaction_rollup, copy_voice_peaks, copy_voice_rollup,
 };
 pub use seed::{ChannelRow, SpanRow, analyze, enable_tracking, seed_catalogue, seed_members};
-pub use totals::{IngestedTotals, ingested_totals, server_version};
+pub use totals::{IngestedTotals, alert_incident_counts, ingested_totals, server_version};

