@@ -102,11 +102,11 @@ pub fn commands() -> Value {
                 {"type": BOOLEAN, "name": "tracking", "description": "Record activity (default: on)"},
                 pick::<CollectChoice>("channels", "Collect all channels or choose some"),
                 {"type": STRING, "name": "timezone", "description": "IANA timezone, e.g. Europe/Berlin", "autocomplete": true},
-                {"type": CHANNEL, "name": "update_channel", "description": "Where digests go", "channel_types": POSTABLE},
+                {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": POSTABLE},
             ]
         },
         {
-            "name": "set-update-channel", "description": "Choose where digests go", "type": SLASH, "contexts": GUILD,
+            "name": "set-update-channel", "description": "Choose where digests and alerts go", "type": SLASH, "contexts": GUILD,
             "default_member_permissions": ADMIN_ONLY,
             "options": [{"type": CHANNEL, "name": "channel", "description": "Channel", "required": true, "channel_types": POSTABLE}]
         },

@@ -225,7 +225,7 @@ async fn a_replayed_settings_command_changes_nothing() {
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         answer["data"]["content"].as_str().unwrap().to_owned()
     };
-    assert!(answer().await.starts_with("Digests will go to"));
+    assert!(answer().await.starts_with("Alerts will go to"));
     let settings = shared::db::settings::load(&app.db.pool, g).await.unwrap();
     assert_eq!(settings.update_channel_id, Some(shared::Snowflake(updates)));
     // The same signed request again, within the signature's window.

@@ -368,7 +368,7 @@ async fn a_channel_that_answers_403_is_not_retried_and_the_admin_is_told() {
         vec![common::channel("channel", channel, "updates", 0)],
     );
     let answer = final_message(&app, &again, &admin(guild)).await;
-    assert_eq!(content(&answer), "Digests will go to #updates.");
+    assert_eq!(content(&answer), "Digests and alerts will go to #updates.");
     let third_day = run_once(&app, due_at() + Duration::days(2));
     assert!(third_day.contains("1 posted"), "{third_day}");
     assert_eq!(app.sim.rest.channel_messages(channel).len(), 1);

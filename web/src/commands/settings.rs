@@ -179,13 +179,13 @@ pub(super) async fn set_update_channel(ctx: &Ctx, options: &Options) -> Outcome<
     ctx.require_admin()?;
     let channel = options
         .channel("channel")
-        .ok_or_else(|| Failure::user("Pick the channel digests should go to."))?;
+        .ok_or_else(|| Failure::user("Pick the channel digests and alerts should go to."))?;
     let Some(mut tx) = change(ctx).await? else {
         return Ok(already_applied());
     };
     settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
     // Choosing the channel again is how an admin says its permissions
-    // are fixed: digests are posted there again.
+    // are fixed: digests and alerts are posted there again.
     digest_settings::clear_delivery_failure(&mut tx, ctx.guild_id).await?;
     tx.commit().await?;
     let label = ctx.channel_label(channel);
@@ -193,9 +193,9 @@ pub(super) async fn set_update_channel(ctx: &Ctx, options: &Options) -> Outcome<
         .await?
         .and_then(|s| s.schedule.frequency)
     {
-        Some(_) => format!("Digests will go to {label}."),
+        Some(_) => format!("Digests and alerts will go to {label}."),
         None => format!(
-            "Digests will go to {label} once you turn them on with /set-digest (they are off now)."
+            "Alerts will go to {label}, and digests too once you turn them on with /set-digest (they are off now)."
         ),
     };
     Ok(Reply::Message(Message::notice(digests)))
