@@ -6,6 +6,7 @@
 //! every slash command is invoked through the signing client, and what a
 //! user would see is written to `demo-output/` as Markdown and PNG.
 
+mod alerts;
 mod digests;
 mod render;
 mod steps;
@@ -228,6 +229,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let poster = serverpulse_web::delivery::Poster::new(&api_url, Secret::new(TOKEN));
     for guild in guilds.iter().take(1) {
         steps::tour(&client, guild, &mut transcript).await?;
+        alerts::alerts(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
         digests::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
     }
     write_output(&args.out, &transcript)?;

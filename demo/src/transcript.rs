@@ -14,7 +14,8 @@ use serde_json::Value;
 pub struct Entry {
     pub title: String,
     pub outcome: Option<InteractionOutcome>,
-    /// A message ServerPulse posted on its own (a digest), not an answer.
+    /// A message ServerPulse posted on its own (a digest, an alert), not an
+    /// answer.
     pub posted: Option<StoredMessage>,
     pub error: Option<String>,
     pub latency: Duration,
