@@ -15,6 +15,15 @@ async fn ingest_and_compare(
 ) -> (common::Harness, shared::testing::TestDatabase) {
     let (scenario, truth) = common::scenario(seed, size);
     let db = common::database(&truth.guild_ids).await;
+    // Tracking from the scenario's first instant, as the ground truth
+    // assumes (the alerts' baselines count the weeks tracked).
+    let start = chrono::DateTime::from_timestamp_millis(truth.start_ms).expect("start");
+    for guild in &truth.guild_ids {
+        let mut conn = db.pool.acquire().await.expect("connection");
+        shared::db::history::backdate_tracking(&mut conn, Snowflake(*guild), Snowflake(1), start)
+            .await
+            .expect("tracking since the start");
+    }
     let sim = common::start_sim(scenario, None).await;
     let config = common::config(&db.url, sim.gateway.url(), "0", 1);
     shared::telemetry::init_logging(shared::config::LogFormat::Text);
@@ -25,6 +34,9 @@ async fn ingest_and_compare(
     for guild in &truth.guild_ids {
         common::assert_guild_equals_truth(&db, &truth, *guild, &BTreeSet::new()).await;
     }
+    // The join raid, the mass deletion and, in MEDIUM, the planted drop and
+    // surge; nothing else.
+    common::alerts::assert_alerts_equal_truth(&db, &truth).await;
     (common::Harness { sim, truth }, db)
 }
 

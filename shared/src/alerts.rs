@@ -261,11 +261,12 @@ pub enum IncidentDetail {
         single: u32,
         /// Messages deleted by bulk deletes.
         bulk: u32,
-        /// Messages deleted per channel, most first.
+        /// Messages deleted per channel.
         channels: Vec<(Snowflake, u32)>,
     },
     ActivityDrop {
-        /// Start of the (first) hour that was a drop.
+        /// Start of the incident's hour with the fewest messages (the
+        /// earliest of equals).
         hour: DateTime<Utc>,
         /// Member messages in the lowest hour.
         messages: u32,
@@ -279,7 +280,7 @@ pub enum IncidentDetail {
         people: u32,
         /// The usual peak for that hour of the week.
         usual: f64,
-        /// People per voice channel at the peak, most first.
+        /// People per voice channel at the first instant of the peak.
         channels: Vec<(Snowflake, u32)>,
     },
 }

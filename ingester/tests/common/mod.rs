@@ -21,6 +21,8 @@ use shared::time::Hour;
 use sim_scenario::truth::{self, GroundTruth, Scope};
 use sim_scenario::{Scenario, ScenarioSize};
 
+pub mod alerts;
+
 pub struct Harness {
     pub sim: SimHandle,
     pub truth: GroundTruth,
