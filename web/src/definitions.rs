@@ -127,6 +127,10 @@ pub fn commands() -> Value {
             "options": [{"type": SUB, "name": "preview", "description": "The next digest as it would look, shown only to you"}]
         },
         {
+            "name": "pulse-report", "description": "A written summary of the last 7 days: what changed, channels, newcomers, suggestions",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
+        },
+        {
             "name": "alerts", "description": "What each alert watches, its last incidents and where alerts go",
             "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
         },
@@ -212,6 +216,7 @@ mod tests {
                 "set-update-channel",
                 "set-digest",
                 "digest",
+                "pulse-report",
                 "alerts",
                 "toggle-alert",
                 "alert-threshold",

@@ -62,6 +62,7 @@ pub mod discord;
 pub mod error;
 pub mod interactions;
 pub mod period;
+pub mod pulse;
 pub mod reply;
 pub mod report;
 pub mod signature;

@@ -12,6 +12,7 @@ pub mod digests;
 pub mod history;
 pub mod ingest;
 pub mod outbox;
+pub mod pulse;
 pub mod rollups;
 pub mod settings;
 

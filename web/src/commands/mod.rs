@@ -6,6 +6,7 @@
 pub mod alerts;
 mod components;
 pub mod digest;
+mod pulse;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -228,6 +229,7 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("set-digest", []) => {
             return digest::warned(ctx, digest::set_digest(ctx, &options).await).await;
         }
+        ("pulse-report", []) => return digest::warned(ctx, pulse::pulse_report(ctx).await).await,
         ("alerts", []) => return digest::warned(ctx, alerts::overview(ctx).await).await,
         ("toggle-alert", []) => {
             return digest::warned(ctx, alerts::toggle(ctx, &options).await).await;

@@ -1,0 +1,67 @@
+//! Stored Pulse Reports: the latest one answers a repeated `/pulse-report`.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::DbError;
+use crate::ids::Snowflake;
+
+/// A report as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredReport {
+    pub guild_id: Snowflake,
+    pub report_id: i64,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub provider: String,
+    pub model: String,
+    pub generated_at: DateTime<Utc>,
+    pub body: serde_json::Value,
+}
+
+/// A report to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReport {
+    pub guild_id: Snowflake,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub provider: String,
+    pub model: String,
+    pub prompt_version: i32,
+    pub generated_at: DateTime<Utc>,
+    pub body: serde_json::Value,
+}
+
+/// Stores a generated report; returns its id.
+pub async fn save<'e>(executor: impl PgExecutor<'e>, report: &NewReport) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "insert into pulse_reports (guild_id, period_start, period_end, provider, model,
+                                    prompt_version, generated_at, body)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         returning report_id",
+    )
+    .bind(report.guild_id)
+    .bind(report.period_start)
+    .bind(report.period_end)
+    .bind(&report.provider)
+    .bind(&report.model)
+    .bind(report.prompt_version)
+    .bind(report.generated_at)
+    .bind(&report.body)
+    .fetch_one(executor)
+    .await?)
+}
+
+/// The guild's most recently generated report.
+pub async fn latest<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<Option<StoredReport>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, report_id, period_start, period_end, provider, model, generated_at, body
+         from pulse_reports where guild_id = $1 order by generated_at desc, report_id desc limit 1",
+    )
+    .bind(guild_id)
+    .fetch_optional(executor)
+    .await?)
+}

@@ -1,0 +1,319 @@
+//! The Pulse Report: a written summary of the last seven local days, from
+//! the same queries as the commands (no message content exists to use).
+//! [`PulseFigures::load`] reads the figures; [`builtin::write`] turns them
+//! into text by fixed rules; [`message`] shows text and figures together.
+
+pub mod builtin;
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+use shared::Snowflake;
+use shared::alerts::Incident;
+use shared::db::DbError;
+use shared::db::analytics::{self, JoinCohort, LeaderboardMetric, LeaderboardQuery, Ranked};
+use sqlx::PgPool;
+
+use crate::period::local_midnight;
+use crate::reply::{Embed, Message, duration, int};
+
+/// Days a report covers.
+pub const DAYS: i64 = 7;
+/// Weeks of the baseline before the reported week.
+pub const BASELINE_WEEKS: i64 = 4;
+
+/// One period's headline figures (bots and webhooks left out, as in
+/// `/serverstats overview`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Metrics {
+    pub messages: f64,
+    pub active_members: f64,
+    pub voice_hours: f64,
+    pub reactions: f64,
+    pub joins: f64,
+    pub leaves: f64,
+}
+
+impl Metrics {
+    /// `(label, value)` in the order reports list them.
+    pub fn named(&self) -> [(&'static str, f64); 6] {
+        [
+            ("messages", self.messages),
+            ("active members", self.active_members),
+            ("voice hours", self.voice_hours),
+            ("reactions", self.reactions),
+            ("joins", self.joins),
+            ("leaves", self.leaves),
+        ]
+    }
+}
+
+/// A top-level channel's member messages in the week and the week before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelChange {
+    pub channel_id: Snowflake,
+    pub name: Option<String>,
+    pub now: i64,
+    pub before: i64,
+}
+
+/// Everything a Pulse Report says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulseFigures {
+    pub guild_id: Snowflake,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub tz: Tz,
+    pub week: Metrics,
+    pub previous: Metrics,
+    /// The mean of the [`BASELINE_WEEKS`] weeks before the reported week,
+    /// over those with any data recorded; `None` when none has.
+    pub baseline: Option<Metrics>,
+    pub baseline_weeks: u32,
+    /// Every channel with member messages in either week, busiest now first.
+    pub channels: Vec<ChannelChange>,
+    /// The week's top members by messages (at most 3).
+    pub top_members: Vec<Ranked>,
+    /// Member messages of all ranked members in the week.
+    pub ranked_total: i64,
+    /// The busiest local weekday and hour of the week, with its messages.
+    pub peak: Option<(Weekday, u32, i64)>,
+    /// The week's joins (people) and how they fared.
+    pub cohort: JoinCohort,
+    /// Alert incidents that started in the week, oldest first.
+    pub incidents: Vec<Incident>,
+    /// Hours of the week in which the ingester knows events were lost.
+    pub gaps: usize,
+}
+
+/// The reported week for `now`: the seven local days before today.
+pub fn week_of(now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = now.with_timezone(&tz).date_naive();
+    let start = today - Duration::days(DAYS);
+    (local_midnight(start, tz), local_midnight(today, tz))
+}
+
+async fn metrics(
+    pool: &PgPool,
+    guild: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Metrics, i64), DbError> {
+    let totals = analytics::guild_totals(pool, guild, from, to).await?;
+    let active = analytics::active_members(pool, guild, from, to).await?;
+    Ok((
+        Metrics {
+            messages: totals.messages as f64,
+            active_members: active as f64,
+            voice_hours: totals.voice_seconds as f64 / 3600.0,
+            reactions: totals.reactions_added as f64,
+            joins: totals.joins as f64,
+            leaves: totals.leaves as f64,
+        },
+        totals.hours_with_data,
+    ))
+}
+
+impl PulseFigures {
+    pub async fn load(
+        pool: &PgPool,
+        guild_id: Snowflake,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DbError> {
+        let (from, to) = week_of(now, tz);
+        let week_before = |k: i64| {
+            let to_day = to.with_timezone(&tz).date_naive() - Duration::days(DAYS * k);
+            (
+                local_midnight(to_day - Duration::days(DAYS), tz),
+                local_midnight(to_day, tz),
+            )
+        };
+        let (week, _) = metrics(pool, guild_id, from, to).await?;
+        let (p_from, p_to) = week_before(1);
+        let (previous, _) = metrics(pool, guild_id, p_from, p_to).await?;
+        let mut sum = Metrics::default();
+        let mut weeks = 0u32;
+        for k in 1..=BASELINE_WEEKS {
+            let (b_from, b_to) = week_before(k);
+            let (m, hours) = metrics(pool, guild_id, b_from, b_to).await?;
+            if hours > 0 {
+                weeks += 1;
+                sum.messages += m.messages;
+                sum.active_members += m.active_members;
+                sum.voice_hours += m.voice_hours;
+                sum.reactions += m.reactions;
+                sum.joins += m.joins;
+                sum.leaves += m.leaves;
+            }
+        }
+        let baseline = (weeks > 0).then(|| {
+            let n = f64::from(weeks);
+            Metrics {
+                messages: sum.messages / n,
+                active_members: sum.active_members / n,
+                voice_hours: sum.voice_hours / n,
+                reactions: sum.reactions / n,
+                joins: sum.joins / n,
+                leaves: sum.leaves / n,
+            }
+        });
+
+        let now_usage = analytics::channel_usage(pool, guild_id, from, to).await?;
+        let before_usage = analytics::channel_usage(pool, guild_id, p_from, p_to).await?;
+        let mut channels: Vec<ChannelChange> = now_usage
+            .iter()
+            .map(|c| ChannelChange {
+                channel_id: c.channel_id,
+                name: c.name.clone(),
+                now: c.messages,
+                before: before_usage
+                    .iter()
+                    .find(|b| b.channel_id == c.channel_id)
+                    .map_or(0, |b| b.messages),
+            })
+            .collect();
+        for b in &before_usage {
+            if !channels.iter().any(|c| c.channel_id == b.channel_id) {
+                channels.push(ChannelChange {
+                    channel_id: b.channel_id,
+                    name: b.name.clone(),
+                    now: 0,
+                    before: b.messages,
+                });
+            }
+        }
+        channels.retain(|c| c.now > 0 || c.before > 0);
+
+        let board = analytics::leaderboard(
+            pool,
+            guild_id,
+            from,
+            to,
+            LeaderboardQuery {
+                metric: LeaderboardMetric::Messages,
+                channel: None,
+                limit: 3,
+                offset: 0,
+            },
+        )
+        .await?;
+        let ranked_total = week.messages as i64;
+
+        let hours = analytics::guild_hours(pool, guild_id, from, to).await?;
+        let mut cells: std::collections::BTreeMap<(u32, u32), i64> = Default::default();
+        for h in &hours {
+            let local = h.hour.with_timezone(&tz);
+            *cells
+                .entry((local.weekday().num_days_from_monday(), local.hour()))
+                .or_default() += h.messages;
+        }
+        let peak = cells
+            .iter()
+            .filter(|(_, m)| **m > 0)
+            .max_by_key(|((d, h), m)| (**m, std::cmp::Reverse((*d, *h))))
+            .map(|((d, h), m)| {
+                let day = Weekday::try_from(*d as u8).unwrap_or(Weekday::Mon);
+                (day, *h, *m)
+            });
+
+        let cohort = analytics::join_cohort(pool, guild_id, from, to, now).await?;
+        let mut incidents: Vec<Incident> =
+            shared::db::alerts::recent_incidents(pool, guild_id, None, 200)
+                .await?
+                .into_iter()
+                .filter(|i| i.started_at >= from && i.started_at < to)
+                .collect();
+        incidents.reverse();
+        let gaps = shared::db::ingest::gaps(pool, guild_id, from, to)
+            .await?
+            .len();
+        Ok(Self {
+            guild_id,
+            from,
+            to,
+            tz,
+            week,
+            previous,
+            baseline,
+            baseline_weeks: weeks,
+            channels,
+            top_members: board.rows,
+            ranked_total,
+            peak,
+            cohort,
+            incidents,
+            gaps,
+        })
+    }
+}
+
+/// `#name` of a channel (escaped), or its mention when the name is unknown.
+pub fn channel_name(c: &ChannelChange) -> String {
+    match &c.name {
+        Some(name) if !name.is_empty() => format!("#{}", crate::reply::escape_markdown(name)),
+        _ => format!("<#{}>", c.channel_id),
+    }
+}
+
+/// The report as a message: the written sections, and beside them the
+/// figures they were written from, read from our data.
+pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
+    let local = |t: DateTime<Utc>| t.with_timezone(&figures.tz).format("%a %-d %b").to_string();
+    let last_day = figures.to - Duration::hours(12);
+    let mut embed = Embed::new(format!(
+        "Pulse Report: {} – {}",
+        local(figures.from),
+        local(last_day)
+    ))
+    .describe(text.to_markdown());
+    let w = &figures.week;
+    let p = &figures.previous;
+    let fmt = |label: &str, now: f64, before: f64| {
+        if label == "voice hours" {
+            (
+                duration((now * 3600.0) as i64),
+                duration((before * 3600.0) as i64),
+            )
+        } else {
+            (int(now as i64), int(before as i64))
+        }
+    };
+    for ((label, now), (_, before)) in w.named().into_iter().zip(p.named()) {
+        let (now_text, before_text) = fmt(label, now, before);
+        let baseline = figures
+            .baseline
+            .map(|b| {
+                let value = b
+                    .named()
+                    .into_iter()
+                    .find(|(l, _)| *l == label)
+                    .map_or(0.0, |(_, v)| v);
+                format!(
+                    ", {}-week mean {}",
+                    figures.baseline_weeks,
+                    builtin::decimal(value)
+                )
+            })
+            .unwrap_or_default();
+        embed = embed.field(
+            capitalised(label),
+            format!("{now_text} (week before {before_text}{baseline})"),
+            true,
+        );
+    }
+    Message {
+        embeds: vec![embed.footer(format!(
+            "Written by {}. Figures from ServerPulse's rollups; times in {}.",
+            text.author,
+            figures.tz.name()
+        ))],
+        ..Message::default()
+    }
+}
+
+fn capitalised(label: &str) -> String {
+    let mut chars = label.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
+}
