@@ -1,5 +1,6 @@
 //! The demo's digests: an admin schedules them, previews one, and the
-//! daily and weekly digests are posted as `digests run` would post them.
+//! daily and weekly digests (the weekly one followed by the week's Pulse
+//! Report) are posted as `digests run` would post them.
 
 use std::time::Instant;
 
@@ -76,6 +77,24 @@ pub async fn digests(
             error,
             latency: started.elapsed(),
         });
+        if frequency == "weekly" {
+            // The week's Pulse Report follows its weekly digest.
+            let report = sim
+                .rest
+                .channel_messages(*channel)
+                .into_iter()
+                .nth(before + 1);
+            let error = report
+                .is_none()
+                .then(|| "no Pulse Report followed the weekly digest".to_owned());
+            transcript.entries.push(Entry {
+                title: format!("Pulse Report posted in #{channel_name} after the weekly digest"),
+                outcome: None,
+                posted: report,
+                error,
+                latency: started.elapsed(),
+            });
+        }
     }
     Ok(())
 }

@@ -497,17 +497,28 @@ async fn daily_and_weekly_digests_keep_their_local_hour_across_both_dst_changes(
             assert_eq!(title, &daily_title(day - Duration::days(1)));
         }
 
-        // Weekly on Mondays at 09:00: the Monday–Sunday week before.
+        // Weekly on Mondays at 09:00: the Monday–Sunday week before, then
+        // the Pulse Report of the same week.
         let weekly = &seen[1];
         let mondays: Vec<NaiveDate> = (0..30)
             .map(|d| first_day + Duration::days(d))
             .filter(|d| d.weekday() == chrono::Weekday::Mon)
             .collect();
-        assert_eq!(weekly.len(), mondays.len(), "{weekly:?}");
-        for ((at, title), monday) in weekly.iter().zip(&mondays) {
+        assert_eq!(weekly.len(), 2 * mondays.len(), "{weekly:?}");
+        for (pair, monday) in weekly.chunks(2).zip(&mondays) {
+            let [(at, title), (report_at, report)] = pair else {
+                unreachable!()
+            };
             let local = at.with_timezone(&Berlin);
             assert_eq!((local.date_naive(), local.hour()), (*monday, 9), "{title}");
-            assert!(title.starts_with("Weekly digest · "), "{title}");
+            let week = title
+                .strip_prefix("Weekly digest · ")
+                .unwrap_or_else(|| panic!("{title}"));
+            assert_eq!(report_at, at);
+            assert!(
+                week.starts_with(report.trim_start_matches("Pulse Report: ")),
+                "{title} then {report}"
+            );
         }
         assert!(weekly.iter().any(|(at, _)| *at > from + Duration::days(7)));
 

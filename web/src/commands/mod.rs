@@ -7,6 +7,7 @@ pub mod alerts;
 mod components;
 pub mod digest;
 mod pulse;
+pub use pulse::body_of as pulse_body;
 pub mod settings;
 
 use std::collections::HashMap;

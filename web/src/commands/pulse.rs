@@ -27,7 +27,11 @@ fn stored_embed(body: &serde_json::Value) -> Embed {
     embed.footer(text("footer"))
 }
 
-fn body_of(embed: &Embed) -> serde_json::Value {
+/// What `pulse_reports.body` holds of a report message: its embed.
+pub fn body_of(message: &Message) -> serde_json::Value {
+    let Some(embed) = message.embeds.first() else {
+        return json!({});
+    };
     json!({
         "title": embed.title,
         "description": embed.description,
@@ -59,7 +63,7 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
     let figures = PulseFigures::load(pool, ctx.guild_id, tz, ctx.now).await?;
     let text = builtin::write(&figures);
     let mut message = report::message(&figures, &text);
-    let body = body_of(&message.embeds[0]);
+    let body = body_of(&message);
     pulse::save(
         pool,
         &NewReport {

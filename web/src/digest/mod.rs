@@ -153,8 +153,54 @@ async fn run_guild(
     };
     let outbox_id = outbox::enqueue(&mut *tx, &item).await?;
     digests::settle(&mut *tx, key, outcome, outbox_id).await?;
+    if period.frequency == DigestFrequency::Weekly {
+        queue_pulse_report(&mut tx, guild.guild_id, channel, &period, tz, now).await?;
+    }
     tx.commit().await?;
     report.claimed.push((key, outcome));
+    Ok(())
+}
+
+/// The Pulse Report of a weekly digest's week, queued right after the
+/// digest in the transaction that claimed it (so it is posted once, as the
+/// digest is) and stored like an on-demand one.
+async fn queue_pulse_report(
+    tx: &mut sqlx::PgConnection,
+    guild_id: Snowflake,
+    channel: Snowflake,
+    period: &DigestPeriod,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<(), DigestError> {
+    use crate::pulse::{self, PulseFigures, builtin};
+    let figures =
+        PulseFigures::load_period(&mut *tx, guild_id, tz, period.from, period.to, now).await?;
+    let text = builtin::write(&figures);
+    let message = pulse::message(&figures, &text);
+    let item = NewOutboxItem {
+        kind: OutboxKind::Report,
+        identity_key: format!("report:{guild_id}:{}", period.from.timestamp()),
+        guild_id,
+        channel_id: channel,
+        payload: render::payload(&message),
+        files: Vec::new(),
+        not_before: now,
+    };
+    outbox::enqueue(&mut *tx, &item).await?;
+    shared::db::pulse::save(
+        &mut *tx,
+        &shared::db::pulse::NewReport {
+            guild_id,
+            period_start: period.from,
+            period_end: period.to,
+            provider: "builtin".to_owned(),
+            model: String::new(),
+            prompt_version: 0,
+            generated_at: now,
+            body: crate::commands::pulse_body(&message),
+        },
+    )
+    .await?;
     Ok(())
 }
 

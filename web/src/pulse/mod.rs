@@ -11,7 +11,7 @@ use shared::Snowflake;
 use shared::alerts::Incident;
 use shared::db::DbError;
 use shared::db::analytics::{self, JoinCohort, LeaderboardMetric, LeaderboardQuery, Ranked};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::period::local_midnight;
 use crate::reply::{Embed, Message, duration, int};
@@ -93,13 +93,13 @@ pub fn week_of(now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 async fn metrics(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     guild: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Metrics, i64), DbError> {
-    let totals = analytics::guild_totals(pool, guild, from, to).await?;
-    let active = analytics::active_members(pool, guild, from, to).await?;
+    let totals = analytics::guild_totals(&mut *conn, guild, from, to).await?;
+    let active = analytics::active_members(&mut *conn, guild, from, to).await?;
     Ok((
         Metrics {
             messages: totals.messages as f64,
@@ -114,6 +114,7 @@ async fn metrics(
 }
 
 impl PulseFigures {
+    /// The figures of the seven local days before `now`'s day.
     pub async fn load(
         pool: &PgPool,
         guild_id: Snowflake,
@@ -121,6 +122,19 @@ impl PulseFigures {
         now: DateTime<Utc>,
     ) -> Result<Self, DbError> {
         let (from, to) = week_of(now, tz);
+        let mut conn = pool.acquire().await?;
+        Self::load_period(&mut conn, guild_id, tz, from, to, now).await
+    }
+
+    /// The figures of the week `[from, to)` (seven local days) as of `now`.
+    pub async fn load_period(
+        conn: &mut PgConnection,
+        guild_id: Snowflake,
+        tz: Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DbError> {
         let week_before = |k: i64| {
             let to_day = to.with_timezone(&tz).date_naive() - Duration::days(DAYS * k);
             (
@@ -128,14 +142,14 @@ impl PulseFigures {
                 local_midnight(to_day, tz),
             )
         };
-        let (week, _) = metrics(pool, guild_id, from, to).await?;
+        let (week, _) = metrics(conn, guild_id, from, to).await?;
         let (p_from, p_to) = week_before(1);
-        let (previous, _) = metrics(pool, guild_id, p_from, p_to).await?;
+        let (previous, _) = metrics(conn, guild_id, p_from, p_to).await?;
         let mut sum = Metrics::default();
         let mut weeks = 0u32;
         for k in 1..=BASELINE_WEEKS {
             let (b_from, b_to) = week_before(k);
-            let (m, hours) = metrics(pool, guild_id, b_from, b_to).await?;
+            let (m, hours) = metrics(conn, guild_id, b_from, b_to).await?;
             if hours > 0 {
                 weeks += 1;
                 sum.messages += m.messages;
@@ -158,8 +172,8 @@ impl PulseFigures {
             }
         });
 
-        let now_usage = analytics::channel_usage(pool, guild_id, from, to).await?;
-        let before_usage = analytics::channel_usage(pool, guild_id, p_from, p_to).await?;
+        let now_usage = analytics::channel_usage(&mut *conn, guild_id, from, to).await?;
+        let before_usage = analytics::channel_usage(&mut *conn, guild_id, p_from, p_to).await?;
         let mut channels: Vec<ChannelChange> = now_usage
             .iter()
             .map(|c| ChannelChange {
@@ -185,7 +199,7 @@ impl PulseFigures {
         channels.retain(|c| c.now > 0 || c.before > 0);
 
         let board = analytics::leaderboard(
-            pool,
+            &mut *conn,
             guild_id,
             from,
             to,
@@ -199,7 +213,7 @@ impl PulseFigures {
         .await?;
         let ranked_total = week.messages as i64;
 
-        let hours = analytics::guild_hours(pool, guild_id, from, to).await?;
+        let hours = analytics::guild_hours(&mut *conn, guild_id, from, to).await?;
         let mut cells: std::collections::BTreeMap<(u32, u32), i64> = Default::default();
         for h in &hours {
             let local = h.hour.with_timezone(&tz);
@@ -216,15 +230,15 @@ impl PulseFigures {
                 (day, *h, *m)
             });
 
-        let cohort = analytics::join_cohort(pool, guild_id, from, to, now).await?;
+        let cohort = analytics::join_cohort(&mut *conn, guild_id, from, to, now).await?;
         let mut incidents: Vec<Incident> =
-            shared::db::alerts::recent_incidents(pool, guild_id, None, 200)
+            shared::db::alerts::recent_incidents(&mut *conn, guild_id, None, 200)
                 .await?
                 .into_iter()
                 .filter(|i| i.started_at >= from && i.started_at < to)
                 .collect();
         incidents.reverse();
-        let gaps = shared::db::ingest::gaps(pool, guild_id, from, to)
+        let gaps = shared::db::ingest::gaps(&mut *conn, guild_id, from, to)
             .await?
             .len();
         Ok(Self {
