@@ -10,6 +10,7 @@
 //! ([`Catalogue`], [`VoiceSessions`]); the fold (`fold.rs`) dispatches each
 //! event to them and to the batch.
 
+pub mod alerts;
 mod batch;
 mod catalogue;
 mod fold;
@@ -50,6 +51,7 @@ pub struct ShardState {
     settings: Arc<SettingsCache>,
     catalogue: Catalogue,
     voice: VoiceSessions,
+    detectors: alerts::Detectors,
     /// Time of the last event processed (scenario time when the gateway
     /// sends `sim_time_ms`, else the wall clock); never goes back.
     pub clock: Option<DateTime<Utc>>,
@@ -74,6 +76,7 @@ impl ShardState {
             settings,
             catalogue: Catalogue::default(),
             voice: VoiceSessions::default(),
+            detectors: alerts::Detectors::default(),
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
@@ -82,7 +85,8 @@ impl ShardState {
     }
 
     /// Loads the shard's available guilds, their channels and present
-    /// members, and the open voice sessions as of the last committed flush.
+    /// members, the open voice sessions and the alert windows as of the
+    /// last committed flush.
     pub async fn load(
         &mut self,
         pool: &sqlx::PgPool,
@@ -121,6 +125,11 @@ impl ShardState {
             .collect();
         for v in ingest::voice_sessions_of(pool, &all).await? {
             self.voice.restore(&v);
+        }
+        // Alert windows with their ongoing incidents and cooldowns, as
+        // the checkpoint's flush left them (same transaction).
+        for w in shared::db::alerts::windows_of(pool, &all).await? {
+            self.detectors.restore(&w);
         }
         Ok(())
     }
@@ -273,12 +282,45 @@ impl ShardState {
         }
         self.pending.coverage.insert(Hour::containing(t));
         self.clock = Some(t);
+        self.end_alerts(t);
         t
+    }
+
+    /// Ends the ongoing incidents that are over at `clock`.
+    fn end_alerts(&mut self, clock: DateTime<Utc>) {
+        let settings = &self.settings;
+        self.detectors
+            .tick(&mut self.pending.alerts, clock, |guild_id, kind| {
+                settings.get(guild_id).alerts.get(kind).clone()
+            });
+    }
+
+    /// Feeds an event to a guild's alert window of `kind`.
+    fn alert_event(
+        &mut self,
+        guild_id: Snowflake,
+        filter: &Filter,
+        kind: shared::alerts::AlertKind,
+        entry: alerts::Entry,
+    ) {
+        let clock = self.clock.unwrap_or(entry.at);
+        self.detectors.record(
+            &mut self.pending.alerts,
+            guild_id,
+            filter.alerts.get(kind),
+            entry,
+            clock,
+        );
     }
 
     /// Credits open voice sessions up to the clock and takes the pending
     /// batch, with the checkpoint it brings the shard to.
     pub fn seal(&mut self, session: Option<(String, u64)>, resume_url: Option<String>) -> Sealed {
+        if let Some(clock) = self.clock {
+            // A kind switched off since the last event ends its incident.
+            self.end_alerts(clock);
+        }
+        self.detectors.seal(&mut self.pending.alerts);
         if let Some(clock) = self.clock.map(voice::floor_second) {
             self.voice
                 .credit_open(&self.settings, clock, &mut self.pending.rollups);

@@ -20,6 +20,7 @@ fn state() -> ShardState {
             tracked: true,
             since: None,
             allow: None,
+            ..Filter::default()
         },
     );
     ShardState::new(0, 1, settings)

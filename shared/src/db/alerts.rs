@@ -184,6 +184,35 @@ pub async fn update_incident<'e>(
     Ok(())
 }
 
+/// Stores the growth or end of the guild's ongoing incident of a kind
+/// detected at `incident.detected_at` (the ingester knows an incident by
+/// that, not by the id the database assigned), and returns it as stored;
+/// `None` when no such incident is ongoing. Served by the index of
+/// ongoing incidents. Run in the flush transaction.
+pub async fn update_ongoing_incident<'e>(
+    executor: impl PgExecutor<'e>,
+    incident: &Incident,
+) -> Result<Option<Incident>, DbError> {
+    let detail = serde_json::to_value(&incident.detail)
+        .map_err(|e| DbError::Corrupt(format!("alert incident detail: {e}")))?;
+    let row: Option<IncidentRow> = sqlx::query_as(concat!(
+        "update alert_incidents set last_event_at = $4, ended_at = $5, count = $6, detail = $7
+         where guild_id = $1 and ended_at is null and kind = $2 and detected_at = $3
+         returning ",
+        incident_columns!()
+    ))
+    .bind(incident.guild_id)
+    .bind(incident.kind.key())
+    .bind(incident.detected_at)
+    .bind(incident.last_event_at)
+    .bind(incident.ended_at)
+    .bind(incident.count)
+    .bind(detail)
+    .fetch_optional(executor)
+    .await?;
+    row.map(IncidentRow::into_incident).transpose()
+}
+
 /// Incidents still going on in the given guilds (loaded at start).
 pub async fn open_incidents<'e>(
     executor: impl PgExecutor<'e>,

@@ -1,0 +1,416 @@
+//! Alert detection for the counting kinds: join raids and mass deletions.
+//!
+//! Each guild has one [`CountWindow`] per kind: the recent events (a sliding
+//! window by event time), the ongoing incident if any, and when the last
+//! one ended (the cooldown). The fold feeds it the events the rollups
+//! count; every change it reports lands in the batch as an [`IncidentWrite`],
+//! and the changed windows are saved with the batch (`alert_windows`), so
+//! after a crash the loaded windows and the gateway's replay from the
+//! checkpoint rebuild exactly the same incidents.
+//!
+//! Times: an incident's times are kept to the millisecond (what PostgreSQL
+//! stores exactly and what the simulator sends), because the flush finds
+//! the stored incident again by its `detected_at`.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Snowflake;
+use shared::alerts::{AlertKind, AlertSettings, Delivery, Incident, IncidentDetail};
+use shared::db::alerts::AlertWindow;
+
+/// A raid's context looks this far back before the window that crossed.
+pub const JOINS_BEFORE: TimeDelta = TimeDelta::minutes(2);
+
+/// An account younger than this at its join counts as young.
+pub const YOUNG_ACCOUNT: TimeDelta = TimeDelta::days(7);
+
+/// What one counted event says beyond its time and count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Fact {
+    /// A join (counted once).
+    Join { young: bool, default_avatar: bool },
+    /// Deleted messages of one channel (a single delete or one bulk).
+    Deletion { channel: Snowflake, bulk: bool },
+}
+
+/// One event in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    /// Joins: 1. Deletions: messages deleted.
+    pub n: u32,
+    pub fact: Fact,
+}
+
+/// An incident while it goes on (and as it ended).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ongoing {
+    pub started_at: DateTime<Utc>,
+    pub detected_at: DateTime<Utc>,
+    pub last_event_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub count: u32,
+    pub detail: IncidentDetail,
+}
+
+impl Ongoing {
+    /// The incident as the database stores it (id and delivery are the
+    /// flush's to assign).
+    pub fn incident(&self, guild_id: Snowflake, kind: AlertKind) -> Incident {
+        Incident {
+            guild_id,
+            incident_id: 0,
+            kind,
+            started_at: self.started_at,
+            detected_at: self.detected_at,
+            last_event_at: self.last_event_at,
+            ended_at: self.ended_at,
+            count: i32::try_from(self.count).unwrap_or(i32::MAX),
+            detail: self.detail.clone(),
+            delivery: Delivery::NoChannel,
+        }
+    }
+
+    fn absorb(&mut self, entry: &Entry) {
+        self.count += entry.n;
+        self.last_event_at = self.last_event_at.max(entry.at);
+        add_to_detail(&mut self.detail, entry);
+    }
+}
+
+/// What a window reports to the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Opened(Ongoing),
+    Grew(Ongoing),
+    Ended(Ongoing),
+}
+
+/// A kind's sliding window in one guild.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountWindow {
+    /// Events of the last window (plus [`JOINS_BEFORE`]), oldest first.
+    pub entries: VecDeque<Entry>,
+    pub ongoing: Option<Ongoing>,
+    /// When the last incident of the kind ended (the cooldown starts there).
+    pub last_ended_at: Option<DateTime<Utc>>,
+}
+
+/// To the millisecond (see the module's "Times").
+pub fn to_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
+}
+
+impl CountWindow {
+    /// Counts an event at `entry.at` (join time or arrival) with the
+    /// ingester's clock at `clock`. A kind not active at the event's time
+    /// counts nothing (not even later: a snooze's events never fire).
+    pub fn record(
+        &mut self,
+        settings: &AlertSettings,
+        mut entry: Entry,
+        clock: DateTime<Utc>,
+    ) -> Option<Change> {
+        if entry.n == 0 || !settings.is_active(entry.at) {
+            return None;
+        }
+        entry.at = to_ms(entry.at);
+        let position = self.entries.partition_point(|e| e.at <= entry.at);
+        self.entries.insert(position, entry);
+        let newest = self.entries.back().map_or(entry.at, |e| e.at);
+        let keep_from = newest - settings.window() - JOINS_BEFORE;
+        while self.entries.front().is_some_and(|e| e.at < keep_from) {
+            self.entries.pop_front();
+        }
+        if let Some(ongoing) = &mut self.ongoing {
+            ongoing.absorb(&entry);
+            return Some(Change::Grew(ongoing.clone()));
+        }
+        let clock = to_ms(clock);
+        if self
+            .last_ended_at
+            .is_some_and(|ended| clock < ended + settings.cooldown())
+        {
+            return None;
+        }
+        // The window of `window_secs` that ends at this event.
+        let from = entry.at - settings.window();
+        let window: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.at >= from && e.at <= entry.at)
+            .collect();
+        let count: u32 = window.iter().map(|e| e.n).sum();
+        if count < settings.count_threshold() {
+            return None;
+        }
+        let started_at = window.first().map_or(entry.at, |e| e.at);
+        let mut detail = empty_detail(&entry.fact);
+        for e in &window {
+            add_to_detail(&mut detail, e);
+        }
+        if let IncidentDetail::JoinRaid { joins_before, .. } = &mut detail {
+            *joins_before = self
+                .entries
+                .iter()
+                .filter(|e| e.at >= started_at - JOINS_BEFORE && e.at < started_at)
+                .map(|e| e.n)
+                .sum();
+        }
+        let ongoing = Ongoing {
+            started_at,
+            detected_at: clock.max(started_at),
+            last_event_at: entry.at,
+            ended_at: None,
+            count,
+            detail,
+        };
+        self.ongoing = Some(ongoing.clone());
+        Some(Change::Opened(ongoing))
+    }
+
+    /// Ends the ongoing incident once the clock is a quiet period past its
+    /// last event (`ended_at` = last event + quiet, the same under any
+    /// replay), or at the clock when the kind was switched off or snoozed.
+    pub fn tick(&mut self, settings: &AlertSettings, clock: DateTime<Utc>) -> Option<Change> {
+        let ongoing = self.ongoing.as_ref()?;
+        let quiet_end = ongoing.last_event_at + settings.quiet();
+        let ended_at = if clock >= quiet_end {
+            quiet_end
+        } else if !settings.is_active(clock) {
+            to_ms(clock).max(ongoing.last_event_at)
+        } else {
+            return None;
+        };
+        let mut ongoing = self.ongoing.take()?;
+        ongoing.ended_at = Some(ended_at);
+        self.last_ended_at = Some(ended_at);
+        // Its events never count toward the next incident.
+        let last = ongoing.last_event_at;
+        self.entries.retain(|e| e.at > last);
+        Some(Change::Ended(ongoing))
+    }
+}
+
+fn empty_detail(fact: &Fact) -> IncidentDetail {
+    match fact {
+        Fact::Join { .. } => IncidentDetail::JoinRaid {
+            young_accounts: 0,
+            default_avatars: 0,
+            joins_before: 0,
+        },
+        Fact::Deletion { .. } => IncidentDetail::MassDelete {
+            single: 0,
+            bulk: 0,
+            channels: Vec::new(),
+        },
+    }
+}
+
+fn add_to_detail(detail: &mut IncidentDetail, entry: &Entry) {
+    match (detail, entry.fact) {
+        (
+            IncidentDetail::JoinRaid {
+                young_accounts,
+                default_avatars,
+                ..
+            },
+            Fact::Join {
+                young,
+                default_avatar,
+            },
+        ) => {
+            *young_accounts += u32::from(young);
+            *default_avatars += u32::from(default_avatar);
+        }
+        (
+            IncidentDetail::MassDelete {
+                single,
+                bulk,
+                channels,
+            },
+            Fact::Deletion {
+                channel,
+                bulk: is_bulk,
+            },
+        ) => {
+            if is_bulk {
+                *bulk += entry.n;
+            } else {
+                *single += entry.n;
+            }
+            match channels.iter_mut().find(|(c, _)| *c == channel) {
+                Some((_, n)) => *n += entry.n,
+                None => channels.push((channel, entry.n)),
+            }
+            // Most first, then by id: the same order after any replay.
+            channels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        _ => {}
+    }
+}
+
+/// An incident to insert (`new`) or update, with the settings its message
+/// is rendered with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentWrite {
+    pub guild_id: Snowflake,
+    pub kind: AlertKind,
+    pub new: bool,
+    pub ongoing: Ongoing,
+    pub settings: AlertSettings,
+}
+
+impl IncidentWrite {
+    pub fn incident(&self) -> Incident {
+        self.ongoing.incident(self.guild_id, self.kind)
+    }
+}
+
+/// What a batch writes for alerts.
+#[derive(Debug, Default)]
+pub struct AlertWrites {
+    /// In the order they happened; one per incident per batch.
+    pub incidents: Vec<IncidentWrite>,
+    /// Windows changed since the last seal.
+    pub dirty: BTreeSet<(Snowflake, AlertKind)>,
+    /// The changed windows, serialized at seal.
+    pub windows: Vec<AlertWindow>,
+}
+
+impl AlertWrites {
+    pub fn is_empty(&self) -> bool {
+        self.incidents.is_empty() && self.dirty.is_empty() && self.windows.is_empty()
+    }
+
+    /// Adds a change, merged into this batch's write of the same incident.
+    fn push(
+        &mut self,
+        guild_id: Snowflake,
+        kind: AlertKind,
+        change: Change,
+        settings: &AlertSettings,
+    ) {
+        let (new, ongoing) = match change {
+            Change::Opened(o) => (true, o),
+            Change::Grew(o) | Change::Ended(o) => (false, o),
+        };
+        if let Some(existing) = self.incidents.iter_mut().rev().find(|w| {
+            w.guild_id == guild_id && w.kind == kind && w.ongoing.detected_at == ongoing.detected_at
+        }) {
+            existing.ongoing = ongoing;
+            existing.settings = settings.clone();
+            return;
+        }
+        self.incidents.push(IncidentWrite {
+            guild_id,
+            kind,
+            new,
+            ongoing,
+            settings: settings.clone(),
+        });
+    }
+}
+
+/// The windows of a shard's guilds.
+#[derive(Debug, Default)]
+pub struct Detectors {
+    windows: HashMap<(Snowflake, AlertKind), CountWindow>,
+    /// Windows with an ongoing incident (checked as the clock moves).
+    ongoing: BTreeSet<(Snowflake, AlertKind)>,
+}
+
+impl Detectors {
+    /// A window as the last committed flush saved it.
+    pub fn restore(&mut self, saved: &AlertWindow) {
+        match serde_json::from_value::<CountWindow>(saved.state.clone()) {
+            Ok(window) => {
+                if window.ongoing.is_some() {
+                    self.ongoing.insert((saved.guild_id, saved.kind));
+                }
+                self.windows.insert((saved.guild_id, saved.kind), window);
+            }
+            Err(error) => tracing::warn!(
+                guild_id = %saved.guild_id, kind = %saved.kind, %error,
+                "unreadable alert window; starting it empty"
+            ),
+        }
+    }
+
+    /// Feeds an event to a guild's window of `settings.kind`.
+    pub fn record(
+        &mut self,
+        writes: &mut AlertWrites,
+        guild_id: Snowflake,
+        settings: &AlertSettings,
+        entry: Entry,
+        clock: DateTime<Utc>,
+    ) {
+        let key = (guild_id, settings.kind);
+        if !settings.is_active(entry.at) && !self.windows.contains_key(&key) {
+            return;
+        }
+        let window = self.windows.entry(key).or_default();
+        let before = window.entries.len();
+        let change = window.record(settings, entry, clock);
+        if change.is_some() || window.entries.len() != before {
+            writes.dirty.insert(key);
+        }
+        if window.ongoing.is_some() {
+            self.ongoing.insert(key);
+        }
+        if let Some(change) = change {
+            writes.push(guild_id, settings.kind, change, settings);
+        }
+    }
+
+    /// Ends the ongoing incidents that are over at `clock` (`settings_of`
+    /// gives a guild's settings of a kind).
+    pub fn tick(
+        &mut self,
+        writes: &mut AlertWrites,
+        clock: DateTime<Utc>,
+        settings_of: impl Fn(Snowflake, AlertKind) -> AlertSettings,
+    ) {
+        if self.ongoing.is_empty() {
+            return;
+        }
+        let keys: Vec<_> = self.ongoing.iter().copied().collect();
+        for key in keys {
+            let settings = settings_of(key.0, key.1);
+            let Some(window) = self.windows.get_mut(&key) else {
+                self.ongoing.remove(&key);
+                continue;
+            };
+            if let Some(change) = window.tick(&settings, clock) {
+                self.ongoing.remove(&key);
+                writes.dirty.insert(key);
+                writes.push(key.0, key.1, change, &settings);
+            }
+        }
+    }
+
+    /// Serializes the windows changed since the last seal into `writes`.
+    pub fn seal(&self, writes: &mut AlertWrites) {
+        for key in std::mem::take(&mut writes.dirty) {
+            if let Some(window) = self.windows.get(&key) {
+                match serde_json::to_value(window) {
+                    Ok(state) => writes.windows.push(AlertWindow {
+                        guild_id: key.0,
+                        kind: key.1,
+                        state,
+                    }),
+                    Err(error) => tracing::error!(%error, "cannot serialize an alert window"),
+                }
+            }
+        }
+    }
+
+    /// A guild's window of a kind (tests, diagnostics).
+    pub fn window(&self, guild_id: Snowflake, kind: AlertKind) -> Option<&CountWindow> {
+        self.windows.get(&(guild_id, kind))
+    }
+}
