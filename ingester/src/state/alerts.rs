@@ -414,3 +414,237 @@ impl Detectors {
         self.windows.get(&(guild_id, kind))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 10, m, s).unwrap()
+    }
+
+    fn raid() -> AlertSettings {
+        AlertSettings::default_for(AlertKind::JoinRaid)
+    }
+
+    fn join(t: DateTime<Utc>, young: bool) -> Entry {
+        Entry {
+            at: t,
+            n: 1,
+            fact: Fact::Join {
+                young,
+                default_avatar: !young,
+            },
+        }
+    }
+
+    /// Joins at `t0 + i * step` seconds; returns the changes reported.
+    fn joins(
+        w: &mut CountWindow,
+        s: &AlertSettings,
+        t0: DateTime<Utc>,
+        n: u32,
+        step: i64,
+    ) -> Vec<Change> {
+        (0..n)
+            .filter_map(|i| {
+                let t = t0 + TimeDelta::seconds(i64::from(i) * step);
+                w.record(s, join(t, i % 2 == 0), t)
+            })
+            .collect()
+    }
+
+    fn opened(changes: &[Change]) -> Vec<&Ongoing> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Opened(o) => Some(o),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_raid_opens_at_the_threshold_with_its_context() {
+        let s = raid();
+        let mut w = CountWindow::default();
+        let changes = joins(&mut w, &s, at(0, 0), 9, 3);
+        assert!(changes.is_empty(), "9 joins are below 10");
+        let change = w.record(&s, join(at(0, 27), false), at(0, 27));
+        let Some(Change::Opened(o)) = change else {
+            panic!("the 10th join within 60 s opens an incident: {change:?}");
+        };
+        assert_eq!(
+            (o.started_at, o.detected_at, o.count),
+            (at(0, 0), at(0, 27), 10)
+        );
+        assert_eq!(
+            o.detail,
+            IncidentDetail::JoinRaid {
+                young_accounts: 5,
+                default_avatars: 5,
+                joins_before: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn the_window_slides_and_counts_the_joins_of_the_two_minutes_before() {
+        let s = raid();
+        let mut w = CountWindow::default();
+        // 7 s apart: any 10 span 63 s, more than the 60 s window.
+        assert!(joins(&mut w, &s, at(0, 0), 20, 7).is_empty());
+        // Then 10 within 9 s: the window ending at the last holds them and
+        // the slow joins of its last 60 s.
+        let t0 = at(10, 0);
+        let changes = joins(&mut w, &s, t0, 10, 1);
+        let o = opened(&changes);
+        assert_eq!(o.len(), 1);
+        let o = o[0];
+        // Slow joins at 0..=133 s (every 7 s) end 467 s before t0: none
+        // in the window; the window starts at t0's first crossing.
+        assert_eq!(o.started_at, t0);
+        assert_eq!(o.count, 10);
+        let IncidentDetail::JoinRaid { joins_before, .. } = o.detail else {
+            panic!()
+        };
+        assert_eq!(joins_before, 0, "the slow joins ended 8 minutes earlier");
+
+        let mut w = CountWindow::default();
+        // 3 joins 90 s and more before the burst: before the window, within 2 min.
+        joins(&mut w, &s, at(0, 0), 3, 10);
+        let changes = joins(&mut w, &s, at(1, 50), 10, 1);
+        let IncidentDetail::JoinRaid { joins_before, .. } = opened(&changes)[0].detail else {
+            panic!()
+        };
+        assert_eq!(joins_before, 3);
+    }
+
+    #[test]
+    fn an_incident_grows_then_ends_a_quiet_period_after_its_last_join() {
+        let s = raid();
+        let mut w = CountWindow::default();
+        let changes = joins(&mut w, &s, at(0, 0), 12, 3);
+        assert_eq!(opened(&changes).len(), 1, "one incident, not one per join");
+        let Some(Change::Grew(last)) = changes.last() else {
+            panic!("joins after the crossing grow it")
+        };
+        assert_eq!((last.count, last.last_event_at), (12, at(0, 33)));
+        assert_eq!(w.tick(&s, at(5, 32)), None, "299 s after the last join");
+        let Some(Change::Ended(o)) = w.tick(&s, at(7, 0)) else {
+            panic!("over after 300 s")
+        };
+        assert_eq!(
+            o.ended_at,
+            Some(at(5, 33)),
+            "last join + quiet, not the clock"
+        );
+        assert_eq!(o.count, 12);
+    }
+
+    #[test]
+    fn no_new_incident_during_the_cooldown() {
+        let s = raid();
+        let mut w = CountWindow::default();
+        joins(&mut w, &s, at(0, 0), 10, 1);
+        w.tick(&s, at(6, 0)); // ended at 00:09 + 300 s = 05:09
+        let during = joins(&mut w, &s, at(10, 0), 10, 1);
+        assert!(
+            during.is_empty(),
+            "05:09 + 600 s = 15:09 is the cooldown's end"
+        );
+        let after = joins(&mut w, &s, at(15, 9), 10, 1);
+        assert_eq!(opened(&after).len(), 1);
+        assert_eq!(
+            opened(&after)[0].count,
+            10,
+            "no join of the cooldown counts"
+        );
+    }
+
+    #[test]
+    fn a_kind_off_or_snoozed_detects_nothing_and_switching_off_ends_the_incident() {
+        let mut off = raid();
+        off.enabled = false;
+        let mut w = CountWindow::default();
+        assert!(joins(&mut w, &off, at(0, 0), 20, 1).is_empty());
+
+        let mut snoozed = raid();
+        snoozed.snoozed_until = Some(at(1, 0));
+        let mut w = CountWindow::default();
+        assert!(joins(&mut w, &snoozed, at(0, 0), 20, 1).is_empty());
+        // The snooze is over: the joins made during it do not count.
+        assert!(joins(&mut w, &snoozed, at(1, 0), 9, 1).is_empty());
+        assert_eq!(opened(&joins(&mut w, &snoozed, at(1, 9), 1, 1)).len(), 1);
+
+        let s = raid();
+        let mut w = CountWindow::default();
+        joins(&mut w, &s, at(0, 0), 10, 1);
+        let Some(Change::Ended(o)) = w.tick(&off, at(0, 30)) else {
+            panic!("switched off: ends at once")
+        };
+        assert_eq!(o.ended_at, Some(at(0, 30)));
+    }
+
+    #[test]
+    fn deletions_count_per_message_by_channel_and_single_or_bulk() {
+        let s = AlertSettings::default_for(AlertKind::MassDelete);
+        let del = |t, n, channel, bulk| Entry {
+            at: t,
+            n,
+            fact: Fact::Deletion {
+                channel: Snowflake(channel),
+                bulk,
+            },
+        };
+        let mut w = CountWindow::default();
+        let Some(Change::Opened(o)) = w.record(&s, del(at(0, 0), 24, 7, true), at(0, 0)) else {
+            panic!("one bulk of 24 messages crosses 5")
+        };
+        assert_eq!(o.count, 24);
+
+        let mut w = CountWindow::default();
+        assert!(w.record(&s, del(at(0, 0), 1, 7, false), at(0, 0)).is_none());
+        assert!(
+            w.record(&s, del(at(0, 10), 1, 8, false), at(0, 10))
+                .is_none()
+        );
+        assert!(
+            w.record(&s, del(at(0, 20), 1, 8, false), at(0, 20))
+                .is_none()
+        );
+        // 31 s after the first: it left the 30 s window.
+        assert!(
+            w.record(&s, del(at(0, 31), 1, 8, false), at(0, 31))
+                .is_none()
+        );
+        let Some(Change::Opened(o)) = w.record(&s, del(at(0, 32), 2, 9, true), at(0, 32)) else {
+            panic!("3 single + 2 bulk within 30 s")
+        };
+        assert_eq!((o.started_at, o.count), (at(0, 10), 5));
+        assert_eq!(
+            o.detail,
+            IncidentDetail::MassDelete {
+                single: 3,
+                bulk: 2,
+                channels: vec![(Snowflake(8), 3), (Snowflake(9), 2)],
+            }
+        );
+    }
+
+    #[test]
+    fn a_saved_window_resumes_the_same_incident() {
+        let s = raid();
+        let mut w = CountWindow::default();
+        joins(&mut w, &s, at(0, 0), 11, 3);
+        let saved = serde_json::to_value(&w).unwrap();
+        let mut restored: CountWindow = serde_json::from_value(saved).unwrap();
+        assert_eq!(restored, w);
+        let Some(Change::Grew(o)) = restored.record(&s, join(at(0, 33), true), at(0, 33)) else {
+            panic!("the restored incident grows")
+        };
+        assert_eq!(o.count, 12);
+    }
+}

@@ -412,3 +412,94 @@ fn member_memory() {
         (after - before) / MEMBERS
     );
 }
+
+#[test]
+fn raids_count_people_of_tracked_guilds_with_young_accounts_and_default_avatars() {
+    use shared::alerts::{AlertKind, IncidentDetail};
+    let mut s = state();
+    let member = |s: &mut ShardState, guild: &str, user: Snowflake, avatar, bot, when| {
+        let d = serde_json::json!({
+            "guild_id": guild, "joined_at": when,
+            "user": {"id": user.to_string(), "avatar": avatar, "bot": bot},
+        });
+        frame(s, "GUILD_MEMBER_ADD", d, when);
+    };
+    for i in 0..10u32 {
+        let when = at(9, 0, i);
+        // Even: a day-old account without avatar; odd: a month old with one.
+        let (user, avatar) = if i % 2 == 0 {
+            (Snowflake::at(when - chrono::TimeDelta::days(1)), None)
+        } else {
+            (
+                Snowflake::at(when - chrono::TimeDelta::days(30)),
+                Some("a1b2"),
+            )
+        };
+        member(
+            &mut s,
+            "100",
+            Snowflake(user.0 + u64::from(i)),
+            avatar,
+            false,
+            when,
+        );
+        // Bots joining meanwhile are no raiders; an untracked guild has none.
+        member(
+            &mut s,
+            "100",
+            Snowflake(5000 + u64::from(i)),
+            None,
+            true,
+            when,
+        );
+        member(
+            &mut s,
+            "200",
+            Snowflake(6000 + u64::from(i)),
+            None,
+            false,
+            when,
+        );
+    }
+    let writes = &s.pending.alerts.incidents;
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let w = &writes[0];
+    assert_eq!(
+        (w.guild_id, w.kind, w.new),
+        (GUILD, AlertKind::JoinRaid, true)
+    );
+    assert_eq!(w.ongoing.count, 10);
+    assert_eq!(
+        w.ongoing.detail,
+        IncidentDetail::JoinRaid {
+            young_accounts: 5,
+            default_avatars: 5,
+            joins_before: 0
+        }
+    );
+
+    let d = serde_json::json!({
+        "guild_id": "100", "channel_id": "7", "ids": ["1", "2", "3", "4", "5", "6"],
+    });
+    frame(&mut s, "MESSAGE_DELETE_BULK", d, at(9, 0, 20));
+    let deletion = &s.pending.alerts.incidents[1];
+    assert_eq!(
+        (deletion.kind, deletion.ongoing.count),
+        (AlertKind::MassDelete, 6)
+    );
+
+    let sealed = s.seal(None, None);
+    let mut saved: Vec<_> = sealed
+        .pending
+        .alerts
+        .windows
+        .iter()
+        .map(|w| (w.guild_id, w.kind))
+        .collect();
+    saved.sort();
+    assert_eq!(
+        saved,
+        [(GUILD, AlertKind::JoinRaid), (GUILD, AlertKind::MassDelete)],
+        "the changed windows are saved with the batch"
+    );
+}
