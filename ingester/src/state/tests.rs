@@ -503,3 +503,26 @@ fn raids_count_people_of_tracked_guilds_with_young_accounts_and_default_avatars(
         "the changed windows are saved with the batch"
     );
 }
+
+#[test]
+fn on_the_wall_clock_an_incident_ends_without_further_events() {
+    use shared::alerts::AlertKind;
+    let mut s = state();
+    for i in 0..10u64 {
+        let when = at(9, 0, i as u32);
+        let d = serde_json::json!({
+            "guild_id": "100", "joined_at": when, "user": {"id": (1000 + i).to_string()},
+        });
+        frame(&mut s, "GUILD_MEMBER_ADD", d, when);
+    }
+    s.wall_clock = Some(true);
+    let _ = s.seal(None, None);
+    assert!(s.pending.is_empty());
+    s.touch(at(9, 5, 8));
+    assert!(s.pending.is_empty(), "299 s after the last join it goes on");
+    s.touch(at(9, 5, 9));
+    assert!(!s.pending.is_empty(), "the end is a batch to flush");
+    let ended = &s.pending.alerts.incidents[0];
+    assert_eq!(ended.kind, AlertKind::JoinRaid);
+    assert_eq!(ended.ongoing.ended_at, Some(at(9, 5, 9)));
+}
