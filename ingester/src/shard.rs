@@ -349,6 +349,17 @@ async fn handle_text(
     }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
+    if let Some((guild_id, hour)) = state.voice_usual_needed(t, envelope.d, arrival) {
+        let mut backoff = Duration::from_millis(200);
+        while let Err(error) = state.load_voice_usual(pool, guild_id, hour).await {
+            tracing::warn!(shard = shard_id, %guild_id, %error, "reading the usual voice peak failed; retrying");
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
     match state.apply(t, envelope.d, arrival) {
         Outcome::Handled(kind) => counters.increment(kind.as_str()),
         Outcome::Ignored => counters.increment("ignored"),

@@ -455,6 +455,36 @@ pub fn render(incident: &Incident, settings: &AlertSettings) -> serde_json::Valu
     })
 }
 
+/// The hours whose figures make `hour`'s usual: the same hour 1 to 4
+/// weeks earlier, those wholly at or after `tracking_since`.
+pub fn baseline_hours(
+    hour: DateTime<Utc>,
+    tracking_since: Option<DateTime<Utc>>,
+) -> Vec<DateTime<Utc>> {
+    (1..=4)
+        .map(|k| hour - Duration::days(7 * k))
+        .filter(|h| tracking_since.is_none_or(|since| *h >= since))
+        .collect()
+}
+
+/// The usual of an hour: the mean of its [`baseline_hours`]' figures (an
+/// hour without a row counts 0); `None` with fewer than 2 such weeks.
+pub fn usual(figures: &[f64]) -> Option<f64> {
+    (figures.len() >= 2).then(|| figures.iter().sum::<f64>() / figures.len() as f64)
+}
+
+/// Whether an hour with `messages` member messages is an activity drop
+/// against `usual` under `settings`.
+pub fn is_drop(settings: &AlertSettings, messages: f64, usual: f64) -> bool {
+    usual >= f64::from(settings.min_volume)
+        && messages <= usual * (1.0 - settings.threshold / 100.0)
+}
+
+/// The people in voice at which a surge starts against `usual`.
+pub fn surge_threshold(settings: &AlertSettings, usual: f64) -> f64 {
+    f64::from(settings.min_volume).max(settings.threshold * usual)
+}
+
 /// How far `value` lies below `usual`, in percent (0 when not below).
 pub fn percent_below(value: f64, usual: f64) -> f64 {
     if usual <= 0.0 {

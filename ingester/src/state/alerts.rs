@@ -17,8 +17,12 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Snowflake;
-use shared::alerts::{AlertKind, AlertSettings, Delivery, Incident, IncidentDetail};
+use shared::alerts::{
+    AlertKind, AlertSettings, Delivery, Incident, IncidentDetail, surge_threshold,
+};
 use shared::db::alerts::AlertWindow;
+
+use super::voice::GuildPeople;
 
 /// A raid's context looks this far back before the window that crossed.
 pub const JOINS_BEFORE: TimeDelta = TimeDelta::minutes(2);
@@ -97,6 +101,10 @@ pub struct CountWindow {
     pub ongoing: Option<Ongoing>,
     /// When the last incident of the kind ended (the cooldown starts there).
     pub last_ended_at: Option<DateTime<Utc>>,
+    /// Voice surge: people in voice are at or above the threshold now (the
+    /// incident cannot end while they are).
+    #[serde(default)]
+    pub above: bool,
 }
 
 /// To the millisecond (see the module's "Times").
@@ -177,6 +185,9 @@ impl CountWindow {
     /// replay), or at the clock when the kind was switched off or snoozed.
     pub fn tick(&mut self, settings: &AlertSettings, clock: DateTime<Utc>) -> Option<Change> {
         let ongoing = self.ongoing.as_ref()?;
+        if self.above && settings.is_active(clock) {
+            return None;
+        }
         let quiet_end = ongoing.last_event_at + settings.quiet();
         let ended_at = if clock >= quiet_end {
             quiet_end
@@ -186,12 +197,80 @@ impl CountWindow {
             return None;
         };
         let mut ongoing = self.ongoing.take()?;
+        self.above = false;
         ongoing.ended_at = Some(ended_at);
         self.last_ended_at = Some(ended_at);
         // Its events never count toward the next incident.
         let last = ongoing.last_event_at;
         self.entries.retain(|e| e.at > last);
         Some(Change::Ended(ongoing))
+    }
+}
+
+impl CountWindow {
+    /// Voice surge: `people` in voice at instant `at`, against the usual
+    /// peak of `at`'s hour. Starts an incident when they reach
+    /// [`surge_threshold`]; it grows with a higher peak, and its last event
+    /// is the last moment at or above the threshold.
+    pub fn people(
+        &mut self,
+        settings: &AlertSettings,
+        people: &GuildPeople,
+        usual: f64,
+        at: DateTime<Utc>,
+    ) -> Option<Change> {
+        if !settings.is_active(at) {
+            return None;
+        }
+        let at = to_ms(at);
+        let above =
+            people.people > 0 && f64::from(people.people) >= surge_threshold(settings, usual);
+        let detail = || IncidentDetail::VoiceSurge {
+            people: people.people,
+            usual,
+            channels: people.channels.clone(),
+        };
+        match &mut self.ongoing {
+            Some(ongoing) => {
+                if above {
+                    self.above = true;
+                    ongoing.last_event_at = ongoing.last_event_at.max(at);
+                    if people.people > ongoing.count {
+                        ongoing.count = people.people;
+                        ongoing.detail = detail();
+                        return Some(Change::Grew(ongoing.clone()));
+                    }
+                    None
+                } else if self.above {
+                    // The last moment at or above the threshold.
+                    self.above = false;
+                    ongoing.last_event_at = ongoing.last_event_at.max(at);
+                    Some(Change::Grew(ongoing.clone()))
+                } else {
+                    None
+                }
+            }
+            None => {
+                if !above
+                    || self
+                        .last_ended_at
+                        .is_some_and(|ended| at < ended + settings.cooldown())
+                {
+                    return None;
+                }
+                let ongoing = Ongoing {
+                    started_at: at,
+                    detected_at: at,
+                    last_event_at: at,
+                    ended_at: None,
+                    count: people.people,
+                    detail: detail(),
+                };
+                self.above = true;
+                self.ongoing = Some(ongoing.clone());
+                Some(Change::Opened(ongoing))
+            }
+        }
     }
 }
 
@@ -279,6 +358,24 @@ pub struct AlertWrites {
     pub dirty: BTreeSet<(Snowflake, AlertKind)>,
     /// The changed windows, serialized at seal.
     pub windows: Vec<AlertWindow>,
+    /// Hours that ended in this batch, for the activity-drop evaluation.
+    pub drops: Option<DropEvaluation>,
+}
+
+/// Hours to evaluate for activity drops, in the flush (after the batch's
+/// rollups are written), and the guilds to evaluate them for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropEvaluation {
+    pub hours: Vec<shared::time::Hour>,
+    pub guilds: Vec<DropGuild>,
+}
+
+/// A tracked guild as of the seal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropGuild {
+    pub guild_id: Snowflake,
+    pub since: Option<DateTime<Utc>>,
+    pub settings: AlertSettings,
 }
 
 impl AlertWrites {
@@ -364,6 +461,30 @@ impl Detectors {
         }
         if let Some(change) = change {
             writes.push(guild_id, settings.kind, change, settings);
+        }
+    }
+
+    /// Feeds the people in voice of a guild at `at` to its surge window.
+    pub fn people(
+        &mut self,
+        writes: &mut AlertWrites,
+        settings: &AlertSettings,
+        people: &GuildPeople,
+        usual: f64,
+        at: DateTime<Utc>,
+    ) {
+        let key = (people.guild_id, AlertKind::VoiceSurge);
+        if !self.windows.contains_key(&key) && people.people == 0 {
+            return;
+        }
+        let window = self.windows.entry(key).or_default();
+        let change = window.people(settings, people, usual, at);
+        if window.ongoing.is_some() {
+            self.ongoing.insert(key);
+        }
+        if let Some(change) = change {
+            writes.dirty.insert(key);
+            writes.push(key.0, key.1, change, settings);
         }
     }
 
@@ -646,5 +767,62 @@ mod tests {
             panic!("the restored incident grows")
         };
         assert_eq!(o.count, 12);
+    }
+}
+
+#[cfg(test)]
+mod surge_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 20, m, 0).unwrap()
+    }
+
+    fn people(n: u32) -> GuildPeople {
+        GuildPeople {
+            guild_id: Snowflake(1),
+            people: n,
+            channels: vec![(Snowflake(9), n)],
+        }
+    }
+
+    #[test]
+    fn a_surge_starts_at_the_threshold_keeps_its_peak_and_ends_an_hour_after_it_fell() {
+        let s = AlertSettings::default_for(AlertKind::VoiceSurge);
+        let mut w = CountWindow::default();
+        // Usual 2: the threshold is max(5, 3 × 2) = 6.
+        assert_eq!(w.people(&s, &people(5), 2.0, at(0)), None);
+        let Some(Change::Opened(o)) = w.people(&s, &people(6), 2.0, at(1)) else {
+            panic!("6 people reach 3 × 2")
+        };
+        assert_eq!((o.started_at, o.count), (at(1), 6));
+        assert!(
+            matches!(w.people(&s, &people(9), 2.0, at(2)), Some(Change::Grew(o)) if o.count == 9)
+        );
+        assert_eq!(
+            w.people(&s, &people(7), 2.0, at(3)),
+            None,
+            "below the peak, above the threshold"
+        );
+        assert_eq!(w.tick(&s, at(59)), None, "still at or above the threshold");
+        let Some(Change::Grew(o)) = w.people(&s, &people(3), 2.0, at(10)) else {
+            panic!("falling below records the last moment above")
+        };
+        assert_eq!((o.last_event_at, o.count), (at(10), 9));
+        assert_eq!(w.tick(&s, at(59)), None);
+        let ended = w.tick(&s, at(10) + TimeDelta::hours(1));
+        assert!(
+            matches!(&ended, Some(Change::Ended(o)) if o.ended_at == Some(at(10) + TimeDelta::hours(1))),
+            "{ended:?}"
+        );
+        // A small server: the minimum of 5 people holds even with usual 0.
+        let mut w = CountWindow::default();
+        assert_eq!(w.people(&s, &people(4), 0.0, at(0)), None);
+        assert!(matches!(
+            w.people(&s, &people(5), 0.0, at(1)),
+            Some(Change::Opened(_))
+        ));
     }
 }

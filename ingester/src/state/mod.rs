@@ -19,7 +19,7 @@ mod voice;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -52,6 +52,12 @@ pub struct ShardState {
     catalogue: Catalogue,
     voice: VoiceSessions,
     detectors: alerts::Detectors,
+    /// The usual people in voice of a guild's hour (`None`: too little
+    /// history), read before the hour's first voice update is folded.
+    voice_usual: HashMap<(Snowflake, Hour), Option<f64>>,
+    /// The first hour whose activity-drop evaluation is still to come
+    /// (evaluated by the flush of the batch whose clock passes its end).
+    drop_from: Option<Hour>,
     /// Time of the last event processed (scenario time when the gateway
     /// sends `sim_time_ms`, else the wall clock); never goes back.
     pub clock: Option<DateTime<Utc>>,
@@ -77,6 +83,8 @@ impl ShardState {
             catalogue: Catalogue::default(),
             voice: VoiceSessions::default(),
             detectors: alerts::Detectors::default(),
+            voice_usual: HashMap::new(),
+            drop_from: None,
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
@@ -94,6 +102,8 @@ impl ShardState {
     ) -> Result<(), shared::db::DbError> {
         use shared::db::{catalogue, ingest};
         self.clock = clock;
+        // Hours that ended by the checkpoint were evaluated in its batch.
+        self.drop_from = clock.map(Hour::containing);
         if clock.is_some() {
             // Occupancy at the checkpoint's instant may not have been observed.
             self.voice.mark_unobserved();
@@ -258,6 +268,7 @@ impl ShardState {
     fn advance(&mut self, t: DateTime<Utc>) -> DateTime<Utc> {
         let Some(previous) = self.clock else {
             self.clock = Some(t);
+            self.drop_from = Some(Hour::containing(t));
             self.pending.coverage.insert(Hour::containing(t));
             return t;
         };
@@ -265,14 +276,12 @@ impl ShardState {
             return previous;
         }
         if self.voice.take_unobserved() {
-            self.voice
-                .observe(&self.settings, previous, &mut self.pending.rollups);
+            self.observe_voice(previous);
         }
         // Hour starts strictly between: nothing changed, occupancy carries.
         let mut hour = Hour::containing(previous).next();
         while hour.start() < t {
-            self.voice
-                .observe(&self.settings, hour.start(), &mut self.pending.rollups);
+            self.observe_voice(hour.start());
             self.pending.coverage.insert(hour);
             hour = hour.next();
         }
@@ -284,6 +293,130 @@ impl ShardState {
         self.clock = Some(t);
         self.end_alerts(t);
         t
+    }
+
+    /// Observes voice occupancy at `at` (see [`VoiceSessions::observe`])
+    /// and feeds the people in voice to the surge detector, when the usual
+    /// of `at`'s hour is known (it is read before a voice update of the
+    /// hour is folded: [`ShardState::voice_usual_needed`]).
+    fn observe_voice(&mut self, at: DateTime<Utc>) {
+        let catalogue = &self.catalogue;
+        let people = self
+            .voice
+            .observe(&self.settings, at, &mut self.pending.rollups, |g, u| {
+                catalogue.member(g, u).is_some_and(|m| m.is_bot)
+            });
+        let hour = Hour::containing(at);
+        for p in people {
+            let Some(Some(usual)) = self.voice_usual.get(&(p.guild_id, hour)).copied() else {
+                continue;
+            };
+            let filter = self.settings.get(p.guild_id);
+            self.detectors.people(
+                &mut self.pending.alerts,
+                filter.alerts.get(shared::alerts::AlertKind::VoiceSurge),
+                &p,
+                usual,
+                at,
+            );
+        }
+    }
+
+    /// The guild and hour whose usual people in voice must be read before
+    /// folding this frame (a voice update or a guild's voice states, in an
+    /// hour not read yet).
+    pub fn voice_usual_needed(
+        &self,
+        t: &str,
+        d: Option<&RawValue>,
+        arrival: DateTime<Utc>,
+    ) -> Option<(Snowflake, Hour)> {
+        let guild_id = match EventKind::parse(t)? {
+            EventKind::VoiceStateUpdate => {
+                crate::events::payload::<crate::events::VoiceStatePayload>(d)
+                    .ok()?
+                    .guild_id?
+            }
+            EventKind::GuildCreate => {
+                crate::events::payload::<crate::events::GuildDelete>(d)
+                    .ok()?
+                    .id
+            }
+            _ => return None,
+        };
+        let hour = Hour::containing(self.clock.map_or(arrival, |c| c.max(arrival)));
+        (self.filter(guild_id).tracked && !self.voice_usual.contains_key(&(guild_id, hour)))
+            .then_some((guild_id, hour))
+    }
+
+    /// Reads the usual people in voice of a guild's hour (the mean peak of
+    /// the same hour in up to 4 earlier weeks; see
+    /// [`shared::alerts::usual`]).
+    pub async fn load_voice_usual(
+        &mut self,
+        pool: &sqlx::PgPool,
+        guild_id: Snowflake,
+        hour: Hour,
+    ) -> Result<(), shared::db::DbError> {
+        let since = self.filter(guild_id).since;
+        let hours = shared::alerts::baseline_hours(hour.start(), since);
+        let rows = shared::db::alerts::hour_figures(pool, &[guild_id], &hours).await?;
+        let figures: Vec<f64> = hours
+            .iter()
+            .map(|h| {
+                rows.iter()
+                    .find(|r| r.hour == *h)
+                    .map_or(0.0, |r| f64::from(r.voice_peak))
+            })
+            .collect();
+        // Only the hours around the clock are ever needed again.
+        let previous = Hour::containing(hour.start() - TimeDelta::hours(1));
+        self.voice_usual.retain(|(_, h), _| *h >= previous);
+        self.voice_usual
+            .insert((guild_id, hour), shared::alerts::usual(&figures));
+        Ok(())
+    }
+
+    /// Hands the hours that ended since the last seal, and the tracked
+    /// guilds with their activity-drop settings, to the batch: its flush
+    /// evaluates them after writing the batch's rollups.
+    fn drop_hours_done(&mut self) {
+        let (Some(mut hour), Some(clock)) = (self.drop_from, self.clock) else {
+            return;
+        };
+        let mut hours = Vec::new();
+        while hour.end() <= clock {
+            // An hour that lost events (a coverage gap) is no evidence of a drop.
+            let lost = self
+                .pending
+                .gaps
+                .iter()
+                .any(|g| g.start < hour.end() && g.end > hour.start());
+            if !lost {
+                hours.push(hour);
+            }
+            hour = hour.next();
+        }
+        self.drop_from = Some(hour);
+        if hours.is_empty() {
+            return;
+        }
+        let guilds = self
+            .guild_ids()
+            .into_iter()
+            .filter_map(|guild_id| {
+                let filter = self.filter(guild_id);
+                filter.tracked.then(|| alerts::DropGuild {
+                    guild_id,
+                    since: filter.since,
+                    settings: filter
+                        .alerts
+                        .get(shared::alerts::AlertKind::ActivityDrop)
+                        .clone(),
+                })
+            })
+            .collect();
+        self.pending.alerts.drops = Some(alerts::DropEvaluation { hours, guilds });
     }
 
     /// Ends the ongoing incidents that are over at `clock`.
@@ -321,6 +454,7 @@ impl ShardState {
             self.end_alerts(clock);
         }
         self.detectors.seal(&mut self.pending.alerts);
+        self.drop_hours_done();
         if let Some(clock) = self.clock.map(voice::floor_second) {
             self.voice
                 .credit_open(&self.settings, clock, &mut self.pending.rollups);

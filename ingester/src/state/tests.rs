@@ -526,3 +526,48 @@ fn on_the_wall_clock_an_incident_ends_without_further_events() {
     assert_eq!(ended.kind, AlertKind::JoinRaid);
     assert_eq!(ended.ongoing.ended_at, Some(at(9, 5, 9)));
 }
+
+#[test]
+fn people_in_voice_leave_bots_out_and_reach_a_surge_against_the_usual() {
+    use shared::alerts::AlertKind;
+    let mut s = state();
+    let d = serde_json::json!({
+        "guild_id": "100", "joined_at": at(19, 0, 0), "user": {"id": "50", "bot": true},
+    });
+    frame(&mut s, "GUILD_MEMBER_ADD", d, at(19, 0, 0));
+    let hour = Hour::containing(at(20, 0, 0));
+    s.voice_usual.insert((GUILD, hour), Some(1.0));
+    voice(&mut s, 50, Some(7), at(20, 0, 0)); // the bot
+    for user in 1..=4 {
+        voice(&mut s, user, Some(7), at(20, 0, user as u32));
+    }
+    voice(&mut s, 5, Some(8), at(20, 1, 0));
+    voice(&mut s, 5, None, at(20, 2, 0));
+    // Occupancy at an instant is observed once the clock moves on.
+    voice(&mut s, 1, None, at(20, 3, 0));
+    let peak = s
+        .pending
+        .rollups
+        .guild_voice_peaks
+        .get(&shared::rollup::GuildHourKey {
+            guild_id: GUILD,
+            hour,
+        })
+        .copied();
+    assert_eq!(peak, Some(5), "five people at once, the bot left out");
+    let surges: Vec<_> = s
+        .pending
+        .alerts
+        .incidents
+        .iter()
+        .filter(|w| w.kind == AlertKind::VoiceSurge)
+        .collect();
+    assert_eq!(surges.len(), 1, "{surges:?}");
+    assert_eq!(surges[0].ongoing.started_at, at(20, 1, 0));
+    assert_eq!(surges[0].ongoing.count, 5);
+    assert_eq!(
+        surges[0].ongoing.last_event_at,
+        at(20, 2, 0),
+        "the last moment at the threshold"
+    );
+}

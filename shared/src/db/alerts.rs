@@ -288,6 +288,33 @@ pub async fn recent_incidents<'e>(
     rows.into_iter().map(IncidentRow::into_incident).collect()
 }
 
+/// One guild-hour's figures the hourly kinds compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct HourFigures {
+    pub guild_id: Snowflake,
+    pub hour: DateTime<Utc>,
+    pub member_messages: i32,
+    pub voice_peak: i32,
+}
+
+/// `guild_hourly`'s member messages and voice peak of the given guilds and
+/// hours (hours without a row have none: zero). Served by the primary key;
+/// the hours prune the monthly partitions.
+pub async fn hour_figures<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_ids: &[Snowflake],
+    hours: &[DateTime<Utc>],
+) -> Result<Vec<HourFigures>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, hour, member_messages, voice_peak from guild_hourly
+         where guild_id = any($1) and hour = any($2)",
+    )
+    .bind(guild_ids)
+    .bind(hours)
+    .fetch_all(executor)
+    .await?)
+}
+
 /// A detector's persisted window, as the ingester wrote it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertWindow {
