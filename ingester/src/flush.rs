@@ -189,7 +189,8 @@ async fn write_alerts(tx: &mut PgConnection, writes: &AlertWrites) -> Result<(),
 /// Activity drops of the hours that ended in this batch: an hour whose
 /// member messages fall `threshold` % below the usual for that hour of the
 /// week (when the usual is at least `min_volume`) starts an incident or
-/// extends the ongoing one; the first hour that is not a drop ends it.
+/// extends the ongoing one; an hour that is not a drop, evaluated a quiet
+/// period after the last drop hour's end, ends it there.
 /// Everything it reads (the rollups, the ongoing incident, the cooldown)
 /// is in this transaction, so a replay evaluates the same hours the same way.
 async fn evaluate_drops(
@@ -255,8 +256,12 @@ async fn evaluate_drops(
                             }
                             incident.count = *messages as i32;
                         }
+                    } else if end >= incident.last_event_at + g.settings.quiet() {
+                        // Over once an evaluation past the quiet period is
+                        // no drop (with the default hour: the next one).
+                        incident.ended_at = Some(incident.last_event_at + g.settings.quiet());
                     } else {
-                        incident.ended_at = Some(end);
+                        continue;
                     }
                     alerts::update_incident(&mut *tx, incident).await?;
                     edit_message(tx, incident, &g.settings, now).await?;

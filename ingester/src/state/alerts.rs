@@ -24,7 +24,8 @@ use shared::db::alerts::AlertWindow;
 
 use super::voice::GuildPeople;
 
-/// A raid's context looks this far back before the window that crossed.
+/// A raid's context: the joins from this long before the crossing to the
+/// start of the crossing window.
 pub const JOINS_BEFORE: TimeDelta = TimeDelta::minutes(2);
 
 /// An account younger than this at its join counts as young.
@@ -144,12 +145,12 @@ impl CountWindow {
         {
             return None;
         }
-        // The window of `window_secs` that ends at this event.
+        // The window of `window_secs` that ends at this event: (t − window, t].
         let from = entry.at - settings.window();
         let window: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|e| e.at >= from && e.at <= entry.at)
+            .filter(|e| e.at > from && e.at <= entry.at)
             .collect();
         let count: u32 = window.iter().map(|e| e.n).sum();
         if count < settings.count_threshold() {
@@ -160,17 +161,18 @@ impl CountWindow {
         for e in &window {
             add_to_detail(&mut detail, e);
         }
+        let detected_at = clock.max(started_at);
         if let IncidentDetail::JoinRaid { joins_before, .. } = &mut detail {
             *joins_before = self
                 .entries
                 .iter()
-                .filter(|e| e.at >= started_at - JOINS_BEFORE && e.at < started_at)
+                .filter(|e| e.at >= detected_at - JOINS_BEFORE && e.at < started_at)
                 .map(|e| e.n)
                 .sum();
         }
         let ongoing = Ongoing {
             started_at,
-            detected_at: clock.max(started_at),
+            detected_at,
             last_event_at: entry.at,
             ended_at: None,
             count,
@@ -180,16 +182,18 @@ impl CountWindow {
         Some(Change::Opened(ongoing))
     }
 
-    /// Ends the ongoing incident once the clock is a quiet period past its
-    /// last event (`ended_at` = last event + quiet, the same under any
-    /// replay), or at the clock when the kind was switched off or snoozed.
+    /// Ends the ongoing incident once the clock is past a quiet period
+    /// after its last event (`ended_at` = last event + quiet, the same under
+    /// any replay), or at the clock when the kind was switched off or
+    /// snoozed.
     pub fn tick(&mut self, settings: &AlertSettings, clock: DateTime<Utc>) -> Option<Change> {
         let ongoing = self.ongoing.as_ref()?;
         if self.above && settings.is_active(clock) {
             return None;
         }
         let quiet_end = ongoing.last_event_at + settings.quiet();
-        let ended_at = if clock >= quiet_end {
+        // An event at the quiet period's last instant still belongs to it.
+        let ended_at = if clock > quiet_end {
             quiet_end
         } else if !settings.is_active(clock) {
             to_ms(clock).max(ongoing.last_event_at)
@@ -634,9 +638,11 @@ mod tests {
         assert_eq!(joins_before, 0, "the slow joins ended 8 minutes earlier");
 
         let mut w = CountWindow::default();
-        // 3 joins 90 s and more before the burst: before the window, within 2 min.
-        joins(&mut w, &s, at(0, 0), 3, 10);
-        let changes = joins(&mut w, &s, at(1, 50), 10, 1);
+        // 3 joins from 1 min 50 s before the crossing: before the window,
+        // within the 2 minutes before the crossing; one earlier is not.
+        joins(&mut w, &s, at(0, 0), 1, 1);
+        joins(&mut w, &s, at(0, 40), 3, 10);
+        let changes = joins(&mut w, &s, at(2, 30), 10, 1);
         let IncidentDetail::JoinRaid { joins_before, .. } = opened(&changes)[0].detail else {
             panic!()
         };
@@ -653,8 +659,8 @@ mod tests {
             panic!("joins after the crossing grow it")
         };
         assert_eq!((last.count, last.last_event_at), (12, at(0, 33)));
-        assert_eq!(w.tick(&s, at(5, 32)), None, "299 s after the last join");
-        let Some(Change::Ended(o)) = w.tick(&s, at(7, 0)) else {
+        assert_eq!(w.tick(&s, at(5, 33)), None, "300 s after the last join");
+        let Some(Change::Ended(o)) = w.tick(&s, at(5, 34)) else {
             panic!("over after 300 s")
         };
         assert_eq!(
@@ -745,6 +751,7 @@ mod tests {
             panic!("3 single + 2 bulk within 30 s")
         };
         assert_eq!((o.started_at, o.count), (at(0, 10), 5));
+        assert!(o.detected_at == at(0, 32));
         assert_eq!(
             o.detail,
             IncidentDetail::MassDelete {
@@ -812,7 +819,8 @@ mod surge_tests {
         };
         assert_eq!((o.last_event_at, o.count), (at(10), 9));
         assert_eq!(w.tick(&s, at(59)), None);
-        let ended = w.tick(&s, at(10) + TimeDelta::hours(1));
+        assert_eq!(w.tick(&s, at(10) + TimeDelta::hours(1)), None);
+        let ended = w.tick(&s, at(10) + TimeDelta::seconds(3601));
         assert!(
             matches!(&ended, Some(Change::Ended(o)) if o.ended_at == Some(at(10) + TimeDelta::hours(1))),
             "{ended:?}"
