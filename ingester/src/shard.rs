@@ -349,7 +349,7 @@ async fn handle_text(
     }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
-    if let Some((guild_id, hour)) = state.voice_usual_needed(t, envelope.d, arrival) {
+    for (guild_id, hour) in state.voice_usual_needed(t, envelope.d, arrival) {
         let mut backoff = Duration::from_millis(200);
         while let Err(error) = state.load_voice_usual(pool, guild_id, hour).await {
             tracing::warn!(shard = shard_id, %guild_id, %error, "reading the usual voice peak failed; retrying");

@@ -70,6 +70,11 @@ pub struct ShardState {
     out_of_range: Option<&'static str>,
 }
 
+/// The most hour starts one frame's jump of the clock reads the usual
+/// people in voice for (a longer jump is an outage: the hours past it are
+/// not evaluated for surges at their start).
+pub const SURGE_HOURS_AHEAD: u32 = 48;
+
 /// How far ahead of the wall clock the simulator's `sim_time_ms` may be:
 /// scenarios replay at most a year ahead (tests start them tomorrow).
 const SIM_TIME_AHEAD: TimeDelta = TimeDelta::days(366);
@@ -322,31 +327,46 @@ impl ShardState {
         }
     }
 
-    /// The guild and hour whose usual people in voice must be read before
-    /// folding this frame (a voice update or a guild's voice states, in an
-    /// hour not read yet).
+    /// The guilds and hours whose usual people in voice must be read
+    /// before folding this frame: a voice update's or a guild's voice
+    /// states' hour, and the hour starts the frame moves the clock past in
+    /// guilds with people in voice (the threshold changes there), up to
+    /// [`SURGE_HOURS_AHEAD`] of them.
     pub fn voice_usual_needed(
         &self,
         t: &str,
         d: Option<&RawValue>,
         arrival: DateTime<Utc>,
-    ) -> Option<(Snowflake, Hour)> {
-        let guild_id = match EventKind::parse(t)? {
-            EventKind::VoiceStateUpdate => {
+    ) -> Vec<(Snowflake, Hour)> {
+        let at = self.clock.map_or(arrival, |c| c.max(arrival));
+        let mut needed = Vec::new();
+        let guild_id = match EventKind::parse(t) {
+            Some(EventKind::VoiceStateUpdate) => {
                 crate::events::payload::<crate::events::VoiceStatePayload>(d)
-                    .ok()?
-                    .guild_id?
+                    .ok()
+                    .and_then(|v| v.guild_id)
             }
-            EventKind::GuildCreate => {
-                crate::events::payload::<crate::events::GuildDelete>(d)
-                    .ok()?
-                    .id
-            }
-            _ => return None,
+            Some(EventKind::GuildCreate) => crate::events::payload::<crate::events::GuildDelete>(d)
+                .ok()
+                .map(|g| g.id),
+            _ => None,
         };
-        let hour = Hour::containing(self.clock.map_or(arrival, |c| c.max(arrival)));
-        (self.filter(guild_id).tracked && !self.voice_usual.contains_key(&(guild_id, hour)))
-            .then_some((guild_id, hour))
+        if let Some(guild_id) = guild_id {
+            needed.push((guild_id, Hour::containing(at)));
+        }
+        if let Some(clock) = self.clock {
+            let mut hour = Hour::containing(clock).next();
+            let mut left = SURGE_HOURS_AHEAD;
+            while hour.start() <= at && left > 0 {
+                needed.extend(self.voice.occupied_guild_ids().map(|g| (g, hour)));
+                hour = hour.next();
+                left -= 1;
+            }
+        }
+        needed.retain(|key| self.filter(key.0).tracked && !self.voice_usual.contains_key(key));
+        needed.sort();
+        needed.dedup();
+        needed
     }
 
     /// Reads the usual people in voice of a guild's hour (the mean peak of
@@ -369,9 +389,11 @@ impl ShardState {
                     .map_or(0.0, |r| f64::from(r.voice_peak))
             })
             .collect();
-        // Only the hours around the clock are ever needed again.
-        let previous = Hour::containing(hour.start() - TimeDelta::hours(1));
-        self.voice_usual.retain(|(_, h), _| *h >= previous);
+        // Only the hours from the clock's on are ever needed again.
+        if let Some(clock) = self.clock {
+            let current = Hour::containing(clock);
+            self.voice_usual.retain(|(_, h), _| *h >= current);
+        }
         self.voice_usual
             .insert((guild_id, hour), shared::alerts::usual(&figures));
         Ok(())

@@ -571,3 +571,29 @@ fn people_in_voice_leave_bots_out_and_reach_a_surge_against_the_usual() {
         "the last moment at the threshold"
     );
 }
+
+#[test]
+fn the_usual_voice_peak_is_asked_for_at_voice_updates_and_at_hour_starts_with_people_in_voice() {
+    let mut s = state();
+    let update =
+        serde_json::json!({"guild_id": "100", "user_id": "1", "channel_id": "7"}).to_string();
+    let raw = RawValue::from_string(update).unwrap();
+    let needed = s.voice_usual_needed("VOICE_STATE_UPDATE", Some(&raw), at(20, 59, 0));
+    assert_eq!(needed, [(GUILD, Hour::containing(at(20, 0, 0)))]);
+    s.voice_usual.insert(needed[0], None);
+    voice(&mut s, 1, Some(7), at(20, 59, 0));
+    assert!(
+        s.voice_usual_needed("VOICE_STATE_UPDATE", Some(&raw), at(20, 59, 30))
+            .is_empty(),
+        "read once per hour"
+    );
+    // Any frame that moves the clock past hour starts while someone is in voice.
+    let needed = s.voice_usual_needed("MESSAGE_DELETE", None, at(22, 0, 0));
+    assert_eq!(
+        needed,
+        [
+            (GUILD, Hour::containing(at(21, 0, 0))),
+            (GUILD, Hour::containing(at(22, 0, 0)))
+        ]
+    );
+}

@@ -70,6 +70,14 @@ impl VoiceSessions {
         self.guilds.keys().copied()
     }
 
+    /// Guilds with someone in voice.
+    pub fn occupied_guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
+        self.guilds
+            .iter()
+            .filter(|(_, g)| !g.sessions.is_empty())
+            .map(|(id, _)| *id)
+    }
+
     /// Occupancy at the clock's instant is to be observed when it moves on.
     pub fn mark_unobserved(&mut self) {
         self.unobserved = true;
