@@ -1,4 +1,5 @@
-//! A whole scenario ingested in one go: every rollup equals the ground truth.
+//! A whole scenario ingested in one go: every rollup equals the ground truth,
+//! and the alerts raised are exactly the truth's expected incidents.
 
 mod common;
 
@@ -15,6 +16,11 @@ async fn ingest_and_compare(
 ) -> (common::Harness, shared::testing::TestDatabase) {
     let (scenario, truth) = common::scenario(seed, size);
     let db = common::database(&truth.guild_ids).await;
+    // Tracked from the scenario's start, as the truth's baselines assume.
+    let start = chrono::DateTime::from_timestamp_millis(truth.start_ms).expect("start");
+    for guild in &truth.guild_ids {
+        db.set_tracking_since(Snowflake(*guild), start).await;
+    }
     let sim = common::start_sim(scenario, None).await;
     let config = common::config(&db.url, sim.gateway.url(), "0", 1);
     shared::telemetry::init_logging(shared::config::LogFormat::Text);
@@ -76,5 +82,57 @@ async fn medium_scenario_equals_ground_truth() {
             "archived threads of guild {guild}"
         );
     }
+    // Alerts: with the default settings, exactly the incidents the truth
+    // expects (the planted raid, deletion, drop and surge, and no natural
+    // false positive), with their times and counts.
+    let expected: Vec<Alert> = truth
+        .expected_alerts(&sim_scenario::truth::AlertParams::default())
+        .iter()
+        .map(|e| Alert {
+            guild: e.guild_id,
+            kind: format!("{:?}", e.kind),
+            started_ms: e.started_ms,
+            detected_ms: e.detected_ms,
+            last_event_ms: e.last_event_ms,
+            ended_ms: e.ended_ms,
+            count: e.count,
+        })
+        .collect();
+    let mut stored = Vec::new();
+    for guild in &truth.guild_ids {
+        let mut incidents =
+            shared::db::alerts::recent_incidents(&db.pool, Snowflake(*guild), None, 1000)
+                .await
+                .expect("incidents");
+        incidents.sort_by_key(|i| (i.kind, i.started_at));
+        stored.extend(incidents.iter().map(|i| Alert {
+            guild: *guild,
+            kind: format!("{:?}", i.kind),
+            started_ms: i.started_at.timestamp_millis(),
+            detected_ms: i.detected_at.timestamp_millis(),
+            last_event_ms: i.last_event_at.timestamp_millis(),
+            ended_ms: i.ended_at.map(|t| t.timestamp_millis()),
+            count: i.count as u32,
+        }));
+    }
+    let kinds: BTreeSet<&str> = expected.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(
+        kinds.len(),
+        4,
+        "MEDIUM plants all four kinds: {expected:#?}"
+    );
+    assert_eq!(stored, expected);
     harness.sim.shutdown().await;
+}
+
+/// An incident's identity, times and count, as stored or expected.
+#[derive(Debug, PartialEq)]
+struct Alert {
+    guild: u64,
+    kind: String,
+    started_ms: i64,
+    detected_ms: i64,
+    last_event_ms: i64,
+    ended_ms: Option<i64>,
+    count: u32,
 }
