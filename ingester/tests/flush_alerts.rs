@@ -127,3 +127,87 @@ async fn consecutive_drop_hours_are_one_incident_and_a_quiet_server_is_not_paged
         .expect("incidents");
     assert!(quiet.is_empty(), "usual 10 < 20 messages/hour: {quiet:#?}");
 }
+
+/// A sealed batch holding one new join raid of `guild`.
+fn raid_in(guild_id: Snowflake) -> Sealed {
+    use serverpulse_ingester::state::alerts::{IncidentWrite, Ongoing};
+    let mut sealed = ending(h(0), RollupBatch::default());
+    sealed.pending.alerts.drops = None;
+    sealed.pending.alerts.incidents.push(IncidentWrite {
+        guild_id,
+        kind: AlertKind::JoinRaid,
+        new: true,
+        ongoing: Ongoing {
+            started_at: h(0),
+            detected_at: h(0) + Duration::seconds(27),
+            last_event_at: h(0) + Duration::seconds(27),
+            ended_at: None,
+            count: 10,
+            detail: IncidentDetail::JoinRaid {
+                young_accounts: 10,
+                default_avatars: 10,
+                joins_before: 0,
+            },
+        },
+        settings: AlertSettings::default_for(AlertKind::JoinRaid),
+    });
+    sealed
+}
+
+#[tokio::test]
+async fn an_incident_is_posted_only_to_a_set_and_working_update_channel() {
+    use shared::alerts::Delivery;
+    use shared::db::digest_settings::DeliveryFailure;
+    let db = TestDatabase::create().await;
+    let (posting, failing, unset) = (Snowflake(2001), Snowflake(2002), Snowflake(2003));
+    let mut conn = db.pool.acquire().await.expect("connection");
+    for guild in [posting, failing, unset] {
+        shared::db::settings::set_tracking(&mut conn, guild, Snowflake(1), true)
+            .await
+            .expect("tracking");
+    }
+    for guild in [posting, failing] {
+        shared::db::settings::set_update_channel(
+            &mut conn,
+            guild,
+            Snowflake(1),
+            Some(Snowflake(77)),
+        )
+        .await
+        .expect("update channel");
+    }
+    let failure = DeliveryFailure {
+        channel_id: Snowflake(77),
+        code: 50013,
+        message: "Missing Permissions".to_owned(),
+        at: Utc::now(),
+    };
+    shared::db::digest_settings::record_delivery_failure(&mut conn, failing, &failure)
+        .await
+        .expect("failure");
+    drop(conn);
+    for guild in [posting, failing, unset] {
+        flush::commit(&db.pool, &raid_in(guild))
+            .await
+            .expect("commit");
+    }
+    for (guild, delivery, items) in [
+        (posting, Delivery::Posted, 1),
+        (failing, Delivery::ChannelFailing, 0),
+        (unset, Delivery::NoChannel, 0),
+    ] {
+        let found = shared::db::alerts::recent_incidents(&db.pool, guild, None, 10)
+            .await
+            .expect("incidents");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].delivery, delivery, "guild {guild}");
+        let outbox = shared::db::outbox::of_guild(&db.pool, guild, 10)
+            .await
+            .expect("outbox");
+        assert_eq!(outbox.len(), items, "guild {guild}");
+        if let Some(item) = outbox.first() {
+            assert_eq!(item.identity_key, found[0].outbox_key());
+            assert_eq!(item.channel_id, Snowflake(77));
+        }
+    }
+}
