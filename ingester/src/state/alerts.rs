@@ -1,12 +1,15 @@
-//! Alert detection for the counting kinds: join raids and mass deletions.
+//! Alert detection on the fold's ordered stream: join raids and mass
+//! deletions (sliding windows of counted events) and voice surges (people
+//! in voice against the usual peak). Activity drops are evaluated by the
+//! flush (`flush.rs`), which reads the hour's rollups; this module only
+//! hands it the hours that ended ([`DropEvaluation`]).
 //!
 //! Each guild has one [`CountWindow`] per kind: the recent events (a sliding
 //! window by event time), the ongoing incident if any, and when the last
-//! one ended (the cooldown). The fold feeds it the events the rollups
-//! count; every change it reports lands in the batch as an [`IncidentWrite`],
-//! and the changed windows are saved with the batch (`alert_windows`), so
-//! after a crash the loaded windows and the gateway's replay from the
-//! checkpoint rebuild exactly the same incidents.
+//! one ended (the cooldown). Every change it reports lands in the batch as
+//! an [`IncidentWrite`], and the changed windows are saved with the batch
+//! (`alert_windows`), so after a crash the loaded windows and the gateway's
+//! replay from the checkpoint rebuild exactly the same incidents.
 //!
 //! Times: an incident's times are kept to the millisecond (what PostgreSQL
 //! stores exactly and what the simulator sends), because the flush finds
