@@ -628,4 +628,26 @@ mod tests {
         assert_eq!(seconds_text(5400), "1 h 30 min");
         assert_eq!(seconds_text(90), "90 s");
     }
+
+    #[test]
+    fn the_usual_needs_two_tracked_weeks_and_drops_and_surges_follow_the_defaults() {
+        use chrono::TimeZone;
+        let hour = Utc.with_ymd_and_hms(2026, 12, 29, 20, 0, 0).unwrap();
+        let since = hour - Duration::days(15);
+        let weeks = baseline_hours(hour, Some(since));
+        assert_eq!(weeks, [hour - Duration::days(7), hour - Duration::days(14)]);
+        assert_eq!(baseline_hours(hour, None).len(), 4);
+        assert_eq!(usual(&[30.0]), None, "one week is no baseline");
+        assert_eq!(usual(&[30.0, 10.0]), Some(20.0));
+        let drop = AlertSettings::default_for(AlertKind::ActivityDrop);
+        assert!(is_drop(&drop, 10.0, 20.0), "50 % below a usual of 20");
+        assert!(!is_drop(&drop, 11.0, 20.0));
+        assert!(
+            !is_drop(&drop, 0.0, 19.0),
+            "a usual below 20 messages/hour is not evaluated"
+        );
+        let surge = AlertSettings::default_for(AlertKind::VoiceSurge);
+        assert_eq!(surge_threshold(&surge, 1.0), 5.0, "at least 5 people");
+        assert_eq!(surge_threshold(&surge, 4.0), 12.0, "3 × usual");
+    }
 }
