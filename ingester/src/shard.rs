@@ -349,10 +349,11 @@ async fn handle_text(
     }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
-    for (guild_id, hour) in state.voice_usual_needed(t, envelope.d, arrival) {
+    let needed = state.voice_usual_needed(t, envelope.d, arrival);
+    if !needed.is_empty() {
         let mut backoff = Duration::from_millis(200);
-        while let Err(error) = state.load_voice_usual(pool, guild_id, hour).await {
-            tracing::warn!(shard = shard_id, %guild_id, %error, "reading the usual voice peak failed; retrying");
+        while let Err(error) = state.load_voice_usual(pool, &needed).await {
+            tracing::warn!(shard = shard_id, %error, "reading the usual voice peaks failed; retrying");
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(backoff) => {}

@@ -369,33 +369,50 @@ impl ShardState {
         needed
     }
 
-    /// Reads the usual people in voice of a guild's hour (the mean peak of
+    /// Reads the usual people in voice of guilds' hours (the mean peak of
     /// the same hour in up to 4 earlier weeks; see
-    /// [`shared::alerts::usual`]).
+    /// [`shared::alerts::usual`]): one query for all of them.
     pub async fn load_voice_usual(
         &mut self,
         pool: &sqlx::PgPool,
-        guild_id: Snowflake,
-        hour: Hour,
+        needed: &[(Snowflake, Hour)],
     ) -> Result<(), shared::db::DbError> {
-        let since = self.filter(guild_id).since;
-        let hours = shared::alerts::baseline_hours(hour.start(), since);
-        let rows = shared::db::alerts::hour_figures(pool, &[guild_id], &hours).await?;
-        let figures: Vec<f64> = hours
+        if needed.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<(Snowflake, Hour, Vec<DateTime<Utc>>)> = needed
             .iter()
-            .map(|h| {
-                rows.iter()
-                    .find(|r| r.hour == *h)
-                    .map_or(0.0, |r| f64::from(r.voice_peak))
+            .map(|(guild_id, hour)| {
+                let since = self.filter(*guild_id).since;
+                let hours = shared::alerts::baseline_hours(hour.start(), since);
+                (*guild_id, *hour, hours)
             })
             .collect();
+        let mut guilds: Vec<Snowflake> = wanted.iter().map(|w| w.0).collect();
+        guilds.sort_unstable();
+        guilds.dedup();
+        let mut hours: Vec<DateTime<Utc>> = wanted.iter().flat_map(|w| w.2.clone()).collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let peaks: HashMap<(Snowflake, DateTime<Utc>), i32> =
+            shared::db::alerts::hour_figures(pool, &guilds, &hours)
+                .await?
+                .into_iter()
+                .map(|r| ((r.guild_id, r.hour), r.voice_peak))
+                .collect();
         // Only the hours from the clock's on are ever needed again.
         if let Some(clock) = self.clock {
             let current = Hour::containing(clock);
             self.voice_usual.retain(|(_, h), _| *h >= current);
         }
-        self.voice_usual
-            .insert((guild_id, hour), shared::alerts::usual(&figures));
+        for (guild_id, hour, baseline) in wanted {
+            let figures: Vec<f64> = baseline
+                .iter()
+                .map(|h| f64::from(peaks.get(&(guild_id, *h)).copied().unwrap_or(0)))
+                .collect();
+            self.voice_usual
+                .insert((guild_id, hour), shared::alerts::usual(&figures));
+        }
         Ok(())
     }
 
