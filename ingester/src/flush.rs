@@ -177,9 +177,7 @@ async fn write_alerts(tx: &mut PgConnection, writes: &AlertWrites) -> Result<(),
             }
         }
     }
-    for window in &writes.windows {
-        alerts::save_window(&mut *tx, window).await?;
-    }
+    alerts::save_windows(&mut *tx, &writes.windows).await?;
     if let Some(drops) = &writes.drops {
         evaluate_drops(tx, &mut targets, drops, now).await?;
     }

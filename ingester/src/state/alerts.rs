@@ -100,7 +100,7 @@ pub enum Change {
 /// A kind's sliding window in one guild.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CountWindow {
-    /// Events of the last window (plus [`JOINS_BEFORE`]), oldest first.
+    /// Events of the last window (joins: plus [`JOINS_BEFORE`]), oldest first.
     pub entries: VecDeque<Entry>,
     pub ongoing: Option<Ongoing>,
     /// When the last incident of the kind ended (the cooldown starts there).
@@ -133,7 +133,12 @@ impl CountWindow {
         let position = self.entries.partition_point(|e| e.at <= entry.at);
         self.entries.insert(position, entry);
         let newest = self.entries.back().map_or(entry.at, |e| e.at);
-        let keep_from = newest - settings.window() - JOINS_BEFORE;
+        // A raid's context reaches 2 minutes further back.
+        let context = match entry.fact {
+            Fact::Join { .. } => JOINS_BEFORE,
+            Fact::Deletion { .. } => TimeDelta::zero(),
+        };
+        let keep_from = newest - settings.window() - context;
         while self.entries.front().is_some_and(|e| e.at < keep_from) {
             self.entries.pop_front();
         }

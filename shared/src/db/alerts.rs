@@ -340,6 +340,31 @@ pub async fn save_window<'e>(
     Ok(())
 }
 
+/// Saves (replaces) many windows in one statement. Run in the flush
+/// transaction.
+pub async fn save_windows<'e>(
+    executor: impl PgExecutor<'e>,
+    windows: &[AlertWindow],
+) -> Result<(), DbError> {
+    if windows.is_empty() {
+        return Ok(());
+    }
+    let guilds: Vec<Snowflake> = windows.iter().map(|w| w.guild_id).collect();
+    let kinds: Vec<&str> = windows.iter().map(|w| w.kind.key()).collect();
+    let states: Vec<&serde_json::Value> = windows.iter().map(|w| &w.state).collect();
+    sqlx::query(
+        "insert into alert_windows (guild_id, kind, state)
+         select * from unnest($1::bigint[], $2::text[], $3::jsonb[])
+         on conflict (guild_id, kind) do update set state = excluded.state",
+    )
+    .bind(&guilds)
+    .bind(&kinds)
+    .bind(&states)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// The persisted windows of the given guilds.
 pub async fn windows_of<'e>(
     executor: impl PgExecutor<'e>,
