@@ -124,6 +124,10 @@ pub struct UserRef {
     pub id: Snowflake,
     #[serde(default)]
     pub bot: bool,
+    /// The avatar's hash; `None` (null or absent) is Discord's default
+    /// avatar. Only whether there is one is read.
+    #[serde(default)]
+    pub avatar: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]

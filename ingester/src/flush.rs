@@ -1,13 +1,21 @@
 //! Commits a sealed batch: rollups, catalogue, open voice sessions, coverage,
-//! gaps and the shard checkpoint in ONE transaction, so after any crash the
-//! database holds exactly the effects of the events up to the checkpoint.
+//! gaps, alert incidents with their messages and detector windows, and the
+//! shard checkpoint in ONE transaction, so after any crash the database
+//! holds exactly the effects of the events up to the checkpoint.
 
 use std::time::Instant;
 
-use shared::db::{DbError, catalogue, ingest, rollups};
-use sqlx::PgPool;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use shared::Snowflake;
+use shared::alerts::{AlertKind, AlertSettings, Delivery, Incident, IncidentDetail};
+use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
+use shared::db::{DbError, alerts, catalogue, digest_settings, ingest, rollups};
+use sqlx::{PgConnection, PgPool};
 
 use crate::state::Sealed;
+use crate::state::alerts::{AlertWrites, DropEvaluation};
 
 /// Whether the batch was written now or had been already.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,10 +61,242 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     for gap in &p.gaps {
         ingest::record_gaps(&mut *tx, &gap.guilds, gap.start, gap.end, gap.reason).await?;
     }
+    write_alerts(&mut tx, &p.alerts).await?;
     ingest::save_checkpoint(&mut *tx, cp, sealed.last_event_at).await?;
     tx.commit().await?;
     metrics::histogram!("serverpulse_ingester_flush_seconds")
         .record(started.elapsed().as_secs_f64());
     metrics::histogram!("serverpulse_ingester_flush_events").record(p.frames as f64);
     Ok(Committed::Now)
+}
+
+/// Where a guild's alerts go: its update channel, or why they are not
+/// posted. Read once per guild and flush.
+#[derive(Default)]
+struct Targets(HashMap<Snowflake, Result<Snowflake, Delivery>>);
+
+impl Targets {
+    async fn of(
+        &mut self,
+        tx: &mut PgConnection,
+        guild_id: Snowflake,
+    ) -> Result<Result<Snowflake, Delivery>, DbError> {
+        if let Some(target) = self.0.get(&guild_id) {
+            return Ok(*target);
+        }
+        let target = match digest_settings::load(&mut *tx, guild_id).await? {
+            Some(s) => match (s.update_channel_id, s.delivery_failure) {
+                (Some(_), Some(_)) => Err(Delivery::ChannelFailing),
+                (Some(channel), None) => Ok(channel),
+                (None, _) => Err(Delivery::NoChannel),
+            },
+            None => Err(Delivery::NoChannel),
+        };
+        self.0.insert(guild_id, target);
+        Ok(target)
+    }
+}
+
+/// Inserts a new incident and, when the guild's update channel is postable,
+/// enqueues its message; returns it as stored.
+async fn insert_and_post(
+    tx: &mut PgConnection,
+    targets: &mut Targets,
+    mut incident: Incident,
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Result<Incident, DbError> {
+    let target = targets.of(tx, incident.guild_id).await?;
+    incident.delivery = match target {
+        Ok(_) => Delivery::Posted,
+        Err(why) => why,
+    };
+    let stored = alerts::insert_incident(&mut *tx, &incident).await?;
+    tracing::info!(
+        guild_id = %stored.guild_id, kind = %stored.kind, incident_id = stored.incident_id,
+        count = stored.count, delivery = stored.delivery.key(), "alert incident detected"
+    );
+    if let Ok(channel_id) = target {
+        outbox::enqueue(
+            &mut *tx,
+            &NewOutboxItem {
+                kind: OutboxKind::Alert,
+                identity_key: stored.outbox_key(),
+                guild_id: stored.guild_id,
+                channel_id,
+                payload: shared::alerts::render(&stored, settings),
+                files: Vec::new(),
+                not_before: now,
+            },
+        )
+        .await?;
+    }
+    metrics::counter!("serverpulse_ingester_alerts_total", "kind" => stored.kind.key())
+        .increment(1);
+    Ok(stored)
+}
+
+/// Edits a posted incident's message to what it says now.
+async fn edit_message(
+    tx: &mut PgConnection,
+    stored: &Incident,
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if stored.delivery == Delivery::Posted {
+        outbox::request_edit(
+            &mut *tx,
+            &stored.outbox_key(),
+            &shared::alerts::render(stored, settings),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Incidents, their messages and the detector windows. A new incident is
+/// posted when the guild has an update channel without a recorded delivery
+/// failure (an outbox item, sent by whichever process delivers); otherwise
+/// it is only recorded, with why. Growth and end edit the same message.
+/// Then the hours that ended in the batch are evaluated for activity drops.
+async fn write_alerts(tx: &mut PgConnection, writes: &AlertWrites) -> Result<(), DbError> {
+    let now = Utc::now();
+    let mut targets = Targets::default();
+    for write in &writes.incidents {
+        let incident = write.incident();
+        if write.new {
+            insert_and_post(tx, &mut targets, incident, &write.settings, now).await?;
+        } else {
+            match alerts::update_ongoing_incident(&mut *tx, &incident).await? {
+                Some(stored) => edit_message(tx, &stored, &write.settings, now).await?,
+                None => tracing::warn!(
+                    guild_id = %write.guild_id, kind = %write.kind,
+                    detected_at = %incident.detected_at, "no ongoing incident to update"
+                ),
+            }
+        }
+    }
+    alerts::save_windows(&mut *tx, &writes.windows).await?;
+    if let Some(drops) = &writes.drops {
+        evaluate_drops(tx, &mut targets, drops, now).await?;
+    }
+    Ok(())
+}
+
+/// Activity drops of the hours that ended in this batch: an hour whose
+/// member messages fall `threshold` % below the usual for that hour of the
+/// week (when the usual is at least `min_volume`) starts an incident or
+/// extends the ongoing one; an hour that is not a drop, evaluated a quiet
+/// period after the last drop hour's end, ends it there.
+/// Everything it reads (the rollups, the ongoing incident, the cooldown)
+/// is in this transaction, so a replay evaluates the same hours the same way.
+async fn evaluate_drops(
+    tx: &mut PgConnection,
+    targets: &mut Targets,
+    drops: &DropEvaluation,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if drops.hours.is_empty() || drops.guilds.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Snowflake> = drops.guilds.iter().map(|g| g.guild_id).collect();
+    let mut needed: Vec<DateTime<Utc>> = Vec::new();
+    for hour in &drops.hours {
+        needed.push(hour.start());
+        needed.extend(shared::alerts::baseline_hours(hour.start(), None));
+    }
+    needed.sort_unstable();
+    needed.dedup();
+    let figures: HashMap<(Snowflake, DateTime<Utc>), i32> =
+        alerts::hour_figures(&mut *tx, &ids, &needed)
+            .await?
+            .into_iter()
+            .map(|f| ((f.guild_id, f.hour), f.member_messages))
+            .collect();
+    let messages = |guild: Snowflake, hour: DateTime<Utc>| {
+        f64::from(figures.get(&(guild, hour)).copied().unwrap_or(0))
+    };
+    let mut latest: HashMap<Snowflake, Incident> = alerts::latest_incidents(&mut *tx, &ids)
+        .await?
+        .into_iter()
+        .filter(|i| i.kind == AlertKind::ActivityDrop)
+        .map(|i| (i.guild_id, i))
+        .collect();
+    for hour in &drops.hours {
+        let end = hour.end();
+        for g in &drops.guilds {
+            let baseline: Vec<f64> = shared::alerts::baseline_hours(hour.start(), g.since)
+                .into_iter()
+                .map(|h| messages(g.guild_id, h))
+                .collect();
+            let usual = shared::alerts::usual(&baseline);
+            let count = messages(g.guild_id, hour.start());
+            let active = g.settings.is_active(end);
+            let drop =
+                active && usual.is_some_and(|u| shared::alerts::is_drop(&g.settings, count, u));
+            let ongoing = latest.get_mut(&g.guild_id).filter(|i| i.ended_at.is_none());
+            match ongoing {
+                Some(incident) => {
+                    if drop {
+                        incident.last_event_at = end;
+                        if let IncidentDetail::ActivityDrop {
+                            hour: lowest,
+                            messages,
+                            usual: u,
+                            hours,
+                        } = &mut incident.detail
+                        {
+                            *hours += 1;
+                            // The detail describes the incident's lowest
+                            // hour (the earliest of equals).
+                            if count < f64::from(*messages) {
+                                *lowest = hour.start();
+                                *messages = count as u32;
+                                *u = usual.unwrap_or(*u);
+                            }
+                            incident.count = *messages as i32;
+                        }
+                    } else if end >= incident.last_event_at + g.settings.quiet() {
+                        // Over once an evaluation past the quiet period is
+                        // no drop (with the default hour: the next one).
+                        incident.ended_at = Some(incident.last_event_at + g.settings.quiet());
+                    } else {
+                        continue;
+                    }
+                    alerts::update_incident(&mut *tx, incident).await?;
+                    edit_message(tx, incident, &g.settings, now).await?;
+                }
+                None => {
+                    let cooling = latest
+                        .get(&g.guild_id)
+                        .and_then(|i| i.ended_at)
+                        .is_some_and(|ended| end < ended + g.settings.cooldown());
+                    let (true, Some(usual), false) = (drop, usual, cooling) else {
+                        continue;
+                    };
+                    let incident = Incident {
+                        guild_id: g.guild_id,
+                        incident_id: 0,
+                        kind: AlertKind::ActivityDrop,
+                        started_at: hour.start(),
+                        detected_at: end,
+                        last_event_at: end,
+                        ended_at: None,
+                        count: count as i32,
+                        detail: IncidentDetail::ActivityDrop {
+                            hour: hour.start(),
+                            messages: count as u32,
+                            usual,
+                            hours: 1,
+                        },
+                        delivery: Delivery::NoChannel,
+                    };
+                    let stored = insert_and_post(tx, targets, incident, &g.settings, now).await?;
+                    latest.insert(g.guild_id, stored);
+                }
+            }
+        }
+    }
+    Ok(())
 }

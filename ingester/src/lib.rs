@@ -31,6 +31,21 @@
 //! all of that instant's updates (a leave and a join at the same instant
 //! never overlap), including the occupancy at each hour's start. On a new
 //! session, GUILD_CREATE's voice states replace what was open.
+//!
+//! # Alerts
+//! The fold also feeds the alert detectors (`state::alerts`): joins of
+//! people (bots left out) by `joined_at` to the join-raid window, deleted
+//! messages by arrival (a bulk delete per message) to the mass-deletion
+//! window, and the people in voice (bots left out) at every instant the
+//! occupancy is observed to the voice-surge detector, against the usual
+//! peak of that hour of the week (from `guild_hourly.voice_peak`, read
+//! before the frame that needs it is folded). The flush evaluates the
+//! hours a batch ended for activity drops, after writing its rollups.
+//! Incidents, their outbox messages and the detectors' windows are written
+//! in the batch's transaction, and the windows are loaded at start, so a
+//! crash or a replay neither loses nor doubles an incident. A raid,
+//! deletion or surge ends a quiet period after its last event, on the
+//! shard's clock (the wall clock moves it between frames in production).
 
 pub mod events;
 pub mod flush;

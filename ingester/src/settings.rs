@@ -1,7 +1,8 @@
 //! What the ingester needs of each guild's settings, kept current through
 //! PostgreSQL LISTEN/NOTIFY: every settings write fires
-//! `pg_notify('serverpulse_settings', guild_id)`, and the listener reloads
-//! that guild at once, so a change takes effect for the next event.
+//! `pg_notify('serverpulse_settings', guild_id)` (alert settings too), and
+//! the listener reloads that guild at once, so a change takes effect for
+//! the next event.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use shared::Snowflake;
+use shared::alerts::GuildAlertSettings;
 use shared::db::DbError;
 use shared::db::settings::CollectMode;
 use sqlx::PgPool;
@@ -16,12 +18,14 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
 /// A guild's settings as the ingester applies them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub tracked: bool,
     pub since: Option<DateTime<Utc>>,
     /// `Some` in allow-list mode.
     pub allow: Option<HashSet<Snowflake>>,
+    /// What each alert kind watches (defaults for a guild without rows).
+    pub alerts: GuildAlertSettings,
 }
 
 impl Filter {
@@ -75,12 +79,14 @@ impl SettingsCache {
                     .collect(),
             ),
         };
+        let alerts = shared::db::alerts::settings_of(pool, guild_id).await?;
         self.set(
             guild_id,
             Filter {
                 tracked: settings.tracking_enabled,
                 since: settings.tracking_since,
                 allow,
+                alerts,
             },
         );
         Ok(())
@@ -156,6 +162,7 @@ mod tests {
             tracked: true,
             since: None,
             allow: Some([Snowflake(10)].into()),
+            ..Filter::default()
         };
         assert!(filter.collects(Snowflake(10), None));
         assert!(filter.collects(Snowflake(99), Some(Snowflake(10))));

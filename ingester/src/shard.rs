@@ -349,6 +349,18 @@ async fn handle_text(
     }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
+    let needed = state.voice_usual_needed(t, envelope.d, arrival);
+    if !needed.is_empty() {
+        let mut backoff = Duration::from_millis(200);
+        while let Err(error) = state.load_voice_usual(pool, &needed).await {
+            tracing::warn!(shard = shard_id, %error, "reading the usual voice peaks failed; retrying");
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
     match state.apply(t, envelope.d, arrival) {
         Outcome::Handled(kind) => counters.increment(kind.as_str()),
         Outcome::Ignored => counters.increment("ignored"),

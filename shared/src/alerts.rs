@@ -456,6 +456,36 @@ pub fn render(incident: &Incident, settings: &AlertSettings) -> serde_json::Valu
     })
 }
 
+/// The hours whose figures make `hour`'s usual: the same hour 1 to 4
+/// weeks earlier, those wholly at or after `tracking_since`.
+pub fn baseline_hours(
+    hour: DateTime<Utc>,
+    tracking_since: Option<DateTime<Utc>>,
+) -> Vec<DateTime<Utc>> {
+    (1..=4)
+        .map(|k| hour - Duration::days(7 * k))
+        .filter(|h| tracking_since.is_none_or(|since| *h >= since))
+        .collect()
+}
+
+/// The usual of an hour: the mean of its [`baseline_hours`]' figures (an
+/// hour without a row counts 0); `None` with fewer than 2 such weeks.
+pub fn usual(figures: &[f64]) -> Option<f64> {
+    (figures.len() >= 2).then(|| figures.iter().sum::<f64>() / figures.len() as f64)
+}
+
+/// Whether an hour with `messages` member messages is an activity drop
+/// against `usual` under `settings`.
+pub fn is_drop(settings: &AlertSettings, messages: f64, usual: f64) -> bool {
+    usual >= f64::from(settings.min_volume)
+        && messages <= usual * (1.0 - settings.threshold / 100.0)
+}
+
+/// The people in voice at which a surge starts against `usual`.
+pub fn surge_threshold(settings: &AlertSettings, usual: f64) -> f64 {
+    f64::from(settings.min_volume).max(settings.threshold * usual)
+}
+
 /// How far `value` lies below `usual`, in percent (0 when not below).
 pub fn percent_below(value: f64, usual: f64) -> f64 {
     if usual <= 0.0 {
@@ -598,5 +628,27 @@ mod tests {
         assert_eq!(seconds_text(3600), "1 h");
         assert_eq!(seconds_text(5400), "1 h 30 min");
         assert_eq!(seconds_text(90), "90 s");
+    }
+
+    #[test]
+    fn the_usual_needs_two_tracked_weeks_and_drops_and_surges_follow_the_defaults() {
+        use chrono::TimeZone;
+        let hour = Utc.with_ymd_and_hms(2026, 12, 29, 20, 0, 0).unwrap();
+        let since = hour - Duration::days(15);
+        let weeks = baseline_hours(hour, Some(since));
+        assert_eq!(weeks, [hour - Duration::days(7), hour - Duration::days(14)]);
+        assert_eq!(baseline_hours(hour, None).len(), 4);
+        assert_eq!(usual(&[30.0]), None, "one week is no baseline");
+        assert_eq!(usual(&[30.0, 10.0]), Some(20.0));
+        let drop = AlertSettings::default_for(AlertKind::ActivityDrop);
+        assert!(is_drop(&drop, 10.0, 20.0), "50 % below a usual of 20");
+        assert!(!is_drop(&drop, 11.0, 20.0));
+        assert!(
+            !is_drop(&drop, 0.0, 19.0),
+            "a usual below 20 messages/hour is not evaluated"
+        );
+        let surge = AlertSettings::default_for(AlertKind::VoiceSurge);
+        assert_eq!(surge_threshold(&surge, 1.0), 5.0, "at least 5 people");
+        assert_eq!(surge_threshold(&surge, 4.0), 12.0, "3 × usual");
     }
 }

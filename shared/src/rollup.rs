@@ -167,6 +167,9 @@ pub struct RollupBatch {
     pub voice_peaks: HashMap<ChannelHourKey, i32>,
     pub deletions: HashMap<ChannelHourKey, DeletionCounts>,
     pub guild_hourly: HashMap<GuildHourKey, GuildHourly>,
+    /// People in voice in the guild at once (bots left out), the hour's
+    /// peak: `guild_hourly.voice_peak`, the baseline of voice surges.
+    pub guild_voice_peaks: HashMap<GuildHourKey, i32>,
     /// Events folded into this batch (for metrics and flush triggers).
     pub events: u64,
 }
@@ -179,6 +182,13 @@ impl RollupBatch {
             && self.voice_peaks.is_empty()
             && self.deletions.is_empty()
             && self.guild_hourly.is_empty()
+            && self.guild_voice_peaks.is_empty()
+    }
+
+    /// `people` in voice in a guild at one instant of the hour.
+    pub fn observe_guild_voice(&mut self, key: GuildHourKey, people: i32) {
+        let peak = self.guild_voice_peaks.entry(key).or_default();
+        *peak = (*peak).max(people);
     }
 
     fn guild_hour(&mut self, guild_id: Snowflake, hour: Hour) -> &mut GuildHourly {
@@ -308,6 +318,9 @@ impl RollupBatch {
         for (key, row) in other.guild_hourly {
             self.guild_hourly.entry(key).or_default().merge(&row);
         }
+        for (key, peak) in other.guild_voice_peaks {
+            self.observe_guild_voice(key, peak);
+        }
         self.events += other.events;
     }
 
@@ -319,6 +332,7 @@ impl RollupBatch {
             .map(|k| k.hour.month_start())
             .collect();
         months.extend(self.voice_peaks.keys().map(|k| k.hour.month_start()));
+        months.extend(self.guild_voice_peaks.keys().map(|k| k.hour.month_start()));
         months.sort_unstable();
         months.dedup();
         months

@@ -35,6 +35,22 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 static SWEEP: Once = Once::new();
 
 impl TestDatabase {
+    /// Moves a tracked guild's `tracking_since` (a scenario that starts
+    /// later than the moment tracking was enabled is tracked from its own
+    /// start, as its ground truth assumes).
+    pub async fn set_tracking_since(
+        &self,
+        guild_id: crate::Snowflake,
+        since: chrono::DateTime<chrono::Utc>,
+    ) {
+        sqlx::query("update guild_settings set tracking_since = $2 where guild_id = $1")
+            .bind(guild_id)
+            .bind(since)
+            .execute(&self.pool)
+            .await
+            .expect("set tracking_since");
+    }
+
     /// Creates and migrates a fresh database.
     pub async fn create() -> Self {
         let db = Self::create_empty().await;

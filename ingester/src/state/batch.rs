@@ -10,6 +10,8 @@ use shared::db::ingest::{ShardCheckpoint, VoiceSessionRow};
 use shared::rollup::RollupBatch;
 use shared::time::Hour;
 
+use super::alerts::AlertWrites;
+
 /// A gap to record: the shard's guilds lost events between the two instants.
 #[derive(Debug, Clone)]
 pub struct Gap {
@@ -106,11 +108,13 @@ pub struct Pending {
     pub urgent: bool,
     /// The wall clock entered a new hour without any frame (coverage).
     pub touched: bool,
+    /// Incidents and detector windows to write.
+    pub alerts: AlertWrites,
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.frames == 0 && self.gaps.is_empty() && !self.touched
+        self.frames == 0 && self.gaps.is_empty() && !self.touched && self.alerts.is_empty()
     }
 }
 

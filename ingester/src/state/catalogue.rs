@@ -282,6 +282,7 @@ impl Catalogue {
                 let user = UserRef {
                     id: m.user_id,
                     bot: m.is_bot,
+                    avatar: None,
                 };
                 self.member_left(changes, guild_id, &user, at);
             }

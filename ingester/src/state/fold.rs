@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use shared::Snowflake;
+use shared::alerts::AlertKind;
 use shared::rollup::{AuthorKind, ChannelHourKey, MessageFacts, ReactionKey};
 use shared::time::Hour;
 
+use super::alerts::{Entry, Fact, YOUNG_ACCOUNT};
 use super::{Gap, ShardState};
 use crate::events::*;
 
@@ -331,6 +333,15 @@ impl ShardState {
                 channel_id,
             };
             self.pending.rollups.add_deletions(key, count, bulk);
+            let entry = Entry {
+                at,
+                n: u32::try_from(count).unwrap_or(0),
+                fact: Fact::Deletion {
+                    channel: channel_id,
+                    bulk,
+                },
+            };
+            self.alert_event(guild_id, &filter, AlertKind::MassDelete, entry);
         }
         Ok(true)
     }
@@ -381,6 +392,19 @@ impl ShardState {
                 self.pending
                     .rollups
                     .add_join(m.guild_id, Hour::containing(joined), rejoin);
+                // Raids are people: bots joining (an admin adding several)
+                // are no raid and are left out of its window.
+                if !m.user.bot {
+                    let entry = Entry {
+                        at: joined,
+                        n: 1,
+                        fact: Fact::Join {
+                            young: joined - m.user.id.created_at() < YOUNG_ACCOUNT,
+                            default_avatar: m.user.avatar.is_none(),
+                        },
+                    };
+                    self.alert_event(m.guild_id, &filter, AlertKind::JoinRaid, entry);
+                }
             }
         }
         Ok(true)

@@ -10,6 +10,7 @@
 //! ([`Catalogue`], [`VoiceSessions`]); the fold (`fold.rs`) dispatches each
 //! event to them and to the batch.
 
+pub mod alerts;
 mod batch;
 mod catalogue;
 mod fold;
@@ -18,7 +19,7 @@ mod voice;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -50,6 +51,13 @@ pub struct ShardState {
     settings: Arc<SettingsCache>,
     catalogue: Catalogue,
     voice: VoiceSessions,
+    detectors: alerts::Detectors,
+    /// The usual people in voice of a guild's hour (`None`: too little
+    /// history), read before the hour's first voice update is folded.
+    voice_usual: HashMap<(Snowflake, Hour), Option<f64>>,
+    /// The first hour whose activity-drop evaluation is still to come
+    /// (evaluated by the flush of the batch whose clock passes its end).
+    drop_from: Option<Hour>,
     /// Time of the last event processed (scenario time when the gateway
     /// sends `sim_time_ms`, else the wall clock); never goes back.
     pub clock: Option<DateTime<Utc>>,
@@ -61,6 +69,11 @@ pub struct ShardState {
     /// out of range (see [`ShardState::arrival`] and `fold.rs`).
     out_of_range: Option<&'static str>,
 }
+
+/// The most hour starts one frame's jump of the clock reads the usual
+/// people in voice for (a longer jump is an outage: the hours past it are
+/// not evaluated for surges at their start).
+pub const SURGE_HOURS_AHEAD: u32 = 48;
 
 /// How far ahead of the wall clock the simulator's `sim_time_ms` may be:
 /// scenarios replay at most a year ahead (tests start them tomorrow).
@@ -74,6 +87,9 @@ impl ShardState {
             settings,
             catalogue: Catalogue::default(),
             voice: VoiceSessions::default(),
+            detectors: alerts::Detectors::default(),
+            voice_usual: HashMap::new(),
+            drop_from: None,
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
@@ -82,7 +98,8 @@ impl ShardState {
     }
 
     /// Loads the shard's available guilds, their channels and present
-    /// members, and the open voice sessions as of the last committed flush.
+    /// members, the open voice sessions and the alert windows as of the
+    /// last committed flush.
     pub async fn load(
         &mut self,
         pool: &sqlx::PgPool,
@@ -90,6 +107,8 @@ impl ShardState {
     ) -> Result<(), shared::db::DbError> {
         use shared::db::{catalogue, ingest};
         self.clock = clock;
+        // Hours that ended by the checkpoint were evaluated in its batch.
+        self.drop_from = clock.map(Hour::containing);
         if clock.is_some() {
             // Occupancy at the checkpoint's instant may not have been observed.
             self.voice.mark_unobserved();
@@ -121,6 +140,11 @@ impl ShardState {
             .collect();
         for v in ingest::voice_sessions_of(pool, &all).await? {
             self.voice.restore(&v);
+        }
+        // Alert windows with their ongoing incidents and cooldowns, as
+        // the checkpoint's flush left them (same transaction).
+        for w in shared::db::alerts::windows_of(pool, &all).await? {
+            self.detectors.restore(&w);
         }
         Ok(())
     }
@@ -249,6 +273,7 @@ impl ShardState {
     fn advance(&mut self, t: DateTime<Utc>) -> DateTime<Utc> {
         let Some(previous) = self.clock else {
             self.clock = Some(t);
+            self.drop_from = Some(Hour::containing(t));
             self.pending.coverage.insert(Hour::containing(t));
             return t;
         };
@@ -256,14 +281,12 @@ impl ShardState {
             return previous;
         }
         if self.voice.take_unobserved() {
-            self.voice
-                .observe(&self.settings, previous, &mut self.pending.rollups);
+            self.observe_voice(previous);
         }
         // Hour starts strictly between: nothing changed, occupancy carries.
         let mut hour = Hour::containing(previous).next();
         while hour.start() < t {
-            self.voice
-                .observe(&self.settings, hour.start(), &mut self.pending.rollups);
+            self.observe_voice(hour.start());
             self.pending.coverage.insert(hour);
             hour = hour.next();
         }
@@ -273,12 +296,204 @@ impl ShardState {
         }
         self.pending.coverage.insert(Hour::containing(t));
         self.clock = Some(t);
+        self.end_alerts(t);
         t
+    }
+
+    /// Observes voice occupancy at `at` (see [`VoiceSessions::observe`])
+    /// and feeds the people in voice to the surge detector, when the usual
+    /// of `at`'s hour is known (it is read before a voice update of the
+    /// hour is folded: [`ShardState::voice_usual_needed`]).
+    fn observe_voice(&mut self, at: DateTime<Utc>) {
+        let catalogue = &self.catalogue;
+        let people = self
+            .voice
+            .observe(&self.settings, at, &mut self.pending.rollups, |g, u| {
+                catalogue.member(g, u).is_some_and(|m| m.is_bot)
+            });
+        let hour = Hour::containing(at);
+        for p in people {
+            let Some(Some(usual)) = self.voice_usual.get(&(p.guild_id, hour)).copied() else {
+                continue;
+            };
+            let filter = self.settings.get(p.guild_id);
+            self.detectors.people(
+                &mut self.pending.alerts,
+                filter.alerts.get(shared::alerts::AlertKind::VoiceSurge),
+                &p,
+                usual,
+                at,
+            );
+        }
+    }
+
+    /// The guilds and hours whose usual people in voice must be read
+    /// before folding this frame: a voice update's or a guild's voice
+    /// states' hour, and the hour starts the frame moves the clock past in
+    /// guilds with people in voice (the threshold changes there), up to
+    /// [`SURGE_HOURS_AHEAD`] of them.
+    pub fn voice_usual_needed(
+        &self,
+        t: &str,
+        d: Option<&RawValue>,
+        arrival: DateTime<Utc>,
+    ) -> Vec<(Snowflake, Hour)> {
+        let at = self.clock.map_or(arrival, |c| c.max(arrival));
+        let mut needed = Vec::new();
+        let guild_id = match EventKind::parse(t) {
+            Some(EventKind::VoiceStateUpdate) => {
+                crate::events::payload::<crate::events::VoiceStatePayload>(d)
+                    .ok()
+                    .and_then(|v| v.guild_id)
+            }
+            Some(EventKind::GuildCreate) => crate::events::payload::<crate::events::GuildDelete>(d)
+                .ok()
+                .map(|g| g.id),
+            _ => None,
+        };
+        if let Some(guild_id) = guild_id {
+            needed.push((guild_id, Hour::containing(at)));
+        }
+        if let Some(clock) = self.clock {
+            let mut hour = Hour::containing(clock).next();
+            let mut left = SURGE_HOURS_AHEAD;
+            while hour.start() <= at && left > 0 {
+                needed.extend(self.voice.occupied_guild_ids().map(|g| (g, hour)));
+                hour = hour.next();
+                left -= 1;
+            }
+        }
+        needed.retain(|key| self.filter(key.0).tracked && !self.voice_usual.contains_key(key));
+        needed.sort();
+        needed.dedup();
+        needed
+    }
+
+    /// Reads the usual people in voice of guilds' hours (the mean peak of
+    /// the same hour in up to 4 earlier weeks; see
+    /// [`shared::alerts::usual`]): one query for all of them.
+    pub async fn load_voice_usual(
+        &mut self,
+        pool: &sqlx::PgPool,
+        needed: &[(Snowflake, Hour)],
+    ) -> Result<(), shared::db::DbError> {
+        if needed.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<(Snowflake, Hour, Vec<DateTime<Utc>>)> = needed
+            .iter()
+            .map(|(guild_id, hour)| {
+                let since = self.filter(*guild_id).since;
+                let hours = shared::alerts::baseline_hours(hour.start(), since);
+                (*guild_id, *hour, hours)
+            })
+            .collect();
+        let mut guilds: Vec<Snowflake> = wanted.iter().map(|w| w.0).collect();
+        guilds.sort_unstable();
+        guilds.dedup();
+        let mut hours: Vec<DateTime<Utc>> = wanted.iter().flat_map(|w| w.2.clone()).collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let peaks: HashMap<(Snowflake, DateTime<Utc>), i32> =
+            shared::db::alerts::hour_figures(pool, &guilds, &hours)
+                .await?
+                .into_iter()
+                .map(|r| ((r.guild_id, r.hour), r.voice_peak))
+                .collect();
+        // Only the hours from the clock's on are ever needed again.
+        if let Some(clock) = self.clock {
+            let current = Hour::containing(clock);
+            self.voice_usual.retain(|(_, h), _| *h >= current);
+        }
+        for (guild_id, hour, baseline) in wanted {
+            let figures: Vec<f64> = baseline
+                .iter()
+                .map(|h| f64::from(peaks.get(&(guild_id, *h)).copied().unwrap_or(0)))
+                .collect();
+            self.voice_usual
+                .insert((guild_id, hour), shared::alerts::usual(&figures));
+        }
+        Ok(())
+    }
+
+    /// Hands the hours that ended since the last seal, and the tracked
+    /// guilds with their activity-drop settings, to the batch: its flush
+    /// evaluates them after writing the batch's rollups.
+    fn drop_hours_done(&mut self) {
+        let (Some(mut hour), Some(clock)) = (self.drop_from, self.clock) else {
+            return;
+        };
+        let mut hours = Vec::new();
+        while hour.end() <= clock {
+            // An hour that lost events (a coverage gap) is no evidence of a drop.
+            let lost = self
+                .pending
+                .gaps
+                .iter()
+                .any(|g| g.start < hour.end() && g.end > hour.start());
+            if !lost {
+                hours.push(hour);
+            }
+            hour = hour.next();
+        }
+        self.drop_from = Some(hour);
+        if hours.is_empty() {
+            return;
+        }
+        let guilds = self
+            .guild_ids()
+            .into_iter()
+            .filter_map(|guild_id| {
+                let filter = self.filter(guild_id);
+                filter.tracked.then(|| alerts::DropGuild {
+                    guild_id,
+                    since: filter.since,
+                    settings: filter
+                        .alerts
+                        .get(shared::alerts::AlertKind::ActivityDrop)
+                        .clone(),
+                })
+            })
+            .collect();
+        self.pending.alerts.drops = Some(alerts::DropEvaluation { hours, guilds });
+    }
+
+    /// Ends the ongoing incidents that are over at `clock`.
+    fn end_alerts(&mut self, clock: DateTime<Utc>) {
+        let settings = &self.settings;
+        self.detectors
+            .tick(&mut self.pending.alerts, clock, |guild_id, kind| {
+                settings.get(guild_id).alerts.get(kind).clone()
+            });
+    }
+
+    /// Feeds an event to a guild's alert window of `kind`.
+    fn alert_event(
+        &mut self,
+        guild_id: Snowflake,
+        filter: &Filter,
+        kind: shared::alerts::AlertKind,
+        entry: alerts::Entry,
+    ) {
+        let clock = self.clock.unwrap_or(entry.at);
+        self.detectors.record(
+            &mut self.pending.alerts,
+            guild_id,
+            filter.alerts.get(kind),
+            entry,
+            clock,
+        );
     }
 
     /// Credits open voice sessions up to the clock and takes the pending
     /// batch, with the checkpoint it brings the shard to.
     pub fn seal(&mut self, session: Option<(String, u64)>, resume_url: Option<String>) -> Sealed {
+        if let Some(clock) = self.clock {
+            // A kind switched off since the last event ends its incident.
+            self.end_alerts(clock);
+        }
+        self.detectors.seal(&mut self.pending.alerts);
+        self.drop_hours_done();
         if let Some(clock) = self.clock.map(voice::floor_second) {
             self.voice
                 .credit_open(&self.settings, clock, &mut self.pending.rollups);

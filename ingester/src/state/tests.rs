@@ -20,6 +20,7 @@ fn state() -> ShardState {
             tracked: true,
             since: None,
             allow: None,
+            ..Filter::default()
         },
     );
     ShardState::new(0, 1, settings)
@@ -409,5 +410,190 @@ fn member_memory() {
         MEMBERS,
         after - before,
         (after - before) / MEMBERS
+    );
+}
+
+#[test]
+fn raids_count_people_of_tracked_guilds_with_young_accounts_and_default_avatars() {
+    use shared::alerts::{AlertKind, IncidentDetail};
+    let mut s = state();
+    let member = |s: &mut ShardState, guild: &str, user: Snowflake, avatar, bot, when| {
+        let d = serde_json::json!({
+            "guild_id": guild, "joined_at": when,
+            "user": {"id": user.to_string(), "avatar": avatar, "bot": bot},
+        });
+        frame(s, "GUILD_MEMBER_ADD", d, when);
+    };
+    for i in 0..10u32 {
+        let when = at(9, 0, i);
+        // Even: a day-old account without avatar; odd: a month old with one.
+        let (user, avatar) = if i % 2 == 0 {
+            (Snowflake::at(when - chrono::TimeDelta::days(1)), None)
+        } else {
+            (
+                Snowflake::at(when - chrono::TimeDelta::days(30)),
+                Some("a1b2"),
+            )
+        };
+        member(
+            &mut s,
+            "100",
+            Snowflake(user.0 + u64::from(i)),
+            avatar,
+            false,
+            when,
+        );
+        // Bots joining meanwhile are no raiders; an untracked guild has none.
+        member(
+            &mut s,
+            "100",
+            Snowflake(5000 + u64::from(i)),
+            None,
+            true,
+            when,
+        );
+        member(
+            &mut s,
+            "200",
+            Snowflake(6000 + u64::from(i)),
+            None,
+            false,
+            when,
+        );
+    }
+    let writes = &s.pending.alerts.incidents;
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let w = &writes[0];
+    assert_eq!(
+        (w.guild_id, w.kind, w.new),
+        (GUILD, AlertKind::JoinRaid, true)
+    );
+    assert_eq!(w.ongoing.count, 10);
+    assert_eq!(
+        w.ongoing.detail,
+        IncidentDetail::JoinRaid {
+            young_accounts: 5,
+            default_avatars: 5,
+            joins_before: 0
+        }
+    );
+
+    let d = serde_json::json!({
+        "guild_id": "100", "channel_id": "7", "ids": ["1", "2", "3", "4", "5", "6"],
+    });
+    frame(&mut s, "MESSAGE_DELETE_BULK", d, at(9, 0, 20));
+    let deletion = &s.pending.alerts.incidents[1];
+    assert_eq!(
+        (deletion.kind, deletion.ongoing.count),
+        (AlertKind::MassDelete, 6)
+    );
+
+    let sealed = s.seal(None, None);
+    let mut saved: Vec<_> = sealed
+        .pending
+        .alerts
+        .windows
+        .iter()
+        .map(|w| (w.guild_id, w.kind))
+        .collect();
+    saved.sort();
+    assert_eq!(
+        saved,
+        [(GUILD, AlertKind::JoinRaid), (GUILD, AlertKind::MassDelete)],
+        "the changed windows are saved with the batch"
+    );
+}
+
+#[test]
+fn on_the_wall_clock_an_incident_ends_without_further_events() {
+    use shared::alerts::AlertKind;
+    let mut s = state();
+    for i in 0..10u64 {
+        let when = at(9, 0, i as u32);
+        let d = serde_json::json!({
+            "guild_id": "100", "joined_at": when, "user": {"id": (1000 + i).to_string()},
+        });
+        frame(&mut s, "GUILD_MEMBER_ADD", d, when);
+    }
+    s.wall_clock = Some(true);
+    let _ = s.seal(None, None);
+    assert!(s.pending.is_empty());
+    s.touch(at(9, 5, 9));
+    assert!(s.pending.is_empty(), "300 s after the last join it goes on");
+    s.touch(at(9, 5, 10));
+    assert!(!s.pending.is_empty(), "the end is a batch to flush");
+    let ended = &s.pending.alerts.incidents[0];
+    assert_eq!(ended.kind, AlertKind::JoinRaid);
+    assert_eq!(ended.ongoing.ended_at, Some(at(9, 5, 9)));
+}
+
+#[test]
+fn people_in_voice_leave_bots_out_and_reach_a_surge_against_the_usual() {
+    use shared::alerts::AlertKind;
+    let mut s = state();
+    let d = serde_json::json!({
+        "guild_id": "100", "joined_at": at(19, 0, 0), "user": {"id": "50", "bot": true},
+    });
+    frame(&mut s, "GUILD_MEMBER_ADD", d, at(19, 0, 0));
+    let hour = Hour::containing(at(20, 0, 0));
+    s.voice_usual.insert((GUILD, hour), Some(1.0));
+    voice(&mut s, 50, Some(7), at(20, 0, 0)); // the bot
+    for user in 1..=4 {
+        voice(&mut s, user, Some(7), at(20, 0, user as u32));
+    }
+    voice(&mut s, 5, Some(8), at(20, 1, 0));
+    voice(&mut s, 5, None, at(20, 2, 0));
+    // Occupancy at an instant is observed once the clock moves on.
+    voice(&mut s, 1, None, at(20, 3, 0));
+    let peak = s
+        .pending
+        .rollups
+        .guild_voice_peaks
+        .get(&shared::rollup::GuildHourKey {
+            guild_id: GUILD,
+            hour,
+        })
+        .copied();
+    assert_eq!(peak, Some(5), "five people at once, the bot left out");
+    let surges: Vec<_> = s
+        .pending
+        .alerts
+        .incidents
+        .iter()
+        .filter(|w| w.kind == AlertKind::VoiceSurge)
+        .collect();
+    assert_eq!(surges.len(), 1, "{surges:?}");
+    assert_eq!(surges[0].ongoing.started_at, at(20, 1, 0));
+    assert_eq!(surges[0].ongoing.count, 5);
+    assert_eq!(
+        surges[0].ongoing.last_event_at,
+        at(20, 2, 0),
+        "the last moment at the threshold"
+    );
+}
+
+#[test]
+fn the_usual_voice_peak_is_asked_for_at_voice_updates_and_at_hour_starts_with_people_in_voice() {
+    let mut s = state();
+    let update =
+        serde_json::json!({"guild_id": "100", "user_id": "1", "channel_id": "7"}).to_string();
+    let raw = RawValue::from_string(update).unwrap();
+    let needed = s.voice_usual_needed("VOICE_STATE_UPDATE", Some(&raw), at(20, 59, 0));
+    assert_eq!(needed, [(GUILD, Hour::containing(at(20, 0, 0)))]);
+    s.voice_usual.insert(needed[0], None);
+    voice(&mut s, 1, Some(7), at(20, 59, 0));
+    assert!(
+        s.voice_usual_needed("VOICE_STATE_UPDATE", Some(&raw), at(20, 59, 30))
+            .is_empty(),
+        "read once per hour"
+    );
+    // Any frame that moves the clock past hour starts while someone is in voice.
+    let needed = s.voice_usual_needed("MESSAGE_DELETE", None, at(22, 0, 0));
+    assert_eq!(
+        needed,
+        [
+            (GUILD, Hour::containing(at(21, 0, 0))),
+            (GUILD, Hour::containing(at(22, 0, 0)))
+        ]
     );
 }

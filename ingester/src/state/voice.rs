@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use shared::Snowflake;
 use shared::db::ingest::VoiceSessionRow;
-use shared::rollup::{ChannelHourKey, RollupBatch, VoiceKey};
+use shared::rollup::{ChannelHourKey, GuildHourKey, RollupBatch, VoiceKey};
 use shared::time::Hour;
 
 use super::batch::Pending;
@@ -33,6 +33,15 @@ struct Session {
 struct GuildVoice {
     sessions: HashMap<Snowflake, Session>,
     occupancy: HashMap<Snowflake, i32>,
+}
+
+/// People in voice in one guild at one instant (bots left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildPeople {
+    pub guild_id: Snowflake,
+    pub people: u32,
+    /// People per channel, most first.
+    pub channels: Vec<(Snowflake, u32)>,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +68,14 @@ impl VoiceSessions {
 
     pub fn guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
         self.guilds.keys().copied()
+    }
+
+    /// Guilds with someone in voice.
+    pub fn occupied_guild_ids(&self) -> impl Iterator<Item = Snowflake> + '_ {
+        self.guilds
+            .iter()
+            .filter(|(_, g)| !g.sessions.is_empty())
+            .map(|(id, _)| *id)
     }
 
     /// Occupancy at the clock's instant is to be observed when it moves on.
@@ -188,19 +205,25 @@ impl VoiceSessions {
     }
 
     /// Records the occupancy of every collected, counted channel at `at`
-    /// into the peak concurrency of its hour.
-    pub fn observe(&self, settings: &SettingsCache, at: DateTime<Utc>, rollups: &mut RollupBatch) {
+    /// into the peak concurrency of its hour, and the people in voice in
+    /// each guild (bots left out: `is_bot`) into the guild's hourly peak.
+    /// Returns the people of every counted guild at `at`, with the people
+    /// per channel.
+    pub fn observe(
+        &self,
+        settings: &SettingsCache,
+        at: DateTime<Utc>,
+        rollups: &mut RollupBatch,
+        is_bot: impl Fn(Snowflake, Snowflake) -> bool,
+    ) -> Vec<GuildPeople> {
         let hour = Hour::containing(at);
+        let mut out = Vec::new();
         for (guild_id, g) in &self.guilds {
-            let occupied: Vec<_> = g.occupancy.iter().filter(|(_, n)| **n > 0).collect();
-            if occupied.is_empty() {
-                continue;
-            }
             let filter = settings.get(*guild_id);
             if !filter.counts_at(at) {
                 continue;
             }
-            for (channel, n) in occupied {
+            for (channel, n) in g.occupancy.iter().filter(|(_, n)| **n > 0) {
                 if filter.collects(*channel, None) {
                     rollups.observe_voice_concurrency(
                         ChannelHourKey {
@@ -212,7 +235,31 @@ impl VoiceSessions {
                     );
                 }
             }
+            let mut channels: HashMap<Snowflake, u32> = HashMap::new();
+            for (user_id, s) in &g.sessions {
+                if filter.collects(s.channel, None) && !is_bot(*guild_id, *user_id) {
+                    *channels.entry(s.channel).or_default() += 1;
+                }
+            }
+            let people: u32 = channels.values().sum();
+            if people > 0 {
+                rollups.observe_guild_voice(
+                    GuildHourKey {
+                        guild_id: *guild_id,
+                        hour,
+                    },
+                    people as i32,
+                );
+            }
+            let mut channels: Vec<(Snowflake, u32)> = channels.into_iter().collect();
+            channels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.push(GuildPeople {
+                guild_id: *guild_id,
+                people,
+                channels,
+            });
         }
+        out
     }
 
     /// Credits every open session up to `clock` (whole seconds).

@@ -188,6 +188,44 @@ pub fn expected(t: &GroundTruth, guild: u64) -> RollupBatch {
         );
     }
 
+    // People in voice in the guild at once (bots left out), per hour: the
+    // same sweep as the truth's channel peaks, over the guild's intervals.
+    let mut pieces: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for v in t
+        .voice
+        .iter()
+        .filter(|v| v.guild_id == guild && !v.user_is_bot)
+    {
+        let (s, e) = (v.start_ms.max(t.start_ms), v.end_ms.min(t.end_ms));
+        let mut h = s.div_euclid(3_600_000) * 3_600_000;
+        while h < e {
+            pieces
+                .entry(h)
+                .or_default()
+                .push((s.max(h), e.min(h + 3_600_000)));
+            h += 3_600_000;
+        }
+    }
+    for (h, list) in pieces {
+        let mut edges: Vec<(i64, i32)> =
+            list.iter().flat_map(|(s, e)| [(*s, 1), (*e, -1)]).collect();
+        edges.sort();
+        let (mut now, mut peak) = (0, 0);
+        for (_, d) in edges {
+            now += d;
+            peak = peak.max(now);
+        }
+        if peak > 0 {
+            out.guild_voice_peaks.insert(
+                GuildHourKey {
+                    guild_id: g,
+                    hour: hour(h),
+                },
+                peak,
+            );
+        }
+    }
+
     for d in t.deletions.iter().filter(|d| d.guild_id == guild) {
         let key = ChannelHourKey {
             guild_id: g,
@@ -313,6 +351,12 @@ pub async fn assert_guild_equals(
         "peak",
         &expected.voice_peaks,
         &actual.voice_peaks,
+        |k| ok(&k.hour),
+    ));
+    problems.extend(diff(
+        "guild voice peak",
+        &expected.guild_voice_peaks,
+        &actual.guild_voice_peaks,
         |k| ok(&k.hour),
     ));
     problems.extend(diff(

@@ -184,6 +184,35 @@ pub async fn update_incident<'e>(
     Ok(())
 }
 
+/// Stores the growth or end of the guild's ongoing incident of a kind
+/// detected at `incident.detected_at` (the ingester knows an incident by
+/// that, not by the id the database assigned), and returns it as stored;
+/// `None` when no such incident is ongoing. Served by the index of
+/// ongoing incidents. Run in the flush transaction.
+pub async fn update_ongoing_incident<'e>(
+    executor: impl PgExecutor<'e>,
+    incident: &Incident,
+) -> Result<Option<Incident>, DbError> {
+    let detail = serde_json::to_value(&incident.detail)
+        .map_err(|e| DbError::Corrupt(format!("alert incident detail: {e}")))?;
+    let row: Option<IncidentRow> = sqlx::query_as(concat!(
+        "update alert_incidents set last_event_at = $4, ended_at = $5, count = $6, detail = $7
+         where guild_id = $1 and ended_at is null and kind = $2 and detected_at = $3
+         returning ",
+        incident_columns!()
+    ))
+    .bind(incident.guild_id)
+    .bind(incident.kind.key())
+    .bind(incident.detected_at)
+    .bind(incident.last_event_at)
+    .bind(incident.ended_at)
+    .bind(incident.count)
+    .bind(detail)
+    .fetch_optional(executor)
+    .await?;
+    row.map(IncidentRow::into_incident).transpose()
+}
+
 /// Incidents still going on in the given guilds (loaded at start).
 pub async fn open_incidents<'e>(
     executor: impl PgExecutor<'e>,
@@ -259,6 +288,33 @@ pub async fn recent_incidents<'e>(
     rows.into_iter().map(IncidentRow::into_incident).collect()
 }
 
+/// One guild-hour's figures the hourly kinds compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct HourFigures {
+    pub guild_id: Snowflake,
+    pub hour: DateTime<Utc>,
+    pub member_messages: i32,
+    pub voice_peak: i32,
+}
+
+/// `guild_hourly`'s member messages and voice peak of the given guilds and
+/// hours (hours without a row have none: zero). Served by the primary key;
+/// the hours prune the monthly partitions.
+pub async fn hour_figures<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_ids: &[Snowflake],
+    hours: &[DateTime<Utc>],
+) -> Result<Vec<HourFigures>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, hour, member_messages, voice_peak from guild_hourly
+         where guild_id = any($1) and hour = any($2)",
+    )
+    .bind(guild_ids)
+    .bind(hours)
+    .fetch_all(executor)
+    .await?)
+}
+
 /// A detector's persisted window, as the ingester wrote it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertWindow {
@@ -279,6 +335,31 @@ pub async fn save_window<'e>(
     .bind(window.guild_id)
     .bind(window.kind.key())
     .bind(&window.state)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Saves (replaces) many windows in one statement. Run in the flush
+/// transaction.
+pub async fn save_windows<'e>(
+    executor: impl PgExecutor<'e>,
+    windows: &[AlertWindow],
+) -> Result<(), DbError> {
+    if windows.is_empty() {
+        return Ok(());
+    }
+    let guilds: Vec<Snowflake> = windows.iter().map(|w| w.guild_id).collect();
+    let kinds: Vec<&str> = windows.iter().map(|w| w.kind.key()).collect();
+    let states: Vec<&serde_json::Value> = windows.iter().map(|w| &w.state).collect();
+    sqlx::query(
+        "insert into alert_windows (guild_id, kind, state)
+         select * from unnest($1::bigint[], $2::text[], $3::jsonb[])
+         on conflict (guild_id, kind) do update set state = excluded.state",
+    )
+    .bind(&guilds)
+    .bind(&kinds)
+    .bind(&states)
     .execute(executor)
     .await?;
     Ok(())

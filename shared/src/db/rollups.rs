@@ -187,6 +187,20 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
         .execute(&mut *conn)
         .await?;
     }
+    if !batch.guild_voice_peaks.is_empty() {
+        let rows: Vec<_> = batch.guild_voice_peaks.iter().collect();
+        sqlx::query(
+            "insert into guild_hourly (guild_id, hour, voice_peak)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::int[])
+             on conflict (guild_id, hour) do update set
+                 voice_peak = greatest(guild_hourly.voice_peak, excluded.voice_peak)",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| **v).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -311,20 +325,21 @@ pub async fn load_guild(
     let rows: Vec<GuildHourlyRow> = sqlx::query_as(
         "select hour, messages, member_messages, attachments, embeds, stickers, thread_messages,
                 reactions_added, reactions_removed, voice_seconds, joins, rejoins, leaves, deletions,
-                threads_created
+                threads_created, voice_peak
          from guild_hourly where guild_id = $1",
     )
     .bind(guild_id)
     .fetch_all(&mut *conn)
     .await?;
     for row in rows {
-        batch.guild_hourly.insert(
-            GuildHourKey {
-                guild_id,
-                hour: Hour::containing(row.hour),
-            },
-            row.totals(),
-        );
+        let key = GuildHourKey {
+            guild_id,
+            hour: Hour::containing(row.hour),
+        };
+        if row.voice_peak > 0 {
+            batch.guild_voice_peaks.insert(key, row.voice_peak);
+        }
+        batch.guild_hourly.insert(key, row.totals());
     }
     Ok(batch)
 }
@@ -370,6 +385,7 @@ struct GuildHourlyRow {
     leaves: i32,
     deletions: i32,
     threads_created: i32,
+    voice_peak: i32,
 }
 
 impl GuildHourlyRow {
