@@ -7,6 +7,7 @@ use twilight_model::guild::Permissions;
 
 use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
+use shared::db::settings::RETENTION_DAYS_ALLOWED;
 use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,
@@ -134,6 +135,13 @@ pub fn commands() -> Value {
             "default_member_permissions": ADMIN_ONLY,
             "options": [channel("channel", "Channel", true)]
         },
+        {
+            "name": "retention", "description": "How long per-member activity is kept", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [{"type": INTEGER, "name": "days", "description": "Days to keep per-member activity, 7-730 (default 90)",
+                         "required": true, "min_value": RETENTION_DAYS_ALLOWED.start(),
+                         "max_value": RETENTION_DAYS_ALLOWED.end()}]
+        },
     ])
 }
 
@@ -178,7 +186,8 @@ mod tests {
                 "set-digest",
                 "digest",
                 "add-collect-channel",
-                "remove-collect-channel"
+                "remove-collect-channel",
+                "retention"
             ]
         );
     }
