@@ -367,6 +367,12 @@ fn members_who_left_and_guilds_the_bot_left_are_dropped_once_committed() {
     let outage = serde_json::json!({"id": "100", "unavailable": true});
     frame(&mut s, "GUILD_DELETE", outage, at(10, 6, 0));
     let sealed = s.seal(None, None);
+    assert_eq!(
+        sealed.pending.guilds_left.get(&Snowflake(200)),
+        Some(&at(10, 5, 0)),
+        "the removal is recorded with its instant; an outage is not a removal"
+    );
+    assert!(!sealed.pending.guilds_left.contains_key(&GUILD));
     s.committed(&sealed);
     assert_eq!(s.members_in_memory(), 3);
     assert!(s.catalogue.has_guild(GUILD));

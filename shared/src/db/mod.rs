@@ -11,6 +11,7 @@ pub mod digests;
 pub mod history;
 pub mod ingest;
 pub mod outbox;
+pub mod retention;
 pub mod rollups;
 pub mod settings;
 
