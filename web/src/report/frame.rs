@@ -40,6 +40,8 @@ pub struct Frame {
     /// The first hour anything was recorded: days before it have no data
     /// (not zero).
     pub first_data: Option<DateTime<Utc>>,
+    /// Said under the report when the retention policy cut its period.
+    pub retention_note: Option<String>,
 }
 
 impl Frame {
@@ -215,6 +217,73 @@ impl Frame {
             lines.join("\n")
         ))
     }
+}
+
+/// A report's period and the previous one, within what the retention
+/// policy kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retained {
+    pub period: Period,
+    pub previous: Option<Period>,
+    /// What the report says when either was cut.
+    pub note: Option<String>,
+}
+
+/// How every report meets the retention policy: `removed_before` is the
+/// instant before which the retention job removed the guild's per-member
+/// rows. A period that ends by then is refused with the date (instead of
+/// zeros); one that starts before it starts at it; a previous period that
+/// reaches before it is not compared with. Guild-wide totals are kept
+/// longer, but most reports mix them with per-member rows, so one horizon
+/// applies to every report.
+pub fn within_retention(
+    period: Period,
+    previous: Option<Period>,
+    removed_before: Option<DateTime<Utc>>,
+) -> Outcome<Retained> {
+    let Some(horizon) = removed_before else {
+        return Ok(Retained {
+            period,
+            previous,
+            note: None,
+        });
+    };
+    if period.to <= horizon {
+        return Err(Failure::user(format!(
+            "{} Choose a later timeframe.",
+            retention_removed(horizon)
+        )));
+    }
+    let cut_period = period.from < horizon;
+    let period = Period {
+        from: period.from.max(horizon),
+        to: period.to,
+    };
+    let kept_previous = previous.filter(|p| !cut_period && p.from >= horizon);
+    let removed = retention_removed(horizon);
+    let note = match (cut_period, previous.is_some(), kept_previous.is_some()) {
+        (true, true, _) => Some(format!(
+            "{removed} Figures start there and are not compared with the previous period."
+        )),
+        (true, false, _) => Some(format!("{removed} Figures start there.")),
+        (false, true, false) => Some(format!(
+            "{removed} The previous period reaches before it, so figures are not compared with it."
+        )),
+        _ => None,
+    };
+    Ok(Retained {
+        period,
+        previous: kept_previous,
+        note,
+    })
+}
+
+/// "Data before … has been removed by the retention policy."
+pub fn retention_removed(horizon: DateTime<Utc>) -> String {
+    format!(
+        "Data before {} has been removed by the retention policy (see /retention).",
+        horizon.format("%Y-%m-%d %H:%M UTC")
+    )
 }
 
 pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
