@@ -405,10 +405,7 @@ pub async fn removed_before<'e>(
 
 /// Deletes digest runs claimed, and delivered or failed outbox items
 /// created, before `before`, in bounded batches. Returns the rows deleted.
-pub async fn delete_stored_reports(
-    pool: &PgPool,
-    before: DateTime<Utc>,
-) -> Result<u64, DbError> {
+pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, DbError> {
     let mut total = 0;
     for statement in [
         "delete from digest_runs where (guild_id, frequency, period_start) in (
@@ -499,10 +496,7 @@ pub async fn erase_guild(
         "delete from guild_retention where guild_id = $1",
         "delete from guilds where guild_id = $1",
     ] {
-        sqlx::query(statement)
-            .bind(guild)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(statement).bind(guild).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
