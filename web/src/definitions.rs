@@ -7,11 +7,11 @@ use twilight_model::guild::Permissions;
 
 use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
-use shared::db::settings::RETENTION_DAYS_ALLOWED;
 use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,
 };
+use shared::db::settings::RETENTION_DAYS_ALLOWED;
 
 /// Settings commands are hidden from members without Manage Server (and
 /// checked again on every call, from the interaction's permissions).

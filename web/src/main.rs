@@ -3,8 +3,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use shared::config::{LogFormat, WebConfig};
 
-const USAGE: &str =
-    "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339] | retention run [--at RFC3339]]";
+const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339] | retention run [--at RFC3339]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {

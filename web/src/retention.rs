@@ -71,12 +71,9 @@ pub fn describe(at: chrono::DateTime<Utc>, report: Option<&RetentionReport>) -> 
             before.to_rfc3339()
         )
     }));
-    lines.extend(
-        report
-            .erased
-            .iter()
-            .map(|guild| format!("guild {guild}: every row deleted (bot removed past the grace period)")),
-    );
+    lines.extend(report.erased.iter().map(|guild| {
+        format!("guild {guild}: every row deleted (bot removed past the grace period)")
+    }));
     lines.push(format!(
         "at {}: {} partitions dropped, {} rows trimmed in {} guilds, {} stored reports deleted, {} guilds erased",
         at.to_rfc3339(),

@@ -373,3 +373,65 @@ pub fn series_of(hours: &[HourTotals], pick: fn(&HourTotals) -> i64) -> HourValu
 pub fn total(rows: &[(DateTime<Utc>, i64)]) -> i64 {
     rows.iter().map(|r| r.1).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap()
+    }
+
+    fn period(from: u32, to: u32) -> Period {
+        Period {
+            from: day(from),
+            to: day(to),
+        }
+    }
+
+    #[test]
+    fn a_period_wholly_before_the_horizon_is_refused_with_the_date() {
+        let Err(Failure::User(text)) =
+            within_retention(period(1, 8), Some(period(1, 1)), Some(day(10)))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(
+            text,
+            "Data before 2026-11-10 00:00 UTC has been removed by the retention policy (see /retention). Choose a later timeframe."
+        );
+    }
+
+    #[test]
+    fn periods_are_cut_at_the_horizon_and_only_then_noted() {
+        let untouched = within_retention(period(20, 27), Some(period(13, 20)), Some(day(10)));
+        assert_eq!(
+            untouched.unwrap(),
+            Retained {
+                period: period(20, 27),
+                previous: Some(period(13, 20)),
+                note: None
+            }
+        );
+        let cut = within_retention(period(6, 27), Some(period(1, 6)), Some(day(10))).unwrap();
+        assert_eq!((cut.period, cut.previous), (period(10, 27), None));
+        assert!(
+            cut.note
+                .unwrap()
+                .ends_with("Figures start there and are not compared with the previous period.")
+        );
+        let uncompared =
+            within_retention(period(12, 27), Some(period(1, 12)), Some(day(10))).unwrap();
+        assert_eq!(
+            (uncompared.period, uncompared.previous),
+            (period(12, 27), None)
+        );
+        assert!(uncompared.note.unwrap().contains("not compared"));
+        assert_eq!(
+            within_retention(period(1, 27), None, None).unwrap().note,
+            None
+        );
+    }
+}

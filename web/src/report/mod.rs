@@ -101,7 +101,9 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
     };
     if let Some(embed) = message.embeds.first_mut() {
         if let Some(note) = &frame.retention_note {
-            embed.fields.push(("🗑 Retention".into(), note.clone(), false));
+            embed
+                .fields
+                .push(("🗑 Retention".into(), note.clone(), false));
         }
         if let Some(note) = frame.gaps_note() {
             embed.fields.push(("⚠ Data gaps".into(), note, false));
