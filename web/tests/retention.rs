@@ -7,8 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use discord_sim::{CommandOption, InteractionKind, Invoker, OptionValue};
 use shared::Snowflake;
-use shared::config::RetentionPolicy;
-use shared::db::{retention, rollups};
+use shared::db::rollups;
 use shared::rollup::{AuthorKind, MessageFacts, RollupBatch};
 use shared::testing::{guild_row_counts, table_exists};
 use shared::time::Hour;
@@ -56,6 +55,31 @@ async fn seed_fourteen_months(app: &App) {
     enable_tracking(app, GUILD, "UTC").await;
 }
 
+/// `serverpulse-web retention run --at <at>` with `RETENTION_MAX_DAYS=365`
+/// against the app's database; checks it succeeded and returns its stdout.
+fn retention_run(app: &App, at: DateTime<Utc>) -> String {
+    let keys = discord_sim::InteractionKeys::from_secret([3; 32]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_serverpulse-web"))
+        .args(["retention", "run", "--at", &at.to_rfc3339()])
+        .env_clear()
+        .env("DATABASE_URL", &app.db.url)
+        .env("DISCORD_TOKEN", TOKEN)
+        .env(
+            "DISCORD_APPLICATION_ID",
+            discord_sim::DEFAULT_APPLICATION_ID.to_string(),
+        )
+        .env("DISCORD_PUBLIC_KEY", keys.public_key_hex())
+        .env("RETENTION_MAX_DAYS", "365")
+        .output()
+        .expect("run serverpulse-web retention run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn retention_days(days: i64) -> InteractionKind {
     command(
         "retention",
@@ -98,14 +122,25 @@ async fn a_run_trims_a_30_day_guild_and_reports_say_what_was_removed() {
     let rows_before = guild_row_counts(pool, Snowflake(GUILD)).await;
     assert_eq!(rows_before["message_rollup"], 17);
 
-    let policy = RetentionPolicy {
-        max_days: 365,
-        grace_days: 7,
-    };
-    let report = retention::run(pool, policy, now()).await.unwrap().unwrap();
+    // The CLI, as an operator with a 365-day global horizon runs it.
+    let printed = retention_run(&app, now());
     // October and November 2025 are past 365 days: six rollups each.
-    assert_eq!(report.partitions_dropped.len(), 12);
+    assert_eq!(
+        printed.matches("dropped partition ").count(),
+        12,
+        "{printed}"
+    );
+    assert!(printed.contains("dropped partition message_rollup_202510\n"));
+    assert!(
+        printed
+            .contains("guild 5150: 12 per-member rows before 2026-11-02T00:00:00+00:00 removed\n"),
+        "{printed}"
+    );
     assert!(!table_exists(pool, "message_rollup_202511").await);
+    assert_eq!(
+        retention_run(&app, now()),
+        "the retention run of 2026-12-02 (UTC) was claimed before: nothing done\n"
+    );
     let rows_after = guild_row_counts(pool, Snowflake(GUILD)).await;
     // Kept: 15 and 28 November and 1 December 2026.
     assert_eq!(rows_after["message_rollup"], 3);
