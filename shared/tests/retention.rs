@@ -195,6 +195,7 @@ async fn a_run_while_the_ingester_flushes_blocks_neither() {
     open.commit().await.unwrap();
     let report = job.await.unwrap().unwrap().expect("the day's run");
 
+    assert!(report.failures.is_empty(), "{report:?}");
     // 12 partitions: the six rollups of October and November 2025.
     assert_eq!(report.partitions_dropped.len(), 12, "{report:?}");
     for table in ["message_rollup_202510", "guild_hourly_202511"] {

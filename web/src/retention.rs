@@ -48,6 +48,7 @@ fn log(report: &RetentionReport) {
         rows_trimmed = report.rows_trimmed(),
         reports_deleted = report.reports_deleted,
         guilds_erased = report.erased.len(),
+        failures = report.failures.len(),
         "retention run"
     );
 }
@@ -74,6 +75,12 @@ pub fn describe(at: chrono::DateTime<Utc>, report: Option<&RetentionReport>) -> 
     lines.extend(report.erased.iter().map(|guild| {
         format!("guild {guild}: every row deleted (bot removed past the grace period)")
     }));
+    lines.extend(
+        report
+            .failures
+            .iter()
+            .map(|f| format!("failed, left for the next run: {f}")),
+    );
     lines.push(format!(
         "at {}: {} partitions dropped, {} rows trimmed in {} guilds, {} stored reports deleted, {} guilds erased",
         at.to_rfc3339(),

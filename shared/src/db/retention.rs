@@ -18,7 +18,9 @@
 //!   once removed longer than the grace period.
 //!
 //! [`run`] does all of it at most once per UTC day: its first statement
-//! claims the day in `retention_runs`.
+//! claims the day in `retention_runs`. A step that fails (a detach that
+//! outwaits the statement timeout, say) is logged and the run goes on; the
+//! next day's run takes it up again.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sqlx::{PgExecutor, PgPool};
@@ -71,12 +73,31 @@ pub struct RetentionReport {
     pub reports_deleted: u64,
     /// Guilds whose every row was deleted (removed past the grace period).
     pub erased: Vec<Snowflake>,
+    /// Steps that failed (logged); the run went on with the others, and the
+    /// next day's run takes them up again.
+    pub failures: Vec<String>,
 }
 
 impl RetentionReport {
     pub fn rows_trimmed(&self) -> u64 {
         self.trimmed.iter().map(|t| t.2).sum()
     }
+
+    fn failed(&mut self, step: String, error: &DbError) {
+        tracing::warn!(%error, step, "retention step failed");
+        self.failures.push(format!("{step}: {error}"));
+    }
+}
+
+/// Trims one guild to `horizon` and records the horizon once done.
+async fn trim_guild(
+    pool: &PgPool,
+    guild: Snowflake,
+    horizon: DateTime<Utc>,
+) -> Result<u64, DbError> {
+    let rows = trim_member_rows(pool, guild, horizon).await?;
+    record_horizon(pool, guild, horizon).await?;
+    Ok(rows)
 }
 
 /// Runs the retention job for the UTC day of `at`, unless a run claimed
@@ -96,9 +117,13 @@ pub async fn run(
     };
     let global = day_horizon(at, i64::from(policy.max_days));
     for partition in expired_partitions(pool, global).await? {
-        drop_partition(pool, &partition).await?;
-        tracing::info!(partition = %partition.name, "retention dropped a partition");
-        report.partitions_dropped.push(partition.name);
+        match drop_partition(pool, &partition).await {
+            Ok(()) => {
+                tracing::info!(partition = %partition.name, "retention dropped a partition");
+                report.partitions_dropped.push(partition.name);
+            }
+            Err(error) => report.failed(format!("dropping {}", partition.name), &error),
+        }
     }
     let mut after = Snowflake(0);
     loop {
@@ -108,21 +133,27 @@ pub async fn run(
         };
         for (guild, days) in page {
             let horizon = day_horizon(at, member_window_days(days, policy.max_days));
-            let rows = trim_member_rows(pool, guild, horizon).await?;
-            record_horizon(pool, guild, horizon).await?;
-            if rows > 0 {
-                report.trimmed.push((guild, horizon, rows));
+            match trim_guild(pool, guild, horizon).await {
+                Ok(0) => {}
+                Ok(rows) => report.trimmed.push((guild, horizon, rows)),
+                Err(error) => report.failed(format!("trimming guild {guild}"), &error),
             }
         }
         after = last;
     }
-    report.reports_deleted =
-        delete_stored_reports(pool, at - Duration::days(STORED_REPORTS_DAYS)).await?;
+    match delete_stored_reports(pool, at - Duration::days(STORED_REPORTS_DAYS)).await {
+        Ok(deleted) => report.reports_deleted = deleted,
+        Err(error) => report.failed("deleting stored reports".into(), &error),
+    }
     let grace_end = at - Duration::days(i64::from(policy.grace_days));
     for guild in removed_guilds(pool, grace_end).await? {
-        erase_guild(pool, guild, grace_end).await?;
-        tracing::info!(%guild, "retention erased a guild the bot was removed from");
-        report.erased.push(guild);
+        match erase_guild(pool, guild, grace_end).await {
+            Ok(()) => {
+                tracing::info!(%guild, "retention erased a guild the bot was removed from");
+                report.erased.push(guild);
+            }
+            Err(error) => report.failed(format!("erasing guild {guild}"), &error),
+        }
     }
     finish_day(pool, day, &report).await?;
     Ok(Some(report))
