@@ -268,6 +268,36 @@ async fn a_second_run_does_nothing_and_of_two_concurrent_runs_one_does_the_work(
 }
 
 #[tokio::test]
+async fn a_trim_in_batches_smaller_than_the_backlog_removes_all_of_it_and_nothing_else() {
+    let db = TestDatabase::create().await;
+    let pool = &db.pool;
+    // Five old hours and one inside the window; batches of two rows.
+    let mut days: Vec<DateTime<Utc>> = (1..=5).map(|d| utc(2026, 10, d)).collect();
+    days.push(utc(2026, 11, 20));
+    seed_guild(pool, SHORT, &days).await;
+    let horizon = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+    let deleted = retention::trim_member_rows(pool, SHORT, horizon, 2)
+        .await
+        .unwrap();
+    // 5 rows in each of the three rollups, the span and the member that
+    // ended on 20 October.
+    assert_eq!(deleted, 5 * 3 + 2);
+    let rows = guild_row_counts(pool, SHORT).await;
+    assert_eq!(
+        (
+            rows["message_rollup"],
+            rows["reaction_rollup"],
+            rows["voice_rollup"]
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        rows["guild_hourly"], 6,
+        "guild-wide totals are not per member"
+    );
+}
+
+#[tokio::test]
 async fn a_guild_removed_past_the_grace_period_is_erased_and_one_that_came_back_keeps_everything() {
     let db = TestDatabase::create().await;
     let pool = &db.pool;

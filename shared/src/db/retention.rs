@@ -95,7 +95,7 @@ async fn trim_guild(
     guild: Snowflake,
     horizon: DateTime<Utc>,
 ) -> Result<u64, DbError> {
-    let rows = trim_member_rows(pool, guild, horizon).await?;
+    let rows = trim_member_rows(pool, guild, horizon, BATCH_ROWS).await?;
     record_horizon(pool, guild, horizon).await?;
     Ok(rows)
 }
@@ -307,38 +307,59 @@ pub async fn guild_windows<'e>(
 }
 
 /// One batch of at most `$3` rows of guild `$1` with hour before `$2`,
-/// oldest hours first, deleted by primary key. `hour < $2` on the outer
-/// statement too, so partitions after the horizon are pruned at planning.
-const TRIM_MESSAGES: &str = "delete from message_rollup t
-     where t.guild_id = $1 and t.hour < $2
-       and (t.hour, t.channel_id, t.author_id) in (
-           select hour, channel_id, author_id from message_rollup
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
-const TRIM_REACTIONS: &str = "delete from reaction_rollup t
-     where t.guild_id = $1 and t.hour < $2
-       and (t.hour, t.channel_id, t.user_id, t.receiver_id, t.emoji) in (
-           select hour, channel_id, user_id, receiver_id, emoji from reaction_rollup
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
-const TRIM_VOICE: &str = "delete from voice_rollup t
-     where t.guild_id = $1 and t.hour < $2
-       and (t.hour, t.channel_id, t.user_id) in (
-           select hour, channel_id, user_id from voice_rollup
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
-const TRIM_VOICE_PEAKS: &str = "delete from voice_peak_rollup t
-     where t.guild_id = $1 and t.hour < $2
-       and (t.hour, t.channel_id) in (
-           select hour, channel_id from voice_peak_rollup
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
-const TRIM_DELETIONS: &str = "delete from deletion_rollup t
-     where t.guild_id = $1 and t.hour < $2
-       and (t.hour, t.channel_id) in (
-           select hour, channel_id from deletion_rollup
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
-const TRIM_GUILD_HOURLY: &str = "delete from guild_hourly t
-     where t.guild_id = $1 and t.hour < $2
-       and t.hour in (
-           select hour from guild_hourly
-           where guild_id = $1 and hour < $2 order by hour limit $3)";
+/// oldest hours first, deleted by primary key. The outer scan is bounded
+/// by the batch's first and last hour, so it reads about the batch (older
+/// rows are gone already) and partitions outside it are pruned; a batch
+/// never re-reads the rest of the guild's old rows.
+macro_rules! trim_batch {
+    ($table:literal, $keys:literal, $join:literal) => {
+        concat!(
+            "with batch as materialized (
+                 select ",
+            $keys,
+            " from ",
+            $table,
+            "
+                 where guild_id = $1 and hour < $2 order by hour limit $3)
+             delete from ",
+            $table,
+            " t using batch b
+             where t.guild_id = $1 and t.hour < $2
+               and t.hour >= (select min(hour) from batch)
+               and t.hour <= (select max(hour) from batch)
+               and ",
+            $join
+        )
+    };
+}
+
+const TRIM_MESSAGES: &str = trim_batch!(
+    "message_rollup",
+    "hour, channel_id, author_id",
+    "t.hour = b.hour and t.channel_id = b.channel_id and t.author_id = b.author_id"
+);
+const TRIM_REACTIONS: &str = trim_batch!(
+    "reaction_rollup",
+    "hour, channel_id, user_id, receiver_id, emoji",
+    "t.hour = b.hour and t.channel_id = b.channel_id and t.user_id = b.user_id
+     and t.receiver_id = b.receiver_id and t.emoji = b.emoji"
+);
+const TRIM_VOICE: &str = trim_batch!(
+    "voice_rollup",
+    "hour, channel_id, user_id",
+    "t.hour = b.hour and t.channel_id = b.channel_id and t.user_id = b.user_id"
+);
+const TRIM_VOICE_PEAKS: &str = trim_batch!(
+    "voice_peak_rollup",
+    "hour, channel_id",
+    "t.hour = b.hour and t.channel_id = b.channel_id"
+);
+const TRIM_DELETIONS: &str = trim_batch!(
+    "deletion_rollup",
+    "hour, channel_id",
+    "t.hour = b.hour and t.channel_id = b.channel_id"
+);
+const TRIM_GUILD_HOURLY: &str = trim_batch!("guild_hourly", "hour", "t.hour = b.hour");
 /// Spans and members that ended before the horizon (served by the
 /// primary keys' `guild_id` prefix).
 const TRIM_SPANS: &str = "delete from membership_spans t
@@ -361,25 +382,26 @@ const PER_MEMBER: [&str; 5] = [
     TRIM_MEMBERS,
 ];
 
-/// Deletes batch after batch of `statement` until one deletes fewer than
-/// [`BATCH_ROWS`]; each batch commits on its own.
+/// Deletes batch after batch of at most `batch_rows` rows with
+/// `statement` until one deletes fewer; each batch commits on its own.
 async fn in_batches(
     pool: &PgPool,
     statement: &'static str,
     guild: Snowflake,
     before: DateTime<Utc>,
+    batch_rows: i64,
 ) -> Result<u64, DbError> {
     let mut total = 0;
     loop {
         let deleted = sqlx::query(statement)
             .bind(guild)
             .bind(before)
-            .bind(BATCH_ROWS)
+            .bind(batch_rows)
             .execute(pool)
             .await?
             .rows_affected();
         total += deleted;
-        if deleted < BATCH_ROWS as u64 {
+        if deleted < batch_rows.max(1) as u64 {
             return Ok(total);
         }
     }
@@ -387,15 +409,17 @@ async fn in_batches(
 
 /// Deletes the guild's per-member rows of hours before `before` (and the
 /// membership spans and departed members that ended before it), in
-/// bounded batches. Returns the rows deleted.
+/// batches of at most `batch_rows` rows ([`BATCH_ROWS`] in a run).
+/// Returns the rows deleted.
 pub async fn trim_member_rows(
     pool: &PgPool,
     guild: Snowflake,
     before: DateTime<Utc>,
+    batch_rows: i64,
 ) -> Result<u64, DbError> {
     let mut total = 0;
     for statement in PER_MEMBER {
-        total += in_batches(pool, statement, guild, before).await?;
+        total += in_batches(pool, statement, guild, before, batch_rows).await?;
     }
     Ok(total)
 }
@@ -507,7 +531,7 @@ pub async fn erase_guild(
         TRIM_DELETIONS,
         TRIM_GUILD_HOURLY,
     ] {
-        in_batches(pool, statement, guild, forever).await?;
+        in_batches(pool, statement, guild, forever, BATCH_ROWS).await?;
     }
     let mut tx = pool.begin().await?;
     if !still_removed(&mut *tx, guild, removed_before).await? {
