@@ -1,6 +1,7 @@
 //! What the ServerPulse ingester and web endpoint share: domain types,
 //! configuration, rollup batches and all database access.
 
+pub mod alerts;
 pub mod config;
 pub mod db;
 pub mod ids;

@@ -335,7 +335,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 18] = [
+pub const GUILD_TABLES: [&str; 21] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -354,6 +354,9 @@ pub const GUILD_TABLES: [&str; 18] = [
     "guilds",
     "digest_runs",
     "outbox",
+    "alert_settings",
+    "alert_incidents",
+    "alert_windows",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:

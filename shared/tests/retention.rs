@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shared::Snowflake;
+use shared::alerts::{AlertKind, Delivery, Incident, IncidentDetail};
 use shared::config::RetentionPolicy;
 use shared::db::catalogue::{self, GuildRow, MemberRow, SpanRow};
 use shared::db::digest_settings::DigestFrequency;
 use shared::db::digests::{self, DigestKey, DigestOutcome};
 use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
-use shared::db::{retention, rollups, settings};
+use shared::db::{alerts, retention, rollups, settings};
 use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
 use shared::testing::{TestDatabase, guild_row_counts, statements_waiting_for_locks, table_exists};
 use shared::time::Hour;
@@ -398,20 +399,49 @@ async fn stored_reports_expire_after_180_days() {
     digests::settle(pool, old, DigestOutcome::Queued, Some(posted))
         .await
         .unwrap();
+    // Two ended incidents (one 181 days ago) and one still going on.
+    let incident = |ended: Option<DateTime<Utc>>| Incident {
+        guild_id: SHORT,
+        incident_id: 0,
+        kind: AlertKind::MassDelete,
+        started_at: at - Duration::days(200),
+        detected_at: at - Duration::days(200),
+        last_event_at: at - Duration::days(200),
+        ended_at: ended,
+        count: 60,
+        detail: IncidentDetail::MassDelete {
+            single: 60,
+            bulk: 0,
+            channels: vec![(CHANNEL, 60)],
+        },
+        delivery: Delivery::NoChannel,
+    };
+    for ended in [
+        Some(at - Duration::days(181)),
+        Some(at - Duration::days(10)),
+        None,
+    ] {
+        alerts::insert_incident(pool, &incident(ended))
+            .await
+            .unwrap();
+    }
 
     let report = retention::run(pool, policy(), at).await.unwrap().unwrap();
-    assert_eq!(report.reports_deleted, 2, "the old run and the failed item");
+    assert_eq!(
+        report.reports_deleted, 3,
+        "the old run, the failed item and the old incident"
+    );
     assert!(outbox::find(pool, "posted").await.unwrap().is_none());
     assert!(outbox::find(pool, "pending").await.unwrap().is_some());
-    let runs = guild_row_counts(pool, SHORT).await["digest_runs"];
-    assert_eq!(runs, 1);
+    let rows = guild_row_counts(pool, SHORT).await;
+    assert_eq!((rows["digest_runs"], rows["alert_incidents"]), (1, 2));
 }
 
 #[tokio::test]
 async fn the_untouched_old_default_becomes_90_days_and_chosen_windows_are_clamped() {
     let db = TestDatabase::create_empty().await;
     // The schema as it was before the retention migration.
-    let before = tempdir_with_migrations_before("20261203100000");
+    let before = tempdir_with_migrations_before("20261203120000");
     sqlx::migrate::Migrator::new(before.as_path())
         .await
         .unwrap()

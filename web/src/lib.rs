@@ -217,13 +217,15 @@ pub async fn serve(
     Ok(())
 }
 
-/// How often the outbox worker in `serve` looks for messages to post.
+/// How often the outbox worker in `serve` looks for messages to post when
+/// no notification woke it (retries falling due, a lost listener).
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Connections of the background work's own pool.
-pub const BACKGROUND_CONNECTIONS: u32 = 2;
+/// Connections of the background work's own pool: one held by the outbox
+/// worker's listener, two for the scheduler and the deliveries.
+pub const BACKGROUND_CONNECTIONS: u32 = 3;
 
-/// The background pool's configuration: the same database, two
+/// The background pool's configuration: the same database, three
 /// connections, and the patient limits of batch work (a week's digest may
 /// take longer than a command is allowed to).
 pub fn background_database(

@@ -498,6 +498,61 @@ async fn the_worker_delivers_and_stops_when_cancelled() {
     assert_eq!(h.discord.lock().unwrap().messages.len(), 1);
 }
 
+/// With a polling interval of an hour, only the database's notification at
+/// the enqueueing commit can make the worker post: it must.
+#[tokio::test]
+async fn the_worker_is_woken_by_an_enqueue_without_waiting_for_its_interval() {
+    let h = harness().await;
+    let tracker = tokio_util::task::TaskTracker::new();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    delivery::OutboxWorker {
+        pool: h.db.pool.clone(),
+        poster: h.poster.clone(),
+        interval: Duration::from_secs(3600),
+    }
+    .spawn(&tracker, cancel.clone());
+    // The worker listens before its first (empty) round.
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and query ilike 'listen%serverpulse_outbox%'",
+        )
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+        if listening > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    enqueue(
+        &h,
+        NewOutboxItem {
+            not_before: Utc::now(),
+            ..item("woken", 7301, Vec::new())
+        },
+    )
+    .await;
+    // Far shorter than the interval, far longer than a round needs.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = outbox::find(&h.db.pool, "woken").await.unwrap().unwrap();
+        if stored.state == OutboxState::Delivered {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the enqueue did not wake the worker"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    assert_eq!(h.discord.lock().unwrap().messages.len(), 1);
+}
+
 #[tokio::test]
 async fn a_cli_run_posts_each_due_digest_once_with_its_chart() {
     use shared::db::digest_settings::{DigestFrequency, DigestSchedule};

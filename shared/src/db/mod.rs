@@ -1,6 +1,7 @@
 //! All database access. Every query lives under this module, uses bind
 //! parameters, and takes an executor so callers choose pool or transaction.
 
+pub mod alerts;
 pub mod analytics;
 /// The benchmarks' SQL; only with the `bench` feature.
 #[cfg(feature = "bench")]
@@ -33,6 +34,10 @@ pub enum DbError {
     Unavailable(#[source] sqlx::Error),
     #[error("database query failed: {0}")]
     Query(#[source] sqlx::Error),
+    /// A stored value this build cannot read (e.g. a JSON column written
+    /// by a newer version).
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Start-up could not reach the server; `url` is redacted.

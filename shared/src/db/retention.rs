@@ -12,8 +12,8 @@
 //!   own statement and transaction, so a live month is never locked long.
 //!   Guild-wide totals that identify no member (`guild_hourly`, voice peaks
 //!   and deletions per channel) stay to the global horizon.
-//! - Stored reports (`digest_runs`, delivered or failed `outbox` items) are
-//!   kept [`STORED_REPORTS_DAYS`].
+//! - Stored reports (`digest_runs`, delivered or failed `outbox` items) and
+//!   alert incidents that ended are kept [`STORED_REPORTS_DAYS`].
 //! - A guild the bot was removed from (`guilds.removed_at`) loses every row
 //!   once removed longer than the grace period.
 //!
@@ -29,7 +29,8 @@ use super::DbError;
 use crate::config::RetentionPolicy;
 use crate::ids::Snowflake;
 
-/// Stored reports (digest runs, posted messages) are kept this many days.
+/// Stored reports (digest runs, posted messages) and ended alert incidents
+/// are kept this many days.
 pub const STORED_REPORTS_DAYS: i64 = 180;
 /// Most rows one delete statement removes.
 pub const BATCH_ROWS: i64 = 5_000;
@@ -69,7 +70,7 @@ pub struct RetentionReport {
     /// Guilds whose per-member rows were trimmed: the horizon and the rows
     /// deleted (guilds with nothing to delete are left out).
     pub trimmed: Vec<(Snowflake, DateTime<Utc>, u64)>,
-    /// Digest runs and outbox items deleted.
+    /// Digest runs, outbox items and alert incidents deleted.
     pub reports_deleted: u64,
     /// Guilds whose every row was deleted (removed past the grace period).
     pub erased: Vec<Snowflake>,
@@ -458,8 +459,9 @@ pub async fn removed_before<'e>(
     Ok(row.map(|(t,)| t))
 }
 
-/// Deletes digest runs claimed, and delivered or failed outbox items
-/// created, before `before`, in bounded batches. Returns the rows deleted.
+/// Deletes digest runs claimed, delivered or failed outbox items created,
+/// and alert incidents that ended, before `before`, in bounded batches.
+/// Returns the rows deleted.
 pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, DbError> {
     let mut total = 0;
     for statement in [
@@ -469,6 +471,9 @@ pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Resu
         "delete from outbox where outbox_id in (
              select outbox_id from outbox
              where state <> 'pending' and created_at < $1 limit $2)",
+        "delete from alert_incidents where (guild_id, incident_id) in (
+             select guild_id, incident_id from alert_incidents
+             where ended_at < $1 limit $2)",
     ] {
         loop {
             let deleted = sqlx::query(statement)
@@ -539,6 +544,9 @@ pub async fn erase_guild(
     }
     for statement in [
         "delete from digest_runs where guild_id = $1",
+        "delete from alert_incidents where guild_id = $1",
+        "delete from alert_windows where guild_id = $1",
+        "delete from alert_settings where guild_id = $1",
         "delete from outbox where guild_id = $1",
         "delete from membership_spans where guild_id = $1",
         "delete from members where guild_id = $1",

@@ -51,13 +51,6 @@ pub struct GuildSettings {
     /// `none`, `hourly`, `daily` or `weekly` (see `digest_settings`).
     pub digest_frequency: String,
     pub count_bots: bool,
-    pub alert_join_raid: bool,
-    pub join_raid_threshold: i32,
-    pub join_raid_window_minutes: i32,
-    pub alert_mass_delete: bool,
-    pub mass_delete_threshold: i32,
-    pub alert_activity_drop: bool,
-    pub activity_drop_percent: i32,
     pub retention_days: i32,
 }
 
@@ -74,13 +67,6 @@ impl GuildSettings {
             timezone: "UTC".to_owned(),
             digest_frequency: "none".to_owned(),
             count_bots: false,
-            alert_join_raid: true,
-            join_raid_threshold: 10,
-            join_raid_window_minutes: 5,
-            alert_mass_delete: true,
-            mass_delete_threshold: 50,
-            alert_activity_drop: true,
-            activity_drop_percent: 50,
             retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
@@ -96,13 +82,6 @@ struct SettingsRow {
     timezone: String,
     digest_frequency: String,
     count_bots: bool,
-    alert_join_raid: bool,
-    join_raid_threshold: i32,
-    join_raid_window_minutes: i32,
-    alert_mass_delete: bool,
-    mass_delete_threshold: i32,
-    alert_activity_drop: bool,
-    activity_drop_percent: i32,
     retention_days: i32,
 }
 
@@ -117,13 +96,6 @@ impl From<SettingsRow> for GuildSettings {
             timezone: row.timezone,
             digest_frequency: row.digest_frequency,
             count_bots: row.count_bots,
-            alert_join_raid: row.alert_join_raid,
-            join_raid_threshold: row.join_raid_threshold,
-            join_raid_window_minutes: row.join_raid_window_minutes,
-            alert_mass_delete: row.alert_mass_delete,
-            mass_delete_threshold: row.mass_delete_threshold,
-            alert_activity_drop: row.alert_activity_drop,
-            activity_drop_percent: row.activity_drop_percent,
             retention_days: row.retention_days,
         }
     }
@@ -133,8 +105,7 @@ impl From<SettingsRow> for GuildSettings {
 macro_rules! settings_columns {
     () => {
         "guild_id, tracking_enabled, tracking_since, collect_mode, update_channel_id, timezone, \
-         digest_frequency, count_bots, alert_join_raid, join_raid_threshold, join_raid_window_minutes, \
-         alert_mass_delete, mass_delete_threshold, alert_activity_drop, activity_drop_percent, retention_days"
+         digest_frequency, count_bots, retention_days"
     };
 }
 

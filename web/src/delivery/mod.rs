@@ -24,6 +24,7 @@ use shared::db::DbError;
 use shared::db::digest_settings::{self, DeliveryFailure};
 use shared::db::outbox::{self, OutboxItem};
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -166,20 +167,31 @@ async fn record(
     }
 }
 
-/// The outbox worker of a long-running process: a round every `interval`
-/// until cancelled; the round in flight finishes before the tracker's
-/// `wait` returns, so shutdown drains it before the pool closes.
+/// The outbox worker of a long-running process: a round at once whenever
+/// the database says there is something to send (the `serverpulse_outbox`
+/// notification, fired at the commit that enqueues an item or requests an
+/// edit), and every `interval` in any case (retries fall due without a
+/// notification, and a lost listener connection must not stop delivery).
+/// The round in flight finishes before the tracker's `wait` returns, so
+/// shutdown drains it before the pool closes.
 pub struct OutboxWorker {
     pub pool: PgPool,
     pub poster: Poster,
     pub interval: Duration,
 }
 
+/// The channel the outbox trigger notifies.
+pub const WAKE_CHANNEL: &str = "serverpulse_outbox";
+
 impl OutboxWorker {
     /// Starts the worker on `tracker`; it stops when `cancel` fires.
     pub fn spawn(self, tracker: &TaskTracker, cancel: CancellationToken) {
         tracker.spawn(async move {
+            let mut listener: Option<PgListener> = None;
             loop {
+                if listener.is_none() {
+                    listener = listen(&self.pool).await;
+                }
                 match deliver_due(&self.pool, &self.poster, Utc::now()).await {
                     Ok(report) if report != DeliveryReport::default() => {
                         tracing::info!(?report, "outbox round");
@@ -187,12 +199,40 @@ impl OutboxWorker {
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "outbox round failed"),
                 }
+                let woken = async {
+                    match listener.as_mut() {
+                        Some(l) => l.recv().await.map(|_| ()),
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(self.interval) => {}
+                    result = woken => if let Err(error) = result {
+                        tracing::warn!(%error, "outbox listener lost; polling until it is back");
+                        listener = None;
+                    },
                 }
             }
             tracing::info!("outbox worker stopped");
         });
+    }
+}
+
+/// A listener on [`WAKE_CHANNEL`]; `None` (and a warning) when the
+/// database cannot give one now: the worker then polls.
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let result = async {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(WAKE_CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    }
+    .await;
+    match result {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for outbox notifications; polling");
+            None
+        }
     }
 }

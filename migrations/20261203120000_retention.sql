@@ -54,8 +54,10 @@ create table guild_retention (
     updated_at         timestamptz not null default now()
 );
 
--- Stored reports expire after 180 days: the job finds them by age.
+-- Stored reports and ended alert incidents expire after 180 days: the job
+-- finds them by age.
 create index digest_runs_claimed_idx on digest_runs (claimed_at);
+create index alert_incidents_ended_idx on alert_incidents (ended_at) where ended_at is not null;
 create index outbox_settled_idx on outbox (created_at) where state <> 'pending';
 -- A digest run may outlive its outbox item by a little; deleting the item
 -- clears the reference instead of failing.
