@@ -417,6 +417,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "digest",
                 "leaderboard",
                 "remove-collect-channel",
+                "retention",
                 "serverstats",
                 "set-digest",
                 "set-update-channel",
@@ -432,6 +433,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "digest",
                 "add-collect-channel",
                 "remove-collect-channel",
+                "retention",
             ]
             .contains(&command["name"].as_str().unwrap());
             assert_eq!(
