@@ -321,6 +321,22 @@ fn small_truth_equals_what_the_stream_says() {
     assert!(spanning, "a session spans an hour boundary");
 }
 
+/// A long scenario (21 days: weekly voice habits, the planted drop and
+/// surge) from a small community, so the check stays quick.
+#[test]
+fn long_truth_equals_what_the_stream_says() {
+    let size = ScenarioSize {
+        guilds: 1,
+        members_per_guild: 40,
+        days: 21,
+        messages_per_member_day: 2.0,
+    };
+    let (s, t) = generate(19, size);
+    compare(&s, &t);
+    check_references(&s);
+    assert!(t.activity_drop.is_some() && t.voice_surge.is_some());
+}
+
 #[test]
 fn tiny_truth_equals_what_the_stream_says_across_dst() {
     // 2026-10-24: Europe/Berlin leaves summer time the next night.

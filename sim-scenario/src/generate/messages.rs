@@ -83,7 +83,7 @@ impl Gen {
                     let Some(joined) = u.member_at(at) else {
                         continue;
                     };
-                    if at < joined + SEC {
+                    if at < joined + SEC || self.skipped_by_drop(gm.id, at) {
                         continue;
                     }
                     let (channel, parent) = self.choose_channel(gm, at);

@@ -37,6 +37,13 @@ const MIN: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 
+/// Scenarios at least this long are "long": their voice follows weekly
+/// habits, and they get the planted activity drop and voice surge (the
+/// alerts' baselines need the same hour of two earlier weeks). Shorter
+/// scenarios keep the day-by-day voice model and no planted hour, so their
+/// streams are what they were before alerts existed.
+const LONG_DAYS: u32 = 21;
+
 /// 2026-10-10T00:00:00Z. A 30-day run from here crosses the end of daylight
 /// saving time in Europe/Berlin (2026-10-25) and America/New_York (2026-11-01).
 pub const DEFAULT_START_MS: i64 = 1_791_590_400_000;
@@ -57,9 +64,15 @@ pub const DEFAULT_START_MS: i64 = 1_791_590_400_000;
 /// daily cycle (UTC evening peak) and busier weekends; 15% of posts go to
 /// open threads. Reactions (unicode and custom emoji, some removed later),
 /// single deletions, voice sessions with moves and mute/deafen toggles, and
-/// threads opened and archived follow from the same model. The first guild
+/// threads opened and archived follow from the same model. Voice sessions
+/// start on an evening rhythm: day by day at random in scenarios shorter
+/// than 21 days, by weekly habit (the same slots each week, kept 90% of the
+/// weeks) in longer ones. The first guild
 /// has the join raid and mass deletion described by [`GroundTruth::raid`]
-/// and [`GroundTruth::mass_deletion`].
+/// and [`GroundTruth::mass_deletion`]; in scenarios of 21 days or more it
+/// also has an hour in which most members fall silent
+/// ([`GroundTruth::activity_drop`]) and a crowd joining voice at a quiet
+/// hour ([`GroundTruth::voice_surge`]).
 ///
 /// Output depends only on the arguments (and the platform's `f64` math
 /// functions, which may differ in the last bit across platforms).
@@ -89,6 +102,7 @@ pub fn generate_from(seed: u64, size: ScenarioSize, start_ms: i64) -> (Scenario,
         end: end_ms,
         events: Vec::new(),
         truth: GroundTruth::empty(seed, start_ms, end_ms, Vec::new()),
+        drop: None,
     };
     let mut guilds = Vec::new();
     for gi in 0..size.guilds {
@@ -122,6 +136,9 @@ struct Gen {
     end: i64,
     events: Vec<(i64, u64, Dispatch)>,
     truth: GroundTruth,
+    /// The planted activity drop being written: `(guild, hour start, member
+    /// posts skipped so far)`.
+    drop: Option<(u64, i64, u32)>,
 }
 
 impl Gen {
@@ -161,14 +178,24 @@ impl Gen {
         self.membership_events(&gm);
         self.channel_events(&gm);
         self.plan_threads(&mut gm, size);
+        let planted = gi == 0 && size.days >= LONG_DAYS;
         if gi == 0 {
             self.raid(&gm, size);
         }
+        if planted {
+            self.plan_drop(&gm, size);
+        }
         self.human_messages(&mut gm, size);
         self.moderator_messages(&gm, size);
+        if planted {
+            self.record_drop();
+        }
         self.bot_messages(&gm, size);
         self.thread_archives(&gm);
         self.voice(&mut gm);
+        if planted {
+            self.surge(&mut gm, size);
+        }
         self.record_static_truth(&gm);
         self.guild_create(&gm, created)
     }

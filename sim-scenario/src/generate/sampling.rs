@@ -85,6 +85,7 @@ pub(super) mod tests {
             end: DEFAULT_START_MS + DAY,
             events: Vec::new(),
             truth,
+            drop: None,
         }
     }
 

@@ -170,3 +170,45 @@ pub struct MassDeletion {
     /// Messages deleted in all.
     pub messages: u32,
 }
+
+/// An hour of the first guild in which most members' posts never happen (a
+/// planted activity drop): the model skips 90 % of the member posts it
+/// would have written in that hour, in every channel except `#mod-only`
+/// (the moderators keep talking there). Planted only in scenarios of at
+/// least 21 days, at 20:00 UTC two days before the end, so the same hour of
+/// two or more earlier weeks is in the scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedDrop {
+    pub guild_id: u64,
+    /// Start of the UTC hour, Unix ms.
+    pub hour_ms: i64,
+    /// Member messages (bots and webhooks left out) sent in that hour.
+    pub messages: u32,
+    /// Member posts the model skipped in that hour.
+    pub skipped: u32,
+}
+
+/// Members of the first guild piling into voice at a quiet hour (a planted
+/// voice surge): `user_ids` join within a few minutes from `start_ms`, stay
+/// 20 to 30 minutes and leave by `end_ms`. Planted only in scenarios of at
+/// least 21 days, at 10:05 UTC four days before the end. The generator
+/// sizes it from the guild's own voice: at least
+/// `max(5, 3 × usual peak of that hour of the week) + 5` people are in
+/// voice at once after the last of them joins (unless the guild has too few
+/// members free then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedSurge {
+    pub guild_id: u64,
+    /// First surge join.
+    pub start_ms: i64,
+    /// Last surge join: from here until the first of them leaves, all of
+    /// them are in voice.
+    pub last_join_ms: i64,
+    /// Last surge leave.
+    pub end_ms: i64,
+    /// The members who joined, in join order.
+    pub user_ids: Vec<u64>,
+    /// People in voice in the guild (bots left out) once the last of them
+    /// joined, counting those already there.
+    pub people: u32,
+}

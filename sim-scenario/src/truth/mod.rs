@@ -33,6 +33,7 @@
 //!   out zero values.
 
 mod activity;
+mod alerts;
 mod calendar;
 mod deletions;
 mod facts;
@@ -48,6 +49,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use activity::{ActivityRatio, LeaderboardMetric, Ranked};
+pub use alerts::{AlertKind, AlertParams, ExpectedIncident, IncidentDetail, KindParams, WEEK_MS};
 pub use deletions::DeletionSummary;
 pub use facts::*;
 pub use membership::{Activation, Growth, Retention};
@@ -87,6 +89,15 @@ pub struct GroundTruth {
     pub raid: Option<JoinRaid>,
     /// The raid's messages wiped by bulk deletion.
     pub mass_deletion: Option<MassDeletion>,
+    /// The planted activity drop (first guild, scenarios of 21 days or
+    /// more). Left out of the serialized truth when absent, so shorter
+    /// scenarios serialize as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_drop: Option<PlantedDrop>,
+    /// The planted voice surge (first guild, scenarios of 21 days or more);
+    /// serialized only when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_surge: Option<PlantedSurge>,
 }
 
 pub(super) fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, by: u64) {
@@ -110,6 +121,8 @@ impl GroundTruth {
             voice: Vec::new(),
             raid: None,
             mass_deletion: None,
+            activity_drop: None,
+            voice_surge: None,
         }
     }
 
