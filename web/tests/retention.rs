@@ -164,3 +164,45 @@ async fn a_run_trims_a_30_day_guild_and_reports_say_what_was_removed() {
          Figures start there and are not compared with the previous period."
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_retention_command_changes_nothing_and_is_audited_once() {
+    let app = start_app(now()).await;
+    let guild = Snowflake(GUILD);
+    let payload = discord_sim::interactions::interaction_payload(
+        &retention_days(45),
+        &admin(GUILD),
+        discord_sim::DEFAULT_APPLICATION_ID,
+        discord_sim::interactions::fresh_id(),
+        &discord_sim::interactions::fresh_token(),
+    );
+    let body = serde_json::to_vec(&payload).unwrap();
+    let answer = async || {
+        let (status, answer) = app
+            .client
+            .post_signed(&body, app.client.keys())
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        answer["data"]["content"].as_str().unwrap().to_owned()
+    };
+    assert!(answer().await.contains("for 45 days"));
+    assert_eq!(
+        answer().await,
+        serverpulse_web::commands::settings::ALREADY_APPLIED
+    );
+    let settings = shared::db::settings::load(&app.db.pool, guild)
+        .await
+        .unwrap();
+    assert_eq!(settings.retention_days, 45);
+    let audit = shared::db::settings::audit_trail(&app.db.pool, guild, 10)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "retention_days.set");
+    assert_eq!(
+        audit[0].detail,
+        serde_json::json!({"days": 45, "previous": 90})
+    );
+}
