@@ -299,6 +299,61 @@ async fn a_trim_in_batches_smaller_than_the_backlog_removes_all_of_it_and_nothin
 }
 
 #[tokio::test]
+async fn coverage_and_gaps_past_the_global_horizon_are_deleted() {
+    let db = TestDatabase::create().await;
+    let pool = &db.pool;
+    seed_guild(pool, DEFAULT, &[utc(2026, 12, 1)]).await;
+    let (old, kept) = (utc(2025, 11, 20), utc(2026, 11, 20));
+    let checkpoint = shared::db::ingest::ShardCheckpoint {
+        shard_id: 0,
+        shard_total: 1,
+        session_id: None,
+        sequence: None,
+        resume_url: None,
+    };
+    shared::db::ingest::save_checkpoint(pool, &checkpoint, None)
+        .await
+        .unwrap();
+    shared::db::ingest::record_coverage(
+        pool,
+        0,
+        1,
+        &[Hour::containing(old), Hour::containing(kept)],
+    )
+    .await
+    .unwrap();
+    for at in [old, kept] {
+        shared::db::ingest::record_gaps(
+            pool,
+            &[DEFAULT],
+            at,
+            at + Duration::hours(1),
+            "resume refused",
+        )
+        .await
+        .unwrap();
+    }
+    let report = retention::run(pool, policy(), run_at())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        report.coverage_deleted, 2,
+        "the hour and the gap of November 2025"
+    );
+    let far = utc(2020, 1, 1);
+    let left = shared::db::ingest::covered_hours(pool, 0, 1, far, run_at())
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    let gaps = shared::db::ingest::gaps(pool, DEFAULT, far, run_at())
+        .await
+        .unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0].gap_start, kept);
+}
+
+#[tokio::test]
 async fn a_guild_removed_past_the_grace_period_is_erased_and_one_that_came_back_keeps_everything() {
     let db = TestDatabase::create().await;
     let pool = &db.pool;

@@ -47,6 +47,7 @@ fn log(report: &RetentionReport) {
         guilds_trimmed = report.trimmed.len(),
         rows_trimmed = report.rows_trimmed(),
         reports_deleted = report.reports_deleted,
+        coverage_deleted = report.coverage_deleted,
         guilds_erased = report.erased.len(),
         failures = report.failures.len(),
         "retention run"
@@ -82,12 +83,13 @@ pub fn describe(at: chrono::DateTime<Utc>, report: Option<&RetentionReport>) -> 
             .map(|f| format!("failed, left for the next run: {f}")),
     );
     lines.push(format!(
-        "at {}: {} partitions dropped, {} rows trimmed in {} guilds, {} stored reports deleted, {} guilds erased",
+        "at {}: {} partitions dropped, {} rows trimmed in {} guilds, {} stored reports deleted, {} coverage rows deleted, {} guilds erased",
         at.to_rfc3339(),
         report.partitions_dropped.len(),
         report.rows_trimmed(),
         report.trimmed.len(),
         report.reports_deleted,
+        report.coverage_deleted,
         report.erased.len()
     ));
     lines

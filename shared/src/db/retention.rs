@@ -12,6 +12,7 @@
 //!   own statement and transaction, so a live month is never locked long.
 //!   Guild-wide totals that identify no member (`guild_hourly`, voice peaks
 //!   and deletions per channel) stay to the global horizon.
+//! - Shard coverage hours and coverage gaps go at the global horizon too.
 //! - Stored reports (`digest_runs`, delivered or failed `outbox` items) and
 //!   alert incidents that ended are kept [`STORED_REPORTS_DAYS`].
 //! - A guild the bot was removed from (`guilds.removed_at`) loses every row
@@ -72,6 +73,9 @@ pub struct RetentionReport {
     pub trimmed: Vec<(Snowflake, DateTime<Utc>, u64)>,
     /// Digest runs, outbox items and alert incidents deleted.
     pub reports_deleted: u64,
+    /// Shard coverage hours and coverage gaps past the global horizon
+    /// deleted.
+    pub coverage_deleted: u64,
     /// Guilds whose every row was deleted (removed past the grace period).
     pub erased: Vec<Snowflake>,
     /// Steps that failed (logged); the run went on with the others, and the
@@ -125,6 +129,10 @@ pub async fn run(
             }
             Err(error) => report.failed(format!("dropping {}", partition.name), &error),
         }
+    }
+    match delete_coverage(pool, global).await {
+        Ok(deleted) => report.coverage_deleted = deleted,
+        Err(error) => report.failed("deleting old coverage".into(), &error),
     }
     let mut after = Snowflake(0);
     loop {
@@ -489,6 +497,53 @@ pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Resu
         }
     }
     Ok(total)
+}
+
+/// Deletes the hours each shard had a session, and the recorded gaps of
+/// every guild, that ended before `before` (the global horizon: nothing of
+/// those hours is left to chart). Per shard and per guild, so each delete
+/// is served by its primary key. Returns the rows deleted.
+pub async fn delete_coverage(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, DbError> {
+    let shards: Vec<(i32, i32)> =
+        sqlx::query_as("select shard_total, shard_id from shard_checkpoints")
+            .fetch_all(pool)
+            .await?;
+    let mut total = 0;
+    for (shard_total, shard_id) in shards {
+        total += sqlx::query(
+            "delete from shard_coverage where shard_total = $1 and shard_id = $2 and hour < $3",
+        )
+        .bind(shard_total)
+        .bind(shard_id)
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    let mut after = Snowflake(0);
+    loop {
+        let page: Vec<(Snowflake,)> = sqlx::query_as(
+            "select guild_id from guilds where guild_id > $1 order by guild_id limit $2",
+        )
+        .bind(after)
+        .bind(GUILD_PAGE)
+        .fetch_all(pool)
+        .await?;
+        let Some(&(last,)) = page.last() else {
+            return Ok(total);
+        };
+        for (guild,) in page {
+            total += sqlx::query(
+                "delete from coverage_gaps where guild_id = $1 and gap_start < $2 and gap_end < $2",
+            )
+            .bind(guild)
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        }
+        after = last;
+    }
 }
 
 /// Guilds the bot was removed from before `before` (and that have not come
