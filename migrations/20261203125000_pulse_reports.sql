@@ -21,3 +21,5 @@ create table pulse_reports (
 );
 -- the latest report of a guild (the 10-minute limit, the cached answer)
 create index pulse_reports_latest_idx on pulse_reports (guild_id, generated_at desc);
+-- the retention job's 180-day expiry
+create index pulse_reports_generated_idx on pulse_reports (generated_at);

@@ -46,6 +46,8 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     let c = &p.catalogue;
     let guilds: Vec<_> = c.guilds.values().cloned().collect();
     catalogue::upsert_guilds(&mut *tx, &guilds).await?;
+    let removed: Vec<_> = p.guilds_left.iter().map(|(g, at)| (*g, *at)).collect();
+    catalogue::mark_removed(&mut *tx, &removed).await?;
     let channels: Vec<_> = c.channels.values().cloned().collect();
     catalogue::upsert_channels(&mut *tx, &channels).await?;
     let members: Vec<_> = c.members.values().cloned().collect();

@@ -205,6 +205,43 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         }
     }
 
+    /// A whole number of days within `allowed`, or `default` when unset.
+    fn days(
+        &self,
+        var: &'static str,
+        default: u32,
+        allowed: &RangeInclusive<u32>,
+    ) -> Result<u32, ConfigError> {
+        let days = self.parsed(var, default, "whole days")?;
+        if !allowed.contains(&days) {
+            return Err(invalid(
+                var,
+                format!(
+                    "expected {} to {} days, got {days}",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            ));
+        }
+        Ok(days)
+    }
+
+    fn retention(&self) -> Result<RetentionPolicy, ConfigError> {
+        let defaults = RetentionPolicy::default();
+        Ok(RetentionPolicy {
+            max_days: self.days(
+                "RETENTION_MAX_DAYS",
+                defaults.max_days,
+                &RETENTION_MAX_DAYS_ALLOWED,
+            )?,
+            grace_days: self.days(
+                "RETENTION_GRACE_DAYS",
+                defaults.grace_days,
+                &RETENTION_GRACE_DAYS_ALLOWED,
+            )?,
+        })
+    }
+
     fn port(&self, var: &'static str, default: u16) -> Result<u16, ConfigError> {
         self.parsed(var, default, "a port number (0-65535)")
     }
@@ -345,7 +382,36 @@ pub struct WebConfig {
     /// (`DEFERRED_ANSWER_DEADLINE_SECS`), well inside the 15-minute life of
     /// an interaction token.
     pub deferred_deadline: Duration,
+    /// What the retention job keeps (`RETENTION_MAX_DAYS`,
+    /// `RETENTION_GRACE_DAYS`).
+    pub retention: RetentionPolicy,
 }
+
+/// What the retention job keeps, for the operator to tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// `RETENTION_MAX_DAYS`: guild-wide totals (and every other row) are
+    /// kept at most this many days; a guild's shorter `retention_days`
+    /// applies to its per-member rows.
+    pub max_days: u32,
+    /// `RETENTION_GRACE_DAYS`: a guild the bot was removed from keeps its
+    /// data this many days, in case it comes back.
+    pub grace_days: u32,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            max_days: 730,
+            grace_days: 7,
+        }
+    }
+}
+
+/// The range `RETENTION_MAX_DAYS` accepts.
+pub const RETENTION_MAX_DAYS_ALLOWED: RangeInclusive<u32> = 7..=3650;
+/// The range `RETENTION_GRACE_DAYS` accepts.
+pub const RETENTION_GRACE_DAYS_ALLOWED: RangeInclusive<u32> = 0..=365;
 
 /// Default of `DEFERRED_ANSWER_LIMIT`.
 pub const DEFAULT_DEFERRED_LIMIT: usize = 64;
@@ -423,6 +489,7 @@ impl WebConfig {
                 .positive("HTTP_MAX_CONNECTIONS", defaults.max_connections as u64)?
                 as usize,
         };
+        let retention = env.retention()?;
         Ok(Self {
             database,
             discord_token,
@@ -435,6 +502,7 @@ impl WebConfig {
             log_format,
             deferred_limit,
             deferred_deadline: Duration::from_secs(deadline),
+            retention,
         })
     }
 }

@@ -348,3 +348,74 @@ pub async fn database_exists(name: &str) -> bool {
         .await
         .expect("query pg_database")
 }
+
+/// Every table that holds rows of one guild, for tests that count them
+/// (the retention job's checks: what it removed and what it kept).
+pub const GUILD_TABLES: [&str; 22] = [
+    "message_rollup",
+    "reaction_rollup",
+    "voice_rollup",
+    "voice_peak_rollup",
+    "deletion_rollup",
+    "guild_hourly",
+    "membership_spans",
+    "members",
+    "channels",
+    "voice_sessions",
+    "coverage_gaps",
+    "guild_collected_channels",
+    "settings_audit",
+    "guild_settings",
+    "guild_retention",
+    "guilds",
+    "digest_runs",
+    "outbox",
+    "alert_settings",
+    "alert_incidents",
+    "alert_windows",
+    "pulse_reports",
+];
+
+/// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:
+/// the table name comes from that fixed list).
+pub async fn guild_row_counts(
+    pool: &PgPool,
+    guild: crate::Snowflake,
+) -> std::collections::BTreeMap<&'static str, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for table in GUILD_TABLES {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {table} where guild_id = $1"
+        )))
+        .bind(guild)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("counting {table}: {e}"));
+        counts.insert(table, count);
+    }
+    counts
+}
+
+/// Whether a table (e.g. a month partition) exists in the current schema.
+pub async fn table_exists(pool: &PgPool, name: &str) -> bool {
+    sqlx::query_scalar::<_, bool>("select to_regclass($1) is not null")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .expect("look up a table")
+}
+
+/// Statements of other sessions that wait for a lock and start with
+/// `prefix` (case-insensitive), e.g. a partition detach waiting for an
+/// open flush.
+pub async fn statements_waiting_for_locks(pool: &PgPool, prefix: &str) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock'
+           and lower(query) like lower($1) || '%'",
+    )
+    .bind(prefix)
+    .fetch_one(pool)
+    .await
+    .expect("read pg_stat_activity")
+}

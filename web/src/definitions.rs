@@ -12,6 +12,7 @@ use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,
 };
+use shared::db::settings::RETENTION_DAYS_ALLOWED;
 
 /// Settings commands are hidden from members without Manage Server (and
 /// checked again on every call, from the interaction's permissions).
@@ -173,6 +174,13 @@ pub fn commands() -> Value {
             "default_member_permissions": ADMIN_ONLY,
             "options": [channel("channel", "Channel", true)]
         },
+        {
+            "name": "retention", "description": "How long per-member activity is kept", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [{"type": INTEGER, "name": "days", "description": "Days to keep per-member activity, 7-730 (default 90)",
+                         "required": true, "min_value": RETENTION_DAYS_ALLOWED.start(),
+                         "max_value": RETENTION_DAYS_ALLOWED.end()}]
+        },
     ])
 }
 
@@ -221,7 +229,8 @@ mod tests {
                 "toggle-alert",
                 "alert-threshold",
                 "add-collect-channel",
-                "remove-collect-channel"
+                "remove-collect-channel",
+                "retention"
             ]
         );
     }

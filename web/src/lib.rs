@@ -65,6 +65,7 @@ pub mod period;
 pub mod pulse;
 pub mod reply;
 pub mod report;
+pub mod retention;
 pub mod signature;
 pub mod view;
 
@@ -238,9 +239,10 @@ pub fn background_database(
     }
 }
 
-/// The digest scheduler and the outbox worker, on `tasks` until `stop`,
-/// querying through `pool`. Every replica runs them: the digest claim and
-/// the outbox lease make each digest post once.
+/// The digest scheduler, the retention scheduler and the outbox worker, on
+/// `tasks` until `stop`, querying through `pool`. Every replica runs them:
+/// the digest claim and the outbox lease make each digest post once, and
+/// the day's claim runs retention once a day.
 pub fn spawn_background(
     config: &WebConfig,
     pool: &PgPool,
@@ -250,6 +252,12 @@ pub fn spawn_background(
     digest::DigestScheduler {
         pool: pool.clone(),
         interval: digest::SCHEDULER_INTERVAL,
+    }
+    .spawn(tasks, stop.clone());
+    retention::RetentionScheduler {
+        pool: pool.clone(),
+        policy: config.retention,
+        interval: retention::RETENTION_INTERVAL,
     }
     .spawn(tasks, stop.clone());
     delivery::OutboxWorker {

@@ -3,8 +3,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use shared::config::{LogFormat, WebConfig};
 
-const USAGE: &str =
-    "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339]]";
+const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339] | retention run [--at RFC3339]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,6 +13,7 @@ async fn main() -> ExitCode {
         Some("migrate") => migrate().await,
         Some("register") => register(&args[1..]).await,
         Some("digests") => digests(&args[1..]).await,
+        Some("retention") => retention(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -88,19 +88,7 @@ async fn register(args: &[String]) -> anyhow::Result<()> {
 /// that no run posted before, prints what it did, and exits (for a cron,
 /// and for tests that pick the instant).
 async fn digests(args: &[String]) -> anyhow::Result<()> {
-    let at = match args {
-        [run] if run == "run" => chrono::Utc::now(),
-        [run, flag, at] if run == "run" && flag == "--at" => {
-            chrono::DateTime::parse_from_rfc3339(at)
-                .with_context(|| {
-                    format!(
-                        "--at expects an RFC 3339 instant such as 2026-12-07T08:00:00Z, got {at:?}"
-                    )
-                })?
-                .with_timezone(&chrono::Utc)
-        }
-        _ => anyhow::bail!("{USAGE}"),
-    };
+    let at = run_at(args)?;
     let config = WebConfig::from_env()?;
     shared::telemetry::init_logging(config.log_format);
     let pool = shared::db::open(&config.database).await?;
@@ -131,5 +119,39 @@ async fn digests(args: &[String]) -> anyhow::Result<()> {
         d.retrying,
         d.failed
     );
+    Ok(())
+}
+
+/// The instant of `run [--at T]` (default: now).
+fn run_at(args: &[String]) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    Ok(match args {
+        [run] if run == "run" => chrono::Utc::now(),
+        [run, flag, at] if run == "run" && flag == "--at" => {
+            chrono::DateTime::parse_from_rfc3339(at)
+                .with_context(|| {
+                    format!(
+                        "--at expects an RFC 3339 instant such as 2026-12-07T08:00:00Z, got {at:?}"
+                    )
+                })?
+                .with_timezone(&chrono::Utc)
+        }
+        _ => anyhow::bail!("{USAGE}"),
+    })
+}
+
+/// `retention run [--at T]`: the retention job of `T`'s UTC day (default:
+/// now), unless a run claimed that day before; prints what it removed.
+async fn retention(args: &[String]) -> anyhow::Result<()> {
+    let at = run_at(args)?;
+    let config = WebConfig::from_env()?;
+    shared::telemetry::init_logging(config.log_format);
+    let pool = shared::db::open(&serverpulse_web::background_database(&config.database)).await?;
+    let report = serverpulse_web::retention::run_once(&pool, config.retention, at)
+        .await
+        .context("running the retention job")?;
+    pool.close().await;
+    for line in serverpulse_web::retention::describe(at, report.as_ref()) {
+        println!("{line}");
+    }
     Ok(())
 }

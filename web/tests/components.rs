@@ -420,6 +420,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "leaderboard",
                 "pulse-report",
                 "remove-collect-channel",
+                "retention",
                 "serverstats",
                 "set-digest",
                 "set-update-channel",
@@ -440,6 +441,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "alert-threshold",
                 "add-collect-channel",
                 "remove-collect-channel",
+                "retention",
             ]
             .contains(&command["name"].as_str().unwrap());
             assert_eq!(

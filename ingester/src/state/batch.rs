@@ -99,8 +99,8 @@ pub struct Pending {
     pub voice_closed: HashSet<(Snowflake, Snowflake)>,
     pub coverage: BTreeSet<Hour>,
     pub gaps: Vec<Gap>,
-    /// Guilds the bot left (GUILD_DELETE without `unavailable`).
-    pub guilds_left: HashSet<Snowflake>,
+    /// Guilds the bot left (GUILD_DELETE without `unavailable`), with when.
+    pub guilds_left: HashMap<Snowflake, DateTime<Utc>>,
     /// Gateway frames folded in (what the bounded buffer counts).
     pub frames: u64,
     /// Holds a new session's READY: commit it at once, so a crash right

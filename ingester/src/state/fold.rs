@@ -157,6 +157,8 @@ impl ShardState {
         if g.unavailable == Some(true) {
             return Ok(true);
         }
+        // Back in the same batch it left in: not removed after all.
+        self.pending.guilds_left.remove(&g.id);
         self.check_channel_ids(g.channels.iter().chain(&g.threads), at);
         // A member's unreadable or implausible join time: a known present
         // member keeps theirs, anyone else joined at the arrival.
@@ -206,9 +208,9 @@ impl ShardState {
     }
 
     fn guild_delete(&mut self, u: GuildDelete, arrival: DateTime<Utc>) -> Folded {
-        self.advance(arrival);
+        let at = self.advance(arrival);
         if u.unavailable != Some(true) {
-            self.pending.guilds_left.insert(u.id);
+            self.pending.guilds_left.entry(u.id).or_insert(at);
         }
         self.catalogue
             .guild_unavailable(&mut self.pending.catalogue, u.id);

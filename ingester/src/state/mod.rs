@@ -208,7 +208,7 @@ impl ShardState {
                     .forget_left_member(m.guild_id, m.user_id, left_at);
             }
         }
-        for guild_id in &sealed.pending.guilds_left {
+        for guild_id in sealed.pending.guilds_left.keys() {
             self.catalogue.forget_left_guild(*guild_id);
         }
     }

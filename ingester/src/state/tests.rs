@@ -368,6 +368,12 @@ fn members_who_left_and_guilds_the_bot_left_are_dropped_once_committed() {
     let outage = serde_json::json!({"id": "100", "unavailable": true});
     frame(&mut s, "GUILD_DELETE", outage, at(10, 6, 0));
     let sealed = s.seal(None, None);
+    assert_eq!(
+        sealed.pending.guilds_left.get(&Snowflake(200)),
+        Some(&at(10, 5, 0)),
+        "the removal is recorded with its instant; an outage is not a removal"
+    );
+    assert!(!sealed.pending.guilds_left.contains_key(&GUILD));
     s.committed(&sealed);
     assert_eq!(s.members_in_memory(), 3);
     assert!(s.catalogue.has_guild(GUILD));
@@ -596,4 +602,40 @@ fn the_usual_voice_peak_is_asked_for_at_voice_updates_and_at_hour_starts_with_pe
             (GUILD, Hour::containing(at(22, 0, 0)))
         ]
     );
+}
+
+/// GUILD_DELETE without `unavailable` records when the bot was removed; an
+/// outage does not; GUILD_CREATE clears it (the retention job's grace
+/// period counts from it).
+#[tokio::test]
+async fn removal_is_committed_with_its_instant_and_cleared_by_a_return() {
+    let db = shared::testing::TestDatabase::create().await;
+    let mut s = state();
+    let removed = Snowflake(200);
+    let commit = async |s: &mut ShardState| {
+        let sealed = s.seal(None, None);
+        crate::flush::commit(&db.pool, &sealed).await.unwrap();
+        s.committed(&sealed);
+    };
+    let removed_at = async |guild| {
+        shared::db::catalogue::removed_at(&db.pool, guild)
+            .await
+            .unwrap()
+    };
+    for guild in ["100", "200"] {
+        let create = serde_json::json!({"id": guild, "name": "g"});
+        frame(&mut s, "GUILD_CREATE", create, at(9, 0, 0));
+    }
+    commit(&mut s).await;
+    let outage = serde_json::json!({"id": "100", "unavailable": true});
+    frame(&mut s, "GUILD_DELETE", outage, at(10, 0, 0));
+    let left = serde_json::json!({"id": "200"});
+    frame(&mut s, "GUILD_DELETE", left, at(10, 5, 0));
+    commit(&mut s).await;
+    assert_eq!(removed_at(GUILD).await, None);
+    assert_eq!(removed_at(removed).await, Some(at(10, 5, 0)));
+    let back = serde_json::json!({"id": "200", "name": "g"});
+    frame(&mut s, "GUILD_CREATE", back, at(11, 0, 0));
+    commit(&mut s).await;
+    assert_eq!(removed_at(removed).await, None);
 }

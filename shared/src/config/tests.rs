@@ -29,6 +29,38 @@ fn web_defaults_apply() {
     assert_eq!(config.ops_listen.port(), 9090);
     assert_eq!(config.http, HttpLimits::default());
     assert_eq!(config.database.limits, DatabaseLimits::WEB);
+    assert_eq!(
+        config.retention,
+        RetentionPolicy {
+            max_days: 730,
+            grace_days: 7
+        }
+    );
+}
+
+#[test]
+fn retention_is_configurable_within_bounds() {
+    let mut vars = full_web();
+    vars.extend([("RETENTION_MAX_DAYS", "365"), ("RETENTION_GRACE_DAYS", "0")]);
+    assert_eq!(
+        web(&vars).unwrap().retention,
+        RetentionPolicy {
+            max_days: 365,
+            grace_days: 0
+        }
+    );
+    for (var, value) in [
+        ("RETENTION_MAX_DAYS", "6"),
+        ("RETENTION_MAX_DAYS", "forever"),
+        ("RETENTION_GRACE_DAYS", "366"),
+    ] {
+        let mut vars = full_web();
+        vars.push((var, value));
+        match web(&vars).unwrap_err() {
+            ConfigError::Invalid { var: named, .. } => assert_eq!(named, var),
+            other => panic!("{var}={value}: {other:?}"),
+        }
+    }
 }
 
 #[test]

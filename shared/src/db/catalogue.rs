@@ -90,6 +90,8 @@ pub async fn upsert_guilds<'e>(
          on conflict (guild_id) do update set
              name = excluded.name, member_count = excluded.member_count,
              available = excluded.available,
+             -- a guild that is available again (GUILD_CREATE) is no longer removed
+             removed_at = case when excluded.available then null else guilds.removed_at end,
              everyone_permissions = coalesce(excluded.everyone_permissions, guilds.everyone_permissions),
              updated_at = now()",
     )
@@ -101,6 +103,44 @@ pub async fn upsert_guilds<'e>(
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Records that the bot was removed from each guild at the given instant
+/// (GUILD_DELETE without `unavailable`); a guild already recorded keeps its
+/// first instant. [`upsert_guilds`] with the guild available clears it.
+pub async fn mark_removed<'e>(
+    executor: impl PgExecutor<'e>,
+    removed: &[(Snowflake, DateTime<Utc>)],
+) -> Result<(), DbError> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into guilds (guild_id, available, removed_at)
+         select g, false, r from unnest($1::bigint[], $2::timestamptz[]) as t(g, r)
+         on conflict (guild_id) do update set
+             available = false,
+             removed_at = coalesce(guilds.removed_at, excluded.removed_at),
+             updated_at = now()",
+    )
+    .bind(ids(removed.iter().map(|(g, _)| *g)))
+    .bind(removed.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// When the bot was removed from the guild, if it was and has not come back.
+pub async fn removed_at<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    let row: Option<(Option<DateTime<Utc>>,)> =
+        sqlx::query_as("select removed_at from guilds where guild_id = $1")
+            .bind(guild_id)
+            .fetch_optional(executor)
+            .await?;
+    Ok(row.and_then(|(r,)| r))
 }
 
 pub async fn upsert_channels<'e>(

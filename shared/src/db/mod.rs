@@ -13,6 +13,7 @@ pub mod history;
 pub mod ingest;
 pub mod outbox;
 pub mod pulse;
+pub mod retention;
 pub mod rollups;
 pub mod settings;
 

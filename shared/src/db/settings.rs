@@ -31,6 +31,12 @@ impl CollectMode {
     }
 }
 
+/// `retention_days` of a guild nobody has configured.
+pub const DEFAULT_RETENTION_DAYS: i32 = 90;
+/// The shortest and longest `retention_days` an admin may choose (the
+/// column's check).
+pub const RETENTION_DAYS_ALLOWED: std::ops::RangeInclusive<i32> = 7..=730;
+
 /// A guild's settings. A guild with no row has [`GuildSettings::defaults`]:
 /// tracking off, so nothing is recorded until an admin enables it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +67,7 @@ impl GuildSettings {
             timezone: "UTC".to_owned(),
             digest_frequency: "none".to_owned(),
             count_bots: false,
-            retention_days: 400,
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -354,6 +360,35 @@ pub async fn set_update_channel(
         serde_json::json!({ "channel_id": channel_id }),
     )
     .await
+}
+
+/// Sets how many days the guild's per-member rows are kept (within
+/// [`RETENTION_DAYS_ALLOWED`], checked by the caller and the column), with
+/// audit. Returns the previous value.
+pub async fn set_retention_days(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    days: i32,
+) -> Result<i32, DbError> {
+    let previous = load(&mut *conn, guild_id).await?.retention_days;
+    sqlx::query(
+        "insert into guild_settings (guild_id, retention_days) values ($1, $2)
+         on conflict (guild_id) do update set retention_days = excluded.retention_days, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(days)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "retention_days.set",
+        serde_json::json!({ "days": days, "previous": previous }),
+    )
+    .await?;
+    Ok(previous)
 }
 
 /// How long an applied interaction id is remembered: far longer than the

@@ -227,6 +227,7 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
             let reply = settings::collect_channel(ctx, &options, false).await;
             return digest::warned(ctx, reply).await;
         }
+        ("retention", []) => return settings::set_retention(ctx, &options).await,
         ("set-digest", []) => {
             return digest::warned(ctx, digest::set_digest(ctx, &options).await).await;
         }

@@ -1,5 +1,6 @@
 //! The admin commands: `/setup` (and its channel select),
-//! `/set-update-channel`, `/add-collect-channel`, `/remove-collect-channel`.
+//! `/set-update-channel`, `/add-collect-channel`, `/remove-collect-channel`,
+//! `/retention`.
 //! Each is checked against the caller's permissions and audited.
 
 use chrono_tz::Tz;
@@ -234,4 +235,62 @@ pub(super) async fn collect_channel(ctx: &Ctx, options: &Options, collect: bool)
         (false, false, _) => format!("{label} was not on the allow-list."),
     };
     Ok(Reply::Message(Message::notice(text)))
+}
+
+/// `/retention days:<n>`: how many days per-member rows are kept.
+pub(super) async fn set_retention(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
+    ctx.require_admin()?;
+    let allowed = settings::RETENTION_DAYS_ALLOWED;
+    let days = options
+        .integer("days")
+        .and_then(|d| i32::try_from(d).ok())
+        .filter(|d| allowed.contains(d))
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "Choose a number of days from {} to {}.",
+                allowed.start(),
+                allowed.end()
+            ))
+        })?;
+    let Some(mut tx) = change(ctx).await? else {
+        return Ok(already_applied());
+    };
+    let previous = settings::set_retention_days(&mut tx, ctx.guild_id, ctx.user_id, days).await?;
+    tx.commit().await?;
+    Ok(Reply::Message(Message::notice(retention_text(
+        days,
+        previous,
+        ctx.state.config.retention.max_days,
+        ctx.now,
+    ))))
+}
+
+/// What `/retention` answers: the window in force (the operator's limit
+/// caps it) and what the next daily run removes.
+pub fn retention_text(
+    days: i32,
+    previous: i32,
+    max_days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let kept = shared::db::retention::member_window_days(days, max_days);
+    let horizon = shared::db::retention::day_horizon(now, kept);
+    let mut text = format!(
+        "ServerPulse keeps per-member activity (messages, reactions and voice time by member, and membership history) for {kept} days. \
+         The daily retention run removes older rows: data before {} (UTC) will be removed at its next run. \
+         Server-wide totals are kept for up to {max_days} days.",
+        horizon.format("%Y-%m-%d")
+    );
+    if i64::from(days) > i64::from(max_days) {
+        text.push_str(&format!(
+            " You asked for {days} days, but this installation keeps at most {max_days}."
+        ));
+    }
+    if days > previous {
+        text.push_str(&format!(
+            " Activity already removed under the previous {previous}-day window does not come back."
+        ));
+    }
+    text.push_str(" The change is recorded in the settings audit log.");
+    text
 }

@@ -40,6 +40,8 @@ pub struct Frame {
     /// The first hour anything was recorded: days before it have no data
     /// (not zero).
     pub first_data: Option<DateTime<Utc>>,
+    /// Said under the report when the retention policy cut its period.
+    pub retention_note: Option<String>,
 }
 
 impl Frame {
@@ -217,6 +219,73 @@ impl Frame {
     }
 }
 
+/// A report's period and the previous one, within what the retention
+/// policy kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retained {
+    pub period: Period,
+    pub previous: Option<Period>,
+    /// What the report says when either was cut.
+    pub note: Option<String>,
+}
+
+/// How every report meets the retention policy: `removed_before` is the
+/// instant before which the retention job removed the guild's per-member
+/// rows. A period that ends by then is refused with the date (instead of
+/// zeros); one that starts before it starts at it; a previous period that
+/// reaches before it is not compared with. Guild-wide totals are kept
+/// longer, but most reports mix them with per-member rows, so one horizon
+/// applies to every report.
+pub fn within_retention(
+    period: Period,
+    previous: Option<Period>,
+    removed_before: Option<DateTime<Utc>>,
+) -> Outcome<Retained> {
+    let Some(horizon) = removed_before else {
+        return Ok(Retained {
+            period,
+            previous,
+            note: None,
+        });
+    };
+    if period.to <= horizon {
+        return Err(Failure::user(format!(
+            "{} Choose a later timeframe.",
+            retention_removed(horizon)
+        )));
+    }
+    let cut_period = period.from < horizon;
+    let period = Period {
+        from: period.from.max(horizon),
+        to: period.to,
+    };
+    let kept_previous = previous.filter(|p| !cut_period && p.from >= horizon);
+    let removed = retention_removed(horizon);
+    let note = match (cut_period, previous.is_some(), kept_previous.is_some()) {
+        (true, true, _) => Some(format!(
+            "{removed} Figures start there and are not compared with the previous period."
+        )),
+        (true, false, _) => Some(format!("{removed} Figures start there.")),
+        (false, true, false) => Some(format!(
+            "{removed} The previous period reaches before it, so figures are not compared with it."
+        )),
+        _ => None,
+    };
+    Ok(Retained {
+        period,
+        previous: kept_previous,
+        note,
+    })
+}
+
+/// "Data before … has been removed by the retention policy."
+pub fn retention_removed(horizon: DateTime<Utc>) -> String {
+    format!(
+        "Data before {} has been removed by the retention policy (see /retention).",
+        horizon.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
@@ -303,4 +372,66 @@ pub fn series_of(hours: &[HourTotals], pick: fn(&HourTotals) -> i64) -> HourValu
 /// The sum of hourly values.
 pub fn total(rows: &[(DateTime<Utc>, i64)]) -> i64 {
     rows.iter().map(|r| r.1).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap()
+    }
+
+    fn period(from: u32, to: u32) -> Period {
+        Period {
+            from: day(from),
+            to: day(to),
+        }
+    }
+
+    #[test]
+    fn a_period_wholly_before_the_horizon_is_refused_with_the_date() {
+        let Err(Failure::User(text)) =
+            within_retention(period(1, 8), Some(period(1, 1)), Some(day(10)))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(
+            text,
+            "Data before 2026-11-10 00:00 UTC has been removed by the retention policy (see /retention). Choose a later timeframe."
+        );
+    }
+
+    #[test]
+    fn periods_are_cut_at_the_horizon_and_only_then_noted() {
+        let untouched = within_retention(period(20, 27), Some(period(13, 20)), Some(day(10)));
+        assert_eq!(
+            untouched.unwrap(),
+            Retained {
+                period: period(20, 27),
+                previous: Some(period(13, 20)),
+                note: None
+            }
+        );
+        let cut = within_retention(period(6, 27), Some(period(1, 6)), Some(day(10))).unwrap();
+        assert_eq!((cut.period, cut.previous), (period(10, 27), None));
+        assert!(
+            cut.note
+                .unwrap()
+                .ends_with("Figures start there and are not compared with the previous period.")
+        );
+        let uncompared =
+            within_retention(period(12, 27), Some(period(1, 12)), Some(day(10))).unwrap();
+        assert_eq!(
+            (uncompared.period, uncompared.previous),
+            (period(12, 27), None)
+        );
+        assert!(uncompared.note.unwrap().contains("not compared"));
+        assert_eq!(
+            within_retention(period(1, 27), None, None).unwrap().note,
+            None
+        );
+    }
 }

@@ -22,6 +22,7 @@ pub use analysis::activity_score;
 
 use shared::db::analytics;
 use shared::db::ingest;
+use shared::db::retention;
 use shared::db::settings::CollectMode;
 use shared::time::Timeframe;
 
@@ -30,7 +31,7 @@ use crate::error::{Failure, Outcome};
 use crate::period;
 use crate::reply::Message;
 use crate::view::{Request, View};
-use frame::{Frame, timeframe_label};
+use frame::{Frame, Retained, timeframe_label};
 
 /// Why attachments and embeds may read low: ServerPulse never asks for
 /// message content, and Discord withholds these with it.
@@ -60,6 +61,13 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         )
     };
     let period = period::resolve(request.timeframe, ctx.now, first).ok_or_else(no_data)?;
+    let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
+    let removed_before = retention::removed_before(pool, guild).await?;
+    let Retained {
+        period,
+        previous,
+        note: retention_note,
+    } = frame::within_retention(period, previous, removed_before)?;
     let totals = analytics::guild_totals(pool, guild, period.from, period.to).await?;
     if totals.hours_with_data == 0 {
         return Err(no_data());
@@ -68,11 +76,12 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
     let frame = Frame {
         request,
         period,
-        previous: (request.timeframe != Timeframe::AllTime).then(|| period.previous()),
+        previous,
         tz,
         gaps,
         label: timeframe_label(request.timeframe, period, tz),
         first_data: first,
+        retention_note,
     };
     let mut message = match request.view {
         View::Overview => overview::overview(ctx, &frame, totals).await?,
@@ -91,6 +100,11 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         }
     };
     if let Some(embed) = message.embeds.first_mut() {
+        if let Some(note) = &frame.retention_note {
+            embed
+                .fields
+                .push(("🗑 Retention".into(), note.clone(), false));
+        }
         if let Some(note) = frame.gaps_note() {
             embed.fields.push(("⚠ Data gaps".into(), note, false));
         }
