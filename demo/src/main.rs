@@ -230,7 +230,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let poster = serverpulse_web::delivery::Poster::new(&api_url, Secret::new(TOKEN));
     for guild in guilds.iter().take(1) {
         steps::tour(&client, guild, &mut transcript).await?;
-        alerts::alerts(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
+        let expected = truth
+            .expected_alerts(&sim_scenario::truth::AlertParams::default())
+            .iter()
+            .filter(|a| a.guild_id == guild.id)
+            .count();
+        alerts::alerts(
+            &client,
+            &sim,
+            &pool,
+            &poster,
+            guild,
+            expected,
+            &mut transcript,
+        )
+        .await?;
         digests::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
     }
     write_output(&args.out, &transcript)?;
