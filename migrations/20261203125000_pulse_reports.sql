@@ -12,8 +12,8 @@ create table pulse_reports (
     model          text not null default '',
     prompt_version integer not null default 0,
     generated_at   timestamptz not null,
-    -- the figures and the text, as shown
-    body           jsonb not null,
+    -- the figures and the text, as shown (the embed)
+    shown          jsonb not null,
     tokens_in      integer not null default 0,
     tokens_out     integer not null default 0,
     primary key (guild_id, report_id),

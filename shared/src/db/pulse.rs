@@ -16,7 +16,7 @@ pub struct StoredReport {
     pub provider: String,
     pub model: String,
     pub generated_at: DateTime<Utc>,
-    pub body: serde_json::Value,
+    pub shown: serde_json::Value,
 }
 
 /// A report to store.
@@ -29,14 +29,14 @@ pub struct NewReport {
     pub model: String,
     pub prompt_version: i32,
     pub generated_at: DateTime<Utc>,
-    pub body: serde_json::Value,
+    pub shown: serde_json::Value,
 }
 
 /// Stores a generated report; returns its id.
 pub async fn save<'e>(executor: impl PgExecutor<'e>, report: &NewReport) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "insert into pulse_reports (guild_id, period_start, period_end, provider, model,
-                                    prompt_version, generated_at, body)
+                                    prompt_version, generated_at, shown)
          values ($1, $2, $3, $4, $5, $6, $7, $8)
          returning report_id",
     )
@@ -47,7 +47,7 @@ pub async fn save<'e>(executor: impl PgExecutor<'e>, report: &NewReport) -> Resu
     .bind(&report.model)
     .bind(report.prompt_version)
     .bind(report.generated_at)
-    .bind(&report.body)
+    .bind(&report.shown)
     .fetch_one(executor)
     .await?)
 }
@@ -58,7 +58,7 @@ pub async fn latest<'e>(
     guild_id: Snowflake,
 ) -> Result<Option<StoredReport>, DbError> {
     Ok(sqlx::query_as(
-        "select guild_id, report_id, period_start, period_end, provider, model, generated_at, body
+        "select guild_id, report_id, period_start, period_end, provider, model, generated_at, shown
          from pulse_reports where guild_id = $1 order by generated_at desc, report_id desc limit 1",
     )
     .bind(guild_id)

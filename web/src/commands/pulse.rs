@@ -27,7 +27,7 @@ fn stored_embed(body: &serde_json::Value) -> Embed {
     embed.footer(text("footer"))
 }
 
-/// What `pulse_reports.body` holds of a report message: its embed.
+/// What `pulse_reports.shown` holds of a report message: its embed.
 pub fn body_of(message: &Message) -> serde_json::Value {
     let Some(embed) = message.embeds.first() else {
         return json!({});
@@ -54,7 +54,7 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
                 shared::alerts::discord_time(last.generated_at, 'R'),
                 shared::alerts::discord_time(next, 'R')
             )),
-            embeds: vec![stored_embed(&last.body)],
+            embeds: vec![stored_embed(&last.shown)],
             ephemeral: true,
             ..Message::default()
         }));
@@ -74,7 +74,7 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
             model: String::new(),
             prompt_version: 0,
             generated_at: ctx.now,
-            body,
+            shown: body,
         },
     )
     .await?;

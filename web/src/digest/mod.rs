@@ -197,7 +197,7 @@ async fn queue_pulse_report(
             model: String::new(),
             prompt_version: 0,
             generated_at: now,
-            body: crate::commands::pulse_body(&message),
+            shown: crate::commands::pulse_body(&message),
         },
     )
     .await?;
