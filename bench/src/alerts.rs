@@ -170,7 +170,8 @@ pub async fn run(
     let replay = Duration::from_millis(
         (LEAD_MS + i64::from(guilds) * STAGGER_MS + RAID_JOINS as i64 * JOIN_GAP_MS) as u64,
     );
-    let deadline = Instant::now() + replay + Duration::from_secs(60);
+    let started = Instant::now();
+    let deadline = started + replay + Duration::from_secs(60);
     while posts(&sim).len() < plan.len() {
         if let Some(status) = process.exited() {
             bail!("the ingester exited ({status}): {}", process.log_tail());
@@ -180,9 +181,9 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Edits of growing incidents would land after; give the last raid time
-    // to end its joins so the message count is final.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The last raid's last joins come after its crossing: wait for the end
+    // of the replay and a flush, so counts and messages are final.
+    tokio::time::sleep_until((started + replay + Duration::from_secs(3)).into()).await;
     let posts = posts(&sim);
     let sessions = sim.gateway.sessions();
     let sent_at = |event: usize| -> Option<i64> {

@@ -92,6 +92,16 @@ pub fn goals(report: &Value) -> Value {
             "met": if complete { worst.map(|w| w <= limit) } else { None },
         }));
     }
+    let alerts = &report["alerts"];
+    if !alerts.is_null() {
+        let p99 = f(&alerts["latency_ms"]["p99"]);
+        let all_posted = alerts["missing"] == 0 && alerts["second_posts"] == 0;
+        goals.push(json!({
+            "goal": "every raid posted once, within 3 s of the join that crossed the threshold (p99)",
+            "figure": p99,
+            "met": p99.map(|p| p <= 3000.0 && all_posted),
+        }));
+    }
     json!(goals)
 }
 
