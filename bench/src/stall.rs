@@ -93,6 +93,7 @@ pub async fn run(
             log_format: LogFormat::Text,
             deferred_limit: limit,
             deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
+            ai: Default::default(),
         };
         let end = guild.end;
         let state = serverpulse_web::AppState::new(

@@ -159,6 +159,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         log_format: LogFormat::Text,
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
+        ai: Default::default(),
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(

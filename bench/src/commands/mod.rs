@@ -86,6 +86,7 @@ pub async fn run(
         log_format: LogFormat::Text,
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
+        ai: Default::default(),
     };
     let state = serverpulse_web::AppState::new(
         pool.clone(),
