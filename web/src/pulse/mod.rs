@@ -4,6 +4,7 @@
 //! into text by fixed rules; [`message`] shows text and figures together.
 
 pub mod builtin;
+pub mod providers;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
