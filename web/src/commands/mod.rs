@@ -4,6 +4,7 @@
 //! `member.permissions`, whatever the registration said.
 
 pub mod alerts;
+pub mod ai_provider;
 mod components;
 pub mod digest;
 mod pulse;

@@ -24,7 +24,7 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 const ERROR_CHARS: usize = 200;
 
 /// Why a provider gave no text. `Display` is one human line, never a key.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
     #[error("{0} is not available on this ServerPulse (its base URL is not configured)")]
     Unavailable(&'static str),
