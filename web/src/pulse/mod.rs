@@ -4,6 +4,7 @@
 //! into text by fixed rules; [`message`] shows text and figures together.
 
 pub mod builtin;
+pub mod keys;
 pub mod prompt;
 pub mod providers;
 pub mod writer;
