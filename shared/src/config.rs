@@ -563,9 +563,11 @@ impl<S: Source + ?Sized> Reader<'_, S> {
     fn ai(&self) -> Result<AiConfig, ConfigError> {
         let mut base_urls = Vec::new();
         for kind in ProviderKind::ALL {
-            if let Some(url) =
-                self.url(kind.base_url_var(), kind.default_base_url(), &["http", "https"])?
-            {
+            if let Some(url) = self.url(
+                kind.base_url_var(),
+                kind.default_base_url(),
+                &["http", "https"],
+            )? {
                 base_urls.push((kind, url));
             }
         }
@@ -605,8 +607,16 @@ impl<S: Source + ?Sized> Reader<'_, S> {
             default_provider,
             master_key: self.master_key("SERVERPULSE_MASTER_KEY")?,
             previous_master_key: self.master_key("SERVERPULSE_MASTER_KEY_PREVIOUS")?,
-            connect_timeout: self.millis("AI_CONNECT_TIMEOUT_MS", DEFAULT_AI_CONNECT_TIMEOUT, false)?,
-            request_timeout: self.millis("AI_REQUEST_TIMEOUT_MS", DEFAULT_AI_REQUEST_TIMEOUT, false)?,
+            connect_timeout: self.millis(
+                "AI_CONNECT_TIMEOUT_MS",
+                DEFAULT_AI_CONNECT_TIMEOUT,
+                false,
+            )?,
+            request_timeout: self.millis(
+                "AI_REQUEST_TIMEOUT_MS",
+                DEFAULT_AI_REQUEST_TIMEOUT,
+                false,
+            )?,
         })
     }
 }

@@ -105,7 +105,12 @@ async fn a_500_and_a_429_are_retried_after_the_providers_retry_after() {
     let providers = Providers::new(&config(&fake, Duration::from_secs(10)));
     fake.queue(
         "openai",
-        [Fault::ServerError, Fault::RateLimited { retry_after_secs: 1 }],
+        [
+            Fault::ServerError,
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+        ],
     );
     let done = providers
         .complete(&provider(ProviderKind::OpenAi), &prompt())
@@ -133,7 +138,12 @@ async fn a_retry_after_past_the_budget_is_not_waited_for() {
     // asking for 30 s is answered at once with the provider's message.
     let fake = FakeProviders::start().await;
     let providers = Providers::new(&config(&fake, Duration::from_secs(2)));
-    fake.queue("groq", [Fault::RateLimited { retry_after_secs: 30 }]);
+    fake.queue(
+        "groq",
+        [Fault::RateLimited {
+            retry_after_secs: 30,
+        }],
+    );
     let error = providers
         .complete(&provider(ProviderKind::Groq), &prompt())
         .await

@@ -293,7 +293,13 @@ fn the_master_key_is_32_bytes_of_hex_or_base64() {
         vars.push(("SERVERPULSE_MASTER_KEY", bad));
         let error = web(&vars).unwrap_err();
         assert!(
-            matches!(error, ConfigError::Invalid { var: "SERVERPULSE_MASTER_KEY", .. }),
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    var: "SERVERPULSE_MASTER_KEY",
+                    ..
+                }
+            ),
             "{error:?}"
         );
         assert!(!error.to_string().contains(bad), "{error}");
@@ -303,9 +309,18 @@ fn the_master_key_is_32_bytes_of_hex_or_base64() {
 #[test]
 fn a_default_provider_must_be_known_available_and_keyed() {
     let cases: [(&[(&str, &str)], &str); 3] = [
-        (&[("PULSE_DEFAULT_PROVIDER", "skynet")], "PULSE_DEFAULT_PROVIDER"),
-        (&[("PULSE_DEFAULT_PROVIDER", "ollama")], "PULSE_DEFAULT_PROVIDER"),
-        (&[("PULSE_DEFAULT_PROVIDER", "openai")], "PULSE_DEFAULT_API_KEY"),
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "skynet")],
+            "PULSE_DEFAULT_PROVIDER",
+        ),
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "ollama")],
+            "PULSE_DEFAULT_PROVIDER",
+        ),
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "openai")],
+            "PULSE_DEFAULT_API_KEY",
+        ),
     ];
     for (extra, var) in cases {
         let mut vars = full_web();
@@ -321,6 +336,9 @@ fn a_default_provider_must_be_known_available_and_keyed() {
         ("PULSE_DEFAULT_MODEL", "qwen2.5"),
     ]);
     let default = web(&vars).unwrap().ai.default_provider.unwrap();
-    assert_eq!((default.kind, default.model.as_str()), (ProviderKind::Ollama, "qwen2.5"));
+    assert_eq!(
+        (default.kind, default.model.as_str()),
+        (ProviderKind::Ollama, "qwen2.5")
+    );
     assert_eq!(default.key, None);
 }

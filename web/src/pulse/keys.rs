@@ -14,7 +14,9 @@ use shared::db::ai_providers::SealedKey;
 /// Why a sealed key could not be opened.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("the key was stored under another master key ({0}); run rotate-keys or set the key again")]
+    #[error(
+        "the key was stored under another master key ({0}); run rotate-keys or set the key again"
+    )]
     OtherMasterKey(String),
     #[error("the stored key does not decrypt for this server and provider")]
     Undecryptable,

@@ -170,9 +170,7 @@ pub fn data(f: &PulseFigures) -> String {
             lines.push(format!(
                 "- {} on {}: {}",
                 i.kind.label(),
-                i.started_at
-                    .with_timezone(&f.tz)
-                    .format("%A %-d %B %H:%M"),
+                i.started_at.with_timezone(&f.tz).format("%A %-d %B %H:%M"),
                 i.summary()
             ));
         }
@@ -230,7 +228,9 @@ pub fn numbers_in(text: &str) -> Vec<String> {
                 int.push(c);
                 i += 1;
             } else if c == ','
-                && chars.get(i + 1..i + 4).is_some_and(|g| g.iter().all(char::is_ascii_digit))
+                && chars
+                    .get(i + 1..i + 4)
+                    .is_some_and(|g| g.iter().all(char::is_ascii_digit))
                 && !chars.get(i + 4).is_some_and(char::is_ascii_digit)
             {
                 i += 1;
@@ -332,7 +332,12 @@ mod tests {
         let titles: Vec<&str> = text.sections.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(
             titles,
-            ["Report", "Channels", "Suggestions", "What this report cannot tell"]
+            [
+                "Report",
+                "Channels",
+                "Suggestions",
+                "What this report cannot tell"
+            ]
         );
     }
 }

@@ -56,6 +56,11 @@ pub enum ProviderError {
         provider: &'static str,
         reason: Option<String>,
     },
+    #[error("{provider}'s key cannot be used: {reason}")]
+    Key {
+        provider: &'static str,
+        reason: String,
+    },
     #[error("{provider}'s text used figures that are not ours: {numbers}")]
     InventedNumbers {
         provider: &'static str,

@@ -4,10 +4,10 @@
 
 use shared::config::DefaultProvider;
 
+use super::PulseFigures;
 use super::builtin::{self, PulseText};
 use super::prompt::{self, PROMPT_VERSION};
 use super::providers::{Provider, ProviderError, Providers};
-use super::PulseFigures;
 
 /// `pulse_reports.provider` of a built-in report.
 pub const BUILTIN: &str = "builtin";
@@ -66,7 +66,7 @@ pub async fn ask(
 pub async fn write(
     providers: &Providers,
     figures: &PulseFigures,
-    guild: Option<Provider>,
+    guild: Option<Result<Provider, ProviderError>>,
 ) -> Written {
     let default = providers
         .config()
@@ -74,6 +74,14 @@ pub async fn write(
         .as_ref()
         .map(operator_default);
     let mut failures = Vec::new();
+    let guild = match guild {
+        Some(Ok(provider)) => Some(provider),
+        Some(Err(error)) => {
+            failures.push(error);
+            None
+        }
+        None => None,
+    };
     let mut tokens = (0, 0);
     for provider in guild.into_iter().chain(default) {
         match ask(providers, &provider, figures, &mut tokens).await {
@@ -101,16 +109,10 @@ pub async fn write(
     }
     let mut text = builtin::write(figures);
     if !failures.is_empty() {
-        let lines = failures
-            .iter()
-            .map(|e| format!("{e}."))
-            .collect::<Vec<_>>();
+        let lines = failures.iter().map(|e| format!("{e}.")).collect::<Vec<_>>();
         text.sections.insert(
             0,
-            (
-                "Written by the built-in rules instead".to_owned(),
-                lines,
-            ),
+            ("Written by the built-in rules instead".to_owned(), lines),
         );
         text.author = format!("{} (the fallback)", builtin::AUTHOR);
     }
