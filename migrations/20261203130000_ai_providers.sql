@@ -19,6 +19,5 @@ create table ai_providers (
            and (key_ciphertext is null) = (key_version is null)
            and (key_ciphertext is null) = (key_last4 is null))
 );
--- rotate-keys: the keys still under another master key
-create index ai_providers_key_version_idx on ai_providers (key_version)
-    where key_ciphertext is not null;
+-- rotate-keys walks the primary key in guild order, skipping keys
+-- already under the current master key.

@@ -404,3 +404,43 @@ async fn test_shows_success_or_the_providers_error_and_clear_forgets_everything(
     );
     assert!(!format!("{audit:?}").contains(GUILD_KEY));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_keys_reseals_under_the_new_master_key() {
+    let fake = FakeProviders::start().await;
+    let (app, a, _) = app(ai(&fake, true, None)).await;
+    let admin_a = admin(a);
+    final_message(
+        &app,
+        &ai_provider("set", vec![string("provider", "xai")]),
+        &admin_a,
+    )
+    .await;
+    set_key(&app, &admin_a, GUILD_KEY).await;
+    let (old, new) = (
+        MasterKey::from_bytes([42; 32]),
+        MasterKey::from_bytes([43; 32]),
+    );
+    let done = serverpulse_web::pulse::keys::rotate(&app.db.pool, &new, &old)
+        .await
+        .unwrap();
+    assert_eq!((done.resealed, done.unknown), (1, 0));
+    let sealed = ai_providers::get(&app.db.pool, Snowflake(a))
+        .await
+        .unwrap()
+        .unwrap()
+        .key
+        .unwrap();
+    use serverpulse_web::pulse::keys;
+    assert_eq!(sealed.version, keys::version_of(&new));
+    assert_eq!(
+        keys::open(&new, Snowflake(a), ProviderKind::Xai, &sealed)
+            .unwrap()
+            .expose(),
+        GUILD_KEY
+    );
+    assert!(keys::open(&old, Snowflake(a), ProviderKind::Xai, &sealed).is_err());
+    // Run again: nothing left to do.
+    let again = keys::rotate(&app.db.pool, &new, &old).await.unwrap();
+    assert_eq!((again.resealed, again.unknown), (0, 0));
+}

@@ -188,21 +188,23 @@ pub async fn clear(
     Ok(removed > 0)
 }
 
-/// Up to `limit` guilds whose key was sealed under a master key other
-/// than `version` (what `rotate-keys` re-encrypts).
+/// Up to `limit` guilds after `after` (by id) whose key was sealed under a
+/// master key other than `version` (what `rotate-keys` re-encrypts).
 pub async fn sealed_under_other<'e>(
     executor: impl PgExecutor<'e>,
     version: &str,
+    after: Snowflake,
     limit: i64,
 ) -> Result<Vec<GuildProvider>, DbError> {
     let rows: Vec<Row> = sqlx::query_as(
         "select guild_id, provider, model, key_ciphertext, key_nonce, key_version, key_last4,
                 updated_at
          from ai_providers
-         where key_ciphertext is not null and key_version <> $1
-         order by guild_id limit $2",
+         where guild_id > $2 and key_ciphertext is not null and key_version <> $1
+         order by guild_id limit $3",
     )
     .bind(version)
+    .bind(after)
     .bind(limit)
     .fetch_all(executor)
     .await?;

@@ -108,6 +108,52 @@ pub fn open(
         .map_err(|_| KeyError::Undecryptable)
 }
 
+/// What `rotate-keys` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation {
+    /// Keys re-sealed under the current master key.
+    pub resealed: u64,
+    /// Keys under neither the current nor the previous master key (left as
+    /// they are; their guilds must set them again).
+    pub unknown: u64,
+}
+
+/// Re-seals every key sealed under `previous` with `current`.
+pub async fn rotate(
+    pool: &sqlx::PgPool,
+    current: &MasterKey,
+    previous: &MasterKey,
+) -> Result<Rotation, shared::db::DbError> {
+    use shared::db::ai_providers;
+    let (now_version, old_version) = (version_of(current), version_of(previous));
+    let mut done = Rotation::default();
+    let mut after = Snowflake(0);
+    loop {
+        let batch = ai_providers::sealed_under_other(pool, &now_version, after, 100).await?;
+        let Some(last) = batch.last() else {
+            return Ok(done);
+        };
+        after = last.guild_id;
+        for row in batch {
+            let (Some(sealed), Some(kind)) = (&row.key, ProviderKind::parse(&row.provider)) else {
+                continue;
+            };
+            let reopened = (sealed.version == old_version)
+                .then(|| open(previous, row.guild_id, kind, sealed).ok())
+                .flatten();
+            match reopened {
+                Some(key) => {
+                    let resealed = seal(current, row.guild_id, kind, &key);
+                    if ai_providers::reseal(pool, row.guild_id, &old_version, &resealed).await? {
+                        done.resealed += 1;
+                    }
+                }
+                None => done.unknown += 1,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
