@@ -122,9 +122,7 @@ pub(super) async fn set(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     } else if kept {
         " Its key is kept.".to_owned()
     } else if ctx.state.config.ai.master_key.is_none() {
-        format!(
-            " It needs an API key, and this ServerPulse cannot store one (no master key), so reports stay built-in until the operator sets SERVERPULSE_MASTER_KEY."
-        )
+        " It needs an API key, and this ServerPulse cannot store one (no master key), so reports stay built-in until the operator sets SERVERPULSE_MASTER_KEY.".to_owned()
     } else {
         " Set its API key with `/ai-provider key`; until then reports are built-in.".to_owned()
     };

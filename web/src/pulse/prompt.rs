@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 
+use super::PulseFigures;
 use super::builtin::{self, PulseText, decimal};
 use super::providers::Prompt;
-use super::{Metrics, PulseFigures};
 
 /// Bumped whenever the prompt's wording or data change, so a stored
 /// report says which prompt wrote it.
@@ -65,7 +65,7 @@ fn change(now: f64, before: f64) -> String {
 }
 
 fn metric_lines(f: &PulseFigures) -> Vec<String> {
-    let base = f.baseline.unwrap_or(Metrics::default());
+    let base = f.baseline.unwrap_or_default();
     f.week
         .named()
         .into_iter()
