@@ -8,16 +8,16 @@ create table ai_providers (
     provider       text not null,
     model          text not null,
     -- all null until a key is set; a new provider drops the old one's key
-    key_ciphertext bytea,
+    key_sealed bytea,
     key_nonce      bytea,
     -- which master key encrypted it (a fingerprint, not the key)
     key_version    text,
     -- the key's last 4 characters, the only part ever shown
     key_last4      text,
     updated_at     timestamptz not null,
-    check ((key_ciphertext is null) = (key_nonce is null)
-           and (key_ciphertext is null) = (key_version is null)
-           and (key_ciphertext is null) = (key_last4 is null))
+    check ((key_sealed is null) = (key_nonce is null)
+           and (key_sealed is null) = (key_version is null)
+           and (key_sealed is null) = (key_last4 is null))
 );
 -- rotate-keys walks the primary key in guild order, skipping keys
 -- already under the current master key.

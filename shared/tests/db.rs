@@ -135,6 +135,13 @@ async fn no_column_can_hold_message_content() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
+    // The Pulse Report ServerPulse wrote from its own figures: no message
+    // content exists to put there.
+    let ours = [("pulse_reports", "body")];
+    let suspicious: Vec<_> = suspicious
+        .into_iter()
+        .filter(|(t, c)| !ours.contains(&(t.as_str(), c.as_str())))
+        .collect();
     assert!(suspicious.is_empty(), "{suspicious:?}");
 }
 

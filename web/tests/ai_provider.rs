@@ -95,7 +95,7 @@ async fn dump(app: &App) -> Vec<u8> {
     assert!(
         columns
             .iter()
-            .any(|(t, c, _)| t == "ai_providers" && c == "key_ciphertext")
+            .any(|(t, c, _)| t == "ai_providers" && c == "key_sealed")
     );
     let mut out = Vec::new();
     for (table, column, kind) in columns {

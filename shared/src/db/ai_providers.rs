@@ -33,7 +33,7 @@ struct Row {
     guild_id: Snowflake,
     provider: String,
     model: String,
-    key_ciphertext: Option<Vec<u8>>,
+    key_sealed: Option<Vec<u8>>,
     key_nonce: Option<Vec<u8>>,
     key_version: Option<String>,
     key_last4: Option<String>,
@@ -42,7 +42,7 @@ struct Row {
 
 impl From<Row> for GuildProvider {
     fn from(r: Row) -> Self {
-        let key = match (r.key_ciphertext, r.key_nonce, r.key_version, r.key_last4) {
+        let key = match (r.key_sealed, r.key_nonce, r.key_version, r.key_last4) {
             (Some(ciphertext), Some(nonce), Some(version), Some(last4)) => Some(SealedKey {
                 ciphertext,
                 nonce,
@@ -67,7 +67,7 @@ pub async fn get<'e>(
     guild_id: Snowflake,
 ) -> Result<Option<GuildProvider>, DbError> {
     let row: Option<Row> = sqlx::query_as(
-        "select guild_id, provider, model, key_ciphertext, key_nonce, key_version, key_last4,
+        "select guild_id, provider, model, key_sealed, key_nonce, key_version, key_last4,
                 updated_at
          from ai_providers where guild_id = $1",
     )
@@ -95,15 +95,15 @@ pub async fn set_provider(
              provider = excluded.provider,
              model = excluded.model,
              updated_at = excluded.updated_at,
-             key_ciphertext = case when ai_providers.provider = excluded.provider
-                                   then ai_providers.key_ciphertext end,
+             key_sealed = case when ai_providers.provider = excluded.provider
+                                   then ai_providers.key_sealed end,
              key_nonce = case when ai_providers.provider = excluded.provider
                               then ai_providers.key_nonce end,
              key_version = case when ai_providers.provider = excluded.provider
                                 then ai_providers.key_version end,
              key_last4 = case when ai_providers.provider = excluded.provider
                               then ai_providers.key_last4 end
-         returning key_ciphertext is not null",
+         returning key_sealed is not null",
     )
     .bind(guild_id)
     .bind(provider)
@@ -135,7 +135,7 @@ pub async fn set_key(
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let updated = sqlx::query(
-        "update ai_providers set key_ciphertext = $3, key_nonce = $4, key_version = $5,
+        "update ai_providers set key_sealed = $3, key_nonce = $4, key_version = $5,
                                  key_last4 = $6, updated_at = $7
          where guild_id = $1 and provider = $2",
     )
@@ -197,10 +197,10 @@ pub async fn sealed_under_other<'e>(
     limit: i64,
 ) -> Result<Vec<GuildProvider>, DbError> {
     let rows: Vec<Row> = sqlx::query_as(
-        "select guild_id, provider, model, key_ciphertext, key_nonce, key_version, key_last4,
+        "select guild_id, provider, model, key_sealed, key_nonce, key_version, key_last4,
                 updated_at
          from ai_providers
-         where guild_id > $2 and key_ciphertext is not null and key_version <> $1
+         where guild_id > $2 and key_sealed is not null and key_version <> $1
          order by guild_id limit $3",
     )
     .bind(version)
@@ -220,7 +220,7 @@ pub async fn reseal<'e>(
     key: &SealedKey,
 ) -> Result<bool, DbError> {
     Ok(sqlx::query(
-        "update ai_providers set key_ciphertext = $3, key_nonce = $4, key_version = $5
+        "update ai_providers set key_sealed = $3, key_nonce = $4, key_version = $5
          where guild_id = $1 and key_version = $2",
     )
     .bind(guild_id)
