@@ -160,6 +160,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
         retention: shared::config::RetentionPolicy::default(),
+        ai: Default::default(),
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(

@@ -358,6 +358,306 @@ impl Default for HttpLimits {
     }
 }
 
+/// The AI providers a Pulse Report can be written by. Each speaks one of
+/// three wire formats ([`WireFormat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProviderKind {
+    OpenAi,
+    OpenRouter,
+    Xai,
+    Groq,
+    Ollama,
+    Gemini,
+    Anthropic,
+}
+
+/// How a provider is spoken to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireFormat {
+    /// `POST {base}/chat/completions`, `Authorization: Bearer`.
+    OpenAiChat,
+    /// `POST {base}/models/{model}:generateContent`, `x-goog-api-key`.
+    Gemini,
+    /// `POST {base}/messages`, `x-api-key` and `anthropic-version`.
+    Anthropic,
+}
+
+impl ProviderKind {
+    pub const ALL: [Self; 7] = [
+        Self::OpenAi,
+        Self::OpenRouter,
+        Self::Xai,
+        Self::Groq,
+        Self::Ollama,
+        Self::Gemini,
+        Self::Anthropic,
+    ];
+
+    /// The name commands and the database use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::OpenRouter => "openrouter",
+            Self::Xai => "xai",
+            Self::Groq => "groq",
+            Self::Ollama => "ollama",
+            Self::Gemini => "gemini",
+            Self::Anthropic => "anthropic",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OpenAi => "OpenAI",
+            Self::OpenRouter => "OpenRouter",
+            Self::Xai => "xAI Grok",
+            Self::Groq => "Groq",
+            Self::Ollama => "Ollama",
+            Self::Gemini => "Google Gemini",
+            Self::Anthropic => "Anthropic",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    pub fn wire_format(self) -> WireFormat {
+        match self {
+            Self::Gemini => WireFormat::Gemini,
+            Self::Anthropic => WireFormat::Anthropic,
+            _ => WireFormat::OpenAiChat,
+        }
+    }
+
+    /// The variable that overrides its base URL.
+    pub fn base_url_var(self) -> &'static str {
+        match self {
+            Self::OpenAi => "OPENAI_BASE_URL",
+            Self::OpenRouter => "OPENROUTER_BASE_URL",
+            Self::Xai => "XAI_BASE_URL",
+            Self::Groq => "GROQ_BASE_URL",
+            Self::Ollama => "OLLAMA_BASE_URL",
+            Self::Gemini => "GEMINI_BASE_URL",
+            Self::Anthropic => "ANTHROPIC_BASE_URL",
+        }
+    }
+
+    /// Its public endpoint; Ollama has none (it runs where the operator
+    /// puts it).
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("https://api.openai.com/v1"),
+            Self::OpenRouter => Some("https://openrouter.ai/api/v1"),
+            Self::Xai => Some("https://api.x.ai/v1"),
+            Self::Groq => Some("https://api.groq.com/openai/v1"),
+            Self::Ollama => None,
+            Self::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
+            Self::Anthropic => Some("https://api.anthropic.com/v1"),
+        }
+    }
+
+    /// The model used when none is chosen.
+    pub fn default_model(self) -> &'static str {
+        match self {
+            Self::OpenAi => "gpt-4o-mini",
+            Self::OpenRouter => "openai/gpt-4o-mini",
+            Self::Xai => "grok-3-mini",
+            Self::Groq => "llama-3.3-70b-versatile",
+            Self::Ollama => "llama3.2",
+            Self::Gemini => "gemini-2.0-flash",
+            Self::Anthropic => "claude-3-5-haiku-latest",
+        }
+    }
+
+    /// Whether a request needs a key (a local Ollama does not).
+    pub fn needs_key(self) -> bool {
+        self != Self::Ollama
+    }
+}
+
+/// The operator's own provider, tried when a guild's fails or a guild has
+/// none (`PULSE_DEFAULT_PROVIDER`, `PULSE_DEFAULT_MODEL`,
+/// `PULSE_DEFAULT_API_KEY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultProvider {
+    pub kind: ProviderKind,
+    pub model: String,
+    pub key: Option<Secret>,
+}
+
+/// The operator's master key for keys at rest: 32 bytes. Its `Debug`
+/// never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKey([u8; 32]);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// 64 hex digits or base64 (standard or URL-safe, padded or not) of
+    /// exactly 32 bytes.
+    pub fn parse(text: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let text = text.trim();
+        let mut key = [0u8; 32];
+        if text.len() == 64 && hex::decode_to_slice(text, &mut key).is_ok() {
+            return Some(Self(key));
+        }
+        let engines = [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+            base64::engine::general_purpose::URL_SAFE,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
+        engines.iter().find_map(|engine| {
+            let bytes = engine.decode(text).ok()?;
+            <[u8; 32]>::try_from(bytes.as_slice()).ok().map(Self)
+        })
+    }
+
+    /// The key itself, for the one place that encrypts and decrypts.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+/// Everything about the AI providers of the Pulse Report: operator
+/// configuration only (a guild chooses among these, never a URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiConfig {
+    /// Each provider's base URL (`OPENAI_BASE_URL` and its siblings); a
+    /// provider missing here is unavailable (Ollama without
+    /// `OLLAMA_BASE_URL`).
+    pub base_urls: Vec<(ProviderKind, String)>,
+    pub default_provider: Option<DefaultProvider>,
+    /// `SERVERPULSE_MASTER_KEY`: without it no guild key can be stored.
+    pub master_key: Option<MasterKey>,
+    /// `SERVERPULSE_MASTER_KEY_PREVIOUS`: the key being rotated away from.
+    pub previous_master_key: Option<MasterKey>,
+    /// `AI_CONNECT_TIMEOUT_MS`: connecting to a provider.
+    pub connect_timeout: Duration,
+    /// `AI_REQUEST_TIMEOUT_MS`: one report's requests to one provider,
+    /// retries included.
+    pub request_timeout: Duration,
+}
+
+impl AiConfig {
+    pub fn base_url(&self, kind: ProviderKind) -> Option<&str> {
+        self.base_urls
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+impl Default for AiConfig {
+    /// Every provider at its public endpoint (Ollama unavailable), no
+    /// default provider, no master key, the default timeouts.
+    fn default() -> Self {
+        Self {
+            base_urls: ProviderKind::ALL
+                .into_iter()
+                .filter_map(|k| Some((k, k.default_base_url()?.to_owned())))
+                .collect(),
+            default_provider: None,
+            master_key: None,
+            previous_master_key: None,
+            connect_timeout: DEFAULT_AI_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_AI_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Default of `AI_CONNECT_TIMEOUT_MS`.
+pub const DEFAULT_AI_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of `AI_REQUEST_TIMEOUT_MS`.
+pub const DEFAULT_AI_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl<S: Source + ?Sized> Reader<'_, S> {
+    fn master_key(&self, var: &'static str) -> Result<Option<MasterKey>, ConfigError> {
+        match self.optional(var) {
+            None => Ok(None),
+            Some(text) => MasterKey::parse(&text).map(Some).ok_or_else(|| {
+                invalid(
+                    var,
+                    "expected 32 bytes as 64 hex digits or base64".to_owned(),
+                )
+            }),
+        }
+    }
+
+    fn ai(&self) -> Result<AiConfig, ConfigError> {
+        let mut base_urls = Vec::new();
+        for kind in ProviderKind::ALL {
+            if let Some(url) = self.url(
+                kind.base_url_var(),
+                kind.default_base_url(),
+                &["http", "https"],
+            )? {
+                base_urls.push((kind, url));
+            }
+        }
+        let default_provider = match self.optional("PULSE_DEFAULT_PROVIDER") {
+            None => None,
+            Some(name) => {
+                let kind = ProviderKind::parse(&name).ok_or_else(|| {
+                    invalid(
+                        "PULSE_DEFAULT_PROVIDER",
+                        format!(
+                            "expected one of {}, got {name:?}",
+                            ProviderKind::ALL.map(ProviderKind::name).join(", ")
+                        ),
+                    )
+                })?;
+                if !base_urls.iter().any(|(k, _)| *k == kind) {
+                    return Err(invalid(
+                        "PULSE_DEFAULT_PROVIDER",
+                        format!("{name} has no base URL ({} is unset)", kind.base_url_var()),
+                    ));
+                }
+                let key = self.optional("PULSE_DEFAULT_API_KEY").map(Secret::new);
+                if key.is_none() && kind.needs_key() {
+                    return Err(ConfigError::Missing("PULSE_DEFAULT_API_KEY"));
+                }
+                Some(DefaultProvider {
+                    kind,
+                    model: self
+                        .optional("PULSE_DEFAULT_MODEL")
+                        .unwrap_or_else(|| kind.default_model().to_owned()),
+                    key,
+                })
+            }
+        };
+        Ok(AiConfig {
+            base_urls,
+            default_provider,
+            master_key: self.master_key("SERVERPULSE_MASTER_KEY")?,
+            previous_master_key: self.master_key("SERVERPULSE_MASTER_KEY_PREVIOUS")?,
+            connect_timeout: self.millis(
+                "AI_CONNECT_TIMEOUT_MS",
+                DEFAULT_AI_CONNECT_TIMEOUT,
+                false,
+            )?,
+            request_timeout: self.millis(
+                "AI_REQUEST_TIMEOUT_MS",
+                DEFAULT_AI_REQUEST_TIMEOUT,
+                false,
+            )?,
+        })
+    }
+}
+
 /// Settings of `serverpulse-web`.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -385,6 +685,8 @@ pub struct WebConfig {
     /// What the retention job keeps (`RETENTION_MAX_DAYS`,
     /// `RETENTION_GRACE_DAYS`).
     pub retention: RetentionPolicy,
+    /// The Pulse Report's AI providers.
+    pub ai: AiConfig,
 }
 
 /// What the retention job keeps, for the operator to tune.
@@ -503,6 +805,7 @@ impl WebConfig {
             deferred_limit,
             deferred_deadline: Duration::from_secs(deadline),
             retention,
+            ai: env.ai()?,
         })
     }
 }

@@ -8,11 +8,13 @@
 //!   signing interactions client ([`web::WebApp::start`]).
 //! - [`ingester`]: the real ingester in-process ([`ingester::spawn`]) and
 //!   waiting until everything the simulator sent is committed.
+//! - [`providers`]: a fake AI provider server (three wire formats, faults).
 //! - [`seed`]: a guild's data written from a scenario's ground truth
 //!   through the product's own writes (`flush_batch`, the catalogue upserts,
 //!   the settings functions), never SQL of the tests' own.
 
 pub mod ingester;
+pub mod providers;
 pub mod seed;
 pub mod sim;
 pub mod web;

@@ -27,6 +27,10 @@ pub struct WebAppOptions {
     pub scenario: Scenario,
     /// The bound on deferred answers; the configured one when `None`.
     pub deferred: Option<serverpulse_web::interactions::Deferred>,
+    /// The AI providers' configuration (e.g. base URLs of
+    /// [`crate::providers::FakeProviders`]); the environment's defaults
+    /// when `None`.
+    pub ai: Option<shared::config::AiConfig>,
 }
 
 impl WebAppOptions {
@@ -46,6 +50,7 @@ impl WebAppOptions {
                 events: Vec::new(),
             },
             deferred: None,
+            ai: None,
         }
     }
 }
@@ -81,6 +86,7 @@ impl WebApp {
             metrics,
             scenario,
             deferred,
+            ai,
         } = options;
         let db = TestDatabase::create().await;
         let sim = crate::sim::start(crate::sim::config(&token), scenario).await;
@@ -95,7 +101,10 @@ impl WebApp {
             ("DISCORD_PUBLIC_KEY", &public_key),
             ("DISCORD_API_URL", &api),
         ];
-        let config = WebConfig::from_source(vars.as_slice()).expect("test configuration");
+        let mut config = WebConfig::from_source(vars.as_slice()).expect("test configuration");
+        if let Some(ai) = ai {
+            config.ai = ai;
+        }
         let metrics = metrics.unwrap_or_else(|| {
             metrics_exporter_prometheus::PrometheusBuilder::new()
                 .build_recorder()

@@ -41,6 +41,10 @@ pub enum ComponentId {
     ReportSelect(Timeframe),
     /// The `/setup` select of channels to collect.
     SetupChannels,
+    /// The `/ai-provider key` form for the provider chosen when it opened.
+    ApiKeyForm(shared::config::ProviderKind),
+    /// Its text input.
+    ApiKeyInput,
 }
 
 /// Why an id could not be read.
@@ -75,6 +79,8 @@ impl ComponentId {
             Self::LastDay => "to".into(),
             Self::ReportSelect(timeframe) => format!("sel|{}", encode_timeframe(timeframe)),
             Self::SetupChannels => "setup".into(),
+            Self::ApiKeyForm(kind) => format!("aik|{}", kind.name()),
+            Self::ApiKeyInput => "key".into(),
         };
         let id = format!("{VERSION}|{body}");
         debug_assert!(id.len() <= MAX_LEN, "{id}");
@@ -98,6 +104,10 @@ impl ComponentId {
             ["to"] => Some(Self::LastDay),
             ["sel", timeframe] => decode_timeframe(timeframe).map(Self::ReportSelect),
             ["setup"] => Some(Self::SetupChannels),
+            ["aik", kind] => shared::config::ProviderKind::parse(kind)
+                .filter(|k| k.name() == *kind)
+                .map(Self::ApiKeyForm),
+            ["key"] => Some(Self::ApiKeyInput),
             _ => None,
         };
         parsed.ok_or(IdError::Malformed)

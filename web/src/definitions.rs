@@ -12,6 +12,7 @@ use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,
 };
+use shared::config::ProviderKind;
 use shared::db::settings::RETENTION_DAYS_ALLOWED;
 
 /// Settings commands are hidden from members without Manage Server (and
@@ -132,6 +133,22 @@ pub fn commands() -> Value {
             "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
         },
         {
+            "name": "ai-provider", "description": "Which AI provider writes the Pulse Report, with this server's own key",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": SUB, "name": "set", "description": "Choose the provider (and model) that writes the Pulse Report",
+                 "options": [
+                    {"type": STRING, "name": "provider", "description": "Which provider", "required": true,
+                     "choices": ProviderKind::ALL.map(|k| json!({"name": k.label(), "value": k.name()}))},
+                    {"type": STRING, "name": "model", "description": "Model name (default: the provider's usual small model)",
+                     "max_length": 100},
+                 ]},
+                {"type": SUB, "name": "key", "description": "Enter the provider's API key in a form (stored encrypted)"},
+                {"type": SUB, "name": "test", "description": "Send one tiny request to check the provider and key"},
+                {"type": SUB, "name": "clear", "description": "Forget the provider and key; back to the built-in report"},
+            ]
+        },
+        {
             "name": "alerts", "description": "What each alert watches, its last incidents and where alerts go",
             "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
         },
@@ -225,6 +242,7 @@ mod tests {
                 "set-digest",
                 "digest",
                 "pulse-report",
+                "ai-provider",
                 "alerts",
                 "toggle-alert",
                 "alert-threshold",

@@ -92,6 +92,8 @@ pub struct AppState {
     /// Deferred answers in flight: bounded, with a deadline, drained at
     /// shutdown.
     pub deferred: interactions::Deferred,
+    /// The Pulse Report's AI providers (operator configuration only).
+    pub providers: pulse::providers::Providers,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             config.discord_token.clone(),
             config.application_id,
         );
+        let providers = pulse::providers::Providers::new(&config.ai);
         Ok(Self {
             pool,
             config: Arc::new(config),
@@ -114,6 +117,7 @@ impl AppState {
             clock: Arc::new(Utc::now),
             inline_budget: interactions::INLINE_BUDGET,
             deferred,
+            providers,
         })
     }
 

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use shared::config::{LogFormat, WebConfig};
 
-const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339] | retention run [--at RFC3339]]";
+const USAGE: &str = "usage: serverpulse-web [serve | migrate | register [--guild ID] | digests run [--at RFC3339] | retention run [--at RFC3339] | rotate-keys]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
         Some("register") => register(&args[1..]).await,
         Some("digests") => digests(&args[1..]).await,
         Some("retention") => retention(&args[1..]).await,
+        Some("rotate-keys") => rotate_keys().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -51,6 +52,39 @@ async fn migrate() -> anyhow::Result<()> {
     shared::telemetry::init_logging(LogFormat::Text);
     shared::db::open(&database).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// Re-seals the guilds' API keys stored under SERVERPULSE_MASTER_KEY_PREVIOUS
+/// with SERVERPULSE_MASTER_KEY.
+async fn rotate_keys() -> anyhow::Result<()> {
+    let config = WebConfig::from_env()?;
+    shared::telemetry::init_logging(config.log_format);
+    let current = config
+        .ai
+        .master_key
+        .as_ref()
+        .context("SERVERPULSE_MASTER_KEY is not set: it is the key to re-seal under")?;
+    let previous = config
+        .ai
+        .previous_master_key
+        .as_ref()
+        .context("SERVERPULSE_MASTER_KEY_PREVIOUS is not set: it is the key the stored keys are sealed under")?;
+    let pool = shared::db::open(&config.database).await?;
+    let done = serverpulse_web::pulse::keys::rotate(&pool, current, previous)
+        .await
+        .context("re-sealing the stored API keys")?;
+    tracing::info!(
+        resealed = done.resealed,
+        unknown = done.unknown,
+        "API keys re-sealed under the new master key"
+    );
+    if done.unknown > 0 {
+        tracing::warn!(
+            unknown = done.unknown,
+            "some keys are sealed under neither master key; their guilds must set them again"
+        );
+    }
     Ok(())
 }
 

@@ -414,6 +414,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
             [
                 "activity",
                 "add-collect-channel",
+                "ai-provider",
                 "alert-threshold",
                 "alerts",
                 "digest",
@@ -436,6 +437,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "set-digest",
                 "digest",
                 "pulse-report",
+                "ai-provider",
                 "alerts",
                 "toggle-alert",
                 "alert-threshold",

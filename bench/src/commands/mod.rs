@@ -87,6 +87,7 @@ pub async fn run(
         deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
         retention: shared::config::RetentionPolicy::default(),
+        ai: Default::default(),
     };
     let state = serverpulse_web::AppState::new(
         pool.clone(),

@@ -254,3 +254,123 @@ fn ingester_shard_ranges() {
         }
     ));
 }
+
+#[test]
+fn ai_providers_default_to_their_public_endpoints_without_ollama_or_a_master_key() {
+    let config = web(&full_web()).unwrap();
+    assert_eq!(config.ai, AiConfig::default());
+    assert_eq!(
+        config.ai.base_url(ProviderKind::OpenAi),
+        Some("https://api.openai.com/v1")
+    );
+    assert_eq!(
+        config.ai.base_url(ProviderKind::Gemini),
+        Some("https://generativelanguage.googleapis.com/v1beta")
+    );
+    assert_eq!(config.ai.base_url(ProviderKind::Ollama), None);
+    assert_eq!(config.ai.default_provider, None);
+    assert_eq!(config.ai.master_key, None);
+    assert_eq!(config.ai.connect_timeout, Duration::from_secs(5));
+    assert_eq!(config.ai.request_timeout, Duration::from_secs(60));
+}
+
+#[test]
+fn ai_base_urls_default_provider_and_master_key_are_configurable() {
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let mut vars = full_web();
+    vars.extend([
+        ("OPENAI_BASE_URL", "http://127.0.0.1:9000/v1/"),
+        ("OLLAMA_BASE_URL", "http://ollama.internal:11434/v1"),
+        ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9001/v1"),
+        ("PULSE_DEFAULT_PROVIDER", "Anthropic"),
+        ("PULSE_DEFAULT_API_KEY", "sk-operator-secret"),
+        ("SERVERPULSE_MASTER_KEY", hex_key),
+        ("AI_REQUEST_TIMEOUT_MS", "1500"),
+    ]);
+    let config = web(&vars).unwrap();
+    assert_eq!(
+        config.ai.base_url(ProviderKind::OpenAi),
+        Some("http://127.0.0.1:9000/v1")
+    );
+    assert_eq!(
+        config.ai.base_url(ProviderKind::Ollama),
+        Some("http://ollama.internal:11434/v1")
+    );
+    let default = config.ai.default_provider.clone().unwrap();
+    assert_eq!(default.kind, ProviderKind::Anthropic);
+    assert_eq!(default.model, "claude-3-5-haiku-latest");
+    assert_eq!(default.key.as_ref().unwrap().expose(), "sk-operator-secret");
+    assert_eq!(config.ai.master_key.as_ref().unwrap().expose()[1], 0x11);
+    assert_eq!(config.ai.request_timeout, Duration::from_millis(1500));
+    // Neither key shows in the configuration's Debug.
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("sk-operator-secret"), "{debug}");
+    assert!(!debug.contains(hex_key), "{debug}");
+    assert!(!debug.contains("[0, 17, 34"), "{debug}");
+}
+
+#[test]
+fn the_master_key_is_32_bytes_of_hex_or_base64() {
+    let bytes: [u8; 32] = std::array::from_fn(|i| i as u8 * 7);
+    let hex_text = hex::encode(bytes);
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let b64_url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    for text in [&hex_text, &b64, &b64_url] {
+        assert_eq!(MasterKey::parse(text).unwrap().expose(), &bytes, "{text}");
+    }
+    let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
+    for bad in [short.as_str(), "not a key", &hex_text[..62]] {
+        let mut vars = full_web();
+        vars.push(("SERVERPULSE_MASTER_KEY", bad));
+        let error = web(&vars).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    var: "SERVERPULSE_MASTER_KEY",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(!error.to_string().contains(bad), "{error}");
+    }
+}
+
+#[test]
+fn a_default_provider_must_be_known_available_and_keyed() {
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "skynet")],
+            "PULSE_DEFAULT_PROVIDER",
+        ),
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "ollama")],
+            "PULSE_DEFAULT_PROVIDER",
+        ),
+        (
+            &[("PULSE_DEFAULT_PROVIDER", "openai")],
+            "PULSE_DEFAULT_API_KEY",
+        ),
+    ];
+    for (extra, var) in cases {
+        let mut vars = full_web();
+        vars.extend_from_slice(extra);
+        let error = web(&vars).unwrap_err();
+        assert!(error.to_string().starts_with(var), "{error}");
+    }
+    // A local Ollama needs no key.
+    let mut vars = full_web();
+    vars.extend([
+        ("PULSE_DEFAULT_PROVIDER", "ollama"),
+        ("OLLAMA_BASE_URL", "http://127.0.0.1:11434/v1"),
+        ("PULSE_DEFAULT_MODEL", "qwen2.5"),
+    ]);
+    let default = web(&vars).unwrap().ai.default_provider.unwrap();
+    assert_eq!(
+        (default.kind, default.model.as_str()),
+        (ProviderKind::Ollama, "qwen2.5")
+    );
+    assert_eq!(default.key, None);
+}

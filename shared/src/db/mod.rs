@@ -1,6 +1,7 @@
 //! All database access. Every query lives under this module, uses bind
 //! parameters, and takes an executor so callers choose pool or transaction.
 
+pub mod ai_providers;
 pub mod alerts;
 pub mod analytics;
 /// The benchmarks' SQL; only with the `bench` feature.

@@ -15,8 +15,11 @@ pub struct StoredReport {
     pub period_end: DateTime<Utc>,
     pub provider: String,
     pub model: String,
+    pub prompt_version: i32,
     pub generated_at: DateTime<Utc>,
     pub shown: serde_json::Value,
+    pub tokens_in: i32,
+    pub tokens_out: i32,
 }
 
 /// A report to store.
@@ -30,14 +33,17 @@ pub struct NewReport {
     pub prompt_version: i32,
     pub generated_at: DateTime<Utc>,
     pub shown: serde_json::Value,
+    /// Tokens the provider counted for this report (0 for a built-in one).
+    pub tokens_in: i32,
+    pub tokens_out: i32,
 }
 
 /// Stores a generated report; returns its id.
 pub async fn save<'e>(executor: impl PgExecutor<'e>, report: &NewReport) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "insert into pulse_reports (guild_id, period_start, period_end, provider, model,
-                                    prompt_version, generated_at, shown)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+                                    prompt_version, generated_at, shown, tokens_in, tokens_out)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          returning report_id",
     )
     .bind(report.guild_id)
@@ -48,6 +54,8 @@ pub async fn save<'e>(executor: impl PgExecutor<'e>, report: &NewReport) -> Resu
     .bind(report.prompt_version)
     .bind(report.generated_at)
     .bind(&report.shown)
+    .bind(report.tokens_in)
+    .bind(report.tokens_out)
     .fetch_one(executor)
     .await?)
 }
@@ -58,7 +66,8 @@ pub async fn latest<'e>(
     guild_id: Snowflake,
 ) -> Result<Option<StoredReport>, DbError> {
     Ok(sqlx::query_as(
-        "select guild_id, report_id, period_start, period_end, provider, model, generated_at, shown
+        "select guild_id, report_id, period_start, period_end, provider, model, prompt_version,
+                generated_at, shown, tokens_in, tokens_out
          from pulse_reports where guild_id = $1 order by generated_at desc, report_id desc limit 1",
     )
     .bind(guild_id)

@@ -606,6 +606,7 @@ pub async fn erase_guild(
         "delete from digest_runs where guild_id = $1",
         "delete from alert_incidents where guild_id = $1",
         "delete from pulse_reports where guild_id = $1",
+        "delete from ai_providers where guild_id = $1",
         "delete from alert_windows where guild_id = $1",
         "delete from alert_settings where guild_id = $1",
         "delete from outbox where guild_id = $1",

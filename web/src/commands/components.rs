@@ -57,7 +57,11 @@ pub(super) async fn component(ctx: &Ctx, data: &MessageComponentInteractionData)
         ComponentId::ShownTimeframe(_) => {
             return Err(Failure::user("That timeframe is the one shown."));
         }
-        ComponentId::CustomDatesForm(_) | ComponentId::FirstDay | ComponentId::LastDay => {
+        ComponentId::CustomDatesForm(_)
+        | ComponentId::FirstDay
+        | ComponentId::LastDay
+        | ComponentId::ApiKeyForm(_)
+        | ComponentId::ApiKeyInput => {
             return Err(crate::component::IdError::Malformed.into());
         }
     };
@@ -65,9 +69,7 @@ pub(super) async fn component(ctx: &Ctx, data: &MessageComponentInteractionData)
 }
 
 pub(super) async fn modal(ctx: &Ctx, data: &ModalInteractionData) -> Outcome<Reply> {
-    let ComponentId::CustomDatesForm(view) = ComponentId::parse(&data.custom_id)? else {
-        return Err(crate::component::IdError::Malformed.into());
-    };
+    let id = ComponentId::parse(&data.custom_id)?;
     let mut fields = HashMap::new();
     fn collect(components: &[ModalInteractionComponent], fields: &mut HashMap<String, String>) {
         for component in components {
@@ -84,6 +86,13 @@ pub(super) async fn modal(ctx: &Ctx, data: &ModalInteractionData) -> Outcome<Rep
         }
     }
     collect(&data.components, &mut fields);
+    let view = match id {
+        ComponentId::CustomDatesForm(view) => view,
+        ComponentId::ApiKeyForm(kind) => {
+            return super::ai_provider::key_submitted(ctx, kind, &fields).await;
+        }
+        _ => return Err(crate::component::IdError::Malformed.into()),
+    };
     let settings = ctx.tracked_settings().await?;
     let (Some(from), Some(to)) = (
         fields.get(&ComponentId::FirstDay.encode()),

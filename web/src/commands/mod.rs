@@ -3,6 +3,7 @@
 //! in [`settings`]. Permissions are checked from the interaction's
 //! `member.permissions`, whatever the registration said.
 
+pub mod ai_provider;
 pub mod alerts;
 mod components;
 pub mod digest;
@@ -239,6 +240,10 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("alert-threshold", []) => {
             return digest::warned(ctx, alerts::threshold(ctx, &options).await).await;
         }
+        ("ai-provider", ["set"]) => return ai_provider::set(ctx, &options).await,
+        ("ai-provider", ["key"]) => return ai_provider::key(ctx).await,
+        ("ai-provider", ["test"]) => return ai_provider::test(ctx).await,
+        ("ai-provider", ["clear"]) => return ai_provider::clear(ctx).await,
         ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
         (name, _) => {
             return Err(Failure::user(format!(

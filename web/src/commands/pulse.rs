@@ -1,6 +1,7 @@
 //! `/pulse-report`: the Pulse Report of the last seven local days, written
-//! by the built-in rules; at most one generation per guild per 10 minutes
-//! (a repeat within them shows the stored one).
+//! by the guild's provider, the operator's default one, or the built-in
+//! rules ([`crate::pulse::writer`]); at most one generation per guild per
+//! 10 minutes (a repeat within them shows the stored one).
 
 use chrono::Duration;
 use serde_json::json;
@@ -8,7 +9,7 @@ use shared::db::pulse::{self, NewReport};
 
 use crate::context::{Ctx, timezone_of};
 use crate::error::Outcome;
-use crate::pulse::{self as report, PulseFigures, builtin};
+use crate::pulse::{self as report, PulseFigures, writer};
 use crate::reply::{Embed, Message, Reply};
 
 /// The least time between two generations in one guild.
@@ -50,9 +51,12 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
         let next = last.generated_at + REGENERATE_AFTER;
         return Ok(Reply::Message(Message {
             content: Some(format!(
-                "The report generated {}; a new one can be made {}.",
+                "The report generated {}; a new one can be made {}.{}",
                 shared::alerts::discord_time(last.generated_at, 'R'),
-                shared::alerts::discord_time(next, 'R')
+                shared::alerts::discord_time(next, 'R'),
+                cost(i64::from(last.tokens_in), i64::from(last.tokens_out))
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
             )),
             embeds: vec![stored_embed(&last.shown)],
             ephemeral: true,
@@ -61,8 +65,10 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
     }
     let tz = timezone_of(&settings);
     let figures = PulseFigures::load(pool, ctx.guild_id, tz, ctx.now).await?;
-    let text = builtin::write(&figures);
-    let mut message = report::message(&figures, &text);
+    let guild_provider = super::ai_provider::guild_provider(ctx).await?;
+    let written = writer::write(&ctx.state.providers, &figures, guild_provider).await;
+    let mut message = report::message(&figures, &written.text);
+    message.content = cost(written.tokens_in, written.tokens_out);
     let body = body_of(&message);
     pulse::save(
         pool,
@@ -70,14 +76,31 @@ pub(super) async fn pulse_report(ctx: &Ctx) -> Outcome<Reply> {
             guild_id: ctx.guild_id,
             period_start: figures.from,
             period_end: figures.to,
-            provider: "builtin".to_owned(),
-            model: String::new(),
-            prompt_version: 0,
+            provider: written.provider,
+            model: written.model,
+            prompt_version: written.prompt_version,
             generated_at: ctx.now,
             shown: body,
+            tokens_in: clamp(written.tokens_in),
+            tokens_out: clamp(written.tokens_out),
         },
     )
     .await?;
     message.ephemeral = true;
     Ok(Reply::Message(message))
+}
+
+fn clamp(tokens: i64) -> i32 {
+    i32::try_from(tokens.max(0)).unwrap_or(i32::MAX)
+}
+
+/// What a report cost in provider tokens, when it cost any.
+fn cost(tokens_in: i64, tokens_out: i64) -> Option<String> {
+    (tokens_in > 0 || tokens_out > 0).then(|| {
+        format!(
+            "Provider tokens for this report: {} in, {} out.",
+            crate::reply::int(tokens_in),
+            crate::reply::int(tokens_out)
+        )
+    })
 }

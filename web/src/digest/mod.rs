@@ -198,6 +198,8 @@ async fn queue_pulse_report(
             prompt_version: 0,
             generated_at: now,
             shown: crate::commands::pulse_body(&message),
+            tokens_in: 0,
+            tokens_out: 0,
         },
     )
     .await?;

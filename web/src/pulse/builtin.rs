@@ -240,6 +240,17 @@ fn suggestions(f: &PulseFigures) -> Vec<String> {
     out
 }
 
+/// The section every report ends with, whoever wrote the rest.
+pub fn closing() -> (String, Vec<String>) {
+    (
+        "What this report cannot tell".to_owned(),
+        vec![
+            "It counts activity, never reads messages, and cannot judge how members feel."
+                .to_owned(),
+        ],
+    )
+}
+
 /// The built-in report of `figures`.
 pub fn write(f: &PulseFigures) -> PulseText {
     let mut sections = vec![
@@ -273,13 +284,7 @@ pub fn write(f: &PulseFigures) -> PulseText {
         advice.push("Nothing in the figures calls for a change this week.".to_owned());
     }
     sections.push(("Suggestions".to_owned(), advice));
-    sections.push((
-        "What this report cannot tell".to_owned(),
-        vec![
-            "It counts activity, never reads messages, and cannot judge how members feel."
-                .to_owned(),
-        ],
-    ));
+    sections.push(closing());
     PulseText {
         author: AUTHOR.to_owned(),
         sections,

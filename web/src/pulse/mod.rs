@@ -4,6 +4,10 @@
 //! into text by fixed rules; [`message`] shows text and figures together.
 
 pub mod builtin;
+pub mod keys;
+pub mod prompt;
+pub mod providers;
+pub mod writer;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
