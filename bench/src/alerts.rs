@@ -2,7 +2,8 @@
 //! threshold to Discord receiving the alert's POST, over raids replayed
 //! through the simulator in real time.
 //!
-//! Every guild of the run gets one raid (12 joins, 2 s apart, so the 10th
+//! Every guild of the run gets one raid (12 joins, 2 s apart, 0.5 s in the
+//! smoke profile, so the 10th
 //! crosses the default 10-in-60 s); raids start 1 s apart. The real
 //! ingester (a child process, as in the ingest benchmark) detects and
 //! records the incident in its flush; the web crate's outbox worker (the
@@ -26,9 +27,8 @@ use crate::profile::Profile;
 
 const TOKEN: &str = "bench-alerts-token";
 const SEED: u64 = 9;
-/// Joins per raid, and the gap between them.
+/// Joins per raid (the gap between them is the profile's).
 const RAID_JOINS: usize = 12;
-const JOIN_GAP_MS: i64 = 2_000;
 /// The join that crosses the default threshold (10 joins within 60 s).
 const CROSSING: usize = 10;
 /// Between raid starts of successive guilds.
@@ -42,7 +42,7 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 /// The guilds (their `GUILD_CREATE`s from the generator) with one raid
 /// each; returns the scenario and, per guild, (guild id, update channel,
 /// index of the crossing event).
-fn raid_scenario(guilds: u32) -> (Scenario, Vec<(u64, u64, usize)>) {
+fn raid_scenario(guilds: u32, gap_ms: i64) -> (Scenario, Vec<(u64, u64, usize)>) {
     let size = ScenarioSize {
         guilds,
         members_per_guild: 8,
@@ -65,7 +65,7 @@ fn raid_scenario(guilds: u32) -> (Scenario, Vec<(u64, u64, usize)>) {
             .unwrap_or(0);
         let raid_start = start + LEAD_MS + g as i64 * STAGGER_MS;
         for j in 0..RAID_JOINS {
-            let at = raid_start + j as i64 * JOIN_GAP_MS;
+            let at = raid_start + j as i64 * gap_ms;
             // Accounts made a day before they join (a raid's young accounts).
             let user = (((at - DISCORD_EPOCH_MS - 86_400_000) as u64) << 22) | (g * 64 + j) as u64;
             events.push(Dispatch {
@@ -113,7 +113,8 @@ pub async fn run(
     pool: &PgPool,
 ) -> anyhow::Result<Value> {
     let guilds = profile.alert_raids;
-    let (scenario, plan) = raid_scenario(guilds);
+    let gap_ms = profile.alert_join_gap_ms;
+    let (scenario, plan) = raid_scenario(guilds, gap_ms);
     let tracking_from = chrono::DateTime::from_timestamp_millis(scenario.start_ms - 86_400_000)
         .context("scenario start")?;
     let guild_ids: Vec<Snowflake> = plan.iter().map(|(g, _, _)| Snowflake(*g)).collect();
@@ -168,7 +169,7 @@ pub async fn run(
             .collect()
     };
     let replay = Duration::from_millis(
-        (LEAD_MS + i64::from(guilds) * STAGGER_MS + RAID_JOINS as i64 * JOIN_GAP_MS) as u64,
+        (LEAD_MS + i64::from(guilds) * STAGGER_MS + RAID_JOINS as i64 * gap_ms) as u64,
     );
     let started = Instant::now();
     let deadline = started + replay + Duration::from_secs(60);
@@ -223,7 +224,7 @@ pub async fn run(
     Ok(json!({
         "how": format!(
             "{guilds} guilds, one raid each ({RAID_JOINS} joins {} s apart; the {CROSSING}th crosses 10 in 60 s), replayed by the simulator in real time; the real ingester in a child process (flush every 1 s), the serve outbox worker in-process (woken by the database notification, polling every {} s); latency = simulator's wall clock at the POST minus at the crossing frame's send",
-            JOIN_GAP_MS / 1000,
+            gap_ms as f64 / 1000.0,
             serverpulse_web::OUTBOX_INTERVAL.as_secs()
         ),
         "raids": guilds,

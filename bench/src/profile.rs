@@ -64,6 +64,8 @@ pub struct Profile {
     pub naive_repetitions: usize,
     /// Guilds of the alert benchmark, one raid each.
     pub alert_raids: u32,
+    /// Between a raid's joins (the smoke run packs its raids tighter).
+    pub alert_join_gap_ms: i64,
 }
 
 impl Profile {
@@ -95,6 +97,7 @@ impl Profile {
                 signature_iterations: 200,
                 naive_repetitions: 1,
                 alert_raids: 2,
+                alert_join_gap_ms: 500,
             },
             ProfileName::Quick => Self {
                 name,
@@ -122,6 +125,7 @@ impl Profile {
                 signature_iterations: 5_000,
                 naive_repetitions: 2,
                 alert_raids: 10,
+                alert_join_gap_ms: 2_000,
             },
             ProfileName::Default => Self {
                 name,
@@ -149,6 +153,7 @@ impl Profile {
                 signature_iterations: 20_000,
                 naive_repetitions: 3,
                 alert_raids: 50,
+                alert_join_gap_ms: 2_000,
             },
         }
     }

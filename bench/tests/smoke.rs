@@ -104,3 +104,41 @@ fn smoke_profile_writes_every_expected_key() {
     assert_eq!(report["goals"].as_array().map(Vec::len), Some(4));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The alert benchmark's smoke run: every raid posted once, with the exact
+/// count (its latency figures are printed, never asserted).
+#[test]
+fn smoke_alerts_post_every_raid_once() {
+    let dir = std::env::temp_dir().join(format!(
+        "serverpulse-bench-smoke-alerts-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json_path = dir.join("alerts.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_serverpulse-bench"))
+        .args(["--smoke", "--json"])
+        .arg(&json_path)
+        .arg("alerts")
+        .output()
+        .expect("run serverpulse-bench");
+    assert!(
+        output.status.success(),
+        "exit {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("JSON written"))
+            .expect("valid JSON");
+    let alerts = &report["alerts"];
+    assert_eq!(alerts["raids"], 2, "{alerts}");
+    assert_eq!(alerts["posted"], 2, "{alerts}");
+    assert_eq!(alerts["missing"], 0, "{alerts}");
+    assert_eq!(alerts["second_posts"], 0, "{alerts}");
+    assert_eq!(alerts["incidents_with_exact_count"], 2, "{alerts}");
+    for key in ["p50", "p99", "max"] {
+        assert!(alerts["latency_ms"][key].is_number(), "{alerts}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

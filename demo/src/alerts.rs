@@ -1,7 +1,8 @@
 //! The demo's alerts: the join raid and the mass deletion the community
 //! lives through are detected by the ingester while it replays them, and
 //! posted in the update channel by the outbox (one message per incident,
-//! edited as it grew and when it ended); an admin then reads `/alerts`.
+//! edited as it grew and when it ended); an admin then reads `/alerts` and
+//! the Pulse Report of the last seven days.
 
 use std::time::Instant;
 
@@ -79,6 +80,15 @@ pub async fn alerts(
         transcript,
         "/alerts (admin)".into(),
         command("alerts", Vec::new()),
+        &Invoker::admin(guild.id, *channel),
+    )
+    .await;
+    // The last seven days in writing, the week's incidents among them.
+    invoke(
+        client,
+        transcript,
+        "/pulse-report (admin)".into(),
+        command("pulse-report", Vec::new()),
         &Invoker::admin(guild.id, *channel),
     )
     .await;

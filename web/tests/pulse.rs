@@ -20,6 +20,10 @@ async fn the_built_in_report_says_what_the_truth_says_and_is_generated_once_per_
     let end = at(truth.start_ms + 21 * DAY_MS) + Duration::hours(9);
     let app = start_app(end).await;
     seed(&app, &truth, guild, "UTC").await;
+    // Tracked from the scenario's first day, as the seeded rollups say.
+    app.db
+        .set_tracking_since(Snowflake(guild), at(truth.start_ms))
+        .await;
     let week_from = truth.start_ms + 14 * DAY_MS;
     let week_to = truth.start_ms + 21 * DAY_MS;
     // An incident the ingester recorded in the week.

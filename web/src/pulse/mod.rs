@@ -70,7 +70,8 @@ pub struct PulseFigures {
     pub week: Metrics,
     pub previous: Metrics,
     /// The mean of the [`BASELINE_WEEKS`] weeks before the reported week,
-    /// over those with any data recorded; `None` when none has.
+    /// over those wholly tracked with any data recorded; `None` when none
+    /// is.
     pub baseline: Option<Metrics>,
     pub baseline_weeks: u32,
     /// Every channel with member messages in either week, busiest now first.
@@ -151,8 +152,16 @@ impl PulseFigures {
         let (previous, _) = metrics(conn, guild_id, p_from, p_to).await?;
         let mut sum = Metrics::default();
         let mut weeks = 0u32;
+        // Weeks wholly tracked only: a week that began before tracking did
+        // would pull the mean down with hours nobody recorded.
+        let tracked_since = shared::db::settings::load(&mut *conn, guild_id)
+            .await?
+            .tracking_since;
         for k in 1..=BASELINE_WEEKS {
             let (b_from, b_to) = week_before(k);
+            if tracked_since.is_some_and(|since| b_from < since) {
+                continue;
+            }
             let (m, hours) = metrics(conn, guild_id, b_from, b_to).await?;
             if hours > 0 {
                 weeks += 1;
@@ -306,11 +315,12 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
                     .into_iter()
                     .find(|(l, _)| *l == label)
                     .map_or(0.0, |(_, v)| v);
-                format!(
-                    ", {}-week mean {}",
-                    figures.baseline_weeks,
+                let mean = if label == "voice hours" {
+                    duration((value * 3600.0) as i64)
+                } else {
                     builtin::decimal(value)
-                )
+                };
+                format!(", {}-week mean {mean}", figures.baseline_weeks)
             })
             .unwrap_or_default();
         embed = embed.field(
