@@ -22,6 +22,7 @@ use shared::config::{DatabaseConfig, Secret};
 use sim_scenario::{Dispatch, Scenario, ScenarioSize};
 use sqlx::PgPool;
 
+use crate::commands::percentile;
 use crate::ingest::IngesterProcess;
 use crate::profile::Profile;
 
@@ -97,14 +98,6 @@ fn raid_scenario(guilds: u32, gap_ms: i64) -> (Scenario, Vec<(u64, u64, usize)>)
     }
     scenario.events = events;
     (scenario, plan)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 pub async fn run(
@@ -234,9 +227,9 @@ pub async fn run(
         "incidents": incidents.len(),
         "incidents_with_exact_count": exact,
         "latency_ms": {
-            "p50": percentile(&latencies, 50.0),
-            "p99": percentile(&latencies, 99.0),
-            "max": latencies.last().copied().unwrap_or(f64::NAN),
+            "p50": percentile(&latencies, 0.50),
+            "p99": percentile(&latencies, 0.99),
+            "max": latencies.last(),
         },
     }))
 }

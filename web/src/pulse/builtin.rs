@@ -4,7 +4,7 @@
 
 use shared::alerts::discord_time;
 
-use super::{ChannelChange, Metrics, PulseFigures, channel_name};
+use super::{ChannelChange, Metrics, PulseFigures, capitalised, channel_name};
 use crate::reply::int;
 
 /// Who wrote a built-in report.
@@ -75,7 +75,7 @@ fn changed_most(week: &Metrics, previous: &Metrics) -> Vec<String> {
             let verb = if *pct >= 0.0 { "rose" } else { "fell" };
             format!(
                 "{} {verb} {:.0}% against the week before ({} → {}).",
-                capital(label),
+                capitalised(label),
                 pct.abs(),
                 figure(label, *before),
                 figure(label, *now)
@@ -86,7 +86,7 @@ fn changed_most(week: &Metrics, previous: &Metrics) -> Vec<String> {
         if before == 0.0 && now >= MIN_BASE {
             lines.push(format!(
                 "{}: {} this week, none the week before.",
-                capital(label),
+                capitalised(label),
                 figure(label, now)
             ));
         }
@@ -111,7 +111,7 @@ fn unusual(week: &Metrics, baseline: Option<&Metrics>, weeks: u32) -> Vec<String
             let pct = percent(now, mean);
             format!(
                 "{} {} {:.0}% {} the mean of the {weeks} week{} before ({} against {}).",
-                capital(label),
+                capitalised(label),
                 if label.ends_with('s') { "were" } else { "was" },
                 pct.abs(),
                 if pct >= 0.0 { "above" } else { "below" },
@@ -221,12 +221,12 @@ fn suggestions(f: &PulseFigures) -> Vec<String> {
         ));
     }
     let top: i64 = f.top_members.iter().map(|r| r.value).sum();
-    if f.top_members.len() == 3 && f.ranked_total >= 20 && top * 2 >= f.ranked_total {
+    if f.top_members.len() == 3 && f.ranked_total() >= 20 && top * 2 >= f.ranked_total() {
         out.push(format!(
             "Three members wrote {} of {} messages ({:.0}%): the conversation rests on few people; invite others to start threads.",
             int(top),
-            int(f.ranked_total),
-            top as f64 / f.ranked_total as f64 * 100.0
+            int(f.ranked_total()),
+            top as f64 / f.ranked_total() as f64 * 100.0
         ));
     }
     if let Some((day, hour, messages)) = f.peak {
@@ -289,11 +289,4 @@ pub fn write(f: &PulseFigures) -> PulseText {
         author: AUTHOR.to_owned(),
         sections,
     }
-}
-
-fn capital(label: &str) -> String {
-    let mut chars = label.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().collect::<String>() + chars.as_str()
-    })
 }

@@ -78,8 +78,6 @@ pub struct PulseFigures {
     pub channels: Vec<ChannelChange>,
     /// The week's top members by messages (at most 3).
     pub top_members: Vec<Ranked>,
-    /// Member messages of all ranked members in the week.
-    pub ranked_total: i64,
     /// The busiest local weekday and hour of the week, with its messages.
     pub peak: Option<(Weekday, u32, i64)>,
     /// The week's joins (people) and how they fared.
@@ -119,6 +117,12 @@ async fn metrics(
 }
 
 impl PulseFigures {
+    /// Member messages of the week: the whole of which the top members'
+    /// share is taken.
+    pub fn ranked_total(&self) -> i64 {
+        self.week.messages as i64
+    }
+
     /// The figures of the seven local days before `now`'s day.
     pub async fn load(
         pool: &PgPool,
@@ -149,7 +153,7 @@ impl PulseFigures {
         };
         let (week, _) = metrics(conn, guild_id, from, to).await?;
         let (p_from, p_to) = week_before(1);
-        let (previous, _) = metrics(conn, guild_id, p_from, p_to).await?;
+        let (previous, previous_hours) = metrics(conn, guild_id, p_from, p_to).await?;
         let mut sum = Metrics::default();
         let mut weeks = 0u32;
         // Weeks wholly tracked only: a week that began before tracking did
@@ -162,7 +166,12 @@ impl PulseFigures {
             if tracked_since.is_some_and(|since| b_from < since) {
                 continue;
             }
-            let (m, hours) = metrics(conn, guild_id, b_from, b_to).await?;
+            // The first is the week before, read above.
+            let (m, hours) = if k == 1 {
+                (previous, previous_hours)
+            } else {
+                metrics(conn, guild_id, b_from, b_to).await?
+            };
             if hours > 0 {
                 weeks += 1;
                 sum.messages += m.messages;
@@ -224,7 +233,6 @@ impl PulseFigures {
             },
         )
         .await?;
-        let ranked_total = week.messages as i64;
 
         let hours = analytics::guild_hours(&mut *conn, guild_id, from, to).await?;
         let mut cells: std::collections::BTreeMap<(u32, u32), i64> = Default::default();
@@ -265,7 +273,6 @@ impl PulseFigures {
             baseline_weeks: weeks,
             channels,
             top_members: board.rows,
-            ranked_total,
             peak,
             cohort,
             incidents,
@@ -339,7 +346,8 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
     }
 }
 
-fn capitalised(label: &str) -> String {
+/// `label` with its first letter in upper case.
+pub(crate) fn capitalised(label: &str) -> String {
     let mut chars = label.chars();
     chars.next().map_or_else(String::new, |c| {
         c.to_uppercase().collect::<String>() + chars.as_str()

@@ -132,11 +132,11 @@ pub fn data(f: &PulseFigures) -> String {
             lines.push(format!("- rank {}: {} messages", i + 1, r.value));
         }
         let top: i64 = f.top_members.iter().map(|r| r.value).sum();
-        if f.ranked_total > 0 {
+        if f.ranked_total() > 0 {
             lines.push(format!(
                 "- together: {top} of {} messages ({}%)",
-                f.ranked_total,
-                (top as f64 / f.ranked_total as f64 * 100.0).round() as i64
+                f.ranked_total(),
+                (top as f64 / f.ranked_total() as f64 * 100.0).round() as i64
             ));
         }
     }
