@@ -59,7 +59,12 @@ pub async fn digests(
         let due = schedule::following(latest, &settings.schedule, tz).scheduled_at;
         let before = sim.rest.channel_messages(*channel).len();
         let started = Instant::now();
-        let report = digest::run_and_deliver(pool, poster, due)
+        // The demo's guilds choose no AI provider: their weekly Pulse
+        // Report is the built-in one.
+        let providers = serverpulse_web::pulse::providers::Providers::new(
+            &shared::config::AiConfig::default(),
+        );
+        let report = digest::run_and_deliver(pool, poster, &providers, due)
             .await
             .context("running the digests")?;
         let posted = sim.rest.channel_messages(*channel).into_iter().nth(before);

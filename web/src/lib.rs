@@ -227,11 +227,12 @@ pub async fn serve(
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Connections of the background work's own pool: one held by the outbox
-/// worker's listener, two for the scheduler and the deliveries.
-pub const BACKGROUND_CONNECTIONS: u32 = 3;
+/// worker's listener, three for the schedulers, the Pulse Report worker
+/// and the deliveries.
+pub const BACKGROUND_CONNECTIONS: u32 = 4;
 
-/// The background pool's configuration: the same database, three
-/// connections, and the patient limits of batch work (a week's digest may
+/// The background pool's configuration: the same database,
+/// [`BACKGROUND_CONNECTIONS`] connections, and the patient limits of batch work (a week's digest may
 /// take longer than a command is allowed to).
 pub fn background_database(
     database: &shared::config::DatabaseConfig,
@@ -243,9 +244,10 @@ pub fn background_database(
     }
 }
 
-/// The digest scheduler, the retention scheduler and the outbox worker, on
-/// `tasks` until `stop`, querying through `pool`. Every replica runs them:
-/// the digest claim and the outbox lease make each digest post once, and
+/// The digest scheduler, the retention scheduler, the Pulse Report worker
+/// and the outbox worker, on `tasks` until `stop`, querying through
+/// `pool`. Every replica runs them: the digest claim, the report job's
+/// claim and the outbox lease make each digest and report post once, and
 /// the day's claim runs retention once a day.
 pub fn spawn_background(
     config: &WebConfig,
@@ -262,6 +264,12 @@ pub fn spawn_background(
         pool: pool.clone(),
         policy: config.retention,
         interval: retention::RETENTION_INTERVAL,
+    }
+    .spawn(tasks, stop.clone());
+    pulse::weekly::PulseJobWorker {
+        pool: pool.clone(),
+        providers: pulse::providers::Providers::new(&config.ai),
+        interval: pulse::weekly::WORKER_INTERVAL,
     }
     .spawn(tasks, stop.clone());
     delivery::OutboxWorker {

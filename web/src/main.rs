@@ -128,7 +128,8 @@ async fn digests(args: &[String]) -> anyhow::Result<()> {
     let pool = shared::db::open(&config.database).await?;
     let poster =
         serverpulse_web::delivery::Poster::new(&config.api_url, config.discord_token.clone());
-    let report = serverpulse_web::digest::run_and_deliver(&pool, &poster, at)
+    let providers = serverpulse_web::pulse::providers::Providers::new(&config.ai);
+    let report = serverpulse_web::digest::run_and_deliver(&pool, &poster, &providers, at)
         .await
         .context("running the digests")?;
     pool.close().await;
@@ -143,6 +144,28 @@ async fn digests(args: &[String]) -> anyhow::Result<()> {
     }
     for guild in &report.run.failed {
         println!("guild {guild}: failed, left for the next run");
+    }
+    for (job, outcome) in &report.reports.done {
+        let how = match outcome {
+            serverpulse_web::pulse::weekly::JobOutcome::Written(by) => format!("written by {by}"),
+            serverpulse_web::pulse::weekly::JobOutcome::Reused(by) => {
+                format!("reused, written before by {by}")
+            }
+            serverpulse_web::pulse::weekly::JobOutcome::Superseded => {
+                "finished by another run".to_owned()
+            }
+        };
+        println!(
+            "guild {} pulse report of {}: {how}",
+            job.guild_id,
+            job.period_start.to_rfc3339()
+        );
+    }
+    for job in &report.reports.failed {
+        println!(
+            "guild {} pulse report: failed, left for the next run",
+            job.guild_id
+        );
     }
     let d = report.delivery;
     println!(

@@ -602,12 +602,22 @@ async fn a_cli_run_posts_each_due_digest_once_with_its_chart() {
     tx.commit().await.unwrap();
 
     // 2026-10-26 08:00 UTC is 09:00 in Berlin: the 25th's digest is due.
-    let first = serverpulse_web::digest::run_and_deliver(&h.db.pool, &h.poster, t0())
+    let first = serverpulse_web::digest::run_and_deliver(
+        &h.db.pool,
+        &h.poster,
+        &serverpulse_web::pulse::providers::Providers::new(&Default::default()),
+        t0(),
+    )
         .await
         .unwrap();
     assert_eq!(first.run.queued(), 1);
     assert_eq!(first.delivery.delivered, 1);
-    let again = serverpulse_web::digest::run_and_deliver(&h.db.pool, &h.poster, t0())
+    let again = serverpulse_web::digest::run_and_deliver(
+        &h.db.pool,
+        &h.poster,
+        &serverpulse_web::pulse::providers::Providers::new(&Default::default()),
+        t0(),
+    )
         .await
         .unwrap();
     assert_eq!(again, serverpulse_web::digest::CliReport::default());

@@ -120,6 +120,11 @@ fn posts_to(app: &App, channel: u64) -> Vec<discord_sim::RecordedRequest> {
         .collect()
 }
 
+/// The AI providers of a run whose guilds chose none (built-in reports).
+fn no_providers() -> serverpulse_web::pulse::providers::Providers {
+    serverpulse_web::pulse::providers::Providers::new(&shared::config::AiConfig::default())
+}
+
 fn embed_of(message: &Value) -> &Value {
     &message["embeds"][0]
 }
@@ -423,7 +428,7 @@ async fn hourly_runs(
     let mut seen = vec![Vec::new(); guilds.len()];
     for hour in 1..=30 * 24 {
         let at = from + Duration::hours(hour);
-        let report = digest::run_and_deliver(&db.pool, &poster, at)
+        let report = digest::run_and_deliver(&db.pool, &poster, &no_providers(), at)
             .await
             .unwrap();
         assert_eq!(report.delivery.retrying + report.delivery.failed, 0);
@@ -555,7 +560,7 @@ async fn a_daily_digest_shows_the_figures_of_serverstats_overview_for_its_day() 
         &app.sim.rest.api_url(),
         app.state.config.discord_token.clone(),
     );
-    let report = digest::run_and_deliver(&app.db.pool, &poster, due_at())
+    let report = digest::run_and_deliver(&app.db.pool, &poster, &no_providers(), due_at())
         .await
         .unwrap();
     assert_eq!(report.delivery.delivered, 1, "{report:?}");

@@ -14,6 +14,7 @@ pub mod history;
 pub mod ingest;
 pub mod outbox;
 pub mod pulse;
+pub mod pulse_jobs;
 pub mod retention;
 pub mod rollups;
 pub mod settings;

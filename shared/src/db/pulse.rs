@@ -74,3 +74,39 @@ pub async fn latest<'e>(
     .fetch_optional(executor)
     .await?)
 }
+
+/// What makes two reports the same: a report stored for this key is
+/// reused instead of asking the provider again (kept 180 days, as every
+/// stored report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey<'a> {
+    pub guild_id: Snowflake,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub prompt_version: i32,
+}
+
+/// The latest report stored for `key`.
+pub async fn cached<'e>(
+    executor: impl PgExecutor<'e>,
+    key: &CacheKey<'_>,
+) -> Result<Option<StoredReport>, DbError> {
+    Ok(sqlx::query_as(
+        "select guild_id, report_id, period_start, period_end, provider, model, prompt_version,
+                generated_at, shown, tokens_in, tokens_out
+         from pulse_reports
+         where guild_id = $1 and period_start = $2 and period_end = $3 and provider = $4
+           and model = $5 and prompt_version = $6
+         order by generated_at desc limit 1",
+    )
+    .bind(key.guild_id)
+    .bind(key.period_start)
+    .bind(key.period_end)
+    .bind(key.provider)
+    .bind(key.model)
+    .bind(key.prompt_version)
+    .fetch_optional(executor)
+    .await?)
+}

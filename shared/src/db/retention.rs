@@ -14,7 +14,8 @@
 //!   and deletions per channel) stay to the global horizon.
 //! - Shard coverage hours and coverage gaps go at the global horizon too.
 //! - Stored reports (`digest_runs`, delivered or failed `outbox` items,
-//!   `pulse_reports`) and alert incidents that ended are kept
+//!   `pulse_reports` with the cache of provider reports, `pulse_report_jobs`)
+//!   and alert incidents that ended are kept
 //!   [`STORED_REPORTS_DAYS`].
 //! - A guild the bot was removed from (`guilds.removed_at`) loses every row
 //!   once removed longer than the grace period.
@@ -469,7 +470,8 @@ pub async fn removed_before<'e>(
 }
 
 /// Deletes digest runs claimed, delivered or failed outbox items created,
-/// alert incidents that ended, and Pulse Reports generated, before
+/// alert incidents that ended, Pulse Reports generated and weekly report
+/// jobs queued, before
 /// `before`, in bounded batches.
 /// Returns the rows deleted.
 pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, DbError> {
@@ -487,6 +489,9 @@ pub async fn delete_stored_reports(pool: &PgPool, before: DateTime<Utc>) -> Resu
         "delete from pulse_reports where (guild_id, report_id) in (
              select guild_id, report_id from pulse_reports
              where generated_at < $1 limit $2)",
+        "delete from pulse_report_jobs where (guild_id, period_start) in (
+             select guild_id, period_start from pulse_report_jobs
+             where created_at < $1 limit $2)",
     ] {
         loop {
             let deleted = sqlx::query(statement)
@@ -606,6 +611,7 @@ pub async fn erase_guild(
         "delete from digest_runs where guild_id = $1",
         "delete from alert_incidents where guild_id = $1",
         "delete from pulse_reports where guild_id = $1",
+        "delete from pulse_report_jobs where guild_id = $1",
         "delete from ai_providers where guild_id = $1",
         "delete from alert_windows where guild_id = $1",
         "delete from alert_settings where guild_id = $1",

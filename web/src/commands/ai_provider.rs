@@ -31,43 +31,7 @@ const NO_MASTER_KEY: &str = "This ServerPulse has no master key (SERVERPULSE_MAS
 /// The guild's provider with its key opened, `None` when it chose none,
 /// or why its choice cannot be used.
 pub async fn guild_provider(ctx: &Ctx) -> Outcome<Option<Result<Provider, ProviderError>>> {
-    let Some(row) = ai_providers::get(&ctx.state.pool, ctx.guild_id).await? else {
-        return Ok(None);
-    };
-    Ok(Some(usable(ctx, &row)))
-}
-
-fn usable(ctx: &Ctx, row: &ai_providers::GuildProvider) -> Result<Provider, ProviderError> {
-    let kind = ProviderKind::parse(&row.provider).ok_or_else(|| ProviderError::Key {
-        provider: "the chosen provider",
-        reason: format!("{} is not a provider this ServerPulse knows", row.provider),
-    })?;
-    let key = match &row.key {
-        None => None,
-        Some(sealed) => {
-            let master =
-                ctx.state
-                    .config
-                    .ai
-                    .master_key
-                    .as_ref()
-                    .ok_or_else(|| ProviderError::Key {
-                        provider: kind.label(),
-                        reason: "this ServerPulse has no master key to decrypt it".to_owned(),
-                    })?;
-            Some(keys::open(master, ctx.guild_id, kind, sealed).map_err(|e| {
-                ProviderError::Key {
-                    provider: kind.label(),
-                    reason: e.to_string(),
-                }
-            })?)
-        }
-    };
-    Ok(Provider {
-        kind,
-        model: row.model.clone(),
-        key,
-    })
+    Ok(crate::pulse::writer::guild_provider(&ctx.state.pool, &ctx.state.config.ai, ctx.guild_id).await?)
 }
 
 fn notice(text: impl Into<String>) -> Outcome<Reply> {

@@ -8,7 +8,6 @@ pub mod alerts;
 mod components;
 pub mod digest;
 mod pulse;
-pub use pulse::body_of as pulse_body;
 pub mod settings;
 
 use std::collections::HashMap;

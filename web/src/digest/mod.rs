@@ -161,9 +161,9 @@ async fn run_guild(
     Ok(())
 }
 
-/// The Pulse Report of a weekly digest's week, queued right after the
-/// digest in the transaction that claimed it (so it is posted once, as the
-/// digest is) and stored like an on-demand one.
+/// The Pulse Report of a weekly digest's week, queued as a job in the
+/// transaction that claims the digest (one per guild and week); the
+/// Pulse Report worker writes and posts it ([`crate::pulse::weekly`]).
 async fn queue_pulse_report(
     tx: &mut sqlx::PgConnection,
     guild_id: Snowflake,
@@ -172,37 +172,14 @@ async fn queue_pulse_report(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<(), DigestError> {
-    use crate::pulse::{self, PulseFigures, builtin};
-    let figures =
-        PulseFigures::load_period(&mut *tx, guild_id, tz, period.from, period.to, now).await?;
-    let text = builtin::write(&figures);
-    let message = pulse::message(&figures, &text);
-    let item = NewOutboxItem {
-        kind: OutboxKind::Report,
-        identity_key: format!("report:{guild_id}:{}", period.from.timestamp()),
+    let job = shared::db::pulse_jobs::NewJob {
         guild_id,
+        period_start: period.from,
+        period_end: period.to,
         channel_id: channel,
-        payload: render::payload(&message),
-        files: Vec::new(),
-        not_before: now,
+        timezone: tz.name().to_owned(),
     };
-    outbox::enqueue(&mut *tx, &item).await?;
-    shared::db::pulse::save(
-        &mut *tx,
-        &shared::db::pulse::NewReport {
-            guild_id,
-            period_start: period.from,
-            period_end: period.to,
-            provider: "builtin".to_owned(),
-            model: String::new(),
-            prompt_version: 0,
-            generated_at: now,
-            shown: crate::commands::pulse_body(&message),
-            tokens_in: 0,
-            tokens_out: 0,
-        },
-    )
-    .await?;
+    shared::db::pulse_jobs::queue(&mut *tx, &job, now).await?;
     Ok(())
 }
 
@@ -249,18 +226,23 @@ pub async fn preview(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CliReport {
     pub run: RunReport,
+    pub reports: crate::pulse::weekly::JobsReport,
     pub delivery: crate::delivery::DeliveryReport,
 }
 
-/// `digests run --at T`: claims every digest due at `at`, then delivers
-/// the outbox items due at `at` until a round sends nothing new (items
-/// left to retry stay in the outbox for the worker or the next run).
+/// `digests run --at T`: claims every digest due at `at`, writes the
+/// weekly Pulse Reports queued and due (with the guilds' providers), then
+/// delivers the outbox items due at `at` until a round sends nothing new
+/// (items left to retry stay in the outbox for the worker or the next
+/// run).
 pub async fn run_and_deliver(
     pool: &PgPool,
     poster: &crate::delivery::Poster,
+    providers: &crate::pulse::providers::Providers,
     at: DateTime<Utc>,
 ) -> Result<CliReport, DbError> {
     let run = run_due(pool, at).await?;
+    let reports = crate::pulse::weekly::run_due(pool, providers, at).await?;
     let mut delivery = crate::delivery::DeliveryReport::default();
     loop {
         let round = crate::delivery::deliver_due(pool, poster, at).await?;
@@ -271,7 +253,11 @@ pub async fn run_and_deliver(
             break;
         }
     }
-    Ok(CliReport { run, delivery })
+    Ok(CliReport {
+        run,
+        reports,
+        delivery,
+    })
 }
 
 /// How often the scheduler in `serve` looks for due digests.

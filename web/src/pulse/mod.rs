@@ -7,6 +7,7 @@ pub mod builtin;
 pub mod keys;
 pub mod prompt;
 pub mod providers;
+pub mod weekly;
 pub mod writer;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
@@ -344,6 +345,33 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
         ))],
         ..Message::default()
     }
+}
+
+/// The embed of a stored report (`pulse_reports.shown`).
+pub fn stored_embed(body: &serde_json::Value) -> Embed {
+    let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+    let mut embed = Embed::new(text("title")).describe(text("description"));
+    for field in body["fields"].as_array().into_iter().flatten() {
+        embed = embed.field(
+            field[0].as_str().unwrap_or_default(),
+            field[1].as_str().unwrap_or_default(),
+            true,
+        );
+    }
+    embed.footer(text("footer"))
+}
+
+/// What `pulse_reports.shown` holds of a report message: its embed.
+pub fn body_of(message: &Message) -> serde_json::Value {
+    let Some(embed) = message.embeds.first() else {
+        return serde_json::json!({});
+    };
+    serde_json::json!({
+        "title": embed.title,
+        "description": embed.description,
+        "fields": embed.fields.iter().map(|(n, v, _)| serde_json::json!([n, v])).collect::<Vec<_>>(),
+        "footer": embed.footer,
+    })
 }
 
 /// `label` with its first letter in upper case.

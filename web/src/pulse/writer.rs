@@ -1,11 +1,19 @@
 //! Who writes a report: the guild's provider, then the operator's default
 //! provider if one is configured, then the built-in rules, which then say
-//! that they are the fallback and why.
+//! that they are the fallback and why. Before a provider is asked, the
+//! report it wrote for the same guild, week, model and prompt version is
+//! looked up and reused when stored ([`shared::db::pulse::cached`]).
 
-use shared::config::DefaultProvider;
+use shared::Snowflake;
+use shared::config::{AiConfig, DefaultProvider, ProviderKind};
+use shared::db::DbError;
+use shared::db::ai_providers::{self, GuildProvider};
+use shared::db::pulse::{self as stored, CacheKey, StoredReport};
+use sqlx::PgPool;
 
 use super::PulseFigures;
 use super::builtin::{self, PulseText};
+use super::keys;
 use super::prompt::{self, PROMPT_VERSION};
 use super::providers::{Provider, ProviderError, Providers};
 
@@ -27,6 +35,11 @@ pub struct Written {
     pub tokens_out: i64,
     /// Why each provider tried before the one that wrote it failed.
     pub failures: Vec<ProviderError>,
+}
+
+/// Provider tokens as stored (an `integer` column).
+pub fn stored_tokens(tokens: i64) -> i32 {
+    i32::try_from(tokens.max(0)).unwrap_or(i32::MAX)
 }
 
 /// The operator's default provider as a [`Provider`].
@@ -60,14 +73,37 @@ pub async fn ask(
     Ok(prompt::sections_of(&done.text, author))
 }
 
-/// The report of `figures`: the first of `guild`'s provider and the
-/// operator's default that answers with a text using only our figures,
-/// else the built-in one.
+/// A report: one stored for the same key, or one written now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// The provider that would have been asked wrote this one for the
+    /// same guild, week, model and prompt version: no request was made.
+    Reused(StoredReport),
+    Written(Written),
+}
+
+/// The cache key of `provider`'s report of `figures`.
+fn cache_key<'a>(figures: &PulseFigures, provider: &'a Provider) -> CacheKey<'a> {
+    CacheKey {
+        guild_id: figures.guild_id,
+        period_start: figures.from,
+        period_end: figures.to,
+        provider: provider.kind.name(),
+        model: &provider.model,
+        prompt_version: PROMPT_VERSION,
+    }
+}
+
+/// The report of `figures`: for each of `guild`'s provider and the
+/// operator's default in turn, the report it wrote before for the same
+/// key, or else its answer now if its text uses only our figures; else
+/// the built-in one.
 pub async fn write(
+    pool: &PgPool,
     providers: &Providers,
     figures: &PulseFigures,
     guild: Option<Result<Provider, ProviderError>>,
-) -> Written {
+) -> Result<Report, DbError> {
     let default = providers
         .config()
         .default_provider
@@ -84,9 +120,12 @@ pub async fn write(
     };
     let mut tokens = (0, 0);
     for provider in guild.into_iter().chain(default) {
+        if let Some(report) = stored::cached(pool, &cache_key(figures, &provider)).await? {
+            return Ok(Report::Reused(report));
+        }
         match ask(providers, &provider, figures, &mut tokens).await {
             Ok(text) => {
-                return Written {
+                return Ok(Report::Written(Written {
                     text,
                     provider: provider.kind.name().to_owned(),
                     model: provider.model.clone(),
@@ -94,7 +133,7 @@ pub async fn write(
                     tokens_in: tokens.0,
                     tokens_out: tokens.1,
                     failures,
-                };
+                }));
             }
             Err(error) => {
                 tracing::warn!(
@@ -107,9 +146,24 @@ pub async fn write(
             }
         }
     }
+    Ok(Report::Written(fallback(figures, failures, Vec::new(), tokens)))
+}
+
+/// The built-in report of `figures`; when providers failed (`failures`)
+/// or were not asked (`notes`), it opens with a section saying so.
+pub fn fallback(
+    figures: &PulseFigures,
+    failures: Vec<ProviderError>,
+    notes: Vec<String>,
+    tokens: (i64, i64),
+) -> Written {
     let mut text = builtin::write(figures);
-    if !failures.is_empty() {
-        let lines = failures.iter().map(|e| format!("{e}.")).collect::<Vec<_>>();
+    if !failures.is_empty() || !notes.is_empty() {
+        let lines = failures
+            .iter()
+            .map(|e| format!("{e}."))
+            .chain(notes)
+            .collect::<Vec<_>>();
         text.sections.insert(
             0,
             ("Written by the built-in rules instead".to_owned(), lines),
@@ -125,4 +179,44 @@ pub async fn write(
         tokens_out: tokens.1,
         failures,
     }
+}
+
+/// The provider `guild` chose with its key opened, `None` when it chose
+/// none, or why its choice cannot be used.
+pub async fn guild_provider(
+    pool: &PgPool,
+    ai: &AiConfig,
+    guild: Snowflake,
+) -> Result<Option<Result<Provider, ProviderError>>, DbError> {
+    let Some(row) = ai_providers::get(pool, guild).await? else {
+        return Ok(None);
+    };
+    Ok(Some(usable(ai, &row)))
+}
+
+fn usable(ai: &AiConfig, row: &GuildProvider) -> Result<Provider, ProviderError> {
+    let kind = ProviderKind::parse(&row.provider).ok_or_else(|| ProviderError::Key {
+        provider: "the chosen provider",
+        reason: format!("{} is not a provider this ServerPulse knows", row.provider),
+    })?;
+    let key = match &row.key {
+        None => None,
+        Some(sealed) => {
+            let master = ai.master_key.as_ref().ok_or_else(|| ProviderError::Key {
+                provider: kind.label(),
+                reason: "this ServerPulse has no master key to decrypt it".to_owned(),
+            })?;
+            Some(
+                keys::open(master, row.guild_id, kind, sealed).map_err(|e| ProviderError::Key {
+                    provider: kind.label(),
+                    reason: e.to_string(),
+                })?,
+            )
+        }
+    };
+    Ok(Provider {
+        kind,
+        model: row.model.clone(),
+        key,
+    })
 }
