@@ -61,9 +61,8 @@ pub async fn digests(
         let started = Instant::now();
         // The demo's guilds choose no AI provider: their weekly Pulse
         // Report is the built-in one.
-        let providers = serverpulse_web::pulse::providers::Providers::new(
-            &shared::config::AiConfig::default(),
-        );
+        let providers =
+            serverpulse_web::pulse::providers::Providers::new(&shared::config::AiConfig::default());
         let report = digest::run_and_deliver(pool, poster, &providers, due)
             .await
             .context("running the digests")?;

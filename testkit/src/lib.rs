@@ -9,12 +9,17 @@
 //! - [`ingester`]: the real ingester in-process ([`ingester::spawn`]) and
 //!   waiting until everything the simulator sent is committed.
 //! - [`providers`]: a fake AI provider server (three wire formats, faults).
+//! - [`secrets`]: the API and master keys of the tests, made distinctive
+//!   and recorded, the logs of the processes that handle them captured at
+//!   TRACE, and the check that no key (nor its base64 or hex form) is in
+//!   them.
 //! - [`seed`]: a guild's data written from a scenario's ground truth
 //!   through the product's own writes (`flush_batch`, the catalogue upserts,
 //!   the settings functions), never SQL of the tests' own.
 
 pub mod ingester;
 pub mod providers;
+pub mod secrets;
 pub mod seed;
 pub mod sim;
 pub mod web;

@@ -31,6 +31,9 @@ pub struct WebAppOptions {
     /// [`crate::providers::FakeProviders`]); the environment's defaults
     /// when `None`.
     pub ai: Option<shared::config::AiConfig>,
+    /// The app's clock when it must move during a test; pinned at `now`
+    /// when `None`.
+    pub clock: Option<serverpulse_web::Clock>,
 }
 
 impl WebAppOptions {
@@ -51,6 +54,7 @@ impl WebAppOptions {
             },
             deferred: None,
             ai: None,
+            clock: None,
         }
     }
 }
@@ -87,6 +91,7 @@ impl WebApp {
             scenario,
             deferred,
             ai,
+            clock,
         } = options;
         let db = TestDatabase::create().await;
         let sim = crate::sim::start(crate::sim::config(&token), scenario).await;
@@ -112,7 +117,7 @@ impl WebApp {
         });
         let mut state = AppState::new(db.pool.clone(), config, metrics)
             .expect("state")
-            .with_clock(Arc::new(move || now));
+            .with_clock(clock.unwrap_or_else(|| Arc::new(move || now)));
         state.inline_budget = inline_budget;
         if let Some(deferred) = deferred {
             state.deferred = deferred;

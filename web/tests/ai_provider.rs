@@ -13,14 +13,36 @@ use chrono::Duration as Span;
 use common::*;
 use discord_sim::{InteractionKind, Invoker};
 use serverpulse_testkit::providers::{FakeProviders, Fault};
+use serverpulse_testkit::secrets;
 use serverpulse_testkit::web::{WebApp, WebAppOptions};
 use serverpulse_web::component::ComponentId;
 use shared::Snowflake;
 use shared::config::{AiConfig, DefaultProvider, MasterKey, ProviderKind, Secret};
 use shared::db::ai_providers;
 
-const GUILD_KEY: &str = "sk-guild-a-secret-key-7f3e";
-const OPERATOR_KEY: &str = "sk-ant-operator-9c1d";
+/// The keys of these tests (distinctive, recorded for the log check).
+fn guild_key() -> &'static str {
+    static KEY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| serverpulse_testkit::secrets::api_key("guild"));
+    &KEY
+}
+
+fn operator_key() -> &'static str {
+    static KEY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| serverpulse_testkit::secrets::api_key("operator"));
+    &KEY
+}
+
+/// The master keys: the configured one and the one `rotate-keys` moves to.
+fn master(n: usize) -> MasterKey {
+    static KEYS: std::sync::LazyLock<[MasterKey; 2]> = std::sync::LazyLock::new(|| {
+        [
+            serverpulse_testkit::secrets::master_key("master").0,
+            serverpulse_testkit::secrets::master_key("master-next").0,
+        ]
+    });
+    KEYS[n].clone()
+}
 
 fn ai(fake: &FakeProviders, master: bool, default: Option<ProviderKind>) -> AiConfig {
     AiConfig {
@@ -31,9 +53,9 @@ fn ai(fake: &FakeProviders, master: bool, default: Option<ProviderKind>) -> AiCo
         default_provider: default.map(|kind| DefaultProvider {
             kind,
             model: kind.default_model().to_owned(),
-            key: Some(Secret::new(OPERATOR_KEY)),
+            key: Some(Secret::new(operator_key())),
         }),
-        master_key: master.then(|| MasterKey::from_bytes([42; 32])),
+        master_key: master.then(|| master(0)),
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(2),
         ..AiConfig::default()
@@ -126,6 +148,7 @@ fn holds(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_another_guild() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, a, b) = app(ai(&fake, true, None)).await;
     let admin_a = admin(a);
@@ -144,7 +167,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
         content(&set)
     );
     assert!(content(&set).contains("/ai-provider key"));
-    let stored = set_key(&app, &admin_a, GUILD_KEY).await;
+    let stored = set_key(&app, &admin_a, guild_key()).await;
     assert_eq!(
         stored,
         "The OpenAI key ending in `7f3e` is stored encrypted. Try it with `/ai-provider test`."
@@ -152,8 +175,8 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
 
     // No plaintext key anywhere in the database, the audit included.
     let everything = dump(&app).await;
-    assert!(!holds(&everything, GUILD_KEY));
-    assert!(!holds(&everything, &GUILD_KEY[..12]));
+    assert!(!holds(&everything, guild_key()));
+    assert!(!holds(&everything, &guild_key()[..guild_key().len() - 4]));
     let audit = shared::db::settings::audit_trail(&app.db.pool, Snowflake(a), 10)
         .await
         .unwrap();
@@ -175,7 +198,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].header("authorization"),
-        Some(format!("Bearer {GUILD_KEY}").as_str())
+        Some(format!("Bearer {}", guild_key()).as_str())
     );
     assert_eq!(sent[0].body["model"], "gpt-test");
 
@@ -210,7 +233,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
         .unwrap()
     );
     tx.commit().await.unwrap();
-    let master = MasterKey::from_bytes([42; 32]);
+    let master = master(0);
     assert!(
         serverpulse_web::pulse::keys::open(&master, Snowflake(b), ProviderKind::OpenAi, &sealed)
             .is_err()
@@ -246,6 +269,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chain_runs_guild_provider_then_operator_default_then_built_in() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, a, b) = app(ai(&fake, true, Some(ProviderKind::Anthropic))).await;
     let admin_a = admin(a);
@@ -255,7 +279,7 @@ async fn the_chain_runs_guild_provider_then_operator_default_then_built_in() {
         &admin_a,
     )
     .await;
-    set_key(&app, &admin_a, GUILD_KEY).await;
+    set_key(&app, &admin_a, guild_key()).await;
     fake.always("gemini", Some(Fault::Malformed));
     let (text, footer) = report(&app, &admin_a).await;
     assert!(
@@ -265,21 +289,21 @@ async fn the_chain_runs_guild_provider_then_operator_default_then_built_in() {
     assert!(text.contains("about as busy as usual"), "{text}");
     let gemini = fake.requests_to("gemini");
     assert_eq!(gemini.len(), 1);
-    assert_eq!(gemini[0].header("x-goog-api-key"), Some(GUILD_KEY));
+    assert_eq!(gemini[0].header("x-goog-api-key"), Some(guild_key()));
     let anthropic = fake.requests_to("anthropic");
-    assert_eq!(anthropic[0].header("x-api-key"), Some(OPERATOR_KEY));
+    assert_eq!(anthropic[0].header("x-api-key"), Some(operator_key()));
     // Each key went to its own provider only.
     for r in fake.requests() {
         let headers = format!("{:?}", r.headers);
         let own = if r.path.starts_with("/gemini/") {
-            GUILD_KEY
+            guild_key()
         } else {
-            OPERATOR_KEY
+            operator_key()
         };
-        let other = if own == GUILD_KEY {
-            OPERATOR_KEY
+        let other = if own == guild_key() {
+            operator_key()
         } else {
-            GUILD_KEY
+            guild_key()
         };
         assert!(headers.contains(own) && !headers.contains(other));
     }
@@ -293,7 +317,7 @@ async fn the_chain_runs_guild_provider_then_operator_default_then_built_in() {
         &admin_b,
     )
     .await;
-    set_key(&app, &admin_b, GUILD_KEY).await;
+    set_key(&app, &admin_b, guild_key()).await;
     fake.always("anthropic", Some(Fault::Refusal));
     let (text, footer) = report(&app, &admin_b).await;
     assert!(
@@ -311,6 +335,7 @@ async fn the_chain_runs_guild_provider_then_operator_default_then_built_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_master_key_key_refuses_and_the_built_in_report_still_works() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, a, _) = app(ai(&fake, false, None)).await;
     let admin_a = admin(a);
@@ -348,6 +373,7 @@ async fn without_a_master_key_key_refuses_and_the_built_in_report_still_works() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_shows_success_or_the_providers_error_and_clear_forgets_everything() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, a, _) = app(ai(&fake, true, None)).await;
     let admin_a = admin(a);
@@ -363,7 +389,7 @@ async fn test_shows_success_or_the_providers_error_and_clear_forgets_everything(
         &admin_a,
     )
     .await;
-    set_key(&app, &admin_a, GUILD_KEY).await;
+    set_key(&app, &admin_a, guild_key()).await;
     let ok = final_message(&app, &ai_provider("test", vec![]), &admin_a).await;
     assert!(
         content(&ok)
@@ -402,11 +428,12 @@ async fn test_shows_success_or_the_providers_error_and_clear_forgets_everything(
             "ai_provider.set"
         ]
     );
-    assert!(!format!("{audit:?}").contains(GUILD_KEY));
+    assert!(!format!("{audit:?}").contains(guild_key()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_keys_reseals_under_the_new_master_key() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, a, _) = app(ai(&fake, true, None)).await;
     let admin_a = admin(a);
@@ -416,11 +443,8 @@ async fn rotate_keys_reseals_under_the_new_master_key() {
         &admin_a,
     )
     .await;
-    set_key(&app, &admin_a, GUILD_KEY).await;
-    let (old, new) = (
-        MasterKey::from_bytes([42; 32]),
-        MasterKey::from_bytes([43; 32]),
-    );
+    set_key(&app, &admin_a, guild_key()).await;
+    let (old, new) = (master(0), master(1));
     let done = serverpulse_web::pulse::keys::rotate(&app.db.pool, &new, &old)
         .await
         .unwrap();
@@ -437,7 +461,7 @@ async fn rotate_keys_reseals_under_the_new_master_key() {
         keys::open(&new, Snowflake(a), ProviderKind::Xai, &sealed)
             .unwrap()
             .expose(),
-        GUILD_KEY
+        guild_key()
     );
     assert!(keys::open(&old, Snowflake(a), ProviderKind::Xai, &sealed).is_err());
     // Run again: nothing left to do.

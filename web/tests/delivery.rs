@@ -608,8 +608,8 @@ async fn a_cli_run_posts_each_due_digest_once_with_its_chart() {
         &serverpulse_web::pulse::providers::Providers::new(&Default::default()),
         t0(),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     assert_eq!(first.run.queued(), 1);
     assert_eq!(first.delivery.delivered, 1);
     let again = serverpulse_web::digest::run_and_deliver(
@@ -618,8 +618,8 @@ async fn a_cli_run_posts_each_due_digest_once_with_its_chart() {
         &serverpulse_web::pulse::providers::Providers::new(&Default::default()),
         t0(),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     assert_eq!(again, serverpulse_web::digest::CliReport::default());
     let discord = h.discord.lock().unwrap();
     assert_eq!(discord.messages.len(), 1);

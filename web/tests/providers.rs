@@ -6,10 +6,16 @@
 use std::time::Duration;
 
 use serverpulse_testkit::providers::{FakeProviders, Fault, TOKENS_IN, TOKENS_OUT};
+use serverpulse_testkit::secrets;
 use serverpulse_web::pulse::providers::{Prompt, Provider, ProviderError, Providers};
 use shared::config::{AiConfig, ProviderKind, Secret};
 
-const KEY: &str = "sk-test-0123456789abcdef";
+/// The provider key of these tests (distinctive, recorded for the log check).
+fn key() -> &'static str {
+    static KEY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| serverpulse_testkit::secrets::api_key("providers"));
+    &KEY
+}
 
 fn config(fake: &FakeProviders, budget: Duration) -> AiConfig {
     AiConfig {
@@ -27,7 +33,7 @@ fn provider(kind: ProviderKind) -> Provider {
     Provider {
         kind,
         model: kind.default_model().to_owned(),
-        key: Some(Secret::new(KEY)),
+        key: Some(Secret::new(key())),
     }
 }
 
@@ -41,6 +47,7 @@ fn prompt() -> Prompt {
 
 #[tokio::test]
 async fn each_wire_format_sends_its_own_path_auth_and_body_and_counts_tokens() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let providers = Providers::new(&config(&fake, Duration::from_secs(10)));
     for kind in ProviderKind::ALL {
@@ -60,7 +67,7 @@ async fn each_wire_format_sends_its_own_path_auth_and_body_and_counts_tokens() {
                     r.path,
                     format!("{prefix}/models/gemini-2.0-flash:generateContent")
                 );
-                assert_eq!(r.header("x-goog-api-key"), Some(KEY));
+                assert_eq!(r.header("x-goog-api-key"), Some(key()));
                 assert_eq!(r.header("authorization"), None);
                 assert_eq!(
                     r.body["systemInstruction"]["parts"][0]["text"],
@@ -72,7 +79,7 @@ async fn each_wire_format_sends_its_own_path_auth_and_body_and_counts_tokens() {
             }
             ProviderKind::Anthropic => {
                 assert_eq!(r.path, format!("{prefix}/messages"));
-                assert_eq!(r.header("x-api-key"), Some(KEY));
+                assert_eq!(r.header("x-api-key"), Some(key()));
                 assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
                 assert_eq!(r.header("authorization"), None);
                 assert_eq!(r.body["model"], kind.default_model());
@@ -85,7 +92,7 @@ async fn each_wire_format_sends_its_own_path_auth_and_body_and_counts_tokens() {
                 assert_eq!(r.path, format!("{prefix}/chat/completions"));
                 assert_eq!(
                     r.header("authorization"),
-                    Some(format!("Bearer {KEY}").as_str())
+                    Some(format!("Bearer {}", key()).as_str())
                 );
                 assert_eq!(r.header("x-api-key"), None);
                 assert_eq!(r.body["model"], kind.default_model());
@@ -101,6 +108,7 @@ async fn each_wire_format_sends_its_own_path_auth_and_body_and_counts_tokens() {
 
 #[tokio::test]
 async fn a_500_and_a_429_are_retried_after_the_providers_retry_after() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let providers = Providers::new(&config(&fake, Duration::from_secs(10)));
     fake.queue(
@@ -134,6 +142,7 @@ async fn a_500_and_a_429_are_retried_after_the_providers_retry_after() {
 
 #[tokio::test]
 async fn a_retry_after_past_the_budget_is_not_waited_for() {
+    let _keys = secrets::check();
     // A 500 without retry-after would be retried within these 2 s; a 429
     // asking for 30 s is answered at once with the provider's message.
     let fake = FakeProviders::start().await;
@@ -154,6 +163,7 @@ async fn a_retry_after_past_the_budget_is_not_waited_for() {
 
 #[tokio::test]
 async fn a_hang_malformed_json_a_refusal_and_a_bad_key_are_one_line_errors() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let providers = Providers::new(&config(&fake, Duration::from_secs(1)));
     fake.queue("xai", [Fault::Hang]);
@@ -204,11 +214,12 @@ async fn a_hang_malformed_json_a_refusal_and_a_bad_key_are_one_line_errors() {
         error.to_string(),
         "Google Gemini answered 401: Incorrect API key provided"
     );
-    assert!(!error.to_string().contains(KEY));
+    assert!(!error.to_string().contains(key()));
 }
 
 #[tokio::test]
 async fn an_unconfigured_provider_or_a_missing_key_sends_nothing() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let mut config = config(&fake, Duration::from_secs(1));
     config.base_urls.retain(|(k, _)| *k != ProviderKind::Ollama);

@@ -11,11 +11,17 @@ use std::time::Duration;
 use chrono::Duration as Span;
 use common::*;
 use serverpulse_testkit::providers::{FakeProviders, Fault, TOKENS_IN, TOKENS_OUT};
+use serverpulse_testkit::secrets;
 use serverpulse_testkit::web::{WebApp, WebAppOptions};
 use shared::config::{AiConfig, DefaultProvider, ProviderKind, Secret};
 use sim_scenario::truth::GroundTruth;
 
-pub const OPERATOR_KEY: &str = "sk-ant-operator-key-0000";
+/// The operator's key (distinctive, recorded for the log check).
+fn operator_key() -> &'static str {
+    static KEY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| serverpulse_testkit::secrets::api_key("operator"));
+    &KEY
+}
 
 fn ai(fake: &FakeProviders, default: Option<ProviderKind>) -> AiConfig {
     AiConfig {
@@ -26,7 +32,7 @@ fn ai(fake: &FakeProviders, default: Option<ProviderKind>) -> AiConfig {
         default_provider: default.map(|kind| DefaultProvider {
             kind,
             model: kind.default_model().to_owned(),
-            key: Some(Secret::new(OPERATOR_KEY)),
+            key: Some(Secret::new(operator_key())),
         }),
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(2),
@@ -60,6 +66,7 @@ async fn stored(app: &App) -> Vec<(String, String, i32, i32, i32)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operators_default_provider_writes_beside_our_figures_from_aggregates_only() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, truth, guild) = community(ai(&fake, Some(ProviderKind::Anthropic))).await;
     fake.reply(
@@ -92,7 +99,7 @@ async fn the_operators_default_provider_writes_beside_our_figures_from_aggregate
     // to the operator's provider only.
     let sent = fake.requests();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].header("x-api-key"), Some(OPERATOR_KEY));
+    assert_eq!(sent[0].header("x-api-key"), Some(operator_key()));
     let body = sent[0].body.to_string();
     assert!(body.contains("rank 1:"), "{body}");
     assert!(body.contains("cannot judge"), "{body}");
@@ -127,6 +134,7 @@ async fn the_operators_default_provider_writes_beside_our_figures_from_aggregate
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_with_a_number_not_in_our_figures_is_rejected_for_the_built_in_report() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, _, guild) = community(ai(&fake, Some(ProviderKind::OpenAi))).await;
     fake.reply(
@@ -162,6 +170,7 @@ async fn a_text_with_a_number_not_in_our_figures_is_rejected_for_the_built_in_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_default_provider_falls_back_to_the_built_in_report_saying_why() {
+    let _keys = secrets::check();
     let fake = FakeProviders::start().await;
     let (app, _, guild) = community(ai(&fake, Some(ProviderKind::Gemini))).await;
     fake.always("gemini", Some(Fault::ServerError));
@@ -174,7 +183,7 @@ async fn a_failing_default_provider_falls_back_to_the_built_in_report_saying_why
         "{text}"
     );
     assert!(text.contains("**What changed most**"), "{text}");
-    assert!(!text.contains(OPERATOR_KEY));
+    assert!(!text.contains(operator_key()));
     // The first try and two retries.
     assert_eq!(fake.requests_to("gemini").len(), 3);
     assert_eq!(content(&report), "");

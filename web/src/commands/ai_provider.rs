@@ -31,7 +31,10 @@ const NO_MASTER_KEY: &str = "This ServerPulse has no master key (SERVERPULSE_MAS
 /// The guild's provider with its key opened, `None` when it chose none,
 /// or why its choice cannot be used.
 pub async fn guild_provider(ctx: &Ctx) -> Outcome<Option<Result<Provider, ProviderError>>> {
-    Ok(crate::pulse::writer::guild_provider(&ctx.state.pool, &ctx.state.config.ai, ctx.guild_id).await?)
+    Ok(
+        crate::pulse::writer::guild_provider(&ctx.state.pool, &ctx.state.config.ai, ctx.guild_id)
+            .await?,
+    )
 }
 
 fn notice(text: impl Into<String>) -> Outcome<Reply> {

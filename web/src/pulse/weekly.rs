@@ -99,7 +99,9 @@ pub async fn run_due(
             }
         }
     }
-    report.done.sort_by_key(|(j, _)| (j.period_start, j.guild_id));
+    report
+        .done
+        .sort_by_key(|(j, _)| (j.period_start, j.guild_id));
     Ok(report)
 }
 

@@ -146,7 +146,12 @@ pub async fn write(
             }
         }
     }
-    Ok(Report::Written(fallback(figures, failures, Vec::new(), tokens)))
+    Ok(Report::Written(fallback(
+        figures,
+        failures,
+        Vec::new(),
+        tokens,
+    )))
 }
 
 /// The built-in report of `figures`; when providers failed (`failures`)
@@ -206,12 +211,12 @@ fn usable(ai: &AiConfig, row: &GuildProvider) -> Result<Provider, ProviderError>
                 provider: kind.label(),
                 reason: "this ServerPulse has no master key to decrypt it".to_owned(),
             })?;
-            Some(
-                keys::open(master, row.guild_id, kind, sealed).map_err(|e| ProviderError::Key {
+            Some(keys::open(master, row.guild_id, kind, sealed).map_err(|e| {
+                ProviderError::Key {
                     provider: kind.label(),
                     reason: e.to_string(),
-                })?,
-            )
+                }
+            })?)
         }
     };
     Ok(Provider {
