@@ -34,7 +34,7 @@ fn operator_key() -> &'static str {
 }
 
 /// The master keys: the configured one and the one `rotate-keys` moves to.
-fn master(n: usize) -> MasterKey {
+fn master_key(n: usize) -> MasterKey {
     static KEYS: std::sync::LazyLock<[MasterKey; 2]> = std::sync::LazyLock::new(|| {
         [
             serverpulse_testkit::secrets::master_key("master").0,
@@ -55,7 +55,7 @@ fn ai(fake: &FakeProviders, master: bool, default: Option<ProviderKind>) -> AiCo
             model: kind.default_model().to_owned(),
             key: Some(Secret::new(operator_key())),
         }),
-        master_key: master.then(|| master(0)),
+        master_key: master.then(|| master_key(0)),
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(2),
         ..AiConfig::default()
@@ -168,9 +168,12 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
     );
     assert!(content(&set).contains("/ai-provider key"));
     let stored = set_key(&app, &admin_a, guild_key()).await;
+    let last4 = &guild_key()[guild_key().len() - 4..];
     assert_eq!(
         stored,
-        "The OpenAI key ending in `7f3e` is stored encrypted. Try it with `/ai-provider test`."
+        format!(
+            "The OpenAI key ending in `{last4}` is stored encrypted. Try it with `/ai-provider test`."
+        )
     );
 
     // No plaintext key anywhere in the database, the audit included.
@@ -186,7 +189,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
         .filter(|a| a.starts_with("ai_provider."))
         .collect();
     assert_eq!(actions, ["ai_provider.key_set", "ai_provider.set"]);
-    assert_eq!(audit[0].detail["last4"], "7f3e");
+    assert_eq!(audit[0].detail["last4"], last4);
 
     // The report goes to the guild's provider, with the guild's key.
     let (_, footer) = report(&app, &admin_a).await;
@@ -233,7 +236,7 @@ async fn a_guild_key_is_stored_sealed_sent_to_its_provider_only_and_useless_in_a
         .unwrap()
     );
     tx.commit().await.unwrap();
-    let master = master(0);
+    let master = master_key(0);
     assert!(
         serverpulse_web::pulse::keys::open(&master, Snowflake(b), ProviderKind::OpenAi, &sealed)
             .is_err()
@@ -444,7 +447,7 @@ async fn rotate_keys_reseals_under_the_new_master_key() {
     )
     .await;
     set_key(&app, &admin_a, guild_key()).await;
-    let (old, new) = (master(0), master(1));
+    let (old, new) = (master_key(0), master_key(1));
     let done = serverpulse_web::pulse::keys::rotate(&app.db.pool, &new, &old)
         .await
         .unwrap();
