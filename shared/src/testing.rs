@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 23] = [
+pub const GUILD_TABLES: [&str; 24] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -374,6 +374,7 @@ pub const GUILD_TABLES: [&str; 23] = [
     "alert_incidents",
     "alert_windows",
     "pulse_reports",
+    "pulse_report_jobs",
     "ai_providers",
 ];
 

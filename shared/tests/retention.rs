@@ -10,6 +10,8 @@ use shared::db::catalogue::{self, GuildRow, MemberRow, SpanRow};
 use shared::db::digest_settings::DigestFrequency;
 use shared::db::digests::{self, DigestKey, DigestOutcome};
 use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
+use shared::db::pulse::{self, NewReport};
+use shared::db::pulse_jobs::{self, NewJob};
 use shared::db::{alerts, retention, rollups, settings};
 use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
 use shared::testing::{TestDatabase, guild_row_counts, statements_waiting_for_locks, table_exists};
@@ -143,11 +145,27 @@ async fn seed_guild(pool: &PgPool, guild: Snowflake, days: &[DateTime<Utc>]) {
         })
         .collect();
     catalogue::upsert_members(pool, &members).await.unwrap();
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        pulse_jobs::queue(pool, &weekly_job(guild, *first), *last)
+            .await
+            .unwrap();
+    }
     let mut tx = pool.begin().await.unwrap();
     settings::set_tracking(&mut tx, guild, ADMIN, true)
         .await
         .unwrap();
     tx.commit().await.unwrap();
+}
+
+/// A weekly Pulse Report job of the week from `start`.
+fn weekly_job(guild: Snowflake, start: DateTime<Utc>) -> NewJob {
+    NewJob {
+        guild_id: guild,
+        period_start: start,
+        period_end: start + Duration::days(7),
+        channel_id: CHANNEL,
+        timezone: "UTC".to_owned(),
+    }
 }
 
 async fn set_window(pool: &PgPool, guild: Snowflake, days: i32) {
@@ -481,15 +499,42 @@ async fn stored_reports_expire_after_180_days() {
             .unwrap();
     }
 
+    // A Pulse Report (with it, the cached report of its key) and a weekly
+    // report job, each 200 and 10 days old.
+    for age in [200, 10] {
+        let when = at - Duration::days(age);
+        pulse_jobs::queue(pool, &weekly_job(SHORT, when), when)
+            .await
+            .unwrap();
+        pulse::save(
+            pool,
+            &NewReport {
+                guild_id: SHORT,
+                period_start: when,
+                period_end: when + Duration::days(7),
+                provider: "openai".to_owned(),
+                model: "gpt-4o-mini".to_owned(),
+                prompt_version: 1,
+                generated_at: when,
+                shown: serde_json::json!({}),
+                tokens_in: 10,
+                tokens_out: 5,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
     let report = retention::run(pool, policy(), at).await.unwrap().unwrap();
     assert_eq!(
-        report.reports_deleted, 3,
-        "the old run, the failed item and the old incident"
+        report.reports_deleted, 5,
+        "the old run, the failed item, the old incident, the old report and the old job"
     );
     assert!(outbox::find(pool, "posted").await.unwrap().is_none());
     assert!(outbox::find(pool, "pending").await.unwrap().is_some());
     let rows = guild_row_counts(pool, SHORT).await;
     assert_eq!((rows["digest_runs"], rows["alert_incidents"]), (1, 2));
+    assert_eq!((rows["pulse_reports"], rows["pulse_report_jobs"]), (1, 1));
 }
 
 #[tokio::test]
