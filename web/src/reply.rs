@@ -47,6 +47,18 @@ impl Message {
         }
     }
 
+    /// The create-message JSON of a message ServerPulse posts on its own
+    /// (digests, Pulse Reports): no components, and `allowed_mentions`
+    /// empty so listing members pings nobody.
+    pub fn channel_post_payload(&self) -> Value {
+        let mut payload = self.payload();
+        payload["allowed_mentions"] = json!({ "parse": [] });
+        if let Some(object) = payload.as_object_mut() {
+            object.remove("components");
+        }
+        payload
+    }
+
     pub fn payload(&self) -> Value {
         let mut payload = json!({
             "embeds": self.embeds.iter().map(Embed::to_json).collect::<Vec<_>>(),

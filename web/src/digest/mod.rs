@@ -140,7 +140,7 @@ async fn run_guild(
         identity_key: key.identity(),
         guild_id: guild.guild_id,
         channel_id: channel,
-        payload: render::payload(&message),
+        payload: message.channel_post_payload(),
         files: message
             .files
             .iter()

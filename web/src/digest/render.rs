@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
 use shared::Snowflake;
 use shared::db::DbError;
 use shared::db::analytics::{
@@ -254,17 +253,6 @@ pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
         files,
         ..Message::default()
     }
-}
-
-/// The create-message JSON of a digest: no components, and
-/// `allowed_mentions` empty so listing members pings nobody.
-pub fn payload(message: &Message) -> serde_json::Value {
-    let mut payload = message.payload();
-    payload["allowed_mentions"] = json!({ "parse": [] });
-    if let Some(object) = payload.as_object_mut() {
-        object.remove("components");
-    }
-    payload
 }
 
 fn or_none(text: String) -> String {

@@ -174,7 +174,7 @@ async fn finish_job(
         identity_key: identity(job),
         guild_id: job.guild_id,
         channel_id: job.channel_id,
-        payload: crate::digest::render::payload(&message),
+        payload: message.channel_post_payload(),
         files: Vec::new(),
         not_before: now,
     };
