@@ -201,7 +201,7 @@ const ERASE: [(&str, &str); 13] = [
     (
         "reaction_rollup (received)",
         "with moved as (
-             delete from reaction_rollup where guild_id = $1 and receiver_id = $2
+             delete from reaction_rollup where guild_id = $1 and receiver_id = $2 and receiver_id <> 0
              returning guild_id, hour, channel_id, user_id, emoji, added, removed)
          insert into reaction_rollup (guild_id, hour, channel_id, user_id, receiver_id, emoji, added, removed)
          select guild_id, hour, channel_id, user_id, 0, emoji, sum(added), sum(removed)
@@ -350,6 +350,155 @@ impl OptOuts {
             .as_ref()
             .is_some_and(|h| self.hashes.contains(&(guild, h.hash(guild, user))))
     }
+}
+
+/// Everything stored per member about one member of a guild (`/privacy
+/// export`): the rows as kept, hour by hour. Reactions name neither the
+/// member reacted to nor who reacted (those are other members' data).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MemberData {
+    pub member: Option<MemberRecord>,
+    pub membership_spans: Vec<SpanRecord>,
+    pub messages: Vec<MessageRecord>,
+    pub reactions_given: Vec<ReactionRecord>,
+    pub reactions_received: Vec<ReactionRecord>,
+    pub voice: Vec<VoiceRecord>,
+    pub hidden_since: Option<DateTime<Utc>>,
+    /// When others analysed this member (who is not said: their data).
+    pub analysed_at: Vec<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct MemberRecord {
+    pub is_bot: bool,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub join_count: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct SpanRecord {
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub is_rejoin: bool,
+    pub first_message_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct MessageRecord {
+    pub hour: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub messages: i32,
+    pub attachments: i32,
+    pub embeds: i32,
+    pub stickers: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ReactionRecord {
+    pub hour: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub emoji: String,
+    pub added: i64,
+    pub removed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct VoiceRecord {
+    pub hour: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub seconds: i32,
+}
+
+/// Ids as strings, as Discord writes them (JSON numbers lose precision).
+fn as_string<S: serde::Serializer>(id: &Snowflake, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&id.to_string())
+}
+
+impl MemberData {
+    /// Messages in every row.
+    pub fn messages_total(&self) -> i64 {
+        self.messages.iter().map(|m| i64::from(m.messages)).sum()
+    }
+}
+
+/// The member's stored rows in the guild, oldest first (each read by the
+/// tables' `(guild_id, user, hour)` indexes).
+pub async fn member_data(
+    conn: &mut PgConnection,
+    guild: Snowflake,
+    user: Snowflake,
+) -> Result<MemberData, DbError> {
+    let member = sqlx::query_as(
+        "select is_bot, joined_at, left_at, join_count from members where guild_id = $1 and user_id = $2",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let membership_spans = sqlx::query_as(
+        "select joined_at, left_at, is_rejoin, first_message_at from membership_spans
+         where guild_id = $1 and user_id = $2 order by joined_at",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let messages = sqlx::query_as(
+        "select hour, channel_id, messages, attachments, embeds, stickers from message_rollup
+         where guild_id = $1 and author_id = $2 order by hour, channel_id",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let reactions_given = sqlx::query_as(
+        "select hour, channel_id, emoji, sum(added)::bigint as added, sum(removed)::bigint as removed
+         from reaction_rollup where guild_id = $1 and user_id = $2
+         group by hour, channel_id, emoji order by hour, channel_id, emoji",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let reactions_received = sqlx::query_as(
+        "select hour, channel_id, emoji, sum(added)::bigint as added, sum(removed)::bigint as removed
+         from reaction_rollup where guild_id = $1 and receiver_id = $2 and receiver_id <> 0
+         group by hour, channel_id, emoji order by hour, channel_id, emoji",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let voice = sqlx::query_as(
+        "select hour, channel_id, seconds from voice_rollup
+         where guild_id = $1 and user_id = $2 order by hour, channel_id",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let hidden_since = status(&mut *conn, guild, user).await?.hidden_since;
+    let analysed_at = sqlx::query_scalar(
+        "select at from access_log where guild_id = $1 and target_id = $2 order by at",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(MemberData {
+        member,
+        membership_spans,
+        messages,
+        reactions_given,
+        reactions_received,
+        voice,
+        hidden_since,
+        analysed_at,
+    })
 }
 
 #[cfg(test)]
