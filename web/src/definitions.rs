@@ -7,10 +7,10 @@ use twilight_model::guild::Permissions;
 
 use crate::commands::access::Visibility;
 use crate::commands::alerts::{KindChoice, SnoozeChoice};
-use crate::export::ExportFormat;
-use crate::report::ExportWhat;
 use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
+use crate::export::ExportFormat;
+use crate::report::ExportWhat;
 use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,

@@ -66,7 +66,10 @@ impl Table {
             out.push_str(&cells.join(","));
             out.push_str("\r\n");
         };
-        line(self.columns.iter().map(|c| (*c).to_owned()).collect(), &mut out);
+        line(
+            self.columns.iter().map(|c| (*c).to_owned()).collect(),
+            &mut out,
+        );
         for row in &self.rows {
             line(row.iter().map(csv_cell).collect(), &mut out);
         }

@@ -45,13 +45,15 @@ pub async fn load<'e>(executor: impl PgExecutor<'e>, guild: Snowflake) -> Result
     .bind(guild)
     .fetch_optional(executor)
     .await?;
-    Ok(row.map_or_else(Access::default, |(report, analyse, private_answers)| {
-        Access {
-            report_roles: report.into_iter().map(Snowflake::from_db).collect(),
-            analyse_roles: analyse.into_iter().map(Snowflake::from_db).collect(),
-            private_answers,
-        }
-    }))
+    Ok(
+        row.map_or_else(Access::default, |(report, analyse, private_answers)| {
+            Access {
+                report_roles: report.into_iter().map(Snowflake::from_db).collect(),
+                analyse_roles: analyse.into_iter().map(Snowflake::from_db).collect(),
+                private_answers,
+            }
+        }),
+    )
 }
 
 /// Stores the guild's access rules and audits the change.

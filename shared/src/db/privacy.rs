@@ -69,9 +69,7 @@ pub async fn hasher(conn: &mut PgConnection) -> Result<MemberHasher, DbError> {
 }
 
 /// The key if one was generated (no erasure ever happened otherwise).
-async fn stored_hasher<'e>(
-    executor: impl PgExecutor<'e>,
-) -> Result<Option<MemberHasher>, DbError> {
+async fn stored_hasher<'e>(executor: impl PgExecutor<'e>) -> Result<Option<MemberHasher>, DbError> {
     let secret: Option<Vec<u8>> = sqlx::query_scalar("select secret from privacy_key")
         .fetch_optional(executor)
         .await?;
@@ -284,10 +282,7 @@ pub async fn erase_member(
         if statement.contains("$3") {
             query = query.bind(user.to_string());
         }
-        let rows = query
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let rows = query.execute(&mut *tx).await?.rows_affected();
         erased.push((table, rows));
     }
     tx.commit().await?;

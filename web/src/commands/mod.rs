@@ -262,9 +262,8 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("audit", []) => {
             let log = match options.string("log") {
                 None => crate::component::AuditLog::Settings,
-                Some(key) => crate::component::AuditLog::from_key(key).ok_or_else(|| {
-                    Failure::user("Choose the settings audit or the access log.")
-                })?,
+                Some(key) => crate::component::AuditLog::from_key(key)
+                    .ok_or_else(|| Failure::user("Choose the settings audit or the access log."))?,
             };
             return Ok(Reply::Message(access::audit(ctx, log, 0).await?));
         }

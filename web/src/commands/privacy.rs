@@ -98,7 +98,9 @@ async fn export_own(ctx: &Ctx) -> Outcome<Reply> {
         text.push_str(" You chose `/privacy delete`, so nothing is recorded about you per member.");
     }
     if packed.compressed {
-        text.push_str(" The file was too large for Discord's upload limit, so it is gzip-compressed.");
+        text.push_str(
+            " The file was too large for Discord's upload limit, so it is gzip-compressed.",
+        );
     }
     Ok(Reply::Message(Message {
         content: Some(text),
@@ -133,7 +135,12 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
     .map_err(Failure::User)?;
     let (table, meta) = report_table(ctx, request, what).await?;
     let period = meta["period"].as_str().unwrap_or_default().to_owned();
-    let name = format!("serverpulse-{}-{}-{}", ctx.guild_id, what.key(), timeframe.key());
+    let name = format!(
+        "serverpulse-{}-{}-{}",
+        ctx.guild_id,
+        what.key(),
+        timeframe.key()
+    );
     let rows = table.rows.len();
     let (filename, bytes) = match format {
         ExportFormat::Csv => (format!("{name}.csv"), table.csv().into_bytes()),
@@ -167,7 +174,9 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
         if rows == 1 { "" } else { "s" }
     );
     if packed.compressed {
-        text.push_str(" The file was larger than Discord's upload limit, so it is gzip-compressed.");
+        text.push_str(
+            " The file was larger than Discord's upload limit, so it is gzip-compressed.",
+        );
     }
     Ok(Reply::Message(Message {
         content: Some(text),

@@ -40,11 +40,7 @@ pub async fn export_report(
 }
 
 /// One row: the overview's figures.
-async fn overview(
-    ctx: &Ctx,
-    frame: &Frame,
-    totals: analytics::GuildTotals,
-) -> Outcome<Table> {
+async fn overview(ctx: &Ctx, frame: &Frame, totals: analytics::GuildTotals) -> Outcome<Table> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let active = analytics::active_members(pool, g, p.from, p.to).await?;
@@ -80,8 +76,8 @@ async fn overview(
     Ok(table)
 }
 
-/// Every ranked member with their four leaderboard values, by messages
-/// (then voice, reactions given, received, id); members who chose
+/// Every ranked member with their four leaderboard values, ordered like
+/// the messages leaderboard (messages, then id); members who chose
 /// `/privacy hide` are "hidden member", without id or rank.
 async fn members(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
     use std::collections::BTreeMap;
@@ -110,12 +106,14 @@ async fn members(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
         )
         .await?;
         for ranked in page.rows {
-            let row = rows.entry(ranked.user_id).or_insert((ranked.hidden, [0; 4]));
+            let row = rows
+                .entry(ranked.user_id)
+                .or_insert((ranked.hidden, [0; 4]));
             row.1[i] = ranked.value;
         }
     }
     let mut sorted: Vec<_> = rows.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.0.cmp(&b.0.0)));
+    sorted.sort_by(|a, b| b.1.1[0].cmp(&a.1.1[0]).then(a.0.cmp(&b.0)));
     let mut table = Table::new(&[
         "rank",
         "member_id",
@@ -183,7 +181,10 @@ async fn channels(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
             peak.into(),
         ]);
     }
-    for v in voice.iter().filter(|v| voice_of.contains_key(&v.channel_id)) {
+    for v in voice
+        .iter()
+        .filter(|v| voice_of.contains_key(&v.channel_id))
+    {
         table.push(vec![
             v.channel_id.to_string().into(),
             v.name.clone().map_or(Cell::Empty, Cell::Text),
