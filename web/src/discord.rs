@@ -109,17 +109,19 @@ impl DiscordRest {
         self.send(|| self.http.delete(&url)).await.map(|_| ())
     }
 
-    /// `POST /webhooks/{app}/{token}`: a follow-up message (may be ephemeral).
+    /// `POST /webhooks/{app}/{token}`: a follow-up message (may be
+    /// ephemeral), with its files.
     pub async fn follow_up(
         &self,
         interaction_token: &str,
         payload: &Value,
+        files: &[Attachment],
     ) -> Result<(), RestError> {
         let url = format!(
             "{}/webhooks/{}/{interaction_token}",
             self.api_url, self.application_id
         );
-        self.send(|| self.http.post(&url).json(payload))
+        self.send(|| message_body(self.http.post(&url), payload, files))
             .await
             .map(|_| ())
     }
