@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use shared::Snowflake;
 use shared::alerts::{AlertKind, AlertSettings, Delivery, Incident, IncidentDetail};
 use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
-use shared::db::{DbError, alerts, catalogue, digest_settings, ingest, rollups};
+use shared::db::{DbError, alerts, catalogue, digest_settings, ingest, privacy, rollups};
 use sqlx::{PgConnection, PgPool};
 
 use crate::state::Sealed;
@@ -42,7 +42,15 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
         return Ok(Committed::Before);
     }
     let p = &sealed.pending;
-    rollups::flush_batch(&mut tx, &p.rollups).await?;
+    // Before any write (see shared::db::privacy): members who chose
+    // `/privacy delete` get no per-member row from this flush.
+    let opt_outs = privacy::opt_outs_for_flush(&mut tx, &member_guilds(sealed)).await?;
+    let excluded = |guild: Snowflake, user: Snowflake| opt_outs.excludes(guild, user);
+    if opt_outs.is_empty() {
+        rollups::flush_batch(&mut tx, &p.rollups).await?;
+    } else {
+        rollups::flush_batch(&mut tx, &p.rollups.without_members(excluded)).await?;
+    }
     let c = &p.catalogue;
     let guilds: Vec<_> = c.guilds.values().cloned().collect();
     catalogue::upsert_guilds(&mut *tx, &guilds).await?;
@@ -50,14 +58,28 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     catalogue::mark_removed(&mut *tx, &removed).await?;
     let channels: Vec<_> = c.channels.values().cloned().collect();
     catalogue::upsert_channels(&mut *tx, &channels).await?;
-    let members: Vec<_> = c.members.values().cloned().collect();
+    let members: Vec<_> = c
+        .members
+        .values()
+        .filter(|m| !excluded(m.guild_id, m.user_id))
+        .cloned()
+        .collect();
     catalogue::upsert_members(&mut *tx, &members).await?;
-    let spans: Vec<_> = c.spans.values().cloned().collect();
+    let spans: Vec<_> = c
+        .spans
+        .values()
+        .filter(|s| !excluded(s.guild_id, s.user_id))
+        .cloned()
+        .collect();
     catalogue::upsert_spans(&mut *tx, &spans).await?;
-    catalogue::record_first_messages(&mut *tx, &c.first_message_rows()).await?;
+    let mut first_messages = c.first_message_rows();
+    first_messages.retain(|f| !excluded(f.guild_id, f.user_id));
+    catalogue::record_first_messages(&mut *tx, &first_messages).await?;
     let closed: Vec<_> = p.voice_closed.iter().copied().collect();
     ingest::delete_voice_sessions(&mut *tx, &closed).await?;
-    ingest::upsert_voice_sessions(&mut *tx, &sealed.voice_open).await?;
+    let mut voice_open = sealed.voice_open.clone();
+    voice_open.retain(|v| !excluded(v.guild_id, v.user_id));
+    ingest::upsert_voice_sessions(&mut *tx, &voice_open).await?;
     let hours: Vec<_> = p.coverage.iter().copied().collect();
     ingest::record_coverage(&mut *tx, cp.shard_id as u32, cp.shard_total as u32, &hours).await?;
     for gap in &p.gaps {
@@ -70,6 +92,26 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
         .record(started.elapsed().as_secs_f64());
     metrics::histogram!("serverpulse_ingester_flush_events").record(p.frames as f64);
     Ok(Committed::Now)
+}
+
+/// Guilds the batch writes per-member rows for.
+fn member_guilds(sealed: &Sealed) -> Vec<Snowflake> {
+    let p = &sealed.pending;
+    let r = &p.rollups;
+    let mut guilds: Vec<Snowflake> = r
+        .messages
+        .keys()
+        .map(|k| k.guild_id)
+        .chain(r.reactions.keys().map(|k| k.guild_id))
+        .chain(r.voice_seconds.keys().map(|k| k.guild_id))
+        .chain(p.catalogue.members.keys().map(|k| k.0))
+        .chain(p.catalogue.spans.keys().map(|k| k.0))
+        .chain(p.catalogue.first_messages.keys().map(|k| k.0))
+        .chain(sealed.voice_open.iter().map(|v| v.guild_id))
+        .collect();
+    guilds.sort_unstable();
+    guilds.dedup();
+    guilds
 }
 
 /// Where a guild's alerts go: its update channel, or why they are not

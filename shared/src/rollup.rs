@@ -284,6 +284,43 @@ impl RollupBatch {
         self.events += 1;
     }
 
+    /// The batch without per-member rows of the members `excluded` names
+    /// (`/privacy delete`): their messages, reactions given and voice time
+    /// leave the per-member rollups, reactions they received stay with an
+    /// unknown receiver, and the guild-wide totals (`guild_hourly`, peaks,
+    /// deletions) are untouched, so they still count anonymously.
+    pub fn without_members(&self, excluded: impl Fn(Snowflake, Snowflake) -> bool) -> Self {
+        let mut reactions: HashMap<ReactionKey, ReactionCounts> = HashMap::new();
+        for (key, counts) in &self.reactions {
+            if excluded(key.guild_id, key.user_id) {
+                continue;
+            }
+            let mut key = key.clone();
+            if key.receiver_id != Snowflake(0) && excluded(key.guild_id, key.receiver_id) {
+                key.receiver_id = Snowflake(0);
+            }
+            let row = reactions.entry(key).or_default();
+            row.added += counts.added;
+            row.removed += counts.removed;
+        }
+        Self {
+            messages: self
+                .messages
+                .iter()
+                .filter(|(k, _)| !excluded(k.guild_id, k.author_id))
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            reactions,
+            voice_seconds: self
+                .voice_seconds
+                .iter()
+                .filter(|(k, _)| !excluded(k.guild_id, k.user_id))
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// Folds `other` into `self`: the result flushes to the same rows as
     /// flushing both batches in turn.
     pub fn merge(&mut self, other: RollupBatch) {

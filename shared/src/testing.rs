@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 24] = [
+pub const GUILD_TABLES: [&str; 28] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -376,6 +376,10 @@ pub const GUILD_TABLES: [&str; 24] = [
     "pulse_reports",
     "pulse_report_jobs",
     "ai_providers",
+    "member_privacy",
+    "member_opt_outs",
+    "guild_access",
+    "access_log",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:
@@ -420,4 +424,60 @@ pub async fn statements_waiting_for_locks(pool: &PgPool, prefix: &str) -> i64 {
     .fetch_one(pool)
     .await
     .expect("read pg_stat_activity")
+}
+
+/// Every `table.column` of a table with a `guild_id` column that holds
+/// `user` in a row of `guild`: bigint and bigint[] columns equal to the id,
+/// text and json columns containing it. Read from information_schema, so a
+/// table added later is checked too (the `/privacy delete` tests).
+pub async fn columns_holding_user(
+    pool: &PgPool,
+    guild: crate::Snowflake,
+    user: crate::Snowflake,
+) -> Vec<String> {
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "select c.table_name::text, c.column_name::text, c.data_type::text
+         from information_schema.columns c
+         join information_schema.tables t
+           on t.table_schema = c.table_schema and t.table_name = c.table_name
+         where c.table_schema = current_schema() and t.table_type = 'BASE TABLE'
+           and c.column_name <> 'guild_id'
+           and c.data_type in ('bigint', 'ARRAY', 'text', 'jsonb', 'json')
+           and exists (select 1 from information_schema.columns g
+                       where g.table_schema = c.table_schema and g.table_name = c.table_name
+                         and g.column_name = 'guild_id')
+           -- partitions are read through their parent
+           and not exists (select 1 from pg_inherits i
+                           join pg_class k on k.oid = i.inhrelid
+                           where k.relname = c.table_name)
+         order by 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("list the columns");
+    assert!(
+        columns.len() > 20,
+        "the listing found the schema's columns: {columns:?}"
+    );
+    let mut holding = Vec::new();
+    for (table, column, data_type) in columns {
+        let test = match data_type.as_str() {
+            "bigint" => format!("{column} = $2"),
+            _ => format!("strpos({column}::text, $3) > 0"),
+        };
+        let sql = format!(
+            "select exists (select 1 from {table} where guild_id = $1 and {test} and $2::bigint is not null and $3::text is not null)"
+        );
+        let found: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(guild)
+            .bind(user)
+            .bind(user.to_string())
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("check {table}.{column}: {e}"));
+        if found {
+            holding.push(format!("{table}.{column}"));
+        }
+    }
+    holding
 }

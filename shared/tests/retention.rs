@@ -620,3 +620,42 @@ async fn the_guild_tables_list_is_every_table_with_a_guild_id() {
     listed.sort();
     assert_eq!(tables, listed);
 }
+
+/// Access-log entries (who analysed whom, who exported what) are kept the
+/// guild's own window, like the per-member rows.
+#[tokio::test]
+async fn access_log_entries_expire_with_the_guilds_window() {
+    use shared::db::access::{self, AccessAction, AccessEntry};
+    let db = TestDatabase::create().await;
+    let pool = &db.pool;
+    set_window(pool, SHORT, 30).await;
+    set_window(pool, DEFAULT, 90).await;
+    let entry = |at: DateTime<Utc>| AccessEntry {
+        at,
+        actor: ADMIN,
+        action: AccessAction::MemberAnalysis,
+        target: Some(MEMBER),
+        detail: serde_json::json!({}),
+    };
+    // Horizons: 2026-11-02 for SHORT, 2026-09-03 for DEFAULT.
+    for (guild, day) in [
+        (SHORT, utc(2026, 10, 1)),
+        (SHORT, utc(2026, 11, 20)),
+        (DEFAULT, utc(2026, 8, 1)),
+        (DEFAULT, utc(2026, 10, 1)),
+    ] {
+        access::log(pool, guild, &entry(day)).await.unwrap();
+    }
+    let report = retention::run(pool, policy(), run_at())
+        .await
+        .unwrap()
+        .expect("the day's run");
+    assert!(report.failures.is_empty(), "{report:?}");
+    let kept = |guild| async move {
+        let (entries, more) = access::log_page(pool, guild, 10, 0).await.unwrap();
+        assert!(!more);
+        entries.iter().map(|e| e.at).collect::<Vec<_>>()
+    };
+    assert_eq!(kept(SHORT).await, vec![utc(2026, 11, 20)]);
+    assert_eq!(kept(DEFAULT).await, vec![utc(2026, 10, 1)]);
+}

@@ -45,6 +45,34 @@ pub enum ComponentId {
     ApiKeyForm(shared::config::ProviderKind),
     /// Its text input.
     ApiKeyInput,
+    /// A page of `/audit` (0 the newest).
+    Audit(AuditLog, u32),
+}
+
+/// Which log `/audit` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditLog {
+    /// Who changed which setting.
+    Settings,
+    /// Who analysed whom, who exported what.
+    Access,
+}
+
+impl AuditLog {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Settings => "settings",
+            Self::Access => "access",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "settings" => Some(Self::Settings),
+            "access" => Some(Self::Access),
+            _ => None,
+        }
+    }
 }
 
 /// Why an id could not be read.
@@ -81,6 +109,7 @@ impl ComponentId {
             Self::SetupChannels => "setup".into(),
             Self::ApiKeyForm(kind) => format!("aik|{}", kind.name()),
             Self::ApiKeyInput => "key".into(),
+            Self::Audit(log, page) => format!("aud|{}|{page}", log.key()),
         };
         let id = format!("{VERSION}|{body}");
         debug_assert!(id.len() <= MAX_LEN, "{id}");
@@ -108,6 +137,9 @@ impl ComponentId {
                 .filter(|k| k.name() == *kind)
                 .map(Self::ApiKeyForm),
             ["key"] => Some(Self::ApiKeyInput),
+            ["aud", log, page] => AuditLog::from_key(log)
+                .zip(page.parse::<u32>().ok().filter(|p| p.to_string() == *page))
+                .map(|(log, page)| Self::Audit(log, page)),
             _ => None,
         };
         parsed.ok_or(IdError::Malformed)
@@ -175,6 +207,8 @@ mod tests {
             ComponentId::FirstDay,
             ComponentId::LastDay,
             ComponentId::SetupChannels,
+            ComponentId::Audit(AuditLog::Settings, 0),
+            ComponentId::Audit(AuditLog::Access, u32::MAX),
         ];
         for timeframe in [Timeframe::Last24Hours, Timeframe::AllTime, custom()] {
             ids.push(ComponentId::ShownTimeframe(timeframe));
@@ -258,6 +292,9 @@ mod tests {
             "sp1|tf|",
             "sp1|sel|c1",
             "sp1|setup|channels",
+            "sp1|aud|settings|-1",
+            "sp1|aud|settings|01",
+            "sp1|aud|other|0",
             "sp1|r|ov|7d\u{0}",
             "sp1|r|ov|7d🙂",
         ] {

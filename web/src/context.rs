@@ -20,6 +20,11 @@ pub struct Ctx {
     /// Where the command was used (the default channel to analyse).
     pub channel_id: Option<Snowflake>,
     pub permissions: Permissions,
+    /// The member's roles (what `/access` rules are matched against).
+    pub roles: Vec<Snowflake>,
+    /// The interaction's upload limit in bytes (Discord's
+    /// `attachment_size_limit`: 10 MiB unless the guild is boosted).
+    pub attachment_size_limit: u64,
     pub now: DateTime<Utc>,
     /// Channel names Discord resolved for the options.
     pub channel_names: HashMap<Snowflake, String>,

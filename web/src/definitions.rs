@@ -5,9 +5,12 @@ use twilight_model::application::command::{CommandOptionType, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
 use twilight_model::guild::Permissions;
 
+use crate::commands::access::Visibility;
 use crate::commands::alerts::{KindChoice, SnoozeChoice};
 use crate::commands::digest::{FrequencyChoice, WeekdayChoice};
 use crate::commands::settings::{COLLECTABLE, CollectChoice, POSTABLE};
+use crate::export::ExportFormat;
+use crate::report::ExportWhat;
 use crate::view::{
     ActivityKind, BoardMetric, ChannelKind, ChannelMetric, Choice, MembersCategory,
     TimeframeChoice, TrendMetric,
@@ -26,6 +29,7 @@ const BOOLEAN: CommandOptionType = CommandOptionType::Boolean;
 const INTEGER: CommandOptionType = CommandOptionType::Integer;
 const NUMBER: CommandOptionType = CommandOptionType::Number;
 const USER: CommandOptionType = CommandOptionType::User;
+const ROLE: CommandOptionType = CommandOptionType::Role;
 const CHANNEL: CommandOptionType = CommandOptionType::Channel;
 /// Slash commands, usable in servers only.
 const SLASH: CommandType = CommandType::ChatInput;
@@ -198,6 +202,48 @@ pub fn commands() -> Value {
                          "required": true, "min_value": RETENTION_DAYS_ALLOWED.start(),
                          "max_value": RETENTION_DAYS_ALLOWED.end()}]
         },
+        {
+            "name": "privacy", "description": "Your data in this server: hide, erase, resume or export it (only you see the answer)",
+            "type": SLASH, "contexts": GUILD,
+            "options": [
+                {"type": SUB, "name": "hide", "description": "Never be named or ranked; still counted anonymously in totals"},
+                {"type": SUB, "name": "delete", "description": "Erase your per-member data here now and stop recording you per member"},
+                {"type": SUB, "name": "resume", "description": "Undo hide and delete for the future"},
+                {"type": SUB, "name": "export", "description": "Everything stored about you here, as a JSON file"},
+            ]
+        },
+        {
+            "name": "access", "description": "Who may run reports and analyse other members", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": SUB, "name": "show", "description": "The access rules in force"},
+                {"type": SUB, "name": "report-role", "description": "Allow or stop allowing a role to run reports (none: everyone)",
+                 "options": [{"type": ROLE, "name": "role", "description": "Role", "required": true},
+                             {"type": BOOLEAN, "name": "allowed", "description": "Allowed (default: yes)"}]},
+                {"type": SUB, "name": "analyse-role", "description": "Allow or stop allowing a role to analyse other members",
+                 "options": [{"type": ROLE, "name": "role", "description": "Role", "required": true},
+                             {"type": BOOLEAN, "name": "allowed", "description": "Allowed (default: yes)"}]},
+                {"type": SUB, "name": "answers", "description": "Report answers public, or only for the member who asked",
+                 "options": [{"type": STRING, "name": "visibility", "description": "public or private", "required": true,
+                              "choices": choices(Visibility::ALL)}]},
+                {"type": SUB, "name": "reset", "description": "Everyone may run every report; answers public"},
+            ]
+        },
+        {
+            "name": "audit", "description": "The settings audit and the access log, newest first", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [{"type": STRING, "name": "log", "description": "Which log (default: settings)",
+                         "choices": [{"name": "settings", "value": "settings"}, {"name": "access", "value": "access"}]}]
+        },
+        {
+            "name": "export-report", "description": "The server's figures as a CSV or JSON file", "type": SLASH, "contexts": GUILD,
+            "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": STRING, "name": "format", "description": "File format", "required": true, "choices": choices(ExportFormat::ALL)},
+                timeframe(&TimeframeChoice::ALL[..5]),
+                pick::<ExportWhat>("what", "Which figures (default: overview)"),
+            ]
+        },
     ])
 }
 
@@ -248,7 +294,10 @@ mod tests {
                 "alert-threshold",
                 "add-collect-channel",
                 "remove-collect-channel",
-                "retention"
+                "retention",
+                "access",
+                "audit",
+                "export-report"
             ]
         );
     }

@@ -37,6 +37,19 @@ pub struct Attachment {
     pub bytes: axum::body::Bytes,
 }
 
+impl Attachment {
+    /// The MIME type its name says: charts are PNGs, exports CSV, JSON or
+    /// gzip.
+    pub fn mime_type(&self) -> &'static str {
+        match self.filename.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("csv") => "text/csv",
+            Some("json") => "application/json",
+            Some("gz") => "application/gzip",
+            _ => "image/png",
+        }
+    }
+}
+
 /// Discord's REST API (or the simulator's) for one application.
 #[derive(Clone)]
 pub struct DiscordRest {
@@ -96,17 +109,19 @@ impl DiscordRest {
         self.send(|| self.http.delete(&url)).await.map(|_| ())
     }
 
-    /// `POST /webhooks/{app}/{token}`: a follow-up message (may be ephemeral).
+    /// `POST /webhooks/{app}/{token}`: a follow-up message (may be
+    /// ephemeral), with its files.
     pub async fn follow_up(
         &self,
         interaction_token: &str,
         payload: &Value,
+        files: &[Attachment],
     ) -> Result<(), RestError> {
         let url = format!(
             "{}/webhooks/{}/{interaction_token}",
             self.api_url, self.application_id
         );
-        self.send(|| self.http.post(&url).json(payload))
+        self.send(|| message_body(self.http.post(&url), payload, files))
             .await
             .map(|_| ())
     }
@@ -175,7 +190,7 @@ impl DiscordRest {
 
 /// A message's body as Discord takes it: JSON alone, or with files
 /// multipart: `payload_json` (listing the files under `attachments`) and
-/// one `files[n]` PNG part each. Used for deferred answers and for the
+/// one `files[n]` part each (PNG charts, CSV/JSON/gzip exports). Used for deferred answers and for the
 /// messages ServerPulse posts on its own.
 pub(crate) fn message_body(
     request: reqwest::RequestBuilder,
@@ -205,7 +220,7 @@ pub(crate) fn message_body(
                 file.bytes.len() as u64,
             )
             .file_name(file.filename.clone())
-            .mime_str("image/png")
+            .mime_str(file.mime_type())
             .expect("a valid MIME type"),
         );
     }

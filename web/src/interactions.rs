@@ -238,7 +238,11 @@ async fn notice_after_deferral(
     if !update && let Err(error) = rest.delete_original(token).await {
         tracing::warn!(%error, "deleting the deferred answer failed");
     }
-    if let Err(error) = rest.follow_up(token, &message.payload()).await {
+    // A private report (`/access answers private`) keeps its chart.
+    if let Err(error) = rest
+        .follow_up(token, &message.payload(), &message.files)
+        .await
+    {
         tracing::error!(%error, "sending the notice failed");
         metrics::counter!("serverpulse_followup_failures_total").increment(1);
     }

@@ -60,6 +60,7 @@ pub mod delivery;
 pub mod digest;
 pub mod discord;
 pub mod error;
+pub mod export;
 pub mod interactions;
 pub mod period;
 pub mod pulse;

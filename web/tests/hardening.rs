@@ -255,7 +255,7 @@ async fn a_failing_webhook_call_does_not_show_the_token() {
     );
     let token = "aW50ZXJhY3Rpb246c2VjcmV0LXRva2Vu";
     let errors = [
-        rest.follow_up(token, &json!({"content": "hi"}))
+        rest.follow_up(token, &json!({"content": "hi"}), &[])
             .await
             .unwrap_err(),
         rest.edit_original(token, json!({"content": "hi"}), &[])

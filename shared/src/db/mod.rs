@@ -1,6 +1,7 @@
 //! All database access. Every query lives under this module, uses bind
 //! parameters, and takes an executor so callers choose pool or transaction.
 
+pub mod access;
 pub mod ai_providers;
 pub mod alerts;
 pub mod analytics;
@@ -13,6 +14,7 @@ pub mod digests;
 pub mod history;
 pub mod ingest;
 pub mod outbox;
+pub mod privacy;
 pub mod pulse;
 pub mod pulse_jobs;
 pub mod retention;

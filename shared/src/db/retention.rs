@@ -6,8 +6,8 @@
 //!   detached (`DETACH PARTITION … CONCURRENTLY`, which never takes a lock
 //!   that blocks the ingester's writes) and dropped. No long `DELETE`.
 //! - Per-member rows (message, reaction and voice rollups, membership spans
-//!   and members who left) are kept the guild's `retention_days` (capped by
-//!   the global horizon). They are deleted in batches of at most
+//!   and members who left) and access-log entries are kept the guild's
+//!   `retention_days` (capped by the global horizon). They are deleted in batches of at most
 //!   [`BATCH_ROWS`] rows taken in `(guild_id, hour)` order, each batch its
 //!   own statement and transaction, so a live month is never locked long.
 //!   Guild-wide totals that identify no member (`guild_hourly`, voice peaks
@@ -384,13 +384,22 @@ const TRIM_MEMBERS: &str = "delete from members t
            select user_id from members
            where guild_id = $1 and left_at < $2 limit $3)";
 
+/// Access-log entries (who analysed or exported whom) older than the
+/// horizon (served by `access_log_at_idx`).
+const TRIM_ACCESS_LOG: &str = "delete from access_log t
+     where t.guild_id = $1
+       and t.entry_id in (
+           select entry_id from access_log
+           where guild_id = $1 and at < $2 limit $3)";
+
 /// The per-member tables, trimmed to a guild's own window.
-const PER_MEMBER: [&str; 5] = [
+const PER_MEMBER: [&str; 6] = [
     TRIM_MESSAGES,
     TRIM_REACTIONS,
     TRIM_VOICE,
     TRIM_SPANS,
     TRIM_MEMBERS,
+    TRIM_ACCESS_LOG,
 ];
 
 /// Deletes batch after batch of at most `batch_rows` rows with
@@ -623,6 +632,10 @@ pub async fn erase_guild(
         "delete from coverage_gaps where guild_id = $1",
         "delete from guild_collected_channels where guild_id = $1",
         "delete from settings_audit where guild_id = $1",
+        "delete from access_log where guild_id = $1",
+        "delete from guild_access where guild_id = $1",
+        "delete from member_privacy where guild_id = $1",
+        "delete from member_opt_outs where guild_id = $1",
         "delete from guild_settings where guild_id = $1",
         "delete from guild_retention where guild_id = $1",
         "delete from guilds where guild_id = $1",

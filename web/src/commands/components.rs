@@ -39,8 +39,12 @@ pub(super) async fn component(ctx: &Ctx, data: &MessageComponentInteractionData)
     let request = match ComponentId::parse(&data.custom_id)? {
         ComponentId::Report(request) => request,
         ComponentId::CustomDates(view) => {
+            super::access::authorize(ctx, view).await?;
             ctx.tracked_settings().await?;
             return Ok(custom_timeframe_modal(view));
+        }
+        ComponentId::Audit(log, page) => {
+            return Ok(Reply::Update(super::access::audit(ctx, log, page).await?));
         }
         ComponentId::ReportSelect(timeframe) => {
             let view = data

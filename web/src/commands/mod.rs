@@ -3,10 +3,12 @@
 //! in [`settings`]. Permissions are checked from the interaction's
 //! `member.permissions`, whatever the registration said.
 
+pub mod access;
 pub mod ai_provider;
 pub mod alerts;
 mod components;
 pub mod digest;
+mod privacy;
 mod pulse;
 pub mod settings;
 
@@ -52,6 +54,10 @@ pub async fn dispatch(state: AppState, interaction: Interaction) -> Reply {
         user_id,
         channel_id: interaction.channel.as_ref().map(|c| Snowflake(c.id.get())),
         permissions,
+        roles: member
+            .map(|m| m.roles.iter().map(|r| Snowflake(r.get())).collect())
+            .unwrap_or_default(),
+        attachment_size_limit: interaction.attachment_size_limit,
         channel_names: HashMap::new(),
     };
     let result = match interaction.data {
@@ -133,6 +139,13 @@ impl Options {
     pub(crate) fn channel(&self, name: &str) -> Option<Snowflake> {
         match self.0.get(name) {
             Some(CommandOptionValue::Channel(id)) => Some(Snowflake(id.get())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn role(&self, name: &str) -> Option<Snowflake> {
+        match self.0.get(name) {
+            Some(CommandOptionValue::Role(id)) => Some(Snowflake(id.get())),
             _ => None,
         }
     }
@@ -244,6 +257,17 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("ai-provider", ["test"]) => return ai_provider::test(ctx).await,
         ("ai-provider", ["clear"]) => return ai_provider::clear(ctx).await,
         ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
+        ("access", [sub]) => return access::access_command(ctx, sub, &options).await,
+        ("audit", []) => {
+            let log = match options.string("log") {
+                None => crate::component::AuditLog::Settings,
+                Some(key) => crate::component::AuditLog::from_key(key)
+                    .ok_or_else(|| Failure::user("Choose the settings audit or the access log."))?,
+            };
+            return Ok(Reply::Message(access::audit(ctx, log, 0).await?));
+        }
+        ("privacy", [sub]) => return privacy::privacy(ctx, sub).await,
+        ("export-report", []) => return privacy::export_report(ctx, &options).await,
         (name, _) => {
             return Err(Failure::user(format!(
                 "I don't know the command `/{name}`. The command list may be out of date; an admin can re-register commands."
@@ -253,21 +277,41 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
     match timeframe_option(&options, view)? {
         Some(timeframe) => report(ctx, Request { view, timeframe }).await,
         None => {
+            access::authorize(ctx, view).await?;
             ctx.tracked_settings().await?;
             Ok(custom_timeframe_modal(view))
         }
     }
 }
 
+/// A report as a new message: public, or only for the member who asked
+/// when `/access answers` says so.
 pub(crate) async fn report(ctx: &Ctx, request: Request) -> Outcome<Reply> {
-    Ok(Reply::Message(checked_report(ctx, request).await?))
+    let (mut message, rules) = authorized_report(ctx, request).await?;
+    message.ephemeral = rules.private_answers;
+    Ok(Reply::Message(message))
 }
 
-/// The report of `request` once its limits are checked: every path to a
-/// report (options, the form, a component) comes through here.
+/// The report of `request` once its limits and the member's access are
+/// checked: every path to a report (options, the form, a component) comes
+/// through here.
 pub(crate) async fn checked_report(ctx: &Ctx, request: Request) -> Outcome<crate::reply::Message> {
+    Ok(authorized_report(ctx, request).await?.0)
+}
+
+async fn authorized_report(
+    ctx: &Ctx,
+    request: Request,
+) -> Outcome<(crate::reply::Message, shared::db::access::Access)> {
     let request = request.validate().map_err(Failure::User)?;
-    crate::report::render(ctx, request).await
+    let rules = access::authorize(ctx, request.view).await?;
+    let message = crate::report::render(ctx, request).await?;
+    if let View::Member(user) = request.view
+        && user != ctx.user_id
+    {
+        access::log_member_analysis(ctx, user).await?;
+    }
+    Ok((message, rules))
 }
 
 /// Timezone names containing what the user typed (case-insensitive).

@@ -5,7 +5,6 @@ use shared::Snowflake;
 use shared::db::analytics::{self, LeaderboardMetric};
 
 use super::frame::{Days, Frame, as_series, total, with_chart};
-use super::leaderboards::ranking;
 use super::privacy::{Privacy, mention};
 use super::trends::{metric_days, metric_show};
 use crate::charts;
@@ -148,8 +147,14 @@ async fn channel_total(
             total(&analytics::voice_hours(pool, g, from, to, Some(channel)).await?)
         }
         TrendMetric::Reactions => {
-            let metric = LeaderboardMetric::ReactionsGiven;
-            let all = ranking(ctx, period, metric, Some(channel), i64::MAX, 0).await?;
+            // A total: members who chose `/privacy hide` count too.
+            let query = analytics::LeaderboardQuery {
+                metric: LeaderboardMetric::ReactionsGiven,
+                channel: Some(channel),
+                limit: i64::MAX,
+                offset: 0,
+            };
+            let all = analytics::leaderboard_with_hidden(pool, g, from, to, query).await?;
             all.rows.iter().map(|r| r.value).sum()
         }
         TrendMetric::Messages | TrendMetric::Members => {

@@ -10,6 +10,7 @@ mod activity;
 mod analysis;
 mod channels;
 mod comparison;
+mod export;
 mod frame;
 mod leaderboards;
 mod members;
@@ -19,6 +20,7 @@ mod privacy;
 mod trends;
 
 pub use analysis::activity_score;
+pub use export::{ExportWhat, export_report};
 
 use shared::db::analytics;
 use shared::db::ingest;
@@ -37,8 +39,10 @@ use frame::{Frame, Retained, timeframe_label};
 /// message content, and Discord withholds these with it.
 const CONTENT_NOTE: &str = "Attachments and embeds count only what Discord shares without the Message Content intent, which ServerPulse does not request (stickers are always counted).";
 
-/// Renders one report (tracking on, data present) or says why not.
-pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
+/// The report's frame (period in the guild's timezone, the previous one,
+/// retention and gaps) and the guild's totals over it, or why there is
+/// nothing to show: what every report and export starts from.
+async fn resolve(ctx: &Ctx, request: Request) -> Outcome<(Frame, analytics::GuildTotals)> {
     let settings = ctx.tracked_settings().await?;
     let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
@@ -83,6 +87,12 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         first_data: first,
         retention_note,
     };
+    Ok((frame, totals))
+}
+
+/// Renders one report (tracking on, data present) or says why not.
+pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
+    let (frame, totals) = resolve(ctx, request).await?;
     let mut message = match request.view {
         View::Overview => overview::overview(ctx, &frame, totals).await?,
         View::Members(category) => members::members(ctx, &frame, category, totals).await?,

@@ -20,6 +20,9 @@ pub enum LeaderboardMetric {
 pub struct Ranked {
     pub user_id: Snowflake,
     pub value: i64,
+    /// The member chose `/privacy hide` (only ever true in
+    /// [`leaderboard_with_hidden`]: exports show them as "hidden member").
+    pub hidden: bool,
 }
 
 /// A page of a leaderboard and how many ranked users there are in all.
@@ -41,12 +44,38 @@ pub struct LeaderboardQuery {
 
 /// Members ranked by the query's metric in the range (value descending,
 /// then user id ascending; zeros left out), `limit` rows from `offset`.
+/// Members who chose `/privacy hide` are left out (their activity still
+/// counts in the guild's totals): every leaderboard, top list, digest and
+/// Pulse Report reads this.
 pub async fn leaderboard<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     query: LeaderboardQuery,
+) -> Result<LeaderboardPage, DbError> {
+    ranked(executor, guild_id, from, to, query, false).await
+}
+
+/// [`leaderboard`] with hidden members kept in their place, flagged
+/// [`Ranked::hidden`] (exports name them "hidden member").
+pub async fn leaderboard_with_hidden<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    query: LeaderboardQuery,
+) -> Result<LeaderboardPage, DbError> {
+    ranked(executor, guild_id, from, to, query, true).await
+}
+
+async fn ranked<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    query: LeaderboardQuery,
+    with_hidden: bool,
 ) -> Result<LeaderboardPage, DbError> {
     let LeaderboardQuery {
         metric,
@@ -58,28 +87,34 @@ pub async fn leaderboard<'e>(
     // 2^63 is negative, so sort on the numeric value of the bits.
     let sql = match metric {
         LeaderboardMetric::Messages => {
-            "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total
+            "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id) as hidden
              from message_rollup
              where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
                and ($4::bigint is null or channel_id = $4 or thread_parent_id = $4)
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id))
              group by author_id having sum(messages) > 0
              order by value desc, (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
         }
         LeaderboardMetric::VoiceSeconds => {
-            "select v.user_id, sum(v.seconds)::bigint as value, count(*) over ()::bigint as total
+            "select v.user_id, sum(v.seconds)::bigint as value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id) as hidden
              from voice_rollup v
              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
                and ($4::bigint is null or v.channel_id = $4)
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id))
                and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
              group by v.user_id having sum(v.seconds) > 0
              order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
         }
         LeaderboardMetric::ReactionsGiven => {
-            "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total
+            "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id) as hidden
              from reaction_rollup r
              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id))
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
                and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot)
@@ -88,9 +123,11 @@ pub async fn leaderboard<'e>(
              limit $5 offset $6"
         }
         LeaderboardMetric::ReactionsReceived => {
-            "select r.receiver_id as user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total
+            "select r.receiver_id as user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.receiver_id) as hidden
              from reaction_rollup r
              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.receiver_id <> 0
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.receiver_id))
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
                and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
@@ -101,27 +138,33 @@ pub async fn leaderboard<'e>(
              limit $5 offset $6"
         }
     };
-    let rows: Vec<(Snowflake, i64, i64)> = sqlx::query_as(sql)
+    let rows: Vec<(Snowflake, i64, i64, bool)> = sqlx::query_as(sql)
         .bind(guild_id)
         .bind(from)
         .bind(to)
         .bind(channel)
         .bind(limit)
         .bind(offset)
+        .bind(with_hidden)
         .fetch_all(executor)
         .await?;
     let total = rows.first().map_or(0, |r| r.2);
     Ok(LeaderboardPage {
         rows: rows
             .into_iter()
-            .map(|(user_id, value, _)| Ranked { user_id, value })
+            .map(|(user_id, value, _, hidden)| Ranked {
+                user_id,
+                value,
+                hidden,
+            })
             .collect(),
         total,
     })
 }
 
 /// A user's place on a leaderboard: 1-based rank (ties broken by user id
-/// like [`leaderboard`]) and the user's value; `None` when the user has none.
+/// like [`leaderboard`], hidden members other than the user left out like
+/// there) and the user's value; `None` when the user has none.
 pub async fn member_rank<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -135,6 +178,8 @@ pub async fn member_rank<'e>(
                     (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
              from message_rollup
              where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+               and (author_id = $4 or not exists (select 1 from member_privacy h
+                                                  where h.guild_id = $1 and h.user_id = author_id))
              group by author_id having sum(messages) > 0
          ), me as (select value, id_order from totals where author_id = $4)
          select (select count(*) from totals t where t.value > me.value
