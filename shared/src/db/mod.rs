@@ -10,6 +10,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod digest_settings;
 pub mod digests;
+pub mod gateway;
 pub mod history;
 pub mod ingest;
 pub mod outbox;
