@@ -29,7 +29,7 @@ USAGE:
                     [--str k=v] [--int k=v] [--num k=v] [--bool k=v] [--channel k=ID] [--user k=ID]
                     [--role k=ID] [--focused k=v] [--value V] [--field k=v]
                     [--member] [--guild ID] [--channel-id ID] [--save-files DIR] [--timeout-secs N]
-  discord-sim scenario --seed N --size SIZE --out DIR
+  discord-sim scenario --seed N --size SIZE [--start-day YYYY-MM-DD] --out DIR
   discord-sim fault --sim URL --shard N --kind drop|reconnect|close|invalid-session|expire
                     [--code C] [--after N] [--lose N]
 ";
@@ -449,7 +449,7 @@ fn scenario(args: &Args) -> Result<()> {
     let size = parse_size(args.get("size").unwrap_or("small"))?;
     let out = PathBuf::from(args.require("out")?);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let (scenario, truth) = sim_scenario::generate(seed, size);
+    let (scenario, truth) = sim_scenario::generate_from(seed, size, start_ms(args)?);
     let events = out.join("scenario.jsonl");
     std::fs::write(&events, discord_sim::scenario_file::to_jsonl(&scenario))
         .with_context(|| format!("writing {}", events.display()))?;
