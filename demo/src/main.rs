@@ -208,11 +208,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         discord_token: Secret::new(TOKEN),
         api_url: api_url.clone(),
         gateway_url: Some(sim.gateway.url().to_owned()),
-        shards: 0..=0,
-        shard_total: 1,
+        shard_plan: shared::config::ShardPlan::Fixed {
+            shards: 0..=0,
+            total: 1,
+            max_concurrency: 1,
+        },
         listen: ingester_listener.local_addr()?,
         log_format: LogFormat::Text,
         batching: Default::default(),
+        stable_after: std::time::Duration::from_secs(60),
     };
     let (ingester_stop, ingester_stopped) = oneshot::channel::<()>();
     let ingester = tokio::spawn(serverpulse_ingester::run(

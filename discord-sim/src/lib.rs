@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 
 pub use gateway::{
     Compression, ConnectionRecord, Fault, FaultKind, FaultTrigger, FrameRecord, FrameSend,
-    GatewayConfig, GatewayHandle, Pacing, SessionRecord, SessionStatus,
+    GatewayConfig, GatewayHandle, Pacing, SessionRecord, SessionStartLimit, SessionStatus,
 };
 pub use interactions::{
     CommandOption, Delivery, FinalMessage, InteractionClient, InteractionKeys, InteractionKind,

@@ -17,10 +17,11 @@ const USAGE: &str = "\
 discord-sim: a local Discord (gateway, REST, signed interactions)
 
 USAGE:
-  discord-sim serve [--seed N --size tiny|small|medium|quarter|G,M,D,R | --jsonl FILE]
+  discord-sim serve [--seed N --size tiny|small|medium|quarter|G,M,D,R [--start-day YYYY-MM-DD] | --jsonl FILE]
                     [--token T] [--gateway-addr ADDR] [--rest-addr ADDR] [--rest-log FILE]
                     [--pacing fast|clock] [--speedup F] [--heartbeat-ms N] [--no-compression]
                     [--shards N] [--token-ttl-secs N] [--application-id ID]
+                    [--max-concurrency N] [--identify-spacing-ms N] [--session-start-limit N]
   discord-sim keygen
   discord-sim interact --endpoint URL --sim URL --secret HEX
                     (--ping | --command \"NAME [GROUP] [SUB]\" | --autocomplete \"NAME ...\"
@@ -28,7 +29,7 @@ USAGE:
                     [--str k=v] [--int k=v] [--num k=v] [--bool k=v] [--channel k=ID] [--user k=ID]
                     [--role k=ID] [--focused k=v] [--value V] [--field k=v]
                     [--member] [--guild ID] [--channel-id ID] [--save-files DIR] [--timeout-secs N]
-  discord-sim scenario --seed N --size SIZE --out DIR
+  discord-sim scenario --seed N --size SIZE [--start-day YYYY-MM-DD] --out DIR
   discord-sim fault --sim URL --shard N --kind drop|reconnect|close|invalid-session|expire
                     [--code C] [--after N] [--lose N]
 ";
@@ -146,6 +147,20 @@ async fn main() -> Result<()> {
     }
 }
 
+/// `--start-day`: the UTC day the generated scenario starts (default: the
+/// generator's fixed day, so the same seed gives the same scenario).
+fn start_ms(args: &Args) -> Result<i64> {
+    match args.get("start-day") {
+        None => Ok(sim_scenario::DEFAULT_START_MS),
+        Some(day) => Ok(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .with_context(|| format!("--start-day expects YYYY-MM-DD, got {day:?}"))?
+            .and_hms_opt(0, 0, 0)
+            .context("midnight")?
+            .and_utc()
+            .timestamp_millis()),
+    }
+}
+
 async fn serve(args: &Args) -> Result<()> {
     let scenario = match args.get("jsonl") {
         Some(path) => discord_sim::scenario_file::load_jsonl(path.as_ref())
@@ -153,7 +168,7 @@ async fn serve(args: &Args) -> Result<()> {
         None => {
             let seed = args.parsed::<u64>("seed")?.unwrap_or(1);
             let size = parse_size(args.get("size").unwrap_or("small"))?;
-            sim_scenario::generate(seed, size).0
+            sim_scenario::generate_from(seed, size, start_ms(args)?).0
         }
     };
     let token = args.get("token").unwrap_or("discord-sim-token");
@@ -173,6 +188,15 @@ async fn serve(args: &Args) -> Result<()> {
     config.rest.recommended_shards = args.parsed("shards")?.unwrap_or(1);
     if let Some(secs) = args.parsed::<u64>("token-ttl-secs")? {
         config.rest.interaction_token_ttl = Duration::from_secs(secs);
+    }
+    if let Some(n) = args.parsed::<u32>("max-concurrency")? {
+        config.gateway.max_concurrency = n.max(1);
+    }
+    if let Some(ms) = args.parsed::<u64>("identify-spacing-ms")? {
+        config.gateway.identify_spacing = Some(Duration::from_millis(ms));
+    }
+    if let Some(n) = args.parsed::<u64>("session-start-limit")? {
+        config.gateway.session_start_limit = n;
     }
     if let Some(ms) = args.parsed::<u64>("heartbeat-ms")? {
         config.gateway.heartbeat_interval = Duration::from_millis(ms);
@@ -425,7 +449,7 @@ fn scenario(args: &Args) -> Result<()> {
     let size = parse_size(args.get("size").unwrap_or("small"))?;
     let out = PathBuf::from(args.require("out")?);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let (scenario, truth) = sim_scenario::generate(seed, size);
+    let (scenario, truth) = sim_scenario::generate_from(seed, size, start_ms(args)?);
     let events = out.join("scenario.jsonl");
     std::fs::write(&events, discord_sim::scenario_file::to_jsonl(&scenario))
         .with_context(|| format!("writing {}", events.display()))?;

@@ -453,6 +453,64 @@ async fn identify_spacing_refuses_early_identifies_per_bucket() {
     sim.shutdown().await;
 }
 
+/// The daily session-start budget: `GET /gateway/bot` counts it down, and
+/// an IDENTIFY past it is closed with 4004 (Discord resets the token of a
+/// bot that exhausts it).
+#[tokio::test]
+async fn identifies_past_the_session_start_budget_are_closed() {
+    let mut config = SimConfig::new(TOKEN);
+    config.gateway.session_start_limit = 2;
+    let guilds = [common::guild_id(1, 0, 1)];
+    let sim = discord_sim::start(config, scenario(&guilds, 1, &[]))
+        .await
+        .unwrap();
+    let limit = async || -> Value {
+        let bot: Value = reqwest::Client::new()
+            .get(format!("{}/gateway/bot", sim.rest.api_url()))
+            .header("Authorization", format!("Bot {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        bot["session_start_limit"].clone()
+    };
+    let before = limit().await;
+    assert_eq!(
+        (before["total"].clone(), before["remaining"].clone()),
+        (json!(2), json!(2))
+    );
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+        next_frame(&mut ws, &mut None).await.json();
+        ws.send(identify(TOKEN, json!([0, 1]))).await.unwrap();
+        let (ready, _) = next_frame(&mut ws, &mut None).await.json();
+        assert_eq!(ready["t"], "READY");
+        sockets.push(ws);
+    }
+    let spent = limit().await;
+    assert_eq!(spent["remaining"], 0);
+    let reset_after = spent["reset_after"].as_u64().unwrap();
+    assert!(reset_after > 0 && reset_after <= 86_400_000, "{spent}");
+    let mut ws = connect(sim.gateway.url(), "v=10&encoding=json").await;
+    next_frame(&mut ws, &mut None).await.json();
+    ws.send(identify(TOKEN, json!([0, 1]))).await.unwrap();
+    let close = loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(4004));
+    assert_eq!(sim.gateway.identify_count(), 2);
+    assert_eq!(sim.gateway.over_budget_identify_count(), 1);
+    drop(sockets);
+    sim.shutdown().await;
+}
+
 /// Every dispatch carries the simulator's `sim_time_ms`: a scenario event's
 /// own time, or for READY and GUILD_CREATE the shard's clock when made.
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! so the gateway holds the rest and the session stays resumable.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -16,6 +17,7 @@ use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Session, Sha
 
 use crate::events::{Envelope, EventKind};
 use crate::flush::{self, Committed};
+use crate::identify::PgIdentifyQueue;
 use crate::settings::SettingsCache;
 use crate::state::{Outcome, Sealed, ShardState};
 
@@ -26,6 +28,12 @@ pub const INTENTS: Intents = Intents::GUILDS
     .union(Intents::GUILD_MESSAGES)
     .union(Intents::GUILD_MESSAGE_REACTIONS);
 
+/// How long a SIGTERM waits for the final flush by default.
+pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a stopping shard waits for the gateway to answer its close.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How batches are cut and how much may wait for the database.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
@@ -34,6 +42,13 @@ pub struct Tuning {
     pub buffer_events: u64,
     /// How long a SIGTERM waits for the final flush.
     pub shutdown_flush_timeout: Duration,
+    /// Spacing between two IDENTIFYs of one bucket, across processes
+    /// (Discord's 5 s plus a margin; tests against a simulator that does not
+    /// enforce it may shorten it).
+    pub identify_spacing: Duration,
+    /// How long every shard must have been identified before a start counts
+    /// as stable (and the restart back-off is reset).
+    pub stable_after: Duration,
 }
 
 impl Tuning {
@@ -43,7 +58,9 @@ impl Tuning {
             flush_interval: batching.flush_interval,
             flush_events: batching.flush_events,
             buffer_events: batching.buffer_events,
-            shutdown_flush_timeout: Duration::from_secs(15),
+            shutdown_flush_timeout: SHUTDOWN_FLUSH_TIMEOUT,
+            identify_spacing: crate::identify::IDENTIFY_SPACING,
+            stable_after: Duration::from_secs(60),
         }
     }
 }
@@ -61,6 +78,10 @@ pub struct ShardContext {
     pub gateway_url: Option<String>,
     pub shard_total: u32,
     pub tuning: Tuning,
+    /// Shared by every shard of the process: IDENTIFY only after a claim.
+    pub queue: PgIdentifyQueue,
+    /// Shards of this process that have identified (or resumed) at least once.
+    pub identified: Arc<AtomicU32>,
 }
 
 type FlushTask = JoinHandle<(Sealed, Result<Committed, String>)>;
@@ -146,7 +167,11 @@ pub async fn run(
             builder = builder.resume_url(url.clone());
         }
     }
-    let mut shard = Shard::with_config(ShardId::new(shard_id, total), builder.build());
+    let mut shard = Shard::with_config(
+        ShardId::new(shard_id, total),
+        builder.queue(ctx.queue.clone()).build(),
+    );
+    let mut counted_identified = false;
 
     let tuning = ctx.tuning;
     let mut in_flight: Option<FlushTask> = None;
@@ -192,6 +217,10 @@ pub async fn run(
             _ = tick.tick() => {
                 if shard.state().is_identified() {
                     state.touch(Utc::now());
+                    if !counted_identified {
+                        counted_identified = true;
+                        ctx.identified.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             message = shard.next(), if reading => {
@@ -278,7 +307,7 @@ pub async fn run(
         }
     }
     shard.close(CloseFrame::RESUME);
-    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         while let Some(message) = shard.next().await {
             if matches!(message, Ok(Message::Close(_))) {
                 break;
@@ -290,7 +319,7 @@ pub async fn run(
     Ok(())
 }
 
-fn seal(state: &mut ShardState, shard: &Shard) -> Sealed {
+fn seal(state: &mut ShardState, shard: &Shard<PgIdentifyQueue>) -> Sealed {
     let session = shard.session().map(|s| (s.id().to_owned(), s.sequence()));
     state.seal(session, shard.resume_url().map(str::to_owned))
 }

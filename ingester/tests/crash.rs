@@ -52,7 +52,10 @@ async fn sigkill_drops_reconnect_and_4009_still_equal_truth_outside_gaps() {
     kills.sort_by(f64::total_cmp);
     eprintln!("SIGKILL at progress fractions {kills:?}");
 
-    let env = common::env(&db.url, sim.gateway.url(), "0", 1);
+    let mut env = common::env(&db.url, sim.gateway.url(), "0", 1);
+    // Runs between kills are short: count a second connected as stable, so
+    // the restarts are not taken for a crash loop and backed off.
+    env.push(("INGESTER_STABLE_AFTER_SECS", "1".to_owned()));
     let mut process = spawn(&env);
     for fraction in &kills {
         let target = at(*fraction);

@@ -852,13 +852,17 @@ pub struct IngesterConfig {
     pub api_url: String,
     /// Gateway override; when unset, twilight's default (Discord's gateway).
     pub gateway_url: Option<String>,
-    /// The shards this process runs, out of `shard_total`.
-    pub shards: RangeInclusive<u32>,
-    pub shard_total: u32,
+    /// Which shards this process runs: fixed by `SHARD_TOTAL` (and
+    /// `SHARDS`), or Discord's recommendation from `GET /gateway/bot`.
+    pub shard_plan: ShardPlan,
     /// Health, readiness and metrics, on 0.0.0.0.
     pub listen: SocketAddr,
     pub log_format: LogFormat,
     pub batching: IngestBatching,
+    /// `INGESTER_STABLE_AFTER_SECS` (default 60): how long every shard must
+    /// have been connected before a start counts as stable; until then a
+    /// restart counts as a failed start and repeated ones back off.
+    pub stable_after: Duration,
 }
 
 impl IngesterConfig {
@@ -879,13 +883,43 @@ impl IngesterConfig {
             )?
             .unwrap_or_else(|| DEFAULT_DISCORD_API_URL.to_owned());
         let gateway_url = env.url("DISCORD_GATEWAY_URL", None, &["ws", "wss"])?;
-        let shard_total = env.parsed("SHARD_TOTAL", 1u32, "a whole number of shards")?;
-        if shard_total == 0 {
-            return Err(invalid("SHARD_TOTAL", "must be at least 1".into()));
-        }
-        let shards = match env.optional("SHARDS") {
-            None => 0..=shard_total - 1,
-            Some(spec) => parse_shard_range(&spec, shard_total)?,
+        let shard_plan = match env.optional("SHARD_TOTAL") {
+            None => {
+                if env.optional("SHARDS").is_some() {
+                    return Err(invalid(
+                        "SHARDS",
+                        "needs SHARD_TOTAL: processes splitting the shards must agree on their number"
+                            .into(),
+                    ));
+                }
+                ShardPlan::Recommended
+            }
+            Some(_) => {
+                let total = env.parsed("SHARD_TOTAL", 1u32, "a whole number of shards")?;
+                if total == 0 {
+                    return Err(invalid("SHARD_TOTAL", "must be at least 1".into()));
+                }
+                let shards = match env.optional("SHARDS") {
+                    None => 0..=total - 1,
+                    Some(spec) => parse_shard_range(&spec, total)?,
+                };
+                let max_concurrency = env.parsed(
+                    "SHARD_MAX_CONCURRENCY",
+                    1u32,
+                    "Discord's max_concurrency (a whole number)",
+                )?;
+                if max_concurrency == 0 {
+                    return Err(invalid(
+                        "SHARD_MAX_CONCURRENCY",
+                        "must be at least 1".into(),
+                    ));
+                }
+                ShardPlan::Fixed {
+                    shards,
+                    total,
+                    max_concurrency,
+                }
+            }
         };
         let port = env.port("INGESTER_PORT", 8081)?;
         let defaults = IngestBatching::default();
@@ -902,13 +936,29 @@ impl IngesterConfig {
             discord_token,
             api_url,
             gateway_url,
-            shards,
-            shard_total,
+            shard_plan,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
             log_format,
             batching,
+            stable_after: Duration::from_secs(env.positive("INGESTER_STABLE_AFTER_SECS", 60)?),
         })
     }
+}
+
+/// How an ingester process knows its shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardPlan {
+    /// `SHARD_TOTAL` (and optionally `SHARDS`, default all of them): these
+    /// shards of `total`, identifying `max_concurrency` buckets at a time
+    /// (`SHARD_MAX_CONCURRENCY`, default 1). Discord is not asked.
+    Fixed {
+        shards: RangeInclusive<u32>,
+        total: u32,
+        max_concurrency: u32,
+    },
+    /// Neither set: every shard of the count `GET /gateway/bot` recommends,
+    /// with its `max_concurrency` and session-start budget.
+    Recommended,
 }
 
 /// `"3"` or `"0-3"`, within `0..shard_total`.

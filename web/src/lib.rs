@@ -51,6 +51,14 @@ use tower_http::trace::TraceLayer;
 /// How long shutdown waits for deferred answers still being delivered.
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(20);
 
+/// The longest a SIGTERM'd `serve` takes to stop with the default limits:
+/// requests in flight (bounded by the request timeout), then the drain of
+/// deferred answers and background work. A supervisor's kill timeout
+/// (fly.toml, the systemd unit) must exceed it.
+pub fn shutdown_budget(limits: &HttpLimits) -> Duration {
+    limits.request_timeout + SHUTDOWN_DRAIN
+}
+
 pub mod charts;
 pub mod commands;
 pub mod component;

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::intents;
 
+/// Discord's usual `session_start_limit.total`.
+pub const DAILY_SESSION_STARTS: u64 = 1000;
+
+/// How long the session-start budget lasts from the first IDENTIFY.
+pub const SESSION_START_PERIOD: Duration = Duration::from_secs(24 * 3600);
+
 /// How the gateway behaves; [`GatewayConfig::new`] gives Discord's defaults.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -25,6 +31,10 @@ pub struct GatewayConfig {
     /// Enforce this spacing between IDENTIFYs of one bucket (Discord: 5 s),
     /// refusing early ones with op 9; `None` (the default) does not.
     pub identify_spacing: Option<Duration>,
+    /// Discord's daily budget of session starts (`session_start_limit.total`,
+    /// 1000 for most bots): IDENTIFYs past it close with 4004, as Discord
+    /// resets the token of a bot that exhausts it.
+    pub session_start_limit: u64,
     /// Privileged intents the application may use (set in the Developer
     /// Portal); identifying with others closes with 4014.
     pub allowed_privileged_intents: u64,
@@ -44,6 +54,7 @@ impl GatewayConfig {
             allowed_privileged_intents: intents::PRIVILEGED,
             max_concurrency: 1,
             identify_spacing: None,
+            session_start_limit: DAILY_SESSION_STARTS,
         }
     }
 }

@@ -114,7 +114,7 @@ impl GatewayHandle {
             .map(|s| (s.cursor, s.events.len()))
     }
 
-    /// Successful IDENTIFYs so far.
+    /// Successful IDENTIFYs so far (the session starts spent).
     pub fn identify_count(&self) -> u64 {
         self.state.lock().identifies
     }
@@ -128,8 +128,40 @@ impl GatewayHandle {
         self.state.config.max_concurrency
     }
 
+    /// IDENTIFYs refused because the session-start budget was spent.
+    pub fn over_budget_identify_count(&self) -> u64 {
+        self.state.lock().over_budget_identifies
+    }
+
+    /// `session_start_limit` as `GET /gateway/bot` reports it: the budget,
+    /// what is left of it, when it resets (from the first IDENTIFY), and
+    /// `max_concurrency`.
+    pub fn session_start_limit(&self) -> SessionStartLimit {
+        let inner = self.state.lock();
+        let total = self.state.config.session_start_limit;
+        let period = super::config::SESSION_START_PERIOD;
+        let reset_after = inner
+            .clock_origin
+            .map_or(period, |first| period.saturating_sub(first.elapsed()));
+        SessionStartLimit {
+            total,
+            remaining: total.saturating_sub(inner.identifies),
+            reset_after_ms: reset_after.as_millis() as u64,
+            max_concurrency: self.state.config.max_concurrency,
+        }
+    }
+
     /// The scenario being served.
     pub fn scenario(&self) -> &Scenario {
         &self.state.scenario
     }
+}
+
+/// The `session_start_limit` object of `GET /gateway/bot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStartLimit {
+    pub total: u64,
+    pub remaining: u64,
+    pub reset_after_ms: u64,
+    pub max_concurrency: u32,
 }

@@ -30,9 +30,9 @@ use crate::SimError;
 use live::id_of;
 use state::{GatewayState, Inner};
 
-pub use config::{Compression, GatewayConfig, Pacing};
+pub use config::{Compression, DAILY_SESSION_STARTS, GatewayConfig, Pacing, SESSION_START_PERIOD};
 pub use fault::{Fault, FaultKind, FaultTrigger};
-pub use handle::GatewayHandle;
+pub use handle::{GatewayHandle, SessionStartLimit};
 pub use record::{ConnectionRecord, FrameRecord, FrameSend, SessionRecord, SessionStatus};
 pub(crate) use session::{FrameSource, Session};
 

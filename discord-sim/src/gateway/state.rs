@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     pub(super) clock_origin: Option<Instant>,
     pub(super) identifies: u64,
     pub(super) refused_identifies: u64,
+    /// IDENTIFYs past `GatewayConfig::session_start_limit` (closed with 4004).
+    pub(super) over_budget_identifies: u64,
     /// Last IDENTIFY per rate-limit bucket (`shard_id % max_concurrency`).
     pub(super) last_identify: HashMap<u32, Instant>,
 }

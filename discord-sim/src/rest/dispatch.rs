@@ -132,16 +132,22 @@ fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answe
     }
 }
 
-/// Discord allows 1000 IDENTIFYs a day; each one so far counts.
+/// The gateway's session-start budget (Discord's defaults without one).
 fn session_start_limit(state: &RestState) -> Value {
-    let (used, max_concurrency) = state
-        .gateway
-        .as_ref()
-        .map_or((0, 1), |g| (g.identify_count(), g.max_concurrency()));
+    let limit = state.gateway.as_ref().map(|g| g.session_start_limit());
+    let (total, remaining, reset_after, max_concurrency) = limit.map_or(
+        (
+            crate::gateway::DAILY_SESSION_STARTS,
+            crate::gateway::DAILY_SESSION_STARTS,
+            crate::gateway::SESSION_START_PERIOD.as_millis() as u64,
+            1,
+        ),
+        |l| (l.total, l.remaining, l.reset_after_ms, l.max_concurrency),
+    );
     json!({
-        "total": 1000,
-        "remaining": 1000u64.saturating_sub(used),
-        "reset_after": 86_400_000,
+        "total": total,
+        "remaining": remaining,
+        "reset_after": reset_after,
         "max_concurrency": max_concurrency,
     })
 }

@@ -226,12 +226,27 @@ fn ingester_shard_ranges() {
         vars.extend_from_slice(extra);
         IngesterConfig::from_source(vars.as_slice())
     };
-    let all = with(&[]).unwrap();
-    assert_eq!((all.shards, all.shard_total), (0..=0, 1));
+    let fixed = |shards, total, max_concurrency| ShardPlan::Fixed {
+        shards,
+        total,
+        max_concurrency,
+    };
+    assert_eq!(with(&[]).unwrap().shard_plan, ShardPlan::Recommended);
+    let all = with(&[("SHARD_TOTAL", "2")]).unwrap();
+    assert_eq!(all.shard_plan, fixed(0..=1, 2, 1));
     let some = with(&[("SHARDS", "0-3"), ("SHARD_TOTAL", "8")]).unwrap();
-    assert_eq!((some.shards, some.shard_total), (0..=3, 8));
-    let one = with(&[("SHARDS", "5"), ("SHARD_TOTAL", "8")]).unwrap();
-    assert_eq!(one.shards, 5..=5);
+    assert_eq!(some.shard_plan, fixed(0..=3, 8, 1));
+    let one = with(&[
+        ("SHARDS", "5"),
+        ("SHARD_TOTAL", "8"),
+        ("SHARD_MAX_CONCURRENCY", "16"),
+    ])
+    .unwrap();
+    assert_eq!(one.shard_plan, fixed(5..=5, 8, 16));
+    assert!(matches!(
+        with(&[("SHARDS", "0-1")]).unwrap_err(),
+        ConfigError::Invalid { var: "SHARDS", .. }
+    ));
     for bad in ["4-2", "0-8", "x", "1-"] {
         let err = with(&[("SHARDS", bad), ("SHARD_TOTAL", "8")]).unwrap_err();
         assert!(

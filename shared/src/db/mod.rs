@@ -11,6 +11,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod digest_settings;
 pub mod digests;
+pub mod gateway;
 pub mod history;
 pub mod ingest;
 pub mod outbox;
@@ -45,6 +46,16 @@ pub enum DbError {
     Corrupt(String),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A notification sent at start-up never came back: the connection goes
+    /// through a transaction-pooling proxy (or something else that drops
+    /// LISTEN/NOTIFY); `url` is redacted.
+    #[error(
+        "PostgreSQL at {url} does not deliver LISTEN/NOTIFY (a notification sent at start did not arrive within {waited:?}): \
+         is DATABASE_URL a transaction-pooling proxy (PgBouncer in transaction mode, a pooler port such as 6543)? \
+         Settings changes would never reach the ingester and session advisory locks would not hold; \
+         use a direct connection (or a session-mode pooler)"
+    )]
+    NoNotifications { url: String, waited: Duration },
     /// Start-up could not reach the server; `url` is redacted.
     #[error("cannot reach PostgreSQL at {url}: {source}")]
     Connect {
@@ -148,9 +159,73 @@ pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
 pub async fn open(config: &DatabaseConfig) -> Result<PgPool, DbError> {
     let migrations = reach(config).await?;
     let migrated = MIGRATOR.run(&migrations).await;
+    let probed = match &migrated {
+        Ok(()) => match reach(config).await {
+            Ok(sender) => {
+                let probed = check_notifications(&migrations, &sender, NOTIFY_PROBE_WAIT).await;
+                sender.close().await;
+                probed
+            }
+            Err(error) => Err(error),
+        },
+        Err(_) => Ok(()),
+    };
     migrations.close().await;
     migrated?;
+    probed.map_err(|error| match error {
+        DbError::NoNotifications { waited, .. } => DbError::NoNotifications {
+            url: config.redacted_url(),
+            waited,
+        },
+        other => other,
+    })?;
     pool(config)
+}
+
+/// How long start-up waits for its own notification.
+pub const NOTIFY_PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// Sends a notification from a connection of `notify_from` to a channel of
+/// its own and waits up to `limit` for it on a connection of `listen_on`
+/// (two connections: a proxy may route one client's statements through
+/// the server connection that listens). Both binaries depend on LISTEN/NOTIFY
+/// (settings reach the ingester, the outbox wakes the web), which a
+/// transaction-pooling proxy silently drops: this turns that into an error
+/// at start instead of settings that never apply.
+pub async fn check_notifications(
+    listen_on: &PgPool,
+    notify_from: &PgPool,
+    limit: Duration,
+) -> Result<(), DbError> {
+    let channel = format!("serverpulse_probe_{:016x}", rand_token());
+    let mut listener = sqlx::postgres::PgListener::connect_with(listen_on).await?;
+    listener.listen(&channel).await?;
+    sqlx::query("select pg_notify($1, 'probe')")
+        .bind(&channel)
+        .execute(notify_from)
+        .await?;
+    let arrived = tokio::time::timeout(limit, listener.recv()).await;
+    let _ = listener.unlisten(&channel).await;
+    match arrived {
+        Ok(Ok(notification)) if notification.channel() == channel => Ok(()),
+        Ok(Ok(_)) | Err(_) => Err(DbError::NoNotifications {
+            url: String::new(),
+            waited: limit,
+        }),
+        Ok(Err(error)) => Err(error.into()),
+    }
+}
+
+/// A channel-name suffix unique enough for concurrent starts.
+fn rand_token() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 /// Applies pending migrations; a no-op when the schema is current.

@@ -98,6 +98,11 @@ impl Conn {
         let state = Arc::clone(&self.state);
         let mut guard = state.lock();
         let inner = &mut *guard;
+        if inner.identifies >= state.config.session_start_limit {
+            inner.over_budget_identifies += 1;
+            tracing::warn!(?shard, "IDENTIFY past the daily session-start budget");
+            return Err((4004, "Authentication failed"));
+        }
         if let Some(spacing) = state.config.identify_spacing {
             let bucket = shard[0] % state.config.max_concurrency.max(1);
             let now = Instant::now();
