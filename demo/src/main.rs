@@ -161,6 +161,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
         retention: shared::config::RetentionPolicy::default(),
         ai: Default::default(),
+        dashboard: shared::config::DashboardConfig {
+            public_url: Some(format!("http://{web_addr}")),
+            secret: None,
+        },
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(

@@ -6,6 +6,7 @@
 pub mod ai_provider;
 pub mod alerts;
 mod components;
+mod dashboard;
 pub mod digest;
 mod pulse;
 pub use pulse::body_of as pulse_body;
@@ -244,6 +245,8 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("ai-provider", ["key"]) => return ai_provider::key(ctx).await,
         ("ai-provider", ["test"]) => return ai_provider::test(ctx).await,
         ("ai-provider", ["clear"]) => return ai_provider::clear(ctx).await,
+        ("dashboard", ["open"]) => return dashboard::open(ctx).await,
+        ("dashboard", ["revoke"]) => return dashboard::revoke(ctx).await,
         ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
         (name, _) => {
             return Err(Failure::user(format!(
