@@ -47,7 +47,13 @@ async fn no_token_or_session_is_ever_logged() {
     assert_eq!(http.get(&altered).send().await.unwrap().status(), 403);
     let cookie = open_session(&http, &link).await;
     let session = cookie.split_once('=').unwrap().1.to_owned();
-    let (status, _) = get(&http, &app, &format!("/g/{guild}/channels?period=7d"), &cookie).await;
+    let (status, _) = get(
+        &http,
+        &app,
+        &format!("/g/{guild}/channels?period=7d"),
+        &cookie,
+    )
+    .await;
     assert_eq!(status, 200);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -55,9 +61,15 @@ async fn no_token_or_session_is_ever_logged() {
         logs.contains(&format!("/g/{guild}/channels")),
         "the requests' paths are logged: the capture works"
     );
-    assert!(logs.contains("dashboard link refused"), "the refusal is logged");
+    assert!(
+        logs.contains("dashboard link refused"),
+        "the refusal is logged"
+    );
     assert!(!logs.contains(&token), "a link's token was logged");
-    assert!(!logs.contains(&token[..20]), "part of a link's token was logged");
+    assert!(
+        !logs.contains(&token[..20]),
+        "part of a link's token was logged"
+    );
     assert!(!logs.contains(&session), "a session id was logged");
     assert!(!logs.contains("?t="), "a link's query string was logged");
 }
