@@ -95,6 +95,7 @@ pub async fn run(
             deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
             retention: shared::config::RetentionPolicy::default(),
             ai: Default::default(),
+            dashboard: Default::default(),
         };
         let end = guild.end;
         let state = serverpulse_web::AppState::new(

@@ -4,7 +4,9 @@
 //! real web endpoint and the real ingester run in this process against a
 //! database of their own; an admin enables tracking through `/setup`; then
 //! every slash command is invoked through the signing client, and what a
-//! user would see is written to `demo-output/` as Markdown and PNG.
+//! user would see is written to `demo-output/` as Markdown and PNG. With
+//! `--keep-running` it then prints a link to the web dashboard of the first
+//! guild and serves it until Ctrl-C.
 
 mod alerts;
 mod digests;
@@ -48,6 +50,8 @@ struct Args {
     out: PathBuf,
     keep_database: bool,
     quick: bool,
+    /// Stay up after the tour, printing a dashboard link, until Ctrl-C.
+    keep_running: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -56,6 +60,7 @@ fn parse_args() -> anyhow::Result<Args> {
         out: PathBuf::from("demo-output"),
         keep_database: false,
         quick: false,
+        keep_running: false,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
@@ -71,9 +76,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--out" => args.out = iter.next().context("--out needs a directory")?.into(),
             "--keep-database" => args.keep_database = true,
             "--quick" => args.quick = true,
+            "--keep-running" => args.keep_running = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: serverpulse-demo [--quick] [--seed N] [--out DIR] [--keep-database]"
+                    "usage: serverpulse-demo [--quick] [--seed N] [--out DIR] [--keep-database] [--keep-running]"
                 );
                 std::process::exit(0);
             }
@@ -161,6 +167,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
         retention: shared::config::RetentionPolicy::default(),
         ai: Default::default(),
+        dashboard: shared::config::DashboardConfig {
+            public_url: Some(format!("http://{web_addr}")),
+            secret: None,
+        },
     };
     let (web_stop, web_stopped) = oneshot::channel::<()>();
     let web = tokio::spawn(serverpulse_web::serve(
@@ -253,6 +263,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         digests::digests(&client, &sim, &pool, &poster, guild, &mut transcript).await?;
     }
     write_output(&args.out, &transcript)?;
+    if args.keep_running
+        && let Some(guild) = guilds.first()
+    {
+        let link = steps::dashboard_link(&client, guild).await?;
+        println!(
+            "\nThe web dashboard of guild {}, for the next hour (opens once):\n  {link}",
+            guild.id
+        );
+        println!("Press Ctrl-C to stop the demo.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+    }
 
     let _ = ingester_stop.send(());
     let _ = web_stop.send(());

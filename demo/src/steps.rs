@@ -201,6 +201,28 @@ pub async fn setup(
     Ok(())
 }
 
+/// A dashboard link from `/dashboard open`, as an admin of `guild` gets it.
+pub async fn dashboard_link(
+    client: &InteractionClient,
+    guild: &DemoGuild,
+) -> anyhow::Result<String> {
+    let admin = Invoker::admin(guild.id, guild.text_channel.0);
+    let kind = command(
+        "dashboard",
+        vec![CommandOption::new("open", OptionValue::Subcommand(vec![]))],
+    );
+    let outcome = client.send(&kind, &admin).await?;
+    let text = outcome
+        .final_message
+        .as_ref()
+        .and_then(|m| m.message["content"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    text.split_whitespace()
+        .find(|word| word.starts_with("http"))
+        .map(str::to_owned)
+        .with_context(|| format!("no dashboard link in the answer: {text:?}"))
+}
+
 /// Every command a member or an admin would use.
 pub async fn tour(
     client: &InteractionClient,

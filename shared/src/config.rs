@@ -687,7 +687,24 @@ pub struct WebConfig {
     pub retention: RetentionPolicy,
     /// The Pulse Report's AI providers.
     pub ai: AiConfig,
+    /// The web dashboard's links (`PUBLIC_URL`, `DASHBOARD_SECRET`).
+    pub dashboard: DashboardConfig,
 }
+
+/// Where the dashboard's links point and what signs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardConfig {
+    /// `PUBLIC_URL`: the public address of this app (the host of the
+    /// interactions endpoint, e.g. `https://pulse.example.org`), which
+    /// `/dashboard` links start with. Unset: `/dashboard` says so.
+    pub public_url: Option<String>,
+    /// `DASHBOARD_SECRET`: at least 32 characters signing the links; unset,
+    /// a random key is generated once and kept in PostgreSQL.
+    pub secret: Option<Secret>,
+}
+
+/// The shortest `DASHBOARD_SECRET` accepted.
+pub const DASHBOARD_SECRET_MIN_LEN: usize = 32;
 
 /// What the retention job keeps, for the operator to tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -806,6 +823,26 @@ impl WebConfig {
             deferred_deadline: Duration::from_secs(deadline),
             retention,
             ai: env.ai()?,
+            dashboard: env.dashboard()?,
+        })
+    }
+}
+
+impl<S: Source + ?Sized> Reader<'_, S> {
+    fn dashboard(&self) -> Result<DashboardConfig, ConfigError> {
+        let public_url = self.url("PUBLIC_URL", None, &["http", "https"])?;
+        let secret = self.optional("DASHBOARD_SECRET");
+        if let Some(secret) = &secret
+            && secret.len() < DASHBOARD_SECRET_MIN_LEN
+        {
+            return Err(invalid(
+                "DASHBOARD_SECRET",
+                format!("at least {DASHBOARD_SECRET_MIN_LEN} characters"),
+            ));
+        }
+        Ok(DashboardConfig {
+            public_url,
+            secret: secret.map(Secret::new),
         })
     }
 }

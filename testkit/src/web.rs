@@ -99,7 +99,14 @@ impl WebApp {
         let app_id = discord_sim::DEFAULT_APPLICATION_ID.to_string();
         let public_key = keys.public_key_hex();
         let api = sim.rest.api_url();
+        // Bound first, so dashboard links (PUBLIC_URL) point at this app.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("bound address");
+        let base = format!("http://{addr}");
         let vars: Vec<(&str, &str)> = vec![
+            ("PUBLIC_URL", &base),
             ("DATABASE_URL", &db.url),
             ("DISCORD_TOKEN", &token),
             ("DISCORD_APPLICATION_ID", &app_id),
@@ -122,15 +129,10 @@ impl WebApp {
         if let Some(deferred) = deferred {
             state.deferred = deferred;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("bound address");
         let router = serverpulse_web::router(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        let base = format!("http://{addr}");
         let endpoint = format!("{base}/interactions");
         let client = InteractionClient::new(endpoint.clone(), sim.rest.url(), keys);
         Self {

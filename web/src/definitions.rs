@@ -153,6 +153,14 @@ pub fn commands() -> Value {
             ]
         },
         {
+            "name": "dashboard", "description": "The web dashboard: a private link, or revoke every link",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": SUB, "name": "open", "description": "A link to this server's dashboard, for you only (one hour)"},
+                {"type": SUB, "name": "revoke", "description": "Close every dashboard link and session of this server"},
+            ]
+        },
+        {
             "name": "alerts", "description": "What each alert watches, its last incidents and where alerts go",
             "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY
         },
@@ -289,6 +297,7 @@ mod tests {
                 "digest",
                 "pulse-report",
                 "ai-provider",
+                "dashboard",
                 "alerts",
                 "toggle-alert",
                 "alert-threshold",

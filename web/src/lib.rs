@@ -18,7 +18,8 @@
 //! port 0 (`router` for `oneshot` calls without a socket, `serve` for real).
 //!
 //! # Ports and limits
-//! The public port (`PORT`) serves `/interactions` and `/healthz` only;
+//! The public port (`PORT`) serves `/interactions`, `/healthz` and the
+//! dashboard (`/g/<guild>…`, see [`dashboard`]);
 //! `/readyz` and `/metrics` are on `OPS_PORT`, which a proxy must not
 //! expose. On the public port a connection must send its request head
 //! within the header timeout, a request must be answered within the
@@ -63,6 +64,7 @@ pub mod charts;
 pub mod commands;
 pub mod component;
 pub mod context;
+pub mod dashboard;
 pub mod definitions;
 pub mod delivery;
 pub mod digest;
@@ -103,6 +105,8 @@ pub struct AppState {
     pub deferred: interactions::Deferred,
     /// The Pulse Report's AI providers (operator configuration only).
     pub providers: pulse::providers::Providers,
+    /// The dashboard's signing key and rate limiter.
+    pub dashboard: dashboard::SharedDashboard,
 }
 
 impl AppState {
@@ -127,6 +131,7 @@ impl AppState {
             inline_budget: interactions::INLINE_BUDGET,
             deferred,
             providers,
+            dashboard: Arc::default(),
         })
     }
 
@@ -136,21 +141,34 @@ impl AppState {
     }
 }
 
-/// The public surface: `/interactions` and `/healthz`. The request timeout
-/// bounds a slow client's body; Discord's 3-second deadline is kept by the
-/// handler, which answers or defers within [`interactions::INLINE_BUDGET`].
+/// The public surface: `/interactions`, `/healthz` and the dashboard's
+/// pages under `/g/`. The request timeout bounds a slow client's body;
+/// Discord's 3-second deadline is kept by the handler, which answers or
+/// defers within [`interactions::INLINE_BUDGET`].
 pub fn router(state: AppState) -> Router {
     let request_timeout = state.config.http.request_timeout;
     Router::new()
         .route("/interactions", post(interactions::handle))
         .layer(DefaultBodyLimit::max(MAX_INTERACTION_BODY))
         .route("/healthz", get(shared::ops::healthz))
+        .merge(dashboard::routes())
         .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: a dashboard link's query holds its token.
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
+}
+
+/// The span of one request: method and path, never the query string.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// The operational surface for `OPS_PORT`: `/healthz`, `/readyz`, `/metrics`.

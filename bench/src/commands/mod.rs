@@ -88,6 +88,7 @@ pub async fn run(
         deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
         retention: shared::config::RetentionPolicy::default(),
         ai: Default::default(),
+        dashboard: Default::default(),
     };
     let state = serverpulse_web::AppState::new(
         pool.clone(),

@@ -9,6 +9,7 @@ pub mod analytics;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalogue;
+pub mod dashboard;
 pub mod digest_settings;
 pub mod digests;
 pub mod gateway;

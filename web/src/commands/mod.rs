@@ -7,6 +7,7 @@ pub mod access;
 pub mod ai_provider;
 pub mod alerts;
 mod components;
+mod dashboard;
 pub mod digest;
 mod privacy;
 mod pulse;
@@ -256,6 +257,8 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
         ("ai-provider", ["key"]) => return ai_provider::key(ctx).await,
         ("ai-provider", ["test"]) => return ai_provider::test(ctx).await,
         ("ai-provider", ["clear"]) => return ai_provider::clear(ctx).await,
+        ("dashboard", ["open"]) => return dashboard::open(ctx).await,
+        ("dashboard", ["revoke"]) => return dashboard::revoke(ctx).await,
         ("digest", ["preview"]) => return digest::warned(ctx, digest::preview(ctx).await).await,
         ("access", [sub]) => return access::access_command(ctx, sub, &options).await,
         ("audit", []) => {

@@ -7,7 +7,7 @@ use serde_json::{Map, json};
 use shared::db::analytics::{self, LeaderboardMetric, LeaderboardQuery};
 
 use super::frame::Frame;
-use super::resolve;
+use super::prepare;
 use crate::context::Ctx;
 use crate::error::Outcome;
 use crate::export::{Cell, Table};
@@ -22,7 +22,7 @@ pub async fn export_report(
     request: Request,
     what: ExportWhat,
 ) -> Outcome<(Table, Map<String, serde_json::Value>)> {
-    let (frame, totals) = resolve(ctx, request).await?;
+    let (frame, totals) = prepare(ctx, request).await?;
     let table = match what {
         ExportWhat::Overview => overview(ctx, &frame, totals).await?,
         ExportWhat::Members => members(ctx, &frame).await?,

@@ -99,7 +99,7 @@ pub(super) async fn leaderboard(
 }
 
 /// One page of members ranked by `metric` over `period`, bots left out.
-pub(super) async fn ranking(
+pub(crate) async fn ranking(
     ctx: &Ctx,
     period: Period,
     metric: LeaderboardMetric,

@@ -11,12 +11,12 @@ mod analysis;
 mod channels;
 mod comparison;
 mod export;
-mod frame;
-mod leaderboards;
+pub(crate) mod frame;
+pub(crate) mod leaderboards;
 mod members;
 mod navigation;
-mod overview;
-mod privacy;
+pub(crate) mod overview;
+pub(crate) mod privacy;
 mod trends;
 
 pub use analysis::activity_score;
@@ -39,10 +39,14 @@ use frame::{Frame, Retained, timeframe_label};
 /// message content, and Discord withholds these with it.
 const CONTENT_NOTE: &str = "Attachments and embeds count only what Discord shares without the Message Content intent, which ServerPulse does not request (stickers are always counted).";
 
-/// The report's frame (period in the guild's timezone, the previous one,
-/// retention and gaps) and the guild's totals over it, or why there is
-/// nothing to show: what every report and export starts from.
-async fn resolve(ctx: &Ctx, request: Request) -> Outcome<(Frame, analytics::GuildTotals)> {
+/// The frame of a request and the guild's totals over its period, or why
+/// there is nothing to show: the one place a timeframe becomes a period
+/// (retention, gaps, data start), for the commands, exports and the
+/// dashboard.
+pub(crate) async fn prepare(
+    ctx: &Ctx,
+    request: Request,
+) -> Outcome<(Frame, analytics::GuildTotals)> {
     let settings = ctx.tracked_settings().await?;
     let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
@@ -92,7 +96,7 @@ async fn resolve(ctx: &Ctx, request: Request) -> Outcome<(Frame, analytics::Guil
 
 /// Renders one report (tracking on, data present) or says why not.
 pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
-    let (frame, totals) = resolve(ctx, request).await?;
+    let (frame, totals) = prepare(ctx, request).await?;
     let mut message = match request.view {
         View::Overview => overview::overview(ctx, &frame, totals).await?,
         View::Members(category) => members::members(ctx, &frame, category, totals).await?,

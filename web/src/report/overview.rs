@@ -10,7 +10,7 @@ use crate::period;
 use crate::reply::{Embed, Message, duration, int};
 
 /// The guild's totals over the previous period, if there is one.
-pub(super) async fn previous_totals(ctx: &Ctx, frame: &Frame) -> Outcome<Option<GuildTotals>> {
+pub(crate) async fn previous_totals(ctx: &Ctx, frame: &Frame) -> Outcome<Option<GuildTotals>> {
     let pool = &ctx.state.pool;
     frame
         .before(|q| analytics::guild_totals(pool, ctx.guild_id, q.from, q.to))

@@ -78,6 +78,8 @@ pub fn dst_scenario(days: u32) -> (Scenario, GroundTruth) {
     )
 }
 
+pub mod dashboard;
+
 // ----- sending -----
 
 pub fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {

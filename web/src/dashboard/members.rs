@@ -1,0 +1,154 @@
+//! Members: growth (the figures of `/serverstats members growth`), joins
+//! and leaves per day, and retention cohorts by join week (each week's
+//! cohort from the query of `/serverstats members retention`).
+
+use chrono::{Datelike, Duration, NaiveDate};
+use shared::db::analytics::{self, GuildTotals};
+
+use super::html::{Block, Cell, Figure, Page, Table, col};
+use super::svg::{self, Line};
+use super::{Family, figure};
+use crate::context::Ctx;
+use crate::error::Outcome;
+use crate::period;
+use crate::reply::int;
+use crate::report::frame::{Frame, series_of};
+use crate::report::overview::previous_totals;
+
+/// Join weeks the cohort table shows at most (the latest ones).
+pub const MAX_COHORT_WEEKS: usize = 104;
+
+pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page> {
+    let pool = &ctx.state.pool;
+    let (g, p) = (ctx.guild_id, frame.period);
+    let prev = previous_totals(ctx, frame).await?;
+    let membership = analytics::membership(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let counted: [(&'static str, &'static str, fn(&GuildTotals) -> i64); 4] = [
+        ("joins", "Joins", |t| t.joins),
+        ("leaves", "Leaves", |t| t.leaves),
+        ("rejoins", "Rejoins", |t| t.rejoins),
+        ("net-growth", "Net growth", |t| t.joins - t.leaves),
+    ];
+    let mut figures: Vec<Figure> = counted
+        .iter()
+        .map(|(id, label, f)| figure(frame, id, label, f(&totals), prev.as_ref().map(f), int))
+        .collect();
+    if let Some(end) = membership.members_at_end() {
+        let start = end - (totals.joins - totals.leaves);
+        figures.push(Figure {
+            id: "members-end",
+            label: "Members at the end",
+            value: int(end),
+            compared: Some(format!("{} at the start", int(start))),
+        });
+    }
+    let joins = frame.daily(&series_of(&hours, |h| h.joins));
+    let leaves = frame.daily(&series_of(&hours, |h| h.leaves));
+    let days: Vec<NaiveDate> = joins.iter().map(|(d, _)| *d).collect();
+    let chart = svg::line_chart(
+        &format!("Joins and leaves per day · {}", frame.label),
+        &days,
+        &[
+            Line {
+                name: "joins",
+                class: "s2",
+                values: joins.iter().map(|(_, v)| *v).collect(),
+            },
+            Line {
+                name: "leaves",
+                class: "s3",
+                values: leaves.iter().map(|(_, v)| *v).collect(),
+            },
+        ],
+    );
+    let mut growth = Table::new(
+        "growth",
+        "Joins and leaves per day",
+        &[
+            col("day", "Day"),
+            col("joins", "Joins"),
+            col("leaves", "Leaves"),
+            col("net", "Net"),
+        ],
+    )
+    .sortable();
+    for ((day, j), (_, l)) in joins.iter().zip(&leaves) {
+        let known = |v: &Option<i64>| v.map_or(Cell::Text("–".into()), Cell::Int);
+        let net = match (j, l) {
+            (Some(j), Some(l)) => Cell::Int(j - l),
+            _ => Cell::Text("–".into()),
+        };
+        growth
+            .rows
+            .push(vec![Cell::Text(day.to_string()), known(j), known(l), net]);
+    }
+    let cohorts = cohorts(ctx, frame).await?;
+    Ok(Page {
+        family: Family::Members,
+        title: "Members".into(),
+        blocks: vec![
+            Block::Figures(figures),
+            Block::Chart(chart),
+            Block::Table(growth),
+            Block::Note(
+                "Cohorts: members who joined in each week (Monday to Sunday, local time) of the period, \
+                 how many posted within 7 days of joining, and how many were still members 7 and 30 days \
+                 after joining (of those who joined long enough ago)."
+                    .into(),
+            ),
+            Block::Table(cohorts),
+        ],
+    })
+}
+
+/// One row per local join week that overlaps the period, newest first.
+async fn cohorts(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
+    let pool = &ctx.state.pool;
+    let mut table = Table::new(
+        "cohorts",
+        "Retention by join week",
+        &[
+            col("week", "Week of"),
+            col("joined", "Joined"),
+            col("activated", "Posted within 7 days"),
+            col("retained_7d", "Members after 7 days"),
+            col("eligible_7d", "Joined 7+ days ago"),
+            col("retention_7d", "7-day retention"),
+            col("retained_30d", "Members after 30 days"),
+            col("eligible_30d", "Joined 30+ days ago"),
+            col("retention_30d", "30-day retention"),
+        ],
+    )
+    .sortable();
+    let days = period::local_days(frame.period, frame.tz);
+    let Some(first) = days.first() else {
+        return Ok(table);
+    };
+    let mut monday = *first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
+    let mut weeks = Vec::new();
+    while let Some(last) = days.last()
+        && monday <= *last
+    {
+        weeks.push(monday);
+        monday += Duration::days(7);
+    }
+    for week in weeks.into_iter().rev().take(MAX_COHORT_WEEKS) {
+        let from = period::local_midnight(week, frame.tz).max(frame.period.from);
+        let to = period::local_midnight(week + Duration::days(7), frame.tz).min(frame.period.to);
+        let c = analytics::join_cohort(pool, ctx.guild_id, from, to, ctx.now).await?;
+        let ratio = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
+        table.rows.push(vec![
+            Cell::Text(week.to_string()),
+            Cell::Int(c.joined),
+            Cell::Int(c.activated),
+            Cell::Int(c.retained_7d),
+            Cell::Int(c.eligible_7d),
+            Cell::Percent(ratio(c.retained_7d, c.eligible_7d)),
+            Cell::Int(c.retained_30d),
+            Cell::Int(c.eligible_30d),
+            Cell::Percent(ratio(c.retained_30d, c.eligible_30d)),
+        ]);
+    }
+    Ok(table)
+}
