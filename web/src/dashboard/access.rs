@@ -70,6 +70,12 @@ impl Viewer {
             } else {
                 Permissions::empty()
             },
+            // Only Manage Server opens a dashboard, and `/access` rules
+            // never restrict Manage Server, so no roles are needed here.
+            roles: Vec::new(),
+            // Pages serve their own CSV files; nothing is uploaded to
+            // Discord from a page.
+            attachment_size_limit: 0,
             now,
             channel_names: std::collections::HashMap::new(),
         }
