@@ -163,13 +163,33 @@ async fn concurrent_runs_claim_each_digest_once_and_a_rerun_claims_nothing() {
         assert_eq!(digests.len(), 1, "guild {guild}");
         assert_eq!(digests[0].state, OutboxState::Pending);
         assert_eq!(digests[0].channel_id, CHANNEL);
-        // A weekly digest brings its week's Pulse Report, once too.
-        let reports = items.len() - digests.len();
+        // A weekly digest queues its week's Pulse Report job, once too;
+        // the report itself is not in the outbox before a worker wrote it.
+        assert_eq!(items.len(), digests.len(), "guild {guild}: {items:?}");
+        let jobs = shared::db::pulse_jobs::of_guild(&db.pool, guild)
+            .await
+            .unwrap();
         let weekly = guild == guilds[1];
-        assert_eq!(reports, usize::from(weekly), "guild {guild}: {items:?}");
+        assert_eq!(jobs.len(), usize::from(weekly), "guild {guild}: {jobs:?}");
     }
     let rerun = digest::run_due(&db.pool, now).await.unwrap();
     assert!(rerun.claimed.is_empty(), "{rerun:?}");
+    // Two workers at once: the week's report is written and queued once.
+    let providers =
+        serverpulse_web::pulse::providers::Providers::new(&shared::config::AiConfig::default());
+    let (a, b) = tokio::join!(
+        serverpulse_web::pulse::weekly::run_due(&db.pool, &providers, now),
+        serverpulse_web::pulse::weekly::run_due(&db.pool, &providers, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.done.len() + b.done.len(), 1, "{a:?} {b:?}");
+    let reports: Vec<_> = outbox::of_guild(&db.pool, guilds[1], 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == outbox::OutboxKind::Report)
+        .collect();
+    assert_eq!(reports.len(), 1);
     let later = digest::run_due(&db.pool, now + Duration::minutes(30))
         .await
         .unwrap();
