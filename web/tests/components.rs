@@ -448,6 +448,9 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "add-collect-channel",
                 "remove-collect-channel",
                 "retention",
+                "access",
+                "audit",
+                "export-report",
             ]
             .contains(&command["name"].as_str().unwrap());
             assert_eq!(
