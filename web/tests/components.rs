@@ -412,13 +412,17 @@ async fn register_bulk_overwrites_the_command_definitions() {
         assert_eq!(
             names,
             [
+                "access",
                 "activity",
                 "add-collect-channel",
                 "ai-provider",
                 "alert-threshold",
                 "alerts",
+                "audit",
                 "digest",
+                "export-report",
                 "leaderboard",
+                "privacy",
                 "pulse-report",
                 "remove-collect-channel",
                 "retention",
@@ -444,6 +448,9 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "add-collect-channel",
                 "remove-collect-channel",
                 "retention",
+                "access",
+                "audit",
+                "export-report",
             ]
             .contains(&command["name"].as_str().unwrap());
             assert_eq!(
