@@ -263,3 +263,27 @@ fn systemd_units_verify_and_carry_backoff_secrets_and_hardening() {
         complaints.join("\n")
     );
 }
+
+#[test]
+fn the_caddy_example_is_a_valid_configuration() {
+    let caddyfile = repository().join("deploy/Caddyfile");
+    let text = read("deploy/Caddyfile");
+    assert!(text.contains("reverse_proxy 127.0.0.1:8080"), "{text}");
+    assert!(
+        text.contains("@public path /interactions /healthz"),
+        "{text}"
+    );
+    let Ok(output) = Command::new("caddy")
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(&caddyfile)
+        .output()
+    else {
+        eprintln!("SKIPPED: caddy is not installed; deploy/Caddyfile was not validated");
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
