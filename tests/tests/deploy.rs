@@ -270,7 +270,7 @@ fn the_caddy_example_is_a_valid_configuration() {
     let text = read("deploy/Caddyfile");
     assert!(text.contains("reverse_proxy 127.0.0.1:8080"), "{text}");
     assert!(
-        text.contains("@public path /interactions /healthz"),
+        text.contains("@public path /interactions /healthz /g/*"),
         "{text}"
     );
     let Ok(output) = Command::new("caddy")
