@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 23] = [
+pub const GUILD_TABLES: [&str; 25] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -375,6 +375,8 @@ pub const GUILD_TABLES: [&str; 23] = [
     "alert_windows",
     "pulse_reports",
     "ai_providers",
+    "dashboard_generations",
+    "dashboard_sessions",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:
