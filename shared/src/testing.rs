@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 28] = [
+pub const GUILD_TABLES: [&str; 30] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -380,6 +380,8 @@ pub const GUILD_TABLES: [&str; 28] = [
     "member_opt_outs",
     "guild_access",
     "access_log",
+    "dashboard_generations",
+    "dashboard_sessions",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:

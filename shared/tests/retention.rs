@@ -12,7 +12,7 @@ use shared::db::digests::{self, DigestKey, DigestOutcome};
 use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
 use shared::db::pulse::{self, NewReport};
 use shared::db::pulse_jobs::{self, NewJob};
-use shared::db::{alerts, retention, rollups, settings};
+use shared::db::{alerts, dashboard, retention, rollups, settings};
 use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
 use shared::testing::{TestDatabase, guild_row_counts, statements_waiting_for_locks, table_exists};
 use shared::time::Hour;
@@ -155,6 +155,21 @@ async fn seed_guild(pool: &PgPool, guild: Snowflake, days: &[DateTime<Utc>]) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // A dashboard revoke and a session live through every run here.
+    let generation = dashboard::revoke(pool, guild, run_at()).await.unwrap();
+    let mut hash = [0u8; 32];
+    hash[..8].copy_from_slice(&guild.0.to_be_bytes());
+    let session = dashboard::StoredSession {
+        guild_id: guild,
+        user_id: ADMIN,
+        generation,
+        sees_private: true,
+        expires_at: run_at() + Duration::days(30),
+    };
+    let opened = dashboard::open_session(pool, &hash, run_at(), &hash, session, run_at())
+        .await
+        .unwrap();
+    assert!(opened);
 }
 
 /// A weekly Pulse Report job of the week from `start`.

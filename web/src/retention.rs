@@ -47,6 +47,7 @@ fn log(report: &RetentionReport) {
         guilds_trimmed = report.trimmed.len(),
         rows_trimmed = report.rows_trimmed(),
         reports_deleted = report.reports_deleted,
+        dashboard_deleted = report.dashboard_deleted,
         coverage_deleted = report.coverage_deleted,
         guilds_erased = report.erased.len(),
         failures = report.failures.len(),

@@ -389,3 +389,37 @@ fn a_default_provider_must_be_known_available_and_keyed() {
     );
     assert_eq!(default.key, None);
 }
+
+#[test]
+fn the_dashboard_needs_a_public_url_and_a_long_secret() {
+    let config = web(&full_web()).unwrap();
+    assert_eq!(config.dashboard, DashboardConfig::default());
+    let mut vars = full_web();
+    let secret = "x".repeat(DASHBOARD_SECRET_MIN_LEN);
+    vars.extend([
+        ("PUBLIC_URL", "https://pulse.example.org/"),
+        ("DASHBOARD_SECRET", secret.as_str()),
+    ]);
+    let config = web(&vars).unwrap();
+    assert_eq!(
+        config.dashboard.public_url.as_deref(),
+        Some("https://pulse.example.org")
+    );
+    assert_eq!(config.dashboard.secret.as_ref().unwrap().expose(), secret);
+    assert!(
+        !format!("{config:?}").contains(&secret),
+        "the secret is never printed"
+    );
+    for (var, value) in [
+        ("PUBLIC_URL", "pulse.example.org"),
+        ("PUBLIC_URL", "ftp://pulse.example.org"),
+        ("DASHBOARD_SECRET", "too-short"),
+    ] {
+        let mut vars = full_web();
+        vars.push((var, value));
+        match web(&vars).unwrap_err() {
+            ConfigError::Invalid { var: named, .. } => assert_eq!(named, var),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -78,6 +78,8 @@ pub struct RetentionReport {
     /// Shard coverage hours and coverage gaps past the global horizon
     /// deleted.
     pub coverage_deleted: u64,
+    /// Dashboard sessions and used links past their expiry deleted.
+    pub dashboard_deleted: u64,
     /// Guilds whose every row was deleted (removed past the grace period).
     pub erased: Vec<Snowflake>,
     /// Steps that failed (logged); the run went on with the others, and the
@@ -155,6 +157,10 @@ pub async fn run(
     match delete_stored_reports(pool, at - Duration::days(STORED_REPORTS_DAYS)).await {
         Ok(deleted) => report.reports_deleted = deleted,
         Err(error) => report.failed("deleting stored reports".into(), &error),
+    }
+    match super::dashboard::sweep_expired(pool, at).await {
+        Ok(deleted) => report.dashboard_deleted = deleted,
+        Err(error) => report.failed("deleting expired dashboard sessions".into(), &error),
     }
     let grace_end = at - Duration::days(i64::from(policy.grace_days));
     for guild in removed_guilds(pool, grace_end).await? {
@@ -622,6 +628,8 @@ pub async fn erase_guild(
         "delete from pulse_reports where guild_id = $1",
         "delete from pulse_report_jobs where guild_id = $1",
         "delete from ai_providers where guild_id = $1",
+        "delete from dashboard_sessions where guild_id = $1",
+        "delete from dashboard_generations where guild_id = $1",
         "delete from alert_windows where guild_id = $1",
         "delete from alert_settings where guild_id = $1",
         "delete from outbox where guild_id = $1",

@@ -7,7 +7,7 @@ use shared::db::analytics::{self, GuildTotals};
 
 use super::html::{Block, Cell, Figure, Page, Table, col};
 use super::svg::{self, Line};
-use super::{Family, figure};
+use super::{Counted, Family, figure};
 use crate::context::Ctx;
 use crate::error::Outcome;
 use crate::period;
@@ -24,7 +24,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     let prev = previous_totals(ctx, frame).await?;
     let membership = analytics::membership(pool, g, p.from, p.to).await?;
     let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
-    let counted: [(&'static str, &'static str, fn(&GuildTotals) -> i64); 4] = [
+    let counted: [Counted; 4] = [
         ("joins", "Joins", |t| t.joins),
         ("leaves", "Leaves", |t| t.leaves),
         ("rejoins", "Rejoins", |t| t.rejoins),

@@ -447,6 +447,13 @@ async fn build(ctx: &Ctx, family: Family, query: &PeriodQuery) -> Outcome<(Page,
     Ok((page, label))
 }
 
+/// A figure of the guild's totals: its id on the page, label, and pick.
+type Counted = (
+    &'static str,
+    &'static str,
+    fn(&shared::db::analytics::GuildTotals) -> i64,
+);
+
 /// A headline figure with its comparison against the previous period, as
 /// the commands write it (`↑ 10.0% (1,122 before)`).
 fn figure(

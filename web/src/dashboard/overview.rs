@@ -5,7 +5,7 @@ use shared::db::analytics::{self, GuildTotals};
 
 use super::html::{Block, Cell, Figure, Page, Table, col};
 use super::svg::{self, Line};
-use super::{Family, figure};
+use super::{Counted, Family, figure};
 use crate::context::Ctx;
 use crate::error::Outcome;
 use crate::period;
@@ -26,7 +26,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
         .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to))
         .await?;
     let pick = |f: fn(&GuildTotals) -> i64| (f(&totals), prev.as_ref().map(f));
-    let counted: [(&'static str, &'static str, fn(&GuildTotals) -> i64); 7] = [
+    let counted: [Counted; 7] = [
         ("messages", "Messages", |t| t.messages),
         ("reactions", "Reactions", |t| t.reactions_added),
         ("joins", "Joins", |t| t.joins),
