@@ -254,12 +254,27 @@ async fn hide_delete_resume_and_export_equal_the_ground_truth() {
     final_message(&app, &analyse(exporter), &as_admin).await;
     let pool = &app.db.pool;
     let (g, e) = (Snowflake(guild), Snowflake(erased));
+    // ... and a dashboard session they opened as an admin.
+    let now = chrono::Utc::now();
+    let session = shared::db::dashboard::StoredSession {
+        guild_id: g,
+        user_id: e,
+        generation: 0,
+        sees_private: true,
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    let link_expiry = now + chrono::Duration::hours(1);
+    assert!(
+        shared::db::dashboard::open_session(pool, &[7; 32], link_expiry, &[8; 32], session, now)
+            .await
+            .unwrap()
+    );
     assert!(
         shared::testing::columns_holding_user(pool, g, e)
             .await
             .len()
-            >= 5,
-        "the member is in the rollups, catalogue, audit and access log before"
+            >= 6,
+        "the member is in the rollups, catalogue, audit, access log and dashboard sessions before"
     );
     let answer = final_message(&app, &privacy("delete"), &as_member(guild, erased, vec![])).await;
     assert!(answer.ephemeral() && content(&answer).starts_with("Done"));

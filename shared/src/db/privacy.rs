@@ -187,7 +187,7 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// receiver (0), merged into an existing row of the same key; settings
 /// changes they made stay audited without who made them (actor 0); their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 13] = [
+const ERASE: [(&str, &str); 14] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -227,6 +227,10 @@ const ERASE: [(&str, &str); 13] = [
     (
         "member_privacy",
         "delete from member_privacy where guild_id = $1 and user_id = $2",
+    ),
+    (
+        "dashboard_sessions",
+        "delete from dashboard_sessions where guild_id = $1 and user_id = $2",
     ),
     (
         "access_log (by them)",
