@@ -2,7 +2,7 @@
 //! or one channel against another.
 
 use shared::Snowflake;
-use shared::db::analytics::{self, LeaderboardMetric};
+use shared::db::analytics::{self, Bots, LeaderboardMetric};
 
 use super::frame::{Days, Frame, as_series, total, with_chart};
 use super::leaderboards::ranking;
@@ -98,8 +98,8 @@ async fn two_channels(
         metric
     };
     let (va, vb) = (
-        channel_total(ctx, frame.period, a, metric).await?,
-        channel_total(ctx, frame.period, b, metric).await?,
+        channel_total(ctx, (frame.period, frame.bots), a, metric).await?,
+        channel_total(ctx, (frame.period, frame.bots), b, metric).await?,
     );
     let pool = &ctx.state.pool;
     let name_a = analytics::channel_info(pool, ctx.guild_id, a)
@@ -137,7 +137,7 @@ async fn two_channels(
 /// A channel's total of `metric` (members count as messages).
 async fn channel_total(
     ctx: &Ctx,
-    period: Period,
+    (period, bots): (Period, Bots),
     channel: Snowflake,
     metric: TrendMetric,
 ) -> Outcome<i64> {
@@ -145,15 +145,15 @@ async fn channel_total(
     let (g, from, to) = (ctx.guild_id, period.from, period.to);
     Ok(match metric {
         TrendMetric::Voice => {
-            total(&analytics::voice_hours(pool, g, from, to, Some(channel)).await?)
+            total(&analytics::voice_hours(pool, g, from, to, Some(channel), bots).await?)
         }
         TrendMetric::Reactions => {
             let metric = LeaderboardMetric::ReactionsGiven;
-            let all = ranking(ctx, period, metric, Some(channel), i64::MAX, 0).await?;
+            let all = ranking(ctx, (period, bots), metric, Some(channel), i64::MAX, 0).await?;
             all.rows.iter().map(|r| r.value).sum()
         }
         TrendMetric::Messages | TrendMetric::Members => {
-            total(&analytics::message_hours(pool, g, from, to, None, Some(channel)).await?)
+            total(&analytics::message_hours(pool, g, from, to, None, Some(channel), bots).await?)
         }
     })
 }

@@ -68,7 +68,8 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         previous,
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
-    let totals = analytics::guild_totals(pool, guild, period.from, period.to).await?;
+    let bots = analytics::Bots::from_setting(settings.count_bots);
+    let totals = analytics::guild_totals(pool, guild, period.from, period.to, bots).await?;
     if totals.hours_with_data == 0 {
         return Err(no_data());
     }
@@ -82,6 +83,7 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         label: timeframe_label(request.timeframe, period, tz),
         first_data: first,
         retention_note,
+        bots,
     };
     let mut message = match request.view {
         View::Overview => overview::overview(ctx, &frame, totals).await?,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::super::DbError;
+use super::Bots;
 use crate::ids::Snowflake;
 
 /// What a leaderboard ranks.
@@ -41,12 +42,15 @@ pub struct LeaderboardQuery {
 
 /// Members ranked by the query's metric in the range (value descending,
 /// then user id ascending; zeros left out), `limit` rows from `offset`.
+/// Bots (and, for messages and reactions received, webhooks) are ranked
+/// only when [`Bots::Counted`].
 pub async fn leaderboard<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     query: LeaderboardQuery,
+    bots: Bots,
 ) -> Result<LeaderboardPage, DbError> {
     let LeaderboardQuery {
         metric,
@@ -60,7 +64,7 @@ pub async fn leaderboard<'e>(
         LeaderboardMetric::Messages => {
             "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total
              from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $7)
                and ($4::bigint is null or channel_id = $4 or thread_parent_id = $4)
              group by author_id having sum(messages) > 0
              order by value desc, (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end)
@@ -71,7 +75,7 @@ pub async fn leaderboard<'e>(
              from voice_rollup v
              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
                and ($4::bigint is null or v.channel_id = $4)
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+               and ($7 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
              group by v.user_id having sum(v.seconds) > 0
              order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -82,7 +86,7 @@ pub async fn leaderboard<'e>(
              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot)
+               and ($7 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
              group by r.user_id having sum(r.added) > 0
              order by value desc, (r.user_id::numeric + case when r.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -93,9 +97,9 @@ pub async fn leaderboard<'e>(
              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.receiver_id <> 0
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
-               and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = r.receiver_id
-                                 and w.author_kind <> 0)
+               and ($7 or (not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
+                           and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = r.receiver_id
+                                             and w.author_kind <> 0)))
              group by r.receiver_id having sum(r.added) > 0
              order by value desc, (r.receiver_id::numeric + case when r.receiver_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -108,6 +112,7 @@ pub async fn leaderboard<'e>(
         .bind(channel)
         .bind(limit)
         .bind(offset)
+        .bind(bots.counted())
         .fetch_all(executor)
         .await?;
     let total = rows.first().map_or(0, |r| r.2);
@@ -128,13 +133,14 @@ pub async fn member_rank<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     user_id: Snowflake,
+    bots: Bots,
 ) -> Result<Option<(i64, i64)>, DbError> {
     Ok(sqlx::query_as(
         "with totals as (
              select author_id, sum(messages)::bigint as value,
                     (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
              from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $5)
              group by author_id having sum(messages) > 0
          ), me as (select value, id_order from totals where author_id = $4)
          select (select count(*) from totals t where t.value > me.value
@@ -146,6 +152,7 @@ pub async fn member_rank<'e>(
     .bind(from)
     .bind(to)
     .bind(user_id)
+    .bind(bots.counted())
     .fetch_optional(executor)
     .await?)
 }
