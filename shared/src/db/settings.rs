@@ -362,6 +362,34 @@ pub async fn set_update_channel(
     .await
 }
 
+/// Sets whether bot accounts and webhooks count in every figure, with
+/// audit. Returns the previous value.
+pub async fn set_count_bots(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    count_bots: bool,
+) -> Result<bool, DbError> {
+    let previous = load(&mut *conn, guild_id).await?.count_bots;
+    sqlx::query(
+        "insert into guild_settings (guild_id, count_bots) values ($1, $2)
+         on conflict (guild_id) do update set count_bots = excluded.count_bots, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(count_bots)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "count_bots.set",
+        serde_json::json!({ "count_bots": count_bots, "previous": previous }),
+    )
+    .await?;
+    Ok(previous)
+}
+
 /// Sets how many days the guild's per-member rows are kept (within
 /// [`RETENTION_DAYS_ALLOWED`], checked by the caller and the column), with
 /// audit. Returns the previous value.

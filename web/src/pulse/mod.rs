@@ -25,8 +25,8 @@ pub const DAYS: i64 = 7;
 /// Weeks of the baseline before the reported week.
 pub const BASELINE_WEEKS: i64 = 4;
 
-/// One period's headline figures (bots and webhooks left out, as in
-/// `/serverstats overview`).
+/// One period's headline figures (bots and webhooks counted as the
+/// guild's `count_bots` says, as in `/serverstats overview`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Metrics {
     pub messages: f64,
@@ -86,6 +86,8 @@ pub struct PulseFigures {
     pub incidents: Vec<Incident>,
     /// Hours of the week in which the ingester knows events were lost.
     pub gaps: usize,
+    /// Whether bots and webhooks count in the figures (`count_bots`).
+    pub bots: Bots,
 }
 
 /// The reported week for `now`: the seven local days before today.
@@ -266,6 +268,7 @@ impl PulseFigures {
             .await?
             .len();
         Ok(Self {
+            bots,
             guild_id,
             from,
             to,

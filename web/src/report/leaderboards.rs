@@ -1,4 +1,5 @@
-//! `/topmessagers` and `/leaderboard`: members ranked, bots left out.
+//! `/topmessagers` and `/leaderboard`: members ranked (bots and webhooks
+//! only when the guild counts them).
 
 use shared::Snowflake;
 use shared::db::analytics::{self, Bots, LeaderboardMetric, LeaderboardPage};
