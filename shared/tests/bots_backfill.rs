@@ -86,7 +86,11 @@ async fn rows_written_before_the_split_get_their_bots_share() {
         &[
             span(BOT, h + Duration::minutes(5), None),
             span(NEWCOMER, h + Duration::minutes(10), None),
-            span(OTHER_BOT, h - Duration::days(30), Some(h + Duration::minutes(20))),
+            span(
+                OTHER_BOT,
+                h - Duration::days(30),
+                Some(h + Duration::minutes(20)),
+            ),
         ],
     )
     .await
@@ -179,11 +183,21 @@ async fn rows_written_before_the_split_get_their_bots_share() {
         .await
         .unwrap();
     assert_eq!(
-        (out.reactions_added, out.voice_seconds, out.joins, out.leaves),
+        (
+            out.reactions_added,
+            out.voice_seconds,
+            out.joins,
+            out.leaves
+        ),
         (1, 400, 1, 0)
     );
     assert_eq!(
-        (all.reactions_added, all.voice_seconds, all.joins, all.leaves),
+        (
+            all.reactions_added,
+            all.voice_seconds,
+            all.joins,
+            all.leaves
+        ),
         (3, 1000, 2, 1)
     );
 }

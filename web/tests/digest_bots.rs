@@ -74,14 +74,14 @@ async fn digest_figures_equal_ground_truth_with_and_without_bots() {
             .collect();
         let mut board = truth.leaderboard(&scope, LeaderboardMetric::Messages);
         board.truncate(top.len().max(1));
-        let board: Vec<(u64, i64)> = board
-            .iter()
-            .map(|r| (r.user_id, r.value as i64))
-            .collect();
+        let board: Vec<(u64, i64)> = board.iter().map(|r| (r.user_id, r.value as i64)).collect();
         assert_eq!(top, board, "{bots:?}: top members");
         seen.push(figures);
     }
     // The scenario's bots make every one of these differ.
     let (out, counted) = (seen[0], seen[1]);
-    assert!(counted.0 > out.0 && counted.1 > out.1 && counted.2 > out.2, "{out:?} {counted:?}");
+    assert!(
+        counted.0 > out.0 && counted.1 > out.1 && counted.2 > out.2,
+        "{out:?} {counted:?}"
+    );
 }
