@@ -294,6 +294,9 @@ pub struct Reaction {
     pub emoji: EmojiRef,
     #[serde(default)]
     pub message_author_id: Option<Snowflake>,
+    /// The reactor, in guilds (MESSAGE_REACTION_ADD only).
+    #[serde(default)]
+    pub member: Option<MemberPayload>,
 }
 
 #[derive(Debug, Deserialize)]

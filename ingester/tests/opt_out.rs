@@ -138,6 +138,7 @@ fn batch(
                 emoji: "👍".into(),
             },
             true,
+            false,
         );
         pending.catalogue.members.insert(
             (guild, *author),

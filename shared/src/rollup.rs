@@ -120,7 +120,11 @@ pub struct GuildHourKey {
     pub hour: Hour,
 }
 
-/// Guild-wide totals of one hour.
+/// Guild-wide totals of one hour. Each figure counts everyone; the
+/// `bot_*` fields are the bots' share of it (a reaction by a bot account,
+/// a bot's voice time, a bot joining or leaving), so a figure with bots
+/// left out is the difference. Messages split the same way by author:
+/// `member_messages` against `messages` (bots and webhooks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GuildHourly {
     pub messages: i32,
@@ -137,6 +141,12 @@ pub struct GuildHourly {
     pub leaves: i32,
     pub deletions: i32,
     pub threads_created: i32,
+    pub bot_reactions_added: i32,
+    pub bot_reactions_removed: i32,
+    pub bot_voice_seconds: i64,
+    pub bot_joins: i32,
+    pub bot_rejoins: i32,
+    pub bot_leaves: i32,
 }
 
 impl GuildHourly {
@@ -155,6 +165,12 @@ impl GuildHourly {
         self.leaves += other.leaves;
         self.deletions += other.deletions;
         self.threads_created += other.threads_created;
+        self.bot_reactions_added += other.bot_reactions_added;
+        self.bot_reactions_removed += other.bot_reactions_removed;
+        self.bot_voice_seconds += other.bot_voice_seconds;
+        self.bot_joins += other.bot_joins;
+        self.bot_rejoins += other.bot_rejoins;
+        self.bot_leaves += other.bot_leaves;
     }
 }
 
@@ -164,7 +180,11 @@ pub struct RollupBatch {
     pub messages: HashMap<MessageKey, MessageCounts>,
     pub reactions: HashMap<ReactionKey, ReactionCounts>,
     pub voice_seconds: HashMap<VoiceKey, i32>,
+    /// People in a voice channel at once, bots included: the hour's peak.
     pub voice_peaks: HashMap<ChannelHourKey, i32>,
+    /// The same with bots left out (`voice_peak_rollup.member_peak`);
+    /// a channel with only bots in it has no entry.
+    pub member_voice_peaks: HashMap<ChannelHourKey, i32>,
     pub deletions: HashMap<ChannelHourKey, DeletionCounts>,
     pub guild_hourly: HashMap<GuildHourKey, GuildHourly>,
     /// People in voice in the guild at once (bots left out), the hour's
@@ -180,6 +200,7 @@ impl RollupBatch {
             && self.reactions.is_empty()
             && self.voice_seconds.is_empty()
             && self.voice_peaks.is_empty()
+            && self.member_voice_peaks.is_empty()
             && self.deletions.is_empty()
             && self.guild_hourly.is_empty()
             && self.guild_voice_peaks.is_empty()
@@ -227,7 +248,8 @@ impl RollupBatch {
         self.events += 1;
     }
 
-    pub fn add_reaction(&mut self, key: ReactionKey, added: bool) {
+    /// A reaction added or removed; `by_bot`: the reactor is a bot account.
+    pub fn add_reaction(&mut self, key: ReactionKey, added: bool, by_bot: bool) {
         let (guild_id, hour) = (key.guild_id, key.hour);
         let row = self.reactions.entry(key).or_default();
         let totals_added = i32::from(added);
@@ -237,23 +259,37 @@ impl RollupBatch {
         let totals = self.guild_hour(guild_id, hour);
         totals.reactions_added += totals_added;
         totals.reactions_removed += totals_removed;
+        if by_bot {
+            totals.bot_reactions_added += totals_added;
+            totals.bot_reactions_removed += totals_removed;
+        }
         self.events += 1;
     }
 
-    /// Voice time already split at hour boundaries by the caller.
-    pub fn add_voice_seconds(&mut self, key: VoiceKey, seconds: i32) {
+    /// Voice time already split at hour boundaries by the caller; `bot`:
+    /// the user is a bot account.
+    pub fn add_voice_seconds(&mut self, key: VoiceKey, seconds: i32, bot: bool) {
         if seconds == 0 {
             return;
         }
         *self.voice_seconds.entry(key).or_default() += seconds;
-        self.guild_hour(key.guild_id, key.hour).voice_seconds += i64::from(seconds);
+        let totals = self.guild_hour(key.guild_id, key.hour);
+        totals.voice_seconds += i64::from(seconds);
+        if bot {
+            totals.bot_voice_seconds += i64::from(seconds);
+        }
     }
 
-    /// Records that `concurrent` people were in the channel at once during
-    /// the hour; the stored peak is the greatest such observation.
-    pub fn observe_voice_concurrency(&mut self, key: ChannelHourKey, concurrent: i32) {
+    /// Records that `everyone` people (bots included), `members` of them
+    /// not bots, were in the channel at once during the hour; the stored
+    /// peaks are the greatest such observations.
+    pub fn observe_voice_concurrency(&mut self, key: ChannelHourKey, everyone: i32, members: i32) {
         let peak = self.voice_peaks.entry(key).or_default();
-        *peak = (*peak).max(concurrent);
+        *peak = (*peak).max(everyone);
+        if members > 0 {
+            let peak = self.member_voice_peaks.entry(key).or_default();
+            *peak = (*peak).max(members);
+        }
     }
 
     pub fn add_deletions(&mut self, key: ChannelHourKey, count: i32, bulk: bool) {
@@ -267,15 +303,23 @@ impl RollupBatch {
         self.events += 1;
     }
 
-    pub fn add_join(&mut self, guild_id: Snowflake, hour: Hour, rejoin: bool) {
+    /// A member joined; `bot`: a bot account was added.
+    pub fn add_join(&mut self, guild_id: Snowflake, hour: Hour, rejoin: bool, bot: bool) {
         let totals = self.guild_hour(guild_id, hour);
         totals.joins += 1;
         totals.rejoins += i32::from(rejoin);
+        if bot {
+            totals.bot_joins += 1;
+            totals.bot_rejoins += i32::from(rejoin);
+        }
         self.events += 1;
     }
 
-    pub fn add_leave(&mut self, guild_id: Snowflake, hour: Hour) {
-        self.guild_hour(guild_id, hour).leaves += 1;
+    /// A member left; `bot`: a bot account was removed.
+    pub fn add_leave(&mut self, guild_id: Snowflake, hour: Hour, bot: bool) {
+        let totals = self.guild_hour(guild_id, hour);
+        totals.leaves += 1;
+        totals.bot_leaves += i32::from(bot);
         self.events += 1;
     }
 
@@ -345,6 +389,10 @@ impl RollupBatch {
         }
         for (key, peak) in other.voice_peaks {
             let mine = self.voice_peaks.entry(key).or_default();
+            *mine = (*mine).max(peak);
+        }
+        for (key, peak) in other.member_voice_peaks {
+            let mine = self.member_voice_peaks.entry(key).or_default();
             *mine = (*mine).max(peak);
         }
         for (key, row) in other.deletions {
@@ -440,18 +488,19 @@ mod tests {
         for (target, author, peak) in [(&mut a, 100, 3), (&mut b, 101, 2)] {
             target.add_message(message(4, author));
             target.add_message(message(5, 100));
-            target.observe_voice_concurrency(peak_key, peak);
+            target.observe_voice_concurrency(peak_key, peak, peak - 1);
             target.add_deletions(peak_key, 4, author == 101);
         }
         for (author, peak) in [(100, 3), (101, 2)] {
             both.add_message(message(4, author));
             both.add_message(message(5, 100));
-            both.observe_voice_concurrency(peak_key, peak);
+            both.observe_voice_concurrency(peak_key, peak, peak - 1);
             both.add_deletions(peak_key, 4, author == 101);
         }
         a.merge(b);
         assert_eq!(a, both);
         assert_eq!(a.voice_peaks[&peak_key], 3, "peaks merge with max, not sum");
+        assert_eq!(a.member_voice_peaks[&peak_key], 2);
         assert_eq!(
             a.deletions[&peak_key],
             DeletionCounts {

@@ -54,6 +54,7 @@ fn sample_batch(guild: u64, author_offset: u64) -> RollupBatch {
                 },
             },
             i != 2,
+            i == 1,
         );
         let voice = VoiceKey {
             guild_id: Snowflake(guild),
@@ -61,16 +62,16 @@ fn sample_batch(guild: u64, author_offset: u64) -> RollupBatch {
             channel_id: Snowflake(200),
             user_id: Snowflake(500),
         };
-        batch.add_voice_seconds(voice, 600);
+        batch.add_voice_seconds(voice, 600, i == 1);
         let channel_hour = ChannelHourKey {
             guild_id: Snowflake(guild),
             hour: h,
             channel_id: Snowflake(200),
         };
-        batch.observe_voice_concurrency(channel_hour, 2 + author_offset as i32);
+        batch.observe_voice_concurrency(channel_hour, 2 + author_offset as i32, 1);
         batch.add_deletions(channel_hour, 3, i == 1);
-        batch.add_join(Snowflake(guild), h, i == 0);
-        batch.add_leave(Snowflake(guild), h);
+        batch.add_join(Snowflake(guild), h, i == 0, i == 1);
+        batch.add_leave(Snowflake(guild), h, i == 2);
         batch.add_thread_created(Snowflake(guild), h);
     }
     batch
@@ -221,6 +222,7 @@ async fn one_batch_with_many_keys_across_months() {
                 user_id: Snowflake(1000),
             },
             3600,
+            false,
         );
     }
     assert_eq!(batch.messages.len(), 60 * 24 * 4);
@@ -246,7 +248,7 @@ async fn voice_seconds_over_an_hour_are_refused() {
         user_id: Snowflake(3),
     };
     let mut batch = RollupBatch::default();
-    batch.add_voice_seconds(key, 3000);
+    batch.add_voice_seconds(key, 3000, false);
     flush(&db, &batch).await;
     // A double count would push the hour past 3600 seconds: the schema says no.
     let mut tx = db.pool.begin().await.unwrap();

@@ -199,13 +199,18 @@ async fn retry_later_and_a_failed_channel_fails_its_pending_items() {
 async fn digest_schedule_and_delivery_failure_are_stored_and_audited() {
     let db = TestDatabase::create().await;
     let mut conn = db.pool.acquire().await.unwrap();
-    let defaults = settings::insert_defaults(&mut conn, GUILD).await.unwrap();
-    assert_eq!(defaults.digest_frequency, "none");
+    settings::insert_defaults(&mut conn, GUILD).await.unwrap();
     let stored = digest_settings::load(&db.pool, GUILD)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.schedule, DigestSchedule::default());
+    assert_eq!(stored.schedule.frequency, None, "no digests by default");
+    assert_eq!(
+        stored,
+        digest_settings::DigestSettings::defaults(GUILD),
+        "code defaults equal column defaults"
+    );
 
     let schedule = DigestSchedule {
         frequency: Some(DigestFrequency::Weekly),

@@ -68,6 +68,7 @@ fn activity(batch: &mut RollupBatch, guild: Snowflake, at: DateTime<Utc>) {
             emoji: "👍".into(),
         },
         true,
+        false,
     );
     batch.add_voice_seconds(
         VoiceKey {
@@ -77,6 +78,7 @@ fn activity(batch: &mut RollupBatch, guild: Snowflake, at: DateTime<Utc>) {
             user_id: MEMBER,
         },
         60,
+        false,
     );
 }
 

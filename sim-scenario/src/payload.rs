@@ -260,6 +260,7 @@ pub(crate) struct ReactionShape<'a> {
     pub message_id: u64,
     pub user_id: u64,
     pub user_name: &'a str,
+    pub user_bot: bool,
     pub user_joined_ms: i64,
     pub emoji: EmojiRef<'a>,
     /// Only `MESSAGE_REACTION_ADD` carries it.
@@ -278,7 +279,7 @@ pub(crate) fn reaction(r: &ReactionShape<'_>) -> Value {
     });
     if let Some(a) = r.message_author_id {
         v["message_author_id"] = Value::String(a.to_string());
-        v["member"] = member(r.user_id, r.user_name, false, r.user_joined_ms);
+        v["member"] = member(r.user_id, r.user_name, r.user_bot, r.user_joined_ms);
     }
     v
 }
@@ -288,6 +289,7 @@ pub(crate) struct VoiceShape<'a> {
     pub channel_id: Option<u64>,
     pub user_id: u64,
     pub user_name: &'a str,
+    pub user_bot: bool,
     pub user_joined_ms: i64,
     pub session_id: &'a str,
     pub self_mute: bool,
@@ -300,7 +302,7 @@ pub(crate) fn voice_state(s: &VoiceShape<'_>) -> Value {
         "guild_id": s.guild_id.to_string(),
         "channel_id": s.channel_id.map(|c| c.to_string()),
         "user_id": s.user_id.to_string(),
-        "member": member(s.user_id, s.user_name, false, s.user_joined_ms),
+        "member": member(s.user_id, s.user_name, s.user_bot, s.user_joined_ms),
         "session_id": s.session_id,
         "deaf": false,
         "mute": false,

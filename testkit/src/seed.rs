@@ -79,7 +79,8 @@ pub async fn enable_tracking(pool: &PgPool, guild: u64, timezone: &str) {
 /// Every counted event of `guild` in the truth, as one batch.
 fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
     let g = Snowflake(guild);
-    let everything = Scope::new(guild, i64::MIN / 2, i64::MAX / 2).including_bots();
+    let members_only = Scope::new(guild, i64::MIN / 2, i64::MAX / 2);
+    let everything = members_only.clone().including_bots();
     let mut batch = RollupBatch::default();
     for m in truth.messages.iter().filter(|m| m.guild_id == guild) {
         batch.add_message(MessageFacts {
@@ -105,6 +106,7 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
                 emoji: r.emoji.clone(),
             },
             r.added,
+            r.user_is_bot,
         );
     }
     for ((channel, user, h), seconds) in truth.voice_seconds(&everything) {
@@ -116,9 +118,12 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
                 user_id: Snowflake(user),
             },
             seconds as i32,
+            truth.user_is_bot(guild, user),
         );
     }
+    let member_peaks = truth.peak_concurrent(&members_only);
     for ((channel, h), peak) in truth.peak_concurrent(&everything) {
+        let members = member_peaks.get(&(channel, h)).copied().unwrap_or(0);
         batch.observe_voice_concurrency(
             ChannelHourKey {
                 guild_id: g,
@@ -126,6 +131,7 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
                 channel_id: Snowflake(channel),
             },
             peak as i32,
+            members as i32,
         );
     }
     for d in truth.deletions.iter().filter(|d| d.guild_id == guild) {
@@ -141,10 +147,10 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
     }
     for m in truth.members.iter().filter(|m| m.guild_id == guild) {
         if !m.initial {
-            batch.add_join(g, hour(m.joined_ms), m.rejoin);
+            batch.add_join(g, hour(m.joined_ms), m.rejoin, m.is_bot);
         }
         if let Some(left) = m.left_ms {
-            batch.add_leave(g, hour(left));
+            batch.add_leave(g, hour(left), m.is_bot);
         }
     }
     for t in truth.threads.iter().filter(|t| t.guild_id == guild) {

@@ -93,11 +93,11 @@ pub fn commands() -> Value {
             ]}]
         },
         {
-            "name": "topmessagers", "description": "Members with the most messages (bots left out)", "type": SLASH, "contexts": GUILD,
+            "name": "topmessagers", "description": "Members with the most messages (bots only if /setup counts them)", "type": SLASH, "contexts": GUILD,
             "options": [timeframe(TimeframeChoice::TOP_MESSAGERS)]
         },
         {
-            "name": "leaderboard", "description": "Member leaderboard (bots left out)", "type": SLASH, "contexts": GUILD,
+            "name": "leaderboard", "description": "Member leaderboard (bots only if /setup counts them)", "type": SLASH, "contexts": GUILD,
             "options": [channel("channel", "Only this channel", false),
                         pick::<BoardMetric>("metric", "What to rank"), all_timeframes()]
         },
@@ -109,6 +109,7 @@ pub fn commands() -> Value {
                 pick::<CollectChoice>("channels", "Collect all channels or choose some"),
                 {"type": STRING, "name": "timezone", "description": "IANA timezone, e.g. Europe/Berlin", "autocomplete": true},
                 {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": POSTABLE},
+                {"type": BOOLEAN, "name": "count_bots", "description": "Count bots and webhooks in every figure (default: off)"},
             ]
         },
         {

@@ -3,7 +3,8 @@
 //! # Figures
 //! - **Activity score** (member analysis): `messages + 0.5 × reactions given
 //!   + 0.5 × reactions received + voice minutes ÷ 10`, over the timeframe,
-//!   bots and webhooks left out ([`report::activity_score`]).
+//!   of the member analysed ([`report::activity_score`]); messages by a
+//!   bot account count only when the guild's `count_bots` is on.
 //! - **Forecast** (trends): an ordinary least-squares line through the daily
 //!   totals of the timeframe (local days), extended over the next period
 //!   (as many days as the timeframe, 1–30); the 95% band is ±1.96 residual

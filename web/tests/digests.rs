@@ -88,6 +88,7 @@ fn activity(
             emoji: "👍".into(),
         },
         true,
+        false,
     );
     batch.add_voice_seconds(
         VoiceKey {
@@ -97,8 +98,9 @@ fn activity(
             user_id: Snowflake(501),
         },
         600,
+        false,
     );
-    batch.add_join(guild, hour, false);
+    batch.add_join(guild, hour, false, false);
 }
 
 async fn flush(db: &TestDatabase, batch: &RollupBatch) {
@@ -232,11 +234,11 @@ async fn the_digest_shows_the_overview_figures_of_its_local_day() {
     );
     assert_eq!(key.period_start, from);
     let to = from + Duration::hours(25);
-    let totals = analytics::guild_totals(&db.pool, guild, from, to)
+    let totals = analytics::guild_totals(&db.pool, guild, from, to, analytics::Bots::LeftOut)
         .await
         .unwrap();
     assert_eq!(totals.messages, 2 * 3 + 3 * 5);
-    let active = analytics::active_members(&db.pool, guild, from, to)
+    let active = analytics::active_members(&db.pool, guild, from, to, analytics::Bots::LeftOut)
         .await
         .unwrap();
 

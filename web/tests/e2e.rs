@@ -1,7 +1,8 @@
 //! End to end: a simulated Discord streams a scenario through the real
 //! ingester into PostgreSQL; an admin enables tracking with /setup (in
 //! Europe/Berlin) through signed interactions, and every report equals the
-//! generator's ground truth. The data holds Berlin's spring-forward day
+//! generator's ground truth, with bots left out and then, after
+//! `/setup count_bots:true`, with bots counted. The data holds Berlin's spring-forward day
 //! (28 March 2027, 23 hours).
 
 mod checks;
@@ -48,15 +49,23 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
 
     ingest_everything(&app, Duration::from_secs(120)).await;
 
-    let fixture = Fixture {
+    let mut fixture = Fixture {
         app,
         truth,
         guild,
         dst_day: chrono::NaiveDate::from_ymd_opt(2027, 3, 28).unwrap(),
         content_known: false,
+        count_bots: false,
     };
     checks::overview_and_activity(&fixture).await;
     checks::members_channels_and_trends(&fixture).await;
     checks::member_channel_comparative_and_rankings(&fixture).await;
     checks::channel_privacy(&fixture).await;
+
+    // The same data with bots counted: every figure now equals the truth
+    // with bots included.
+    fixture.count_bots(true).await;
+    checks::overview_and_activity(&fixture).await;
+    checks::members_channels_and_trends(&fixture).await;
+    checks::member_channel_comparative_and_rankings(&fixture).await;
 }

@@ -182,8 +182,11 @@ impl ShardState {
             .filter_map(|v| v.channel_id.map(|c| (v.user_id, c)))
             .collect();
         let filter = self.filter(g.id);
+        let catalogue = &self.catalogue;
         self.voice
-            .replace_guild(&filter, &mut self.pending, g.id, &now_in, at);
+            .replace_guild(&filter, &mut self.pending, g.id, &now_in, at, &|g, u| {
+                catalogue.member(g, u).is_some_and(|m| m.is_bot)
+            });
         Ok(true)
     }
 
@@ -356,6 +359,10 @@ impl ShardState {
         let filter = self.filter(guild_id);
         let parent = self.catalogue.thread_parent(guild_id, r.channel_id);
         if filter.counts_at(at) && filter.collects(r.channel_id, parent) {
+            // An add carries the reactor's member (with `user.bot`); a
+            // remove does not, so the catalogue answers for it.
+            let by_bot =
+                r.member.as_ref().is_some_and(|m| m.user.bot) || self.is_bot(guild_id, r.user_id);
             let key = ReactionKey {
                 guild_id,
                 hour: Hour::containing(at),
@@ -364,7 +371,7 @@ impl ShardState {
                 receiver_id: r.message_author_id.unwrap_or_default(),
                 emoji: r.emoji.key(),
             };
-            self.pending.rollups.add_reaction(key, added);
+            self.pending.rollups.add_reaction(key, added, by_bot);
         }
         Ok(true)
     }
@@ -391,9 +398,12 @@ impl ShardState {
             if filter.counts_at(joined) {
                 // A rejoin follows a leave seen while tracking.
                 let rejoin = previous_leave.is_some_and(|l| filter.since.is_none_or(|s| l >= s));
-                self.pending
-                    .rollups
-                    .add_join(m.guild_id, Hour::containing(joined), rejoin);
+                self.pending.rollups.add_join(
+                    m.guild_id,
+                    Hour::containing(joined),
+                    rejoin,
+                    m.user.bot,
+                );
                 // Raids are people: bots joining (an admin adding several)
                 // are no raid and are left out of its window.
                 if !m.user.bot {
@@ -415,13 +425,14 @@ impl ShardState {
     fn member_remove(&mut self, m: MemberRemove, arrival: DateTime<Utc>) -> Folded {
         let at = self.advance(arrival);
         let filter = self.filter(m.guild_id);
+        let bot = m.user.bot || self.is_bot(m.guild_id, m.user.id);
         let changes = &mut self.pending.catalogue;
         self.catalogue.member_left(changes, m.guild_id, &m.user, at);
         self.catalogue.bump_member_count(changes, m.guild_id, -1);
         if filter.counts_at(at) {
             self.pending
                 .rollups
-                .add_leave(m.guild_id, Hour::containing(at));
+                .add_leave(m.guild_id, Hour::containing(at), bot);
         }
         Ok(true)
     }
@@ -433,6 +444,8 @@ impl ShardState {
         let Some(guild_id) = v.guild_id else {
             return Ok(false);
         };
+        let catalogue = &self.catalogue;
+        let payload_bot = v.member.as_ref().is_some_and(|m| m.user.bot);
         self.voice.update(
             &self.settings,
             &mut self.pending,
@@ -440,6 +453,9 @@ impl ShardState {
             v.user_id,
             v.channel_id,
             at,
+            &|g, u| {
+                (u == v.user_id && payload_bot) || catalogue.member(g, u).is_some_and(|m| m.is_bot)
+            },
         );
         Ok(true)
     }

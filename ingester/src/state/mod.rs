@@ -139,7 +139,8 @@ impl ShardState {
             .chain(away.iter().map(|g| g.guild_id))
             .collect();
         for v in ingest::voice_sessions_of(pool, &all).await? {
-            self.voice.restore(&v);
+            let bot = self.is_bot(v.guild_id, v.user_id);
+            self.voice.restore(&v, bot);
         }
         // Alert windows with their ongoing incidents and cooldowns, as
         // the checkpoint's flush left them (same transaction).
@@ -220,6 +221,13 @@ impl ShardState {
 
     fn filter(&self, guild_id: Snowflake) -> Arc<Filter> {
         self.settings.get(guild_id)
+    }
+
+    /// Whether the catalogue knows `user_id` as a bot account of the guild.
+    fn is_bot(&self, guild_id: Snowflake, user_id: Snowflake) -> bool {
+        self.catalogue
+            .member(guild_id, user_id)
+            .is_some_and(|m| m.is_bot)
     }
 
     /// Guilds of this shard the state knows, in order.
@@ -305,12 +313,9 @@ impl ShardState {
     /// of `at`'s hour is known (it is read before a voice update of the
     /// hour is folded: [`ShardState::voice_usual_needed`]).
     fn observe_voice(&mut self, at: DateTime<Utc>) {
-        let catalogue = &self.catalogue;
         let people = self
             .voice
-            .observe(&self.settings, at, &mut self.pending.rollups, |g, u| {
-                catalogue.member(g, u).is_some_and(|m| m.is_bot)
-            });
+            .observe(&self.settings, at, &mut self.pending.rollups);
         let hour = Hour::containing(at);
         for p in people {
             let Some(Some(usual)) = self.voice_usual.get(&(p.guild_id, hour)).copied() else {

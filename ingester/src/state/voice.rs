@@ -27,6 +27,9 @@ struct Session {
     started: DateTime<Utc>,
     /// Seconds before this instant are in the rollups.
     credited: DateTime<Utc>,
+    /// The user is a bot account: its seconds are the bots' share of the
+    /// guild's voice time, and it counts only in peaks with bots.
+    bot: bool,
 }
 
 #[derive(Debug, Default)]
@@ -53,8 +56,9 @@ pub struct VoiceSessions {
 }
 
 impl VoiceSessions {
-    /// A session open at the last committed flush.
-    pub fn restore(&mut self, row: &VoiceSessionRow) {
+    /// A session open at the last committed flush; `bot`: the user is a
+    /// bot account.
+    pub fn restore(&mut self, row: &VoiceSessionRow, bot: bool) {
         self.open_session(
             row.guild_id,
             row.user_id,
@@ -62,6 +66,7 @@ impl VoiceSessions {
                 channel: row.channel_id,
                 started: row.started_at,
                 credited: row.credited_until,
+                bot,
             },
         );
     }
@@ -89,7 +94,9 @@ impl VoiceSessions {
     }
 
     /// A VOICE_STATE_UPDATE: `channel` is where the user is now (`None`:
-    /// left voice). Mute, deafen and streaming keep the session.
+    /// left voice). Mute, deafen and streaming keep the session. `is_bot`
+    /// tells bot accounts (of a guild) apart.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
         settings: &SettingsCache,
@@ -98,6 +105,7 @@ impl VoiceSessions {
         user_id: Snowflake,
         channel: Option<Snowflake>,
         at: DateTime<Utc>,
+        is_bot: &dyn Fn(Snowflake, Snowflake) -> bool,
     ) {
         let at = floor_second(at);
         let current = self
@@ -112,7 +120,7 @@ impl VoiceSessions {
             self.close(&settings.get(guild_id), pending, guild_id, user_id, at);
         }
         if let Some(channel) = channel {
-            self.open(guild_id, user_id, channel, at);
+            self.open(guild_id, user_id, channel, at, is_bot(guild_id, user_id));
         }
     }
 
@@ -125,6 +133,7 @@ impl VoiceSessions {
         guild_id: Snowflake,
         now_in: &HashMap<Snowflake, Snowflake>,
         at: DateTime<Utc>,
+        is_bot: &dyn Fn(Snowflake, Snowflake) -> bool,
     ) {
         let at = floor_second(at);
         let stale: Vec<Snowflake> = self
@@ -147,7 +156,7 @@ impl VoiceSessions {
                 .get(&guild_id)
                 .is_some_and(|g| g.sessions.contains_key(user));
             if !open {
-                self.open(guild_id, *user, *channel, at);
+                self.open(guild_id, *user, *channel, at, is_bot(guild_id, *user));
             }
         }
     }
@@ -164,6 +173,7 @@ impl VoiceSessions {
         user_id: Snowflake,
         channel: Snowflake,
         at: DateTime<Utc>,
+        bot: bool,
     ) {
         self.open_session(
             guild_id,
@@ -172,6 +182,7 @@ impl VoiceSessions {
                 channel,
                 started: at,
                 credited: at,
+                bot,
             },
         );
         self.unobserved = true;
@@ -193,8 +204,7 @@ impl VoiceSessions {
             credit(
                 &mut pending.rollups,
                 filter,
-                guild_id,
-                user_id,
+                (guild_id, user_id, session.bot),
                 session.channel,
                 session.credited,
                 at,
@@ -205,16 +215,15 @@ impl VoiceSessions {
     }
 
     /// Records the occupancy of every collected, counted channel at `at`
-    /// into the peak concurrency of its hour, and the people in voice in
-    /// each guild (bots left out: `is_bot`) into the guild's hourly peak.
-    /// Returns the people of every counted guild at `at`, with the people
-    /// per channel.
+    /// into the peak concurrency of its hour (with and without bots), and
+    /// the people in voice in each guild (bots left out) into the guild's
+    /// hourly peak. Returns the people of every counted guild at `at`, with
+    /// the people per channel.
     pub fn observe(
         &self,
         settings: &SettingsCache,
         at: DateTime<Utc>,
         rollups: &mut RollupBatch,
-        is_bot: impl Fn(Snowflake, Snowflake) -> bool,
     ) -> Vec<GuildPeople> {
         let hour = Hour::containing(at);
         let mut out = Vec::new();
@@ -223,8 +232,15 @@ impl VoiceSessions {
             if !filter.counts_at(at) {
                 continue;
             }
+            let mut channels: HashMap<Snowflake, u32> = HashMap::new();
+            for s in g.sessions.values() {
+                if filter.collects(s.channel, None) && !s.bot {
+                    *channels.entry(s.channel).or_default() += 1;
+                }
+            }
             for (channel, n) in g.occupancy.iter().filter(|(_, n)| **n > 0) {
                 if filter.collects(*channel, None) {
+                    let members = channels.get(channel).copied().unwrap_or(0);
                     rollups.observe_voice_concurrency(
                         ChannelHourKey {
                             guild_id: *guild_id,
@@ -232,13 +248,8 @@ impl VoiceSessions {
                             channel_id: *channel,
                         },
                         *n,
+                        members as i32,
                     );
-                }
-            }
-            let mut channels: HashMap<Snowflake, u32> = HashMap::new();
-            for (user_id, s) in &g.sessions {
-                if filter.collects(s.channel, None) && !is_bot(*guild_id, *user_id) {
-                    *channels.entry(s.channel).or_default() += 1;
                 }
             }
             let people: u32 = channels.values().sum();
@@ -274,7 +285,12 @@ impl VoiceSessions {
             for (user_id, s) in &mut g.sessions {
                 if s.credited < clock {
                     credit(
-                        rollups, &filter, *guild_id, *user_id, s.channel, s.credited, clock,
+                        rollups,
+                        &filter,
+                        (*guild_id, *user_id, s.bot),
+                        s.channel,
+                        s.credited,
+                        clock,
                     );
                     s.credited = clock;
                 }
@@ -300,12 +316,12 @@ impl VoiceSessions {
 }
 
 /// Adds a voice session's seconds in `[from, to)`, split at UTC hours,
-/// when the guild counts and the channel is collected.
+/// when the guild counts and the channel is collected. `who`: guild, user,
+/// and whether the user is a bot account.
 fn credit(
     rollups: &mut RollupBatch,
     filter: &Filter,
-    guild_id: Snowflake,
-    user_id: Snowflake,
+    (guild_id, user_id, bot): (Snowflake, Snowflake, bool),
     channel_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -326,6 +342,7 @@ fn credit(
                 user_id,
             },
             seconds,
+            bot,
         );
         t = end;
     }

@@ -159,9 +159,11 @@ pub fn expected(t: &GroundTruth, guild: u64) -> RollupBatch {
         if r.added {
             row.added += 1;
             h.reactions_added += 1;
+            h.bot_reactions_added += i32::from(r.user_is_bot);
         } else {
             row.removed += 1;
             h.reactions_removed += 1;
+            h.bot_reactions_removed += i32::from(r.user_is_bot);
         }
     }
 
@@ -176,6 +178,20 @@ pub fn expected(t: &GroundTruth, guild: u64) -> RollupBatch {
             seconds as i32,
         );
         totals!(h).voice_seconds += seconds;
+        if t.user_is_bot(guild, user) {
+            totals!(h).bot_voice_seconds += seconds;
+        }
+    }
+    let members_only = Scope::new(guild, t.start_ms, t.end_ms);
+    for ((channel, h), peak) in t.peak_concurrent(&members_only) {
+        out.member_voice_peaks.insert(
+            ChannelHourKey {
+                guild_id: g,
+                hour: hour(h),
+                channel_id: Snowflake(channel),
+            },
+            peak as i32,
+        );
     }
     for ((channel, h), peak) in t.peak_concurrent(&scope) {
         out.voice_peaks.insert(
@@ -251,9 +267,15 @@ pub fn expected(t: &GroundTruth, guild: u64) -> RollupBatch {
             let h = totals!(m.joined_ms);
             h.joins += 1;
             h.rejoins += growth.rejoins as i32;
+            if m.is_bot {
+                h.bot_joins += 1;
+                h.bot_rejoins += growth.rejoins as i32;
+            }
         }
         if let Some(l) = m.left_ms {
-            totals!(l).leaves += 1;
+            let h = totals!(l);
+            h.leaves += 1;
+            h.bot_leaves += i32::from(m.is_bot);
         }
     }
     for th in t.threads.iter().filter(|th| th.guild_id == guild) {
@@ -351,6 +373,12 @@ pub async fn assert_guild_equals(
         "peak",
         &expected.voice_peaks,
         &actual.voice_peaks,
+        |k| ok(&k.hour),
+    ));
+    problems.extend(diff(
+        "member peak",
+        &expected.member_voice_peaks,
+        &actual.member_voice_peaks,
         |k| ok(&k.hour),
     ));
     problems.extend(diff(

@@ -84,9 +84,29 @@ pub struct DigestSettings {
     pub update_channel_id: Option<Snowflake>,
     /// IANA name, e.g. `Europe/Berlin`.
     pub timezone: String,
+    /// Whether bots count in the digest's figures (`count_bots`).
+    pub count_bots: bool,
     /// The failure recorded for the current update channel, if any (one
     /// recorded for an earlier channel no longer applies).
     pub delivery_failure: Option<DeliveryFailure>,
+}
+
+impl DigestSettings {
+    /// The settings of a guild with no settings row (the column defaults
+    /// of `guild_settings`; a test keeps the two in step).
+    pub fn defaults(guild_id: Snowflake) -> Self {
+        let settings = super::settings::GuildSettings::defaults(guild_id);
+        Self {
+            guild_id,
+            schedule: DigestSchedule::default(),
+            since: None,
+            tracking_enabled: settings.tracking_enabled,
+            update_channel_id: settings.update_channel_id,
+            timezone: settings.timezone,
+            count_bots: settings.count_bots,
+            delivery_failure: None,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -99,6 +119,7 @@ struct Row {
     tracking_enabled: bool,
     update_channel_id: Option<Snowflake>,
     timezone: String,
+    count_bots: bool,
     delivery_failure_channel_id: Option<Snowflake>,
     delivery_failure_code: Option<i32>,
     delivery_failure_message: Option<String>,
@@ -139,6 +160,7 @@ impl From<Row> for DigestSettings {
             tracking_enabled: row.tracking_enabled,
             update_channel_id: row.update_channel_id,
             timezone: row.timezone,
+            count_bots: row.count_bots,
             delivery_failure,
         }
     }
@@ -147,7 +169,7 @@ impl From<Row> for DigestSettings {
 macro_rules! digest_columns {
     () => {
         "guild_id, digest_frequency, digest_hour, digest_weekday, digest_since, tracking_enabled, \
-         update_channel_id, timezone, delivery_failure_channel_id, delivery_failure_code, \
+         update_channel_id, timezone, count_bots, delivery_failure_channel_id, delivery_failure_code, \
          delivery_failure_message, delivery_failed_at"
     };
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::DbError;
+use super::analytics::Bots;
 use super::digest_settings::DigestFrequency;
 use crate::ids::Snowflake;
 
@@ -199,11 +200,12 @@ pub async fn top_emoji<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: i64,
+    bots: Bots,
 ) -> Result<Vec<EmojiUse>, DbError> {
     Ok(sqlx::query_as(
         "select r.emoji, sum(r.added)::bigint as added from reaction_rollup r
          where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
-           and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot)
+           and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
          group by r.emoji having sum(r.added) > 0
          order by added desc, r.emoji limit $4",
     )
@@ -211,6 +213,7 @@ pub async fn top_emoji<'e>(
     .bind(from)
     .bind(to)
     .bind(limit)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }

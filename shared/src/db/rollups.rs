@@ -106,17 +106,25 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
     }
 
     if !batch.voice_peaks.is_empty() {
+        // Every channel with members in it has people in it: the member
+        // peaks' keys are a subset of the peaks' keys.
         let rows: Vec<_> = batch.voice_peaks.iter().collect();
         sqlx::query(
-            "insert into voice_peak_rollup (guild_id, hour, channel_id, peak_concurrent)
-             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::int[])
+            "insert into voice_peak_rollup (guild_id, hour, channel_id, peak_concurrent, member_peak)
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::int[], $5::int[])
              on conflict (guild_id, hour, channel_id) do update set
-                 peak_concurrent = greatest(voice_peak_rollup.peak_concurrent, excluded.peak_concurrent)",
+                 peak_concurrent = greatest(voice_peak_rollup.peak_concurrent, excluded.peak_concurrent),
+                 member_peak = greatest(voice_peak_rollup.member_peak, excluded.member_peak)",
         )
         .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
         .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
         .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
         .bind(rows.iter().map(|(_, v)| **v).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(k, _)| batch.member_voice_peaks.get(*k).copied().unwrap_or(0))
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *conn)
         .await?;
     }
@@ -148,10 +156,13 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
             "insert into guild_hourly
                  (guild_id, hour, messages, member_messages, attachments, embeds, stickers,
                   thread_messages, reactions_added, reactions_removed, voice_seconds,
-                  joins, rejoins, leaves, deletions, threads_created)
+                  joins, rejoins, leaves, deletions, threads_created,
+                  bot_reactions_added, bot_reactions_removed, bot_voice_seconds,
+                  bot_joins, bot_rejoins, bot_leaves)
              select * from unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::int[], $5::int[],
                                   $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::bigint[],
-                                  $12::int[], $13::int[], $14::int[], $15::int[], $16::int[])
+                                  $12::int[], $13::int[], $14::int[], $15::int[], $16::int[],
+                                  $17::int[], $18::int[], $19::bigint[], $20::int[], $21::int[], $22::int[])
              on conflict (guild_id, hour) do update set
                  messages = guild_hourly.messages + excluded.messages,
                  member_messages = guild_hourly.member_messages + excluded.member_messages,
@@ -166,7 +177,13 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
                  rejoins = guild_hourly.rejoins + excluded.rejoins,
                  leaves = guild_hourly.leaves + excluded.leaves,
                  deletions = guild_hourly.deletions + excluded.deletions,
-                 threads_created = guild_hourly.threads_created + excluded.threads_created",
+                 threads_created = guild_hourly.threads_created + excluded.threads_created,
+                 bot_reactions_added = guild_hourly.bot_reactions_added + excluded.bot_reactions_added,
+                 bot_reactions_removed = guild_hourly.bot_reactions_removed + excluded.bot_reactions_removed,
+                 bot_voice_seconds = guild_hourly.bot_voice_seconds + excluded.bot_voice_seconds,
+                 bot_joins = guild_hourly.bot_joins + excluded.bot_joins,
+                 bot_rejoins = guild_hourly.bot_rejoins + excluded.bot_rejoins,
+                 bot_leaves = guild_hourly.bot_leaves + excluded.bot_leaves",
         )
         .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
         .bind(rows.iter().map(|(k, _)| k.hour.start()).collect::<Vec<_>>())
@@ -184,6 +201,12 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
         .bind(column(|v| v.leaves))
         .bind(column(|v| v.deletions))
         .bind(column(|v| v.threads_created))
+        .bind(column(|v| v.bot_reactions_added))
+        .bind(column(|v| v.bot_reactions_removed))
+        .bind(rows.iter().map(|(_, v)| v.bot_voice_seconds).collect::<Vec<_>>())
+        .bind(column(|v| v.bot_joins))
+        .bind(column(|v| v.bot_rejoins))
+        .bind(column(|v| v.bot_leaves))
         .execute(&mut *conn)
         .await?;
     }
@@ -285,21 +308,22 @@ pub async fn load_guild(
         );
     }
 
-    let rows: Vec<(DateTime<Utc>, Snowflake, i32)> = sqlx::query_as(
-        "select hour, channel_id, peak_concurrent from voice_peak_rollup where guild_id = $1",
+    let rows: Vec<(DateTime<Utc>, Snowflake, i32, i32)> = sqlx::query_as(
+        "select hour, channel_id, peak_concurrent, member_peak from voice_peak_rollup where guild_id = $1",
     )
     .bind(guild_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (hour, channel_id, peak) in rows {
-        batch.voice_peaks.insert(
-            ChannelHourKey {
-                guild_id,
-                hour: Hour::containing(hour),
-                channel_id,
-            },
-            peak,
-        );
+    for (hour, channel_id, peak, member_peak) in rows {
+        let key = ChannelHourKey {
+            guild_id,
+            hour: Hour::containing(hour),
+            channel_id,
+        };
+        batch.voice_peaks.insert(key, peak);
+        if member_peak > 0 {
+            batch.member_voice_peaks.insert(key, member_peak);
+        }
     }
 
     let rows: Vec<(DateTime<Utc>, Snowflake, i32, i32)> = sqlx::query_as(
@@ -325,7 +349,8 @@ pub async fn load_guild(
     let rows: Vec<GuildHourlyRow> = sqlx::query_as(
         "select hour, messages, member_messages, attachments, embeds, stickers, thread_messages,
                 reactions_added, reactions_removed, voice_seconds, joins, rejoins, leaves, deletions,
-                threads_created, voice_peak
+                threads_created, voice_peak, bot_reactions_added, bot_reactions_removed,
+                bot_voice_seconds, bot_joins, bot_rejoins, bot_leaves
          from guild_hourly where guild_id = $1",
     )
     .bind(guild_id)
@@ -386,6 +411,12 @@ struct GuildHourlyRow {
     deletions: i32,
     threads_created: i32,
     voice_peak: i32,
+    bot_reactions_added: i32,
+    bot_reactions_removed: i32,
+    bot_voice_seconds: i64,
+    bot_joins: i32,
+    bot_rejoins: i32,
+    bot_leaves: i32,
 }
 
 impl GuildHourlyRow {
@@ -405,6 +436,12 @@ impl GuildHourlyRow {
             leaves: self.leaves,
             deletions: self.deletions,
             threads_created: self.threads_created,
+            bot_reactions_added: self.bot_reactions_added,
+            bot_reactions_removed: self.bot_reactions_removed,
+            bot_voice_seconds: self.bot_voice_seconds,
+            bot_joins: self.bot_joins,
+            bot_rejoins: self.bot_rejoins,
+            bot_leaves: self.bot_leaves,
         }
     }
 }

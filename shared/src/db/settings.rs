@@ -38,7 +38,9 @@ pub const DEFAULT_RETENTION_DAYS: i32 = 90;
 pub const RETENTION_DAYS_ALLOWED: std::ops::RangeInclusive<i32> = 7..=730;
 
 /// A guild's settings. A guild with no row has [`GuildSettings::defaults`]:
-/// tracking off, so nothing is recorded until an admin enables it.
+/// tracking off, so nothing is recorded until an admin enables it. The
+/// digest schedule and delivery columns of the same row are read by
+/// `digest_settings`, which owns them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuildSettings {
     pub guild_id: Snowflake,
@@ -48,8 +50,7 @@ pub struct GuildSettings {
     pub update_channel_id: Option<Snowflake>,
     /// IANA name, e.g. `Europe/Berlin`.
     pub timezone: String,
-    /// `none`, `hourly`, `daily` or `weekly` (see `digest_settings`).
-    pub digest_frequency: String,
+    /// Bots and webhooks count in every figure (`/setup count_bots`).
     pub count_bots: bool,
     pub retention_days: i32,
 }
@@ -65,7 +66,6 @@ impl GuildSettings {
             collect_mode: CollectMode::All,
             update_channel_id: None,
             timezone: "UTC".to_owned(),
-            digest_frequency: "none".to_owned(),
             count_bots: false,
             retention_days: DEFAULT_RETENTION_DAYS,
         }
@@ -80,7 +80,6 @@ struct SettingsRow {
     collect_mode: String,
     update_channel_id: Option<Snowflake>,
     timezone: String,
-    digest_frequency: String,
     count_bots: bool,
     retention_days: i32,
 }
@@ -94,7 +93,6 @@ impl From<SettingsRow> for GuildSettings {
             collect_mode: CollectMode::from_db(&row.collect_mode),
             update_channel_id: row.update_channel_id,
             timezone: row.timezone,
-            digest_frequency: row.digest_frequency,
             count_bots: row.count_bots,
             retention_days: row.retention_days,
         }
@@ -105,7 +103,7 @@ impl From<SettingsRow> for GuildSettings {
 macro_rules! settings_columns {
     () => {
         "guild_id, tracking_enabled, tracking_since, collect_mode, update_channel_id, timezone, \
-         digest_frequency, count_bots, retention_days"
+         count_bots, retention_days"
     };
 }
 
@@ -360,6 +358,34 @@ pub async fn set_update_channel(
         serde_json::json!({ "channel_id": channel_id }),
     )
     .await
+}
+
+/// Sets whether bot accounts and webhooks count in every figure, with
+/// audit. Returns the previous value.
+pub async fn set_count_bots(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    actor_id: Snowflake,
+    count_bots: bool,
+) -> Result<bool, DbError> {
+    let previous = load(&mut *conn, guild_id).await?.count_bots;
+    sqlx::query(
+        "insert into guild_settings (guild_id, count_bots) values ($1, $2)
+         on conflict (guild_id) do update set count_bots = excluded.count_bots, updated_at = now()",
+    )
+    .bind(guild_id)
+    .bind(count_bots)
+    .execute(&mut *conn)
+    .await?;
+    record_audit(
+        conn,
+        guild_id,
+        actor_id,
+        "count_bots.set",
+        serde_json::json!({ "count_bots": count_bots, "previous": previous }),
+    )
+    .await?;
+    Ok(previous)
 }
 
 /// Sets how many days the guild's per-member rows are kept (within

@@ -7,10 +7,14 @@
 //! (channel lifecycle), [`threads`], [`incidents`] (the join raid and mass
 //! deletion), [`messages`] (posts, on the daily [`rhythm`]), [`reactions`]
 //! and [`deletions`] (what happens to a message after it is posted),
-//! [`voice`], and finally [`snapshot`] (the `GUILD_CREATE` at the start).
-//! The samplers are in [`sampling`]; all draws come from one seeded stream,
-//! so their order is the output and reordering calls changes every scenario.
+//! [`voice`], [`bots`] (bots in voice, reacting, added and removed), and
+//! finally [`snapshot`] (the `GUILD_CREATE` at the start).
+//! The samplers are in [`sampling`]; all draws come from one seeded stream
+//! (except [`bots`], which has its own, so that adding it changed nothing
+//! else), so their order is the output and reordering calls changes every
+//! scenario.
 
+mod bots;
 mod channels;
 mod community;
 mod deletions;
@@ -59,7 +63,10 @@ pub const DEFAULT_START_MS: i64 = 1_791_590_400_000;
 /// from 7) post and react in. About 80% of
 /// `members_per_guild` humans are present at the start and 35% join later;
 /// about 12% leave and a third of those come back. Two bots post in
-/// `#bot-commands`, one webhook in `#announcements`. Message activity is
+/// `#bot-commands`, one webhook in `#announcements`; one of the bots
+/// (`Jukebox`) is in voice most evenings, the other (`PulseBot`) reacts to
+/// some posts in `#general`, and a third (`Greeter`) is added, removed and
+/// added again. Message activity is
 /// Pareto-distributed over members (40% never post) and channels, with a
 /// daily cycle (UTC evening peak) and busier weekends; 15% of posts go to
 /// open threads. Reactions (unicode and custom emoji, some removed later),
@@ -95,6 +102,7 @@ pub fn generate_from(seed: u64, size: ScenarioSize, start_ms: i64) -> (Scenario,
     assert!(size.days >= 1 && size.guilds >= 1 && size.members_per_guild >= 4);
     let end_ms = start_ms + i64::from(size.days) * DAY;
     let mut g = Gen {
+        seed,
         rng: ChaCha8Rng::seed_from_u64(seed),
         next_low: 0,
         seq: 0,
@@ -129,6 +137,7 @@ pub fn generate_from(seed: u64, size: ScenarioSize, start_ms: i64) -> (Scenario,
 /// The generator's state: the random stream, the id counter and what has
 /// been written so far.
 struct Gen {
+    seed: u64,
     rng: ChaCha8Rng,
     next_low: u64,
     seq: u64,
@@ -196,6 +205,7 @@ impl Gen {
         if planted {
             self.surge(&mut gm, size);
         }
+        self.bot_activity(gi, &mut gm);
         self.record_static_truth(&gm);
         self.guild_create(&gm, created)
     }

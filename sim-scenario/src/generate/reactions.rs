@@ -59,6 +59,7 @@ impl Gen {
                     message_id,
                     user_id: giver.id,
                     user_name: &giver.name,
+                    user_bot: false,
                     user_joined_ms: joined,
                     emoji: eref,
                     message_author_id: Some(author),

@@ -78,6 +78,7 @@ pub(super) mod tests {
     pub(in crate::generate) fn gen_with(seed: u64) -> Gen {
         let (_, truth) = crate::Script::new(1, DEFAULT_START_MS, 1).finish();
         Gen {
+            seed,
             rng: ChaCha8Rng::seed_from_u64(seed),
             next_low: 0,
             seq: 0,

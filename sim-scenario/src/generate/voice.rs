@@ -150,6 +150,7 @@ impl Gen {
                 channel_id: room.map(|r| rooms[r].0),
                 user_id: u.id,
                 user_name: &u.name,
+                user_bot: u.bot,
                 user_joined_ms: joined,
                 session_id: &session_id,
                 self_mute,
@@ -172,7 +173,7 @@ impl Gen {
             if is_move && rooms.len() > 1 {
                 let next =
                     (room + 1 + self.between(0, rooms.len() as i64 - 1) as usize) % rooms.len();
-                self.voice_interval(gm.id, rooms[room].0, u.id, seg_start, *t);
+                self.voice_interval(gm.id, rooms[room].0, u, seg_start, *t);
                 seg_start = *t;
                 room = next;
             } else if self.chance(0.7) {
@@ -191,7 +192,7 @@ impl Gen {
                 state(Some(room), self_mute, self_deaf),
             );
         }
-        self.voice_interval(gm.id, rooms[room].0, u.id, seg_start, e);
+        self.voice_interval(gm.id, rooms[room].0, u, seg_start, e);
         self.push(
             e,
             gm.id,
@@ -204,15 +205,15 @@ impl Gen {
         &mut self,
         guild_id: u64,
         channel_id: u64,
-        user_id: u64,
+        user: &UserM,
         start_ms: i64,
         end_ms: i64,
     ) {
         self.truth.voice.push(VoiceInterval {
             guild_id,
             channel_id,
-            user_id,
-            user_is_bot: false,
+            user_id: user.id,
+            user_is_bot: user.bot,
             start_ms,
             end_ms,
         });

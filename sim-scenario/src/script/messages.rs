@@ -186,6 +186,7 @@ impl Script {
             message_id: message,
             user_id: user,
             user_name: &name,
+            user_bot: bot,
             user_joined_ms: joined,
             emoji: eref,
             message_author_id: added.then_some(author),

@@ -38,6 +38,7 @@ impl Script {
             channel_id: channel,
             user_id: user,
             user_name: &p.name,
+            user_bot: p.bot,
             user_joined_ms: p.joined.expect("voice users are members"),
             session_id: session,
             self_mute: mute,

@@ -47,15 +47,7 @@ impl WeekdayChoice {
 pub(super) async fn delivery_settings(ctx: &Ctx) -> Outcome<DigestSettings> {
     Ok(digest_settings::load(&ctx.state.pool, ctx.guild_id)
         .await?
-        .unwrap_or_else(|| DigestSettings {
-            guild_id: ctx.guild_id,
-            schedule: DigestSchedule::default(),
-            since: None,
-            tracking_enabled: false,
-            update_channel_id: None,
-            timezone: "UTC".to_owned(),
-            delivery_failure: None,
-        }))
+        .unwrap_or_else(|| DigestSettings::defaults(ctx.guild_id)))
 }
 
 pub(super) async fn set_digest(ctx: &Ctx, options: &Options) -> Outcome<Reply> {

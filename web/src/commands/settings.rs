@@ -1,4 +1,5 @@
-//! The admin commands: `/setup` (and its channel select),
+//! The admin commands: `/setup` (and its channel select; its `count_bots`
+//! option decides whether bots and webhooks count in every figure),
 //! `/set-update-channel`, `/add-collect-channel`, `/remove-collect-channel`,
 //! `/retention`.
 //! Each is checked against the caller's permissions and audited.
@@ -93,6 +94,9 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         settings::set_update_channel(&mut tx, ctx.guild_id, ctx.user_id, Some(channel)).await?;
         digest_settings::clear_delivery_failure(&mut tx, ctx.guild_id).await?;
     }
+    if let Some(count_bots) = options.boolean("count_bots") {
+        settings::set_count_bots(&mut tx, ctx.guild_id, ctx.user_id, count_bots).await?;
+    }
     tx.commit().await?;
     let settings = settings::load(&ctx.state.pool, ctx.guild_id)
         .await
@@ -140,6 +144,15 @@ fn settings_embed(ctx: &Ctx, settings: &GuildSettings) -> Embed {
             true,
         )
         .field("Timezone", settings.timezone.clone(), true)
+        .field(
+            "Bots",
+            if settings.count_bots {
+                "counted in every figure"
+            } else {
+                "left out of every figure"
+            },
+            true,
+        )
         .field(
             "Update channel",
             settings

@@ -42,7 +42,7 @@ const HOURS: [Column; 24] = [
 pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
     let cells = period::heatmap(&series_of(&hours, |h| h.messages), frame.tz);
     let title = format!(
         "Messages by hour and weekday ({}) · {}",

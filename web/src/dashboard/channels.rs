@@ -26,14 +26,14 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let privacy = Privacy::load(ctx).await?;
-    let usage = analytics::channel_usage(pool, g, p.from, p.to).await?;
+    let usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
     let authors: HashMap<_, _> = analytics::channel_authors(pool, g, p.from, p.to)
         .await?
         .into_iter()
         .map(|a| (a.channel_id, a))
         .collect();
     let before: Option<HashMap<_, _>> = frame
-        .before(|q| analytics::channel_usage(pool, g, q.from, q.to))
+        .before(|q| analytics::channel_usage(pool, g, q.from, q.to, frame.bots))
         .await?
         .map(|rows| {
             rows.into_iter()
@@ -106,7 +106,7 @@ pub async fn voice_page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcom
         ],
     )
     .sortable();
-    for v in analytics::voice_usage(pool, g, p.from, p.to).await? {
+    for v in analytics::voice_usage(pool, g, p.from, p.to, frame.bots).await? {
         if privacy.hidden(v.channel_id) {
             left_out = true;
             continue;

@@ -38,9 +38,9 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
         ),
     ];
     // Read at once: on a large server each ranking takes a while.
-    let ranked = futures_util::future::try_join_all(
-        boards.map(|(_, _, _, metric)| ranking(ctx, frame.period, metric, None, LISTED, 0)),
-    )
+    let ranked = futures_util::future::try_join_all(boards.map(|(_, _, _, metric)| {
+        ranking(ctx, (frame.period, frame.bots), metric, None, LISTED, 0)
+    }))
     .await?;
     let mut blocks = Vec::new();
     for ((id, caption, value_label, metric), board) in boards.into_iter().zip(ranked) {

@@ -22,8 +22,8 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let prev = previous_totals(ctx, frame).await?;
-    let membership = analytics::membership(pool, g, p.from, p.to).await?;
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
     let counted: [Counted; 4] = [
         ("joins", "Joins", |t| t.joins),
         ("leaves", "Leaves", |t| t.leaves),
@@ -136,7 +136,7 @@ async fn cohorts(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
     for week in weeks.into_iter().rev().take(MAX_COHORT_WEEKS) {
         let from = period::local_midnight(week, frame.tz).max(frame.period.from);
         let to = period::local_midnight(week + Duration::days(7), frame.tz).min(frame.period.to);
-        let c = analytics::join_cohort(pool, ctx.guild_id, from, to, ctx.now).await?;
+        let c = analytics::join_cohort(pool, ctx.guild_id, from, to, ctx.now, frame.bots).await?;
         let ratio = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
         table.rows.push(vec![
             Cell::Text(week.to_string()),

@@ -20,10 +20,10 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let prev = previous_totals(ctx, frame).await?;
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
-    let membership = analytics::membership(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
+    let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
     let (active, prev_active) = frame
-        .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to))
+        .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots))
         .await?;
     let pick = |f: fn(&GuildTotals) -> i64| (f(&totals), prev.as_ref().map(f));
     let counted: [Counted; 7] = [

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use shared::Snowflake;
 use shared::db::DbError;
+use shared::db::analytics::Bots;
 use shared::db::digest_settings::{self, DigestFrequency, DigestSettings};
 use shared::db::digests::{self, DigestKey, DigestOutcome};
 use shared::db::outbox::{self, NewOutboxItem, OutboxFile, OutboxKind};
@@ -127,7 +128,8 @@ async fn run_guild(
         return Ok(());
     };
     let previous = schedule::previous(period, &guild.schedule, tz);
-    let figures = render::gather(&mut tx, guild.guild_id, period, previous, tz, late).await?;
+    let bots = Bots::from_setting(guild.count_bots);
+    let figures = render::gather(&mut tx, guild.guild_id, period, previous, tz, late, bots).await?;
     if period.frequency == DigestFrequency::Hourly && figures.is_empty() {
         digests::settle(&mut *tx, key, DigestOutcome::SkippedEmpty, None).await?;
         tx.commit().await?;
@@ -218,7 +220,17 @@ pub async fn preview(
     let previous = schedule::latest(frequency, &settings.schedule, tz, now);
     let period = schedule::following(previous, &settings.schedule, tz);
     let mut conn = pool.acquire().await?;
-    let figures = render::gather(&mut conn, settings.guild_id, period, previous, tz, false).await?;
+    let bots = Bots::from_setting(settings.count_bots);
+    let figures = render::gather(
+        &mut conn,
+        settings.guild_id,
+        period,
+        previous,
+        tz,
+        false,
+        bots,
+    )
+    .await?;
     Ok(Some(render_message(figures).await?))
 }
 

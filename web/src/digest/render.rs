@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use shared::Snowflake;
 use shared::db::DbError;
 use shared::db::analytics::{
-    self, ChannelUsage, GuildTotals, HourTotals, LeaderboardMetric, LeaderboardQuery, Ranked,
+    self, Bots, ChannelUsage, GuildTotals, HourTotals, LeaderboardMetric, LeaderboardQuery, Ranked,
 };
 use shared::db::digest_settings::DigestFrequency;
 use shared::db::digests::{self, EmojiUse};
@@ -75,14 +75,15 @@ pub async fn gather(
     previous: DigestPeriod,
     tz: Tz,
     late: bool,
+    bots: Bots,
 ) -> Result<DigestFigures, DbError> {
     let (from, to) = (period.from, period.to);
-    let totals = analytics::guild_totals(&mut *conn, guild, from, to).await?;
+    let totals = analytics::guild_totals(&mut *conn, guild, from, to, bots).await?;
     let previous_totals =
-        analytics::guild_totals(&mut *conn, guild, previous.from, previous.to).await?;
-    let active_members = analytics::active_members(&mut *conn, guild, from, to).await?;
+        analytics::guild_totals(&mut *conn, guild, previous.from, previous.to, bots).await?;
+    let active_members = analytics::active_members(&mut *conn, guild, from, to, bots).await?;
     let previous_active_members =
-        analytics::active_members(&mut *conn, guild, previous.from, previous.to).await?;
+        analytics::active_members(&mut *conn, guild, previous.from, previous.to, bots).await?;
     let top_members = analytics::leaderboard(
         &mut *conn,
         guild,
@@ -94,6 +95,7 @@ pub async fn gather(
             limit: TOP,
             offset: 0,
         },
+        bots,
     )
     .await?
     .rows;
@@ -101,11 +103,11 @@ pub async fn gather(
     // channels are left out of the list, as for a member without Manage
     // Server (totals still count them).
     let private = shared::db::catalogue::private_channels(&mut *conn, guild).await?;
-    let mut top_channels = analytics::channel_usage(&mut *conn, guild, from, to).await?;
+    let mut top_channels = analytics::channel_usage(&mut *conn, guild, from, to, bots).await?;
     top_channels.retain(|c| c.messages > 0 && !private.contains(&c.channel_id));
     top_channels.truncate(TOP as usize);
-    let top_emoji = digests::top_emoji(&mut *conn, guild, from, to, TOP).await?;
-    let hours = analytics::guild_hours(&mut *conn, guild, from, to).await?;
+    let top_emoji = digests::top_emoji(&mut *conn, guild, from, to, TOP, bots).await?;
+    let hours = analytics::guild_hours(&mut *conn, guild, from, to, bots).await?;
     Ok(DigestFigures {
         period,
         previous,

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use shared::Snowflake;
 use shared::alerts::Incident;
 use shared::db::DbError;
-use shared::db::analytics::{self, JoinCohort, LeaderboardMetric, LeaderboardQuery, Ranked};
+use shared::db::analytics::{self, Bots, JoinCohort, LeaderboardMetric, LeaderboardQuery, Ranked};
 use sqlx::{PgConnection, PgPool};
 
 use crate::period::local_midnight;
@@ -26,8 +26,8 @@ pub const DAYS: i64 = 7;
 /// Weeks of the baseline before the reported week.
 pub const BASELINE_WEEKS: i64 = 4;
 
-/// One period's headline figures (bots and webhooks left out, as in
-/// `/serverstats overview`).
+/// One period's headline figures (bots and webhooks counted as the
+/// guild's `count_bots` says, as in `/serverstats overview`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Metrics {
     pub messages: f64,
@@ -87,6 +87,8 @@ pub struct PulseFigures {
     pub incidents: Vec<Incident>,
     /// Hours of the week in which the ingester knows events were lost.
     pub gaps: usize,
+    /// Whether bots and webhooks count in the figures (`count_bots`).
+    pub bots: Bots,
 }
 
 /// The reported week for `now`: the seven local days before today.
@@ -101,9 +103,10 @@ async fn metrics(
     guild: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<(Metrics, i64), DbError> {
-    let totals = analytics::guild_totals(&mut *conn, guild, from, to).await?;
-    let active = analytics::active_members(&mut *conn, guild, from, to).await?;
+    let totals = analytics::guild_totals(&mut *conn, guild, from, to, bots).await?;
+    let active = analytics::active_members(&mut *conn, guild, from, to, bots).await?;
     Ok((
         Metrics {
             messages: totals.messages as f64,
@@ -152,16 +155,16 @@ impl PulseFigures {
                 local_midnight(to_day, tz),
             )
         };
-        let (week, _) = metrics(conn, guild_id, from, to).await?;
+        let settings = shared::db::settings::load(&mut *conn, guild_id).await?;
+        let bots = Bots::from_setting(settings.count_bots);
+        let (week, _) = metrics(conn, guild_id, from, to, bots).await?;
         let (p_from, p_to) = week_before(1);
-        let (previous, previous_hours) = metrics(conn, guild_id, p_from, p_to).await?;
+        let (previous, previous_hours) = metrics(conn, guild_id, p_from, p_to, bots).await?;
         let mut sum = Metrics::default();
         let mut weeks = 0u32;
         // Weeks wholly tracked only: a week that began before tracking did
         // would pull the mean down with hours nobody recorded.
-        let tracked_since = shared::db::settings::load(&mut *conn, guild_id)
-            .await?
-            .tracking_since;
+        let tracked_since = settings.tracking_since;
         for k in 1..=BASELINE_WEEKS {
             let (b_from, b_to) = week_before(k);
             if tracked_since.is_some_and(|since| b_from < since) {
@@ -171,7 +174,7 @@ impl PulseFigures {
             let (m, hours) = if k == 1 {
                 (previous, previous_hours)
             } else {
-                metrics(conn, guild_id, b_from, b_to).await?
+                metrics(conn, guild_id, b_from, b_to, bots).await?
             };
             if hours > 0 {
                 weeks += 1;
@@ -195,8 +198,9 @@ impl PulseFigures {
             }
         });
 
-        let now_usage = analytics::channel_usage(&mut *conn, guild_id, from, to).await?;
-        let before_usage = analytics::channel_usage(&mut *conn, guild_id, p_from, p_to).await?;
+        let now_usage = analytics::channel_usage(&mut *conn, guild_id, from, to, bots).await?;
+        let before_usage =
+            analytics::channel_usage(&mut *conn, guild_id, p_from, p_to, bots).await?;
         let mut channels: Vec<ChannelChange> = now_usage
             .iter()
             .map(|c| ChannelChange {
@@ -232,10 +236,11 @@ impl PulseFigures {
                 limit: 3,
                 offset: 0,
             },
+            bots,
         )
         .await?;
 
-        let hours = analytics::guild_hours(&mut *conn, guild_id, from, to).await?;
+        let hours = analytics::guild_hours(&mut *conn, guild_id, from, to, bots).await?;
         let mut cells: std::collections::BTreeMap<(u32, u32), i64> = Default::default();
         for h in &hours {
             let local = h.hour.with_timezone(&tz);
@@ -252,7 +257,7 @@ impl PulseFigures {
                 (day, *h, *m)
             });
 
-        let cohort = analytics::join_cohort(&mut *conn, guild_id, from, to, now).await?;
+        let cohort = analytics::join_cohort(&mut *conn, guild_id, from, to, now, bots).await?;
         let mut incidents: Vec<Incident> =
             shared::db::alerts::recent_incidents(&mut *conn, guild_id, None, 200)
                 .await?
@@ -264,6 +269,7 @@ impl PulseFigures {
             .await?
             .len();
         Ok(Self {
+            bots,
             guild_id,
             from,
             to,

@@ -17,6 +17,7 @@ use chrono::Duration;
 use super::PulseFigures;
 use super::builtin::{self, PulseText, decimal};
 use super::providers::Prompt;
+use shared::db::analytics::Bots;
 
 /// Bumped whenever the prompt's wording or data change, so a stored
 /// report says which prompt wrote it.
@@ -103,7 +104,11 @@ pub fn data(f: &PulseFigures) -> String {
             day(f.to - Duration::hours(12)),
             f.tz.name()
         ),
-        "Headline figures (bots and webhooks left out):".to_owned(),
+        match f.bots {
+            Bots::LeftOut => "Headline figures (bots and webhooks left out):",
+            Bots::Counted => "Headline figures (bots and webhooks counted like members):",
+        }
+        .to_owned(),
     ];
     lines.extend(metric_lines(f));
 

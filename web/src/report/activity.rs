@@ -22,9 +22,9 @@ pub(super) async fn activity(
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let prev = previous_totals(ctx, frame).await?;
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
     let (content, prev_content) = frame
-        .now_and_before(|q| analytics::member_content(pool, g, q.from, q.to))
+        .now_and_before(|q| analytics::member_content(pool, g, q.from, q.to, frame.bots))
         .await?;
     let (before, before_content) = (prev.as_ref(), prev_content.as_ref());
     let mut embed = Embed::new(format!("Activity · {} · {}", kind.key(), frame.label));
@@ -47,9 +47,9 @@ pub(super) async fn activity(
             (series_of(&hours, |h| h.messages), int)
         }
         ActivityKind::Voice => {
-            let voice = analytics::voice_hours(pool, g, p.from, p.to, None).await?;
+            let voice = analytics::voice_hours(pool, g, p.from, p.to, None, frame.bots).await?;
             let prev_total = frame
-                .before(|q| analytics::voice_hours(pool, g, q.from, q.to, None))
+                .before(|q| analytics::voice_hours(pool, g, q.from, q.to, None, frame.bots))
                 .await?
                 .map(|rows| total(&rows));
             embed = embed.field(

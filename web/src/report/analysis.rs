@@ -40,14 +40,17 @@ fn score(messages: i64, i: &MemberInteractions) -> f64 {
 pub(super) async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome<Message> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let hours = analytics::message_hours(pool, g, p.from, p.to, Some(user), None).await?;
+    let hours =
+        analytics::message_hours(pool, g, p.from, p.to, Some(user), None, frame.bots).await?;
     let messages = total(&hours);
     let interactions = analytics::member_interactions(pool, g, p.from, p.to, user).await?;
-    let rank = analytics::member_rank(pool, g, p.from, p.to, user).await?;
-    let channels = analytics::member_channels(pool, g, p.from, p.to, user).await?;
+    let rank = analytics::member_rank(pool, g, p.from, p.to, user, frame.bots).await?;
+    let channels = analytics::member_channels(pool, g, p.from, p.to, user, frame.bots).await?;
     let before = frame
         .before(|q| async move {
-            let hours = analytics::message_hours(pool, g, q.from, q.to, Some(user), None).await?;
+            let hours =
+                analytics::message_hours(pool, g, q.from, q.to, Some(user), None, frame.bots)
+                    .await?;
             let interactions = analytics::member_interactions(pool, g, q.from, q.to, user).await?;
             Ok::<_, shared::db::DbError>((total(&hours), interactions))
         })
@@ -156,10 +159,19 @@ pub(super) async fn channel(
         ChannelMetric::Messages => {
             let (rows, prev) = frame
                 .now_and_before(|q| async move {
-                    analytics::message_hours(pool, g, q.from, q.to, None, Some(channel)).await
+                    analytics::message_hours(pool, g, q.from, q.to, None, Some(channel), frame.bots)
+                        .await
                 })
                 .await?;
-            let top = ranking(ctx, p, LeaderboardMetric::Messages, Some(channel), 5, 0).await?;
+            let top = ranking(
+                ctx,
+                (p, frame.bots),
+                LeaderboardMetric::Messages,
+                Some(channel),
+                5,
+                0,
+            )
+            .await?;
             embed = embed
                 .field(
                     "Messages (threads included)",
@@ -172,10 +184,10 @@ pub(super) async fn channel(
         ChannelMetric::Voice => {
             let (rows, prev) = frame
                 .now_and_before(|q| async move {
-                    analytics::voice_hours(pool, g, q.from, q.to, Some(channel)).await
+                    analytics::voice_hours(pool, g, q.from, q.to, Some(channel), frame.bots).await
                 })
                 .await?;
-            let usage = analytics::voice_usage(pool, g, p.from, p.to).await?;
+            let usage = analytics::voice_usage(pool, g, p.from, p.to, frame.bots).await?;
             let peak = usage.iter().find(|u| u.channel_id == channel);
             let prev = prev.as_deref().map(total);
             embed = embed

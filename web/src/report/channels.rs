@@ -25,7 +25,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
     let left_out;
     let listed: Vec<(String, f64, String)> = match kind {
         ChannelKind::Voice => {
-            let mut usage = analytics::voice_usage(pool, g, p.from, p.to).await?;
+            let mut usage = analytics::voice_usage(pool, g, p.from, p.to, frame.bots).await?;
             let before = usage.len();
             usage.retain(|v| !privacy.hidden(v.channel_id));
             left_out = usage.len() < before;
@@ -48,7 +48,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
                 .collect()
         }
         ChannelKind::Threads => {
-            let mut usage = analytics::channel_usage(pool, g, p.from, p.to).await?;
+            let mut usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
             usage.retain(|c| c.thread_messages > 0 || c.threads_created > 0);
             let before = usage.len();
             usage.retain(|c| !privacy.hidden(c.channel_id));
@@ -72,7 +72,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
             )
         }
         ChannelKind::Text | ChannelKind::Forum => {
-            let mut usage = analytics::channel_usage(pool, g, p.from, p.to).await?;
+            let mut usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
             let forum = i16::from(u8::from(ChannelType::GuildForum));
             let wanted = |c: &ChannelUsage| (c.kind == Some(forum)) == (kind == ChannelKind::Forum);
             usage.retain(|c| c.messages > 0 && wanted(c));

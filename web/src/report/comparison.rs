@@ -2,7 +2,7 @@
 //! or one channel against another.
 
 use shared::Snowflake;
-use shared::db::analytics::{self, LeaderboardMetric};
+use shared::db::analytics::{self, Bots, LeaderboardMetric};
 
 use super::frame::{Days, Frame, as_series, total, with_chart};
 use super::privacy::{Privacy, mention};
@@ -97,8 +97,8 @@ async fn two_channels(
         metric
     };
     let (va, vb) = (
-        channel_total(ctx, frame.period, a, metric).await?,
-        channel_total(ctx, frame.period, b, metric).await?,
+        channel_total(ctx, (frame.period, frame.bots), a, metric).await?,
+        channel_total(ctx, (frame.period, frame.bots), b, metric).await?,
     );
     let pool = &ctx.state.pool;
     let name_a = analytics::channel_info(pool, ctx.guild_id, a)
@@ -136,7 +136,7 @@ async fn two_channels(
 /// A channel's total of `metric` (members count as messages).
 async fn channel_total(
     ctx: &Ctx,
-    period: Period,
+    (period, bots): (Period, Bots),
     channel: Snowflake,
     metric: TrendMetric,
 ) -> Outcome<i64> {
@@ -144,7 +144,7 @@ async fn channel_total(
     let (g, from, to) = (ctx.guild_id, period.from, period.to);
     Ok(match metric {
         TrendMetric::Voice => {
-            total(&analytics::voice_hours(pool, g, from, to, Some(channel)).await?)
+            total(&analytics::voice_hours(pool, g, from, to, Some(channel), bots).await?)
         }
         TrendMetric::Reactions => {
             // A total: members who chose `/privacy hide` count too.
@@ -154,11 +154,11 @@ async fn channel_total(
                 limit: i64::MAX,
                 offset: 0,
             };
-            let all = analytics::leaderboard_with_hidden(pool, g, from, to, query).await?;
+            let all = analytics::leaderboard_with_hidden(pool, g, from, to, query, bots).await?;
             all.rows.iter().map(|r| r.value).sum()
         }
         TrendMetric::Messages | TrendMetric::Members => {
-            total(&analytics::message_hours(pool, g, from, to, None, Some(channel)).await?)
+            total(&analytics::message_hours(pool, g, from, to, None, Some(channel), bots).await?)
         }
     })
 }

@@ -43,8 +43,8 @@ pub async fn export_report(
 async fn overview(ctx: &Ctx, frame: &Frame, totals: analytics::GuildTotals) -> Outcome<Table> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let active = analytics::active_members(pool, g, p.from, p.to).await?;
-    let membership = analytics::membership(pool, g, p.from, p.to).await?;
+    let active = analytics::active_members(pool, g, p.from, p.to, frame.bots).await?;
+    let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
     let mut table = Table::new(&[
         "from",
         "to",
@@ -103,6 +103,7 @@ async fn members(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
             frame.period.from,
             frame.period.to,
             query,
+            frame.bots,
         )
         .await?;
         for ranked in page.rows {
@@ -148,8 +149,8 @@ async fn channels(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
     use std::collections::BTreeMap;
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let usage = analytics::channel_usage(pool, g, p.from, p.to).await?;
-    let voice = analytics::voice_usage(pool, g, p.from, p.to).await?;
+    let usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
+    let voice = analytics::voice_usage(pool, g, p.from, p.to, frame.bots).await?;
     let mut voice_of: BTreeMap<shared::Snowflake, (i64, i64)> = voice
         .iter()
         .map(|v| (v.channel_id, (v.seconds, v.peak_concurrent)))
@@ -206,7 +207,7 @@ async fn channels(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
 async fn daily(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
     let series = |pick: fn(&analytics::HourTotals) -> i64| {
         frame.daily(&super::frame::series_of(&hours, pick))
     };

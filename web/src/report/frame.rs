@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use shared::db::analytics::HourTotals;
+use shared::db::analytics::{Bots, HourTotals};
 use shared::db::ingest::CoverageGap;
 use shared::time::Timeframe;
 
@@ -42,6 +42,8 @@ pub struct Frame {
     pub first_data: Option<DateTime<Utc>>,
     /// Said under the report when the retention policy cut its period.
     pub retention_note: Option<String>,
+    /// Whether bots count in the figures (the guild's `count_bots`).
+    pub bots: Bots,
 }
 
 impl Frame {

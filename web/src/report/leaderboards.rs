@@ -1,7 +1,8 @@
-//! `/topmessagers` and `/leaderboard`: members ranked, bots left out.
+//! `/topmessagers` and `/leaderboard`: members ranked (bots and webhooks
+//! only when the guild counts them).
 
 use shared::Snowflake;
-use shared::db::analytics::{self, LeaderboardMetric, LeaderboardPage};
+use shared::db::analytics::{self, Bots, LeaderboardMetric, LeaderboardPage};
 use twilight_model::channel::message::component::ButtonStyle;
 
 use super::frame::{Frame, Show, text_only};
@@ -14,7 +15,15 @@ use crate::reply::{self, Embed, Message, duration, int};
 use crate::view::{BoardMetric, Choice, PAGE_SIZE, Request, View};
 
 pub(super) async fn top_messagers(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
-    let page = ranking(ctx, frame.period, LeaderboardMetric::Messages, None, 10, 0).await?;
+    let page = ranking(
+        ctx,
+        (frame.period, frame.bots),
+        LeaderboardMetric::Messages,
+        None,
+        10,
+        0,
+    )
+    .await?;
     let embed = Embed::new(format!("Top messagers · {}", frame.label))
         .describe(ranking_lines(&page.rows, 0, int));
     Ok(text_only(embed))
@@ -30,7 +39,7 @@ pub(super) async fn leaderboard(
     let fetch = |page: u32| {
         ranking(
             ctx,
-            frame.period,
+            (frame.period, frame.bots),
             metric.metric(),
             channel,
             PAGE_SIZE,
@@ -98,10 +107,11 @@ pub(super) async fn leaderboard(
     Ok(message)
 }
 
-/// One page of members ranked by `metric` over `period`, bots left out.
+/// One page of members ranked by `metric` over `period`, bots counted as
+/// `bots` says.
 pub(crate) async fn ranking(
     ctx: &Ctx,
-    period: Period,
+    (period, bots): (Period, Bots),
     metric: LeaderboardMetric,
     channel: Option<Snowflake>,
     limit: i64,
@@ -113,10 +123,15 @@ pub(crate) async fn ranking(
         limit,
         offset,
     };
-    Ok(
-        analytics::leaderboard(&ctx.state.pool, ctx.guild_id, period.from, period.to, query)
-            .await?,
+    Ok(analytics::leaderboard(
+        &ctx.state.pool,
+        ctx.guild_id,
+        period.from,
+        period.to,
+        query,
+        bots,
     )
+    .await?)
 }
 
 /// `1. <@id> — value` per member, numbered from `offset + 1`.

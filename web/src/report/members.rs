@@ -24,8 +24,8 @@ pub(super) async fn members(
     let mut embed = Embed::new(format!("Members · {} · {}", category.key(), frame.label));
     match category {
         MembersCategory::Growth => {
-            let membership = analytics::membership(pool, g, p.from, p.to).await?;
-            let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
+            let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
+            let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
             let joins = frame.daily(&series_of(&hours, |h| h.joins));
             let leaves = frame.daily(&series_of(&hours, |h| h.leaves));
             embed = frame.compared(
@@ -59,9 +59,9 @@ pub(super) async fn members(
             with_chart(embed, "members.png", png).await
         }
         MembersCategory::Activity => {
-            let membership = analytics::membership(pool, g, p.from, p.to).await?;
+            let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
             let (active, prev_active) = frame
-                .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to))
+                .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots))
                 .await?;
             embed = embed.field("Active members", frame.figure(active, prev_active), true);
             if let Some(end) = membership.members_at_end() {
@@ -89,7 +89,7 @@ pub(super) async fn members(
         MembersCategory::Retention => {
             let now = ctx.now;
             let (cohort, prev_cohort) = frame
-                .now_and_before(|q| analytics::join_cohort(pool, g, q.from, q.to, now))
+                .now_and_before(|q| analytics::join_cohort(pool, g, q.from, q.to, now, frame.bots))
                 .await?;
             embed = embed
                 .field(
@@ -115,7 +115,15 @@ pub(super) async fn members(
             Ok(text_only(embed))
         }
         MembersCategory::Top => {
-            let page = ranking(ctx, p, LeaderboardMetric::Messages, None, 10, 0).await?;
+            let page = ranking(
+                ctx,
+                (p, frame.bots),
+                LeaderboardMetric::Messages,
+                None,
+                10,
+                0,
+            )
+            .await?;
             Ok(text_only(embed.describe(ranking_lines(&page.rows, 0, int))))
         }
     }

@@ -76,7 +76,8 @@ pub(crate) async fn prepare(
         previous,
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
-    let totals = analytics::guild_totals(pool, guild, period.from, period.to).await?;
+    let bots = analytics::Bots::from_setting(settings.count_bots);
+    let totals = analytics::guild_totals(pool, guild, period.from, period.to, bots).await?;
     if totals.hours_with_data == 0 {
         return Err(no_data());
     }
@@ -90,6 +91,7 @@ pub(crate) async fn prepare(
         label: timeframe_label(request.timeframe, period, tz),
         first_data: first,
         retention_note,
+        bots,
     };
     Ok((frame, totals))
 }

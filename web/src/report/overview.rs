@@ -13,7 +13,7 @@ use crate::reply::{Embed, Message, duration, int};
 pub(crate) async fn previous_totals(ctx: &Ctx, frame: &Frame) -> Outcome<Option<GuildTotals>> {
     let pool = &ctx.state.pool;
     frame
-        .before(|q| analytics::guild_totals(pool, ctx.guild_id, q.from, q.to))
+        .before(|q| analytics::guild_totals(pool, ctx.guild_id, q.from, q.to, frame.bots))
         .await
 }
 
@@ -21,10 +21,10 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let prev = previous_totals(ctx, frame).await?;
-    let hours = analytics::guild_hours(pool, g, p.from, p.to).await?;
-    let membership = analytics::membership(pool, g, p.from, p.to).await?;
+    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
+    let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
     let (active, prev_active) = frame
-        .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to))
+        .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots))
         .await?;
     let messages = series_of(&hours, |h| h.messages);
     let days = frame.daily(&messages);

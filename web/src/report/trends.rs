@@ -22,18 +22,20 @@ pub(super) async fn metric_days(
 ) -> Outcome<Days> {
     let pool = &ctx.state.pool;
     let g = ctx.guild_id;
-    let hours = analytics::guild_hours(pool, g, period.from, period.to).await?;
+    let hours = analytics::guild_hours(pool, g, period.from, period.to, frame.bots).await?;
     let sub = frame.over(period);
     Ok(match metric {
         TrendMetric::Messages => sub.daily(&series_of(&hours, |h| h.messages)),
         TrendMetric::Reactions => sub.daily(&series_of(&hours, |h| h.reactions_added)),
         TrendMetric::Voice => {
-            let voice = analytics::voice_hours(pool, g, period.from, period.to, None).await?;
+            let voice =
+                analytics::voice_hours(pool, g, period.from, period.to, None, frame.bots).await?;
             sub.daily(&voice)
         }
         TrendMetric::Members => {
             let net = sub.daily(&series_of(&hours, |h| h.joins - h.leaves));
-            let membership = analytics::membership(pool, g, period.from, period.to).await?;
+            let membership =
+                analytics::membership(pool, g, period.from, period.to, frame.bots).await?;
             let end = membership.members_at_end().unwrap_or(0);
             let total_net: i64 = net.iter().map(|(_, v)| v.unwrap_or(0)).sum();
             let mut running = end - total_net;

