@@ -220,13 +220,18 @@ pub async fn run_with(
 
     let mut failure = None;
     tokio::select! {
+        // A signal wakes both branches at once (each shard returns when it
+        // sees `stop`): the signal must win, or a clean stop would read as
+        // a shard failing.
+        biased;
         () = stop.cancelled() => {}
         Some(result) = shards.join_next() => {
-            failure = Some(match result {
-                Ok(Ok(())) => anyhow::anyhow!("a shard stopped unexpectedly"),
-                Ok(Err(error)) => error,
-                Err(error) => anyhow::anyhow!("a shard task panicked: {error}"),
-            });
+            failure = match result {
+                Ok(Ok(())) if stop.is_cancelled() => None,
+                Ok(Ok(())) => Some(anyhow::anyhow!("a shard stopped unexpectedly")),
+                Ok(Err(error)) => Some(error),
+                Err(error) => Some(anyhow::anyhow!("a shard task panicked: {error}")),
+            };
         }
     }
     stop.cancel();
