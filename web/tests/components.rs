@@ -417,6 +417,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "ai-provider",
                 "alert-threshold",
                 "alerts",
+                "dashboard",
                 "digest",
                 "leaderboard",
                 "pulse-report",
