@@ -439,6 +439,7 @@ async fn register_bulk_overwrites_the_command_definitions() {
                 "digest",
                 "pulse-report",
                 "ai-provider",
+                "dashboard",
                 "alerts",
                 "toggle-alert",
                 "alert-threshold",
