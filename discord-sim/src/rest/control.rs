@@ -221,7 +221,6 @@ pub(super) fn http_answer(
         let Some(interaction) = inner.interactions.get_mut(token) else {
             return Answer::empty(StatusCode::NOT_FOUND);
         };
-        interaction.record.awaiting_http_answer = false;
         interaction.record.http_answer = body.clone();
         interaction.record.version += 1;
     }
@@ -236,6 +235,12 @@ pub(super) fn http_answer(
     } else {
         Answer::empty(StatusCode::NO_CONTENT)
     };
+    // Only now: until the answer is recorded as the callback, an edit of
+    // `@original` (which the product may send the moment it has answered
+    // over HTTP) must still find the interaction acknowledged.
+    if let Some(interaction) = state.lock().interactions.get_mut(token) {
+        interaction.record.awaiting_http_answer = false;
+    }
     state.changed.notify_waiters();
     result
 }
