@@ -457,13 +457,31 @@ pub fn render(incident: &Incident, settings: &AlertSettings) -> serde_json::Valu
 }
 
 /// The hours whose figures make `hour`'s usual: the same hour 1 to 4
-/// weeks earlier, those wholly at or after `tracking_since`.
+/// weeks earlier, those wholly at or after `tracking_since` (a guild
+/// bucketed by UTC hours; see [`baseline_buckets`]).
 pub fn baseline_hours(
     hour: DateTime<Utc>,
     tracking_since: Option<DateTime<Utc>>,
 ) -> Vec<DateTime<Utc>> {
+    baseline_buckets(
+        crate::bucketing::Bucketing::UTC,
+        crate::time::Hour::containing(hour),
+        tracking_since,
+    )
+}
+
+/// The buckets whose figures make `bucket`'s usual in a guild bucketed by
+/// `bucketing`: the buckets holding the same instant 1 to 4 weeks earlier
+/// (the same UTC hour in whole-hour zones; after Lord Howe's 30-minute
+/// change, the bucket the instant falls in), those at or after
+/// `tracking_since`.
+pub fn baseline_buckets(
+    bucketing: crate::bucketing::Bucketing,
+    bucket: crate::time::Hour,
+    tracking_since: Option<DateTime<Utc>>,
+) -> Vec<DateTime<Utc>> {
     (1..=4)
-        .map(|k| hour - Duration::days(7 * k))
+        .map(|k| bucketing.weeks_before(bucket, k).start())
         .filter(|h| tracking_since.is_none_or(|since| *h >= since))
         .collect()
 }

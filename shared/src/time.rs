@@ -3,7 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The start of a UTC hour: the bucket every rollup row belongs to.
+/// The start of a rollup bucket: a UTC hour, or for a guild whose timezone
+/// is not a whole number of hours from UTC, the UTC instant at which one of
+/// its local hours began (see [`crate::bucketing::Bucketing`]). Every rollup
+/// row belongs to one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Hour(DateTime<Utc>);
 
@@ -17,12 +20,19 @@ impl Hour {
         Self(DateTime::from_timestamp(start, 0).unwrap_or(DateTime::<Utc>::MIN_UTC))
     }
 
+    /// The bucket that starts at `start`, as stored (a guild's bucketing
+    /// decides where its buckets start; a row read back keeps its start).
+    pub fn at(start: DateTime<Utc>) -> Self {
+        Self(start)
+    }
+
     pub fn start(self) -> DateTime<Utc> {
         self.0
     }
 
-    /// The first instant after the hour; the last instant chrono holds for
-    /// the final hour of its range.
+    /// The first instant an hour after the start; the last instant chrono
+    /// holds for the final hour of its range. A bucket of a guild's local
+    /// hours may end earlier: [`crate::bucketing::Bucketing::end`].
     pub fn end(self) -> DateTime<Utc> {
         self.0
             .checked_add_signed(Duration::hours(1))
@@ -33,8 +43,8 @@ impl Hour {
         Self(self.end())
     }
 
-    /// The first instant of this hour's calendar month (UTC): rollups are
-    /// partitioned by month.
+    /// The first instant of the calendar month (UTC) of this bucket's start:
+    /// rollups are partitioned by month.
     pub fn month_start(self) -> DateTime<Utc> {
         use chrono::{Datelike, TimeZone};
         Utc.with_ymd_and_hms(self.0.year(), self.0.month(), 1, 0, 0, 0)

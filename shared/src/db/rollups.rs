@@ -251,7 +251,7 @@ pub async fn load_guild(
         batch.messages.insert(
             MessageKey {
                 guild_id,
-                hour: Hour::containing(row.hour),
+                hour: Hour::at(row.hour),
                 channel_id: row.channel_id,
                 author_id: row.author_id,
             },
@@ -277,7 +277,7 @@ pub async fn load_guild(
         batch.reactions.insert(
             ReactionKey {
                 guild_id,
-                hour: Hour::containing(row.hour),
+                hour: Hour::at(row.hour),
                 channel_id: row.channel_id,
                 user_id: row.user_id,
                 receiver_id: row.receiver_id,
@@ -300,7 +300,7 @@ pub async fn load_guild(
         batch.voice_seconds.insert(
             VoiceKey {
                 guild_id,
-                hour: Hour::containing(hour),
+                hour: Hour::at(hour),
                 channel_id,
                 user_id,
             },
@@ -317,7 +317,7 @@ pub async fn load_guild(
     for (hour, channel_id, peak, member_peak) in rows {
         let key = ChannelHourKey {
             guild_id,
-            hour: Hour::containing(hour),
+            hour: Hour::at(hour),
             channel_id,
         };
         batch.voice_peaks.insert(key, peak);
@@ -336,7 +336,7 @@ pub async fn load_guild(
         batch.deletions.insert(
             ChannelHourKey {
                 guild_id,
-                hour: Hour::containing(hour),
+                hour: Hour::at(hour),
                 channel_id,
             },
             DeletionCounts {
@@ -359,7 +359,7 @@ pub async fn load_guild(
     for row in rows {
         let key = GuildHourKey {
             guild_id,
-            hour: Hour::containing(row.hour),
+            hour: Hour::at(row.hour),
         };
         if row.voice_peak > 0 {
             batch.guild_voice_peaks.insert(key, row.voice_peak);
