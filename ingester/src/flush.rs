@@ -228,7 +228,8 @@ async fn write_alerts(tx: &mut PgConnection, writes: &AlertWrites) -> Result<(),
     Ok(())
 }
 
-/// Activity drops of the hours that ended in this batch: an hour whose
+/// Activity drops of each guild's hours (its buckets: local hours) that
+/// ended in this batch: an hour whose
 /// member messages fall `threshold` % below the usual for that hour of the
 /// week (when the usual is at least `min_volume`) starts an incident or
 /// extends the ongoing one; an hour that is not a drop, evaluated a quiet
@@ -241,14 +242,16 @@ async fn evaluate_drops(
     drops: &DropEvaluation,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    if drops.hours.is_empty() || drops.guilds.is_empty() {
+    if drops.guilds.is_empty() {
         return Ok(());
     }
     let ids: Vec<Snowflake> = drops.guilds.iter().map(|g| g.guild_id).collect();
     let mut needed: Vec<DateTime<Utc>> = Vec::new();
-    for hour in &drops.hours {
-        needed.push(hour.start());
-        needed.extend(shared::alerts::baseline_hours(hour.start(), None));
+    for g in &drops.guilds {
+        for hour in &g.hours {
+            needed.push(hour.start());
+            needed.extend(shared::alerts::baseline_buckets(g.bucketing, *hour, None));
+        }
     }
     needed.sort_unstable();
     needed.dedup();
@@ -267,10 +270,10 @@ async fn evaluate_drops(
         .filter(|i| i.kind == AlertKind::ActivityDrop)
         .map(|i| (i.guild_id, i))
         .collect();
-    for hour in &drops.hours {
-        let end = hour.end();
-        for g in &drops.guilds {
-            let baseline: Vec<f64> = shared::alerts::baseline_hours(hour.start(), g.since)
+    for g in &drops.guilds {
+        for hour in &g.hours {
+            let end = g.bucketing.end(*hour);
+            let baseline: Vec<f64> = shared::alerts::baseline_buckets(g.bucketing, *hour, g.since)
                 .into_iter()
                 .map(|h| messages(g.guild_id, h))
                 .collect();

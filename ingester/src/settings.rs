@@ -11,8 +11,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shared::Snowflake;
 use shared::alerts::GuildAlertSettings;
+use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::settings::CollectMode;
+use shared::time::Hour;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -26,12 +28,19 @@ pub struct Filter {
     pub allow: Option<HashSet<Snowflake>>,
     /// What each alert kind watches (defaults for a guild without rows).
     pub alerts: GuildAlertSettings,
+    /// Where the guild's rollup buckets start: its local hours.
+    pub bucketing: Bucketing,
 }
 
 impl Filter {
     /// Whether an event at `at` of this guild counts.
     pub fn counts_at(&self, at: DateTime<Utc>) -> bool {
         self.tracked && self.since.is_none_or(|since| at >= since)
+    }
+
+    /// The rollup bucket an event at `at` of this guild belongs to.
+    pub fn bucket(&self, at: DateTime<Utc>) -> Hour {
+        self.bucketing.containing(at)
     }
 
     /// Whether a channel is collected: it, or for a thread its parent, is in
@@ -87,6 +96,7 @@ impl SettingsCache {
                 since: settings.tracking_since,
                 allow,
                 alerts,
+                bucketing: Bucketing::named(&settings.timezone),
             },
         );
         Ok(())

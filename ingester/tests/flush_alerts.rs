@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serverpulse_ingester::flush;
 use serverpulse_ingester::state::Sealed;
 use serverpulse_ingester::state::alerts::{DropEvaluation, DropGuild};
+use shared::bucketing::Bucketing;
 use shared::Snowflake;
 use shared::alerts::{AlertKind, AlertSettings, IncidentDetail};
 use shared::db::ingest::ShardCheckpoint;
@@ -54,12 +55,13 @@ fn ending(hour: DateTime<Utc>, rollups: RollupBatch) -> Sealed {
     };
     sealed.pending.rollups = rollups;
     sealed.pending.alerts.drops = Some(DropEvaluation {
-        hours: vec![Hour::containing(hour)],
         guilds: [BUSY, QUIET]
             .map(|guild_id| DropGuild {
                 guild_id,
                 since: Some(h(-24 * 40)),
                 settings: settings.clone(),
+                bucketing: Bucketing::UTC,
+                hours: vec![Hour::containing(hour)],
             })
             .to_vec(),
     });

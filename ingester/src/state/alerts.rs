@@ -374,20 +374,22 @@ pub struct AlertWrites {
     pub drops: Option<DropEvaluation>,
 }
 
-/// Hours to evaluate for activity drops, in the flush (after the batch's
-/// rollups are written), and the guilds to evaluate them for.
+/// Buckets to evaluate for activity drops, in the flush (after the batch's
+/// rollups are written), per guild.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropEvaluation {
-    pub hours: Vec<shared::time::Hour>,
     pub guilds: Vec<DropGuild>,
 }
 
-/// A tracked guild as of the seal.
+/// A tracked guild as of the seal, with its buckets (local hours) that
+/// ended in the batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropGuild {
     pub guild_id: Snowflake,
     pub since: Option<DateTime<Utc>>,
     pub settings: AlertSettings,
+    pub bucketing: shared::bucketing::Bucketing,
+    pub hours: Vec<shared::time::Hour>,
 }
 
 impl AlertWrites {

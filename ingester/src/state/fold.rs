@@ -10,7 +10,6 @@ use serde_json::value::RawValue;
 use shared::Snowflake;
 use shared::alerts::AlertKind;
 use shared::rollup::{AuthorKind, ChannelHourKey, MessageFacts, ReactionKey};
-use shared::time::Hour;
 
 use super::alerts::{Entry, Fact, YOUNG_ACCOUNT};
 use super::{Gap, ShardState};
@@ -242,7 +241,7 @@ impl ShardState {
             if filter.counts_at(at) && filter.collects(c.id, c.parent_id) {
                 self.pending
                     .rollups
-                    .add_thread_created(guild_id, Hour::containing(at));
+                    .add_thread_created(guild_id, filter.bucket(at));
             }
         }
         Ok(true)
@@ -293,7 +292,7 @@ impl ShardState {
         };
         self.pending.rollups.add_message(MessageFacts {
             guild_id,
-            hour: Hour::containing(at),
+            hour: filter.bucket(at),
             channel_id: m.channel_id,
             thread_parent_id: parent,
             author_id,
@@ -334,7 +333,7 @@ impl ShardState {
         if filter.counts_at(at) && filter.collects(channel_id, parent) {
             let key = ChannelHourKey {
                 guild_id,
-                hour: Hour::containing(at),
+                hour: filter.bucket(at),
                 channel_id,
             };
             self.pending.rollups.add_deletions(key, count, bulk);
@@ -365,7 +364,7 @@ impl ShardState {
                 r.member.as_ref().is_some_and(|m| m.user.bot) || self.is_bot(guild_id, r.user_id);
             let key = ReactionKey {
                 guild_id,
-                hour: Hour::containing(at),
+                hour: filter.bucket(at),
                 channel_id: r.channel_id,
                 user_id: r.user_id,
                 receiver_id: r.message_author_id.unwrap_or_default(),
@@ -400,7 +399,7 @@ impl ShardState {
                 let rejoin = previous_leave.is_some_and(|l| filter.since.is_none_or(|s| l >= s));
                 self.pending.rollups.add_join(
                     m.guild_id,
-                    Hour::containing(joined),
+                    filter.bucket(joined),
                     rejoin,
                     m.user.bot,
                 );
@@ -432,7 +431,7 @@ impl ShardState {
         if filter.counts_at(at) {
             self.pending
                 .rollups
-                .add_leave(m.guild_id, Hour::containing(at), bot);
+                .add_leave(m.guild_id, filter.bucket(at), bot);
         }
         Ok(true)
     }

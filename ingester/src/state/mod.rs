@@ -19,7 +19,7 @@ mod voice;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -55,9 +55,10 @@ pub struct ShardState {
     /// The usual people in voice of a guild's hour (`None`: too little
     /// history), read before the hour's first voice update is folded.
     voice_usual: HashMap<(Snowflake, Hour), Option<f64>>,
-    /// The first hour whose activity-drop evaluation is still to come
-    /// (evaluated by the flush of the batch whose clock passes its end).
-    drop_from: Option<Hour>,
+    /// Buckets that end after this instant are still to be evaluated for
+    /// activity drops (by the flush of the batch whose clock passes their
+    /// end); those that ended by it were.
+    drop_from: Option<DateTime<Utc>>,
     /// Time of the last event processed (scenario time when the gateway
     /// sends `sim_time_ms`, else the wall clock); never goes back.
     pub clock: Option<DateTime<Utc>>,
@@ -107,8 +108,8 @@ impl ShardState {
     ) -> Result<(), shared::db::DbError> {
         use shared::db::{catalogue, ingest};
         self.clock = clock;
-        // Hours that ended by the checkpoint were evaluated in its batch.
-        self.drop_from = clock.map(Hour::containing);
+        // Buckets that ended by the checkpoint were evaluated in its batch.
+        self.drop_from = clock;
         if clock.is_some() {
             // Occupancy at the checkpoint's instant may not have been observed.
             self.voice.mark_unobserved();
@@ -270,7 +271,7 @@ impl ShardState {
             return;
         };
         if now > previous {
-            let crossed = Hour::containing(now) != Hour::containing(previous);
+            let crossed = !self.edges(previous, now).is_empty();
             self.advance(now);
             self.pending.touched |= crossed;
         }
@@ -281,7 +282,7 @@ impl ShardState {
     fn advance(&mut self, t: DateTime<Utc>) -> DateTime<Utc> {
         let Some(previous) = self.clock else {
             self.clock = Some(t);
-            self.drop_from = Some(Hour::containing(t));
+            self.drop_from = Some(t);
             self.pending.coverage.insert(Hour::containing(t));
             return t;
         };
@@ -291,21 +292,46 @@ impl ShardState {
         if self.voice.take_unobserved() {
             self.observe_voice(previous);
         }
-        // Hour starts strictly between: nothing changed, occupancy carries.
-        let mut hour = Hour::containing(previous).next();
-        while hour.start() < t {
-            self.observe_voice(hour.start());
-            self.pending.coverage.insert(hour);
-            hour = hour.next();
+        // Edges strictly between: nothing changed, occupancy carries.
+        let edges = self.edges(previous, t);
+        for edge in edges.range(..t).copied() {
+            self.observe_voice(edge);
+            self.pending.coverage.insert(Hour::containing(edge));
         }
-        if hour.start() == t {
-            // Occupancy at an hour's first instant, after that instant's events.
+        if edges.contains(&t) {
+            // Occupancy at a bucket's first instant, after that instant's events.
             self.voice.mark_unobserved();
         }
         self.pending.coverage.insert(Hour::containing(t));
         self.clock = Some(t);
         self.end_alerts(t);
         t
+    }
+
+    /// The instants in `(previous, t]` at which time passing matters: UTC
+    /// hour starts (coverage is kept by UTC hour) and the bucket starts of
+    /// guilds with someone in voice (each bucket's peak is observed at its
+    /// start; a guild in a zone of :30 or :45 has its own).
+    fn edges(&self, previous: DateTime<Utc>, t: DateTime<Utc>) -> BTreeSet<DateTime<Utc>> {
+        let mut edges = BTreeSet::new();
+        let mut hour = Hour::containing(previous).next();
+        while hour.start() <= t {
+            edges.insert(hour.start());
+            hour = hour.next();
+        }
+        let mut seen = HashSet::from([shared::bucketing::Bucketing::UTC]);
+        for guild_id in self.voice.occupied_guild_ids() {
+            let bucketing = self.filter(guild_id).bucketing;
+            if !seen.insert(bucketing) {
+                continue;
+            }
+            let mut bucket = bucketing.next(bucketing.containing(previous));
+            while bucket.start() <= t {
+                edges.insert(bucket.start());
+                bucket = bucketing.next(bucket);
+            }
+        }
+        edges
     }
 
     /// Observes voice occupancy at `at` (see [`VoiceSessions::observe`])
@@ -316,8 +342,8 @@ impl ShardState {
         let people = self
             .voice
             .observe(&self.settings, at, &mut self.pending.rollups);
-        let hour = Hour::containing(at);
         for p in people {
+            let hour = self.filter(p.guild_id).bucket(at);
             let Some(Some(usual)) = self.voice_usual.get(&(p.guild_id, hour)).copied() else {
                 continue;
             };
@@ -357,15 +383,18 @@ impl ShardState {
             _ => None,
         };
         if let Some(guild_id) = guild_id {
-            needed.push((guild_id, Hour::containing(at)));
+            needed.push((guild_id, self.filter(guild_id).bucket(at)));
         }
         if let Some(clock) = self.clock {
-            let mut hour = Hour::containing(clock).next();
-            let mut left = SURGE_HOURS_AHEAD;
-            while hour.start() <= at && left > 0 {
-                needed.extend(self.voice.occupied_guild_ids().map(|g| (g, hour)));
-                hour = hour.next();
-                left -= 1;
+            for guild_id in self.voice.occupied_guild_ids() {
+                let bucketing = self.filter(guild_id).bucketing;
+                let mut bucket = bucketing.next(bucketing.containing(clock));
+                let mut left = SURGE_HOURS_AHEAD;
+                while bucket.start() <= at && left > 0 {
+                    needed.push((guild_id, bucket));
+                    bucket = bucketing.next(bucket);
+                    left -= 1;
+                }
             }
         }
         needed.retain(|key| self.filter(key.0).tracked && !self.voice_usual.contains_key(key));
@@ -388,8 +417,8 @@ impl ShardState {
         let wanted: Vec<(Snowflake, Hour, Vec<DateTime<Utc>>)> = needed
             .iter()
             .map(|(guild_id, hour)| {
-                let since = self.filter(*guild_id).since;
-                let hours = shared::alerts::baseline_hours(hour.start(), since);
+                let filter = self.filter(*guild_id);
+                let hours = shared::alerts::baseline_buckets(filter.bucketing, *hour, filter.since);
                 (*guild_id, *hour, hours)
             })
             .collect();
@@ -405,10 +434,10 @@ impl ShardState {
                 .into_iter()
                 .map(|r| ((r.guild_id, r.hour), r.voice_peak))
                 .collect();
-        // Only the hours from the clock's on are ever needed again.
+        // Only the buckets from the clock's on are ever needed again (a
+        // bucket lasts an hour at most).
         if let Some(clock) = self.clock {
-            let current = Hour::containing(clock);
-            self.voice_usual.retain(|(_, h), _| *h >= current);
+            self.voice_usual.retain(|(_, h), _| h.end() > clock);
         }
         for (guild_id, hour, baseline) in wanted {
             let figures: Vec<f64> = baseline
@@ -421,46 +450,56 @@ impl ShardState {
         Ok(())
     }
 
-    /// Hands the hours that ended since the last seal, and the tracked
-    /// guilds with their activity-drop settings, to the batch: its flush
-    /// evaluates them after writing the batch's rollups.
+    /// Hands each tracked guild's buckets that ended since the last seal,
+    /// with its activity-drop settings, to the batch: its flush evaluates
+    /// them after writing the batch's rollups.
     fn drop_hours_done(&mut self) {
-        let (Some(mut hour), Some(clock)) = (self.drop_from, self.clock) else {
+        let (Some(from), Some(clock)) = (self.drop_from, self.clock) else {
             return;
         };
-        let mut hours = Vec::new();
-        while hour.end() <= clock {
-            // An hour that lost events (a coverage gap) is no evidence of a drop.
-            let lost = self
-                .pending
-                .gaps
-                .iter()
-                .any(|g| g.start < hour.end() && g.end > hour.start());
-            if !lost {
-                hours.push(hour);
-            }
-            hour = hour.next();
-        }
-        self.drop_from = Some(hour);
-        if hours.is_empty() {
+        if clock <= from {
             return;
         }
-        let guilds = self
+        self.drop_from = Some(clock);
+        let gaps = &self.pending.gaps;
+        let guilds: Vec<alerts::DropGuild> = self
             .guild_ids()
             .into_iter()
             .filter_map(|guild_id| {
                 let filter = self.filter(guild_id);
-                filter.tracked.then(|| alerts::DropGuild {
+                if !filter.tracked {
+                    return None;
+                }
+                let bucketing = filter.bucketing;
+                let mut hours = Vec::new();
+                let mut bucket = bucketing.containing(from);
+                loop {
+                    let end = bucketing.end(bucket);
+                    if end > clock {
+                        break;
+                    }
+                    // A bucket that lost events (a coverage gap) is no
+                    // evidence of a drop.
+                    if !gaps.iter().any(|g| g.start < end && g.end > bucket.start()) {
+                        hours.push(bucket);
+                    }
+                    bucket = Hour::at(end);
+                }
+                (!hours.is_empty()).then(|| alerts::DropGuild {
                     guild_id,
                     since: filter.since,
                     settings: filter
                         .alerts
                         .get(shared::alerts::AlertKind::ActivityDrop)
                         .clone(),
+                    bucketing,
+                    hours,
                 })
             })
             .collect();
-        self.pending.alerts.drops = Some(alerts::DropEvaluation { hours, guilds });
+        if !guilds.is_empty() {
+            self.pending.alerts.drops = Some(alerts::DropEvaluation { guilds });
+        }
     }
 
     /// Ends the ongoing incidents that are over at `clock`.

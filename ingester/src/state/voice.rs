@@ -1,7 +1,8 @@
 //! Open voice sessions and channel occupancy of a shard's guilds.
 //!
 //! A session runs from a join or move to a leave or move; its seconds are
-//! credited to the batch, split at UTC hours, when it ends and (for open
+//! credited to the batch, split at the guild's bucket edges (its local
+//! hours; UTC hours in whole-hour zones), when it ends and (for open
 //! sessions) at every seal. Occupancy is observed into the batch's peak
 //! concurrency when the clock leaves an instant, so that all updates of one
 //! instant net out first.
@@ -12,7 +13,6 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use shared::Snowflake;
 use shared::db::ingest::VoiceSessionRow;
 use shared::rollup::{ChannelHourKey, GuildHourKey, RollupBatch, VoiceKey};
-use shared::time::Hour;
 
 use super::batch::Pending;
 use crate::settings::{Filter, SettingsCache};
@@ -215,7 +215,7 @@ impl VoiceSessions {
     }
 
     /// Records the occupancy of every collected, counted channel at `at`
-    /// into the peak concurrency of its hour (with and without bots), and
+    /// into the peak concurrency of its guild's bucket (with and without bots), and
     /// the people in voice in each guild (bots left out) into the guild's
     /// hourly peak. Returns the people of every counted guild at `at`, with
     /// the people per channel.
@@ -225,13 +225,13 @@ impl VoiceSessions {
         at: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) -> Vec<GuildPeople> {
-        let hour = Hour::containing(at);
         let mut out = Vec::new();
         for (guild_id, g) in &self.guilds {
             let filter = settings.get(*guild_id);
             if !filter.counts_at(at) {
                 continue;
             }
+            let hour = filter.bucket(at);
             let mut channels: HashMap<Snowflake, u32> = HashMap::new();
             for s in g.sessions.values() {
                 if filter.collects(s.channel, None) && !s.bot {
@@ -315,7 +315,8 @@ impl VoiceSessions {
     }
 }
 
-/// Adds a voice session's seconds in `[from, to)`, split at UTC hours,
+/// Adds a voice session's seconds in `[from, to)`, split at the guild's
+/// bucket edges (its local hours),
 /// when the guild counts and the channel is collected. `who`: guild, user,
 /// and whether the user is a bot account.
 fn credit(
@@ -331,8 +332,8 @@ fn credit(
     }
     let mut t = filter.since.map_or(from, |s| from.max(s));
     while t < to {
-        let hour = Hour::containing(t);
-        let end = to.min(hour.end());
+        let hour = filter.bucket(t);
+        let end = to.min(filter.bucketing.end(hour));
         let seconds = (end - t).num_seconds() as i32;
         rollups.add_voice_seconds(
             VoiceKey {
