@@ -9,8 +9,9 @@ use shared::db::catalogue::{self, ChannelRow, FirstMessage, GuildRow, MemberRow,
 use shared::rollup::{
     AuthorKind, ChannelHourKey, MessageFacts, ReactionKey, RollupBatch, VoiceKey,
 };
+use shared::bucketing::Bucketing;
 use shared::time::Hour;
-use sim_scenario::truth::{self, GroundTruth, Scope};
+use sim_scenario::truth::{self, GroundTruth};
 use sqlx::PgPool;
 
 /// The instant `ms` milliseconds after the epoch.
@@ -41,7 +42,8 @@ pub fn author_kind(kind: truth::AuthorKind) -> AuthorKind {
 /// upserts). Tracking is enabled and the timezone set.
 pub async fn seed_guild(pool: &PgPool, truth: &GroundTruth, guild: u64, timezone: &str) {
     let mut conn = pool.acquire().await.expect("connection");
-    shared::db::rollups::flush_batch(&mut conn, &rollups(truth, guild))
+    let bucketing = Bucketing::named(timezone);
+    shared::db::rollups::flush_batch(&mut conn, &rollups(truth, guild, bucketing))
         .await
         .expect("flush the seeded rollups");
     let catalogue = Catalogue::of(truth, guild);
@@ -76,11 +78,11 @@ pub async fn enable_tracking(pool: &PgPool, guild: u64, timezone: &str) {
     tx.commit().await.expect("commit");
 }
 
-/// Every counted event of `guild` in the truth, as one batch.
-fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
+/// Every counted event of `guild` in the truth, as one batch, in the
+/// guild's buckets (its local hours, as the ingester writes them).
+fn rollups(truth: &GroundTruth, guild: u64, bucketing: Bucketing) -> RollupBatch {
+    let hour = |ms: i64| bucketing.containing(at(ms));
     let g = Snowflake(guild);
-    let members_only = Scope::new(guild, i64::MIN / 2, i64::MAX / 2);
-    let everything = members_only.clone().including_bots();
     let mut batch = RollupBatch::default();
     for m in truth.messages.iter().filter(|m| m.guild_id == guild) {
         batch.add_message(MessageFacts {
@@ -109,29 +111,30 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
             r.user_is_bot,
         );
     }
-    for ((channel, user, h), seconds) in truth.voice_seconds(&everything) {
+    for (key, seconds) in voice_seconds(truth, guild, bucketing) {
+        let (channel, user, bucket) = key;
         batch.add_voice_seconds(
             VoiceKey {
                 guild_id: g,
-                hour: hour(h),
+                hour: bucket,
                 channel_id: Snowflake(channel),
                 user_id: Snowflake(user),
             },
-            seconds as i32,
+            seconds,
             truth.user_is_bot(guild, user),
         );
     }
-    let member_peaks = truth.peak_concurrent(&members_only);
-    for ((channel, h), peak) in truth.peak_concurrent(&everything) {
-        let members = member_peaks.get(&(channel, h)).copied().unwrap_or(0);
+    let member_peaks = voice_peaks(truth, guild, bucketing, false);
+    for ((channel, bucket), peak) in voice_peaks(truth, guild, bucketing, true) {
+        let members = member_peaks.get(&(channel, bucket)).copied().unwrap_or(0);
         batch.observe_voice_concurrency(
             ChannelHourKey {
                 guild_id: g,
-                hour: hour(h),
+                hour: bucket,
                 channel_id: Snowflake(channel),
             },
-            peak as i32,
-            members as i32,
+            peak,
+            members,
         );
     }
     for d in truth.deletions.iter().filter(|d| d.guild_id == guild) {
@@ -159,6 +162,72 @@ fn rollups(truth: &GroundTruth, guild: u64) -> RollupBatch {
         }
     }
     batch
+}
+
+/// The guild's voice intervals (ms), bots included or not, cut at its
+/// bucket edges: `(channel, user, bucket, from, to)`.
+fn voice_pieces(
+    truth: &GroundTruth,
+    guild: u64,
+    bucketing: Bucketing,
+    bots: bool,
+) -> Vec<(u64, u64, Hour, i64, i64)> {
+    let mut pieces = Vec::new();
+    for v in truth.voice.iter().filter(|v| v.guild_id == guild) {
+        if v.user_is_bot && !bots {
+            continue;
+        }
+        let mut t = v.start_ms;
+        while t < v.end_ms {
+            let bucket = bucketing.containing(at(t));
+            let end = v.end_ms.min(bucketing.end(bucket).timestamp_millis());
+            pieces.push((v.channel_id, v.user_id, bucket, t, end));
+            t = end;
+        }
+    }
+    pieces
+}
+
+/// Voice seconds per channel, user and bucket (voice events fall on whole
+/// seconds, and so do bucket edges).
+fn voice_seconds(
+    truth: &GroundTruth,
+    guild: u64,
+    bucketing: Bucketing,
+) -> BTreeMap<(u64, u64, Hour), i32> {
+    let mut out = BTreeMap::new();
+    for (channel, user, bucket, from, to) in voice_pieces(truth, guild, bucketing, true) {
+        *out.entry((channel, user, bucket)).or_insert(0) += ((to - from) / 1000) as i32;
+    }
+    out
+}
+
+/// Peak concurrent users per channel and bucket (intervals are half-open:
+/// a leave and a join at one instant are never together).
+fn voice_peaks(
+    truth: &GroundTruth,
+    guild: u64,
+    bucketing: Bucketing,
+    bots: bool,
+) -> BTreeMap<(u64, Hour), i32> {
+    let mut edges: BTreeMap<(u64, Hour), Vec<(i64, i32)>> = BTreeMap::new();
+    for (channel, _, bucket, from, to) in voice_pieces(truth, guild, bucketing, bots) {
+        let e = edges.entry((channel, bucket)).or_default();
+        e.push((from, 1));
+        e.push((to, -1));
+    }
+    edges
+        .into_iter()
+        .map(|(key, mut list)| {
+            list.sort();
+            let (mut now, mut peak) = (0, 0);
+            for (_, d) in list {
+                now += d;
+                peak = peak.max(now);
+            }
+            (key, peak)
+        })
+        .collect()
 }
 
 /// The catalogue rows of `guild` at the end of the scenario.

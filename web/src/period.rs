@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+use shared::bucketing::Bucketing;
 use shared::time::Timeframe;
 
 /// A half-open UTC range `[from, to)`.
@@ -29,27 +30,17 @@ impl Period {
     }
 }
 
-/// The end of the hour containing `t`, or `t` itself when it starts an hour:
-/// rollups are hourly, so ranges end on an hour and include the current one.
-pub fn ceil_hour(t: DateTime<Utc>) -> DateTime<Utc> {
-    let floor = t
-        .duration_trunc(Duration::hours(1))
-        .expect("hour truncation of a valid instant");
-    if floor == t {
-        t
-    } else {
-        floor + Duration::hours(1)
-    }
-}
-
 /// The range a timeframe covers at `now`; "all time" starts at the first
-/// recorded hour (`None` when nothing was recorded).
+/// recorded hour (`None` when nothing was recorded). Presets end at the end
+/// of the guild's bucket holding `now` (its local hour: a UTC hour in
+/// whole-hour zones), so they include the current one.
 pub fn resolve(
     timeframe: Timeframe,
     now: DateTime<Utc>,
     first_hour: Option<DateTime<Utc>>,
+    bucketing: Bucketing,
 ) -> Option<Period> {
-    let to = ceil_hour(now);
+    let to = bucketing.ceil(now);
     match timeframe {
         Timeframe::Custom { from, to } => Some(Period { from, to }),
         Timeframe::AllTime => first_hour.map(|from| Period {
@@ -296,12 +287,17 @@ mod tests {
     #[test]
     fn ranges_end_on_the_hour_and_compare_with_the_previous_one() {
         let now = Utc.with_ymd_and_hms(2026, 10, 10, 12, 30, 0).unwrap();
-        let p = resolve(Timeframe::Last24Hours, now, None).unwrap();
+        let p = resolve(Timeframe::Last24Hours, now, None, Bucketing::UTC).unwrap();
         assert_eq!(p.to, Utc.with_ymd_and_hms(2026, 10, 10, 13, 0, 0).unwrap());
         assert_eq!(p.previous().to, p.from);
         assert_eq!((p.previous().to - p.previous().from).num_hours(), 24);
-        assert_eq!(resolve(Timeframe::AllTime, now, None), None);
-        assert_eq!(ceil_hour(p.to), p.to);
+        assert_eq!(resolve(Timeframe::AllTime, now, None, Bucketing::UTC), None);
+        assert_eq!(Bucketing::UTC.ceil(p.to), p.to);
+        // In Asia/Kolkata the hour ends at :30 UTC.
+        let kolkata = Bucketing::new(chrono_tz::Asia::Kolkata);
+        let p = resolve(Timeframe::Last7Days, now, None, kolkata).unwrap();
+        assert_eq!(p.to, Utc.with_ymd_and_hms(2026, 10, 10, 12, 30, 0).unwrap());
+        assert_eq!((p.to - p.from).num_days(), 7);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! When digests are due: pure functions of a guild's timezone, its digest
 //! schedule and an instant.
 //!
-//! - Hourly: each UTC hour, posted when it ends. Rollups are UTC hours, so
-//!   in a zone offset by a fraction of an hour (St John's −3:30, Kathmandu
-//!   +5:45) an hourly digest covers the rollup hour that just ended, shown
-//!   in local time.
+//! - Hourly: each local hour (the guild's rollup bucket: see
+//!   [`shared::bucketing`]), posted when it ends. In a zone offset by a
+//!   fraction of an hour (St John's −3:30, Kathmandu +5:45) that is the
+//!   local hour too, e.g. 10:00–11:00 NPT, 04:15–05:15 UTC; a bucket cut
+//!   short by Lord Howe's 30-minute change is a half-hour digest.
 //! - Daily: the local day, posted the next day at the local `hour`.
 //! - Weekly: the local Monday–Sunday week, posted on the first `weekday`
 //!   after it ends at the local `hour`.
@@ -32,6 +33,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use shared::db::digest_settings::{DigestFrequency, DigestSchedule};
+
+use shared::bucketing::Bucketing;
+use shared::time::Hour;
 
 use crate::period::local_midnight;
 
@@ -98,19 +102,25 @@ fn weekly(monday: NaiveDate, schedule: &DigestSchedule, tz: Tz) -> DigestPeriod 
     }
 }
 
-fn hourly(start: DateTime<Utc>) -> DigestPeriod {
+/// The guild's bucket starting at `start`.
+fn hourly(start: DateTime<Utc>, tz: Tz) -> DigestPeriod {
+    let to = Bucketing::new(tz).end(Hour::at(start));
     DigestPeriod {
         frequency: DigestFrequency::Hourly,
         from: start,
-        to: start + Duration::hours(1),
-        scheduled_at: start + Duration::hours(1),
+        to,
+        scheduled_at: to,
     }
 }
 
-fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp().div_euclid(3600) * 3600, 0)
-        .single()
-        .expect("whole hours are valid instants")
+/// The guild's bucket that ended last at or before `t`.
+fn hourly_before(t: DateTime<Utc>, tz: Tz) -> DigestPeriod {
+    let bucketing = Bucketing::new(tz);
+    let current = bucketing.containing(t);
+    hourly(
+        bucketing.containing(current.start() - Duration::seconds(1)).start(),
+        tz,
+    )
 }
 
 /// The latest period of `frequency` due at or before `now`.
@@ -122,7 +132,7 @@ pub fn latest(
 ) -> DigestPeriod {
     let today = now.with_timezone(&tz).date_naive();
     match frequency {
-        DigestFrequency::Hourly => hourly(floor_hour(now) - Duration::hours(1)),
+        DigestFrequency::Hourly => hourly_before(now, tz),
         DigestFrequency::Daily => {
             let yesterday = today.pred_opt().expect("dates in range");
             let candidate = daily(yesterday, schedule.hour, tz);
@@ -152,7 +162,7 @@ pub fn latest(
 /// The period just before `period`.
 pub fn previous(period: DigestPeriod, schedule: &DigestSchedule, tz: Tz) -> DigestPeriod {
     match period.frequency {
-        DigestFrequency::Hourly => hourly(period.from - Duration::hours(1)),
+        DigestFrequency::Hourly => hourly_before(period.from, tz),
         DigestFrequency::Daily => {
             let day = period.from.with_timezone(&tz).date_naive();
             daily(day.pred_opt().expect("dates in range"), schedule.hour, tz)
@@ -168,7 +178,7 @@ pub fn previous(period: DigestPeriod, schedule: &DigestSchedule, tz: Tz) -> Dige
 /// `period` is the latest due).
 pub fn following(period: DigestPeriod, schedule: &DigestSchedule, tz: Tz) -> DigestPeriod {
     match period.frequency {
-        DigestFrequency::Hourly => hourly(period.to),
+        DigestFrequency::Hourly => hourly(period.to, tz),
         DigestFrequency::Daily => {
             daily(period.to.with_timezone(&tz).date_naive(), schedule.hour, tz)
         }
@@ -348,7 +358,8 @@ mod tests {
                 assert_eq!((local.hour(), local.minute()), (9, 0));
             }
         }
-        // Hourly digests follow the rollup hours and are due when one ends.
+        // Hourly digests follow the rollup buckets (local hours: 08:00–09:00
+        // NPT is 02:15–03:15 UTC) and are due when one ends.
         let plan = schedule(DigestFrequency::Hourly, 9, Weekday::Mon);
         let h = latest(
             DigestFrequency::Hourly,
@@ -357,8 +368,26 @@ mod tests {
             utc(2026, 10, 2, 3, 59),
         );
         assert_eq!(
-            (h.from, h.to),
-            (utc(2026, 10, 2, 2, 0), utc(2026, 10, 2, 3, 0))
+            (h.from, h.to, h.scheduled_at),
+            (
+                utc(2026, 10, 2, 2, 15),
+                utc(2026, 10, 2, 3, 15),
+                utc(2026, 10, 2, 3, 15)
+            )
+        );
+        assert_eq!(previous(h, &plan, kathmandu).to, h.from);
+        assert_eq!(following(h, &plan, kathmandu).from, h.to);
+        // Lord Howe's spring change: local 02:00 lasts 30 minutes.
+        let lord_howe: Tz = "Australia/Lord_Howe".parse().unwrap();
+        let short = latest(
+            DigestFrequency::Hourly,
+            &plan,
+            lord_howe,
+            utc(2026, 10, 3, 16, 10),
+        );
+        assert_eq!(
+            (short.from, short.to),
+            (utc(2026, 10, 3, 15, 30), utc(2026, 10, 3, 16, 0))
         );
     }
 

@@ -68,7 +68,9 @@ pub(crate) async fn prepare(
             "No activity has been recorded for this server in that timeframe yet. Try a longer timeframe.",
         )
     };
-    let period = period::resolve(request.timeframe, ctx.now, first).ok_or_else(no_data)?;
+    let bucketing = shared::bucketing::Bucketing::new(tz);
+    let period =
+        period::resolve(request.timeframe, ctx.now, first, bucketing).ok_or_else(no_data)?;
     let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
     let removed_before = retention::removed_before(pool, guild).await?;
     let Retained {
