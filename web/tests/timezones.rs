@@ -1,0 +1,323 @@
+//! Exact local days in zones offset by :30 and :45 and across their
+//! daylight-saving changes, end to end: a simulated Discord streams five
+//! hand-written guilds through the real ingester, each admin picks the
+//! guild's zone with /setup, and the daily figures of a custom timeframe
+//! equal the ground truth per local day. Events sit a second either side of
+//! local midnight (in the same UTC hour, so UTC buckets would put them on
+//! the wrong day) and around the changes: St John's (−3:30 → −2:30, 14 March
+//! 2027), Adelaide (+10:30 → +9:30) and Lord Howe (+11 → +10:30, its
+//! 01:30–02:00 twice), both on 4 April 2027.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use common::*;
+use discord_sim::InteractionKind;
+use serverpulse_web::component::ComponentId;
+use sim_scenario::truth::Scope;
+use sim_scenario::{GroundTruth, Scenario, Script};
+
+/// 2027-03-13T00:00:00Z; the scenario lasts until 2027-04-06T00:00:00Z.
+const START: i64 = 1_804_896_000_000;
+const DAYS: u32 = 24;
+const S: i64 = 1_000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+
+/// Unix ms of a UTC wall time.
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+    chrono::Utc
+        .with_ymd_and_hms(y, mo, d, h, mi, s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// One guild in `tz`: a text channel, a voice channel, two members (and a
+/// third who joins), with `messages` sent by both, a reaction on each
+/// message a second later, and the voice sessions `voice` (from, to), in
+/// time order.
+struct Guild {
+    id: u64,
+    tz: Tz,
+    /// The local dates the check asks for (first, last).
+    dates: (NaiveDate, NaiveDate),
+    messages: Vec<i64>,
+    voice: Vec<(i64, i64)>,
+    join: i64,
+}
+
+fn script(g: &Guild) -> (Scenario, GroundTruth) {
+    let (text, voice) = (g.id * 100 + 1, g.id * 100 + 2);
+    let (ann, bob, cat) = (g.id * 100 + 11, g.id * 100 + 12, g.id * 100 + 13);
+    let mut s = Script::new(g.id, START, DAYS);
+    s.channel(text, 0, "general", None)
+        .channel(voice, 2, "Lounge", None)
+        .member(ann, "ann", false, START - 30 * 24 * H)
+        .member(bob, "bob", false, START - 30 * 24 * H);
+    // Every event in time order, whatever its kind.
+    enum Step {
+        Message(usize),
+        VoiceOn,
+        VoiceOff,
+        Join,
+    }
+    let mut steps: Vec<(i64, u8, Step)> = Vec::new();
+    for (i, at) in g.messages.iter().enumerate() {
+        steps.push((*at, 1, Step::Message(i)));
+    }
+    for (from, to) in &g.voice {
+        steps.push((*from, 2, Step::VoiceOn));
+        steps.push((*to, 0, Step::VoiceOff));
+    }
+    steps.push((g.join, 3, Step::Join));
+    steps.sort_by_key(|(at, order, _)| (*at, *order));
+    let mut reactions: Vec<(i64, u64)> = Vec::new();
+    for (at, _, step) in steps {
+        // Reactions a second after their message, before what follows.
+        while let Some((r_at, message)) = reactions.first().copied().filter(|r| r.0 <= at) {
+            reactions.remove(0);
+            s.react(r_at, bob, message, "👍");
+        }
+        match step {
+            Step::Message(i) => {
+                let author = if i % 2 == 0 { ann } else { bob };
+                let id = s.message(at, text, author, 0, 0, 0);
+                reactions.push((at + S, id));
+            }
+            Step::VoiceOn => {
+                s.voice(at, ann, Some(voice), false, false);
+            }
+            Step::VoiceOff => {
+                s.voice(at, ann, None, false, false);
+            }
+            Step::Join => {
+                s.join(at, cat, "cat", false);
+            }
+        }
+    }
+    for (r_at, message) in reactions {
+        s.react(r_at, bob, message, "👍");
+    }
+    s.finish()
+}
+
+fn guilds() -> Vec<Guild> {
+    let d = |m, day| NaiveDate::from_ymd_opt(2027, m, day).unwrap();
+    vec![
+        // Asia/Kolkata, +5:30: midnight of 14 March is 18:30Z on the 13th.
+        Guild {
+            id: 1,
+            tz: chrono_tz::Asia::Kolkata,
+            dates: (d(3, 13), d(3, 14)),
+            messages: vec![
+                utc(2027, 3, 13, 18, 5, 0),
+                utc(2027, 3, 13, 18, 29, 59),
+                utc(2027, 3, 13, 18, 30, 0),
+                utc(2027, 3, 13, 18, 59, 59),
+                utc(2027, 3, 14, 18, 29, 59),
+            ],
+            voice: vec![(utc(2027, 3, 13, 18, 10, 0), utc(2027, 3, 13, 18, 50, 0))],
+            join: utc(2027, 3, 13, 18, 40, 0),
+        },
+        // Asia/Kathmandu, +5:45: midnight is 18:15Z.
+        Guild {
+            id: 2,
+            tz: chrono_tz::Asia::Kathmandu,
+            dates: (d(3, 13), d(3, 14)),
+            messages: vec![
+                utc(2027, 3, 13, 18, 14, 59),
+                utc(2027, 3, 13, 18, 15, 0),
+                utc(2027, 3, 13, 18, 44, 0),
+                utc(2027, 3, 14, 18, 0, 0),
+            ],
+            voice: vec![(utc(2027, 3, 13, 18, 0, 0), utc(2027, 3, 13, 18, 30, 0))],
+            join: utc(2027, 3, 13, 18, 20, 0),
+        },
+        // America/St_Johns, −3:30 until 02:00 NST on 14 March (05:30Z),
+        // then −2:30: the 14th has 23 hours, from 03:30Z to 02:30Z.
+        Guild {
+            id: 3,
+            tz: chrono_tz::America::St_Johns,
+            dates: (d(3, 13), d(3, 15)),
+            messages: vec![
+                utc(2027, 3, 14, 3, 0, 0),
+                utc(2027, 3, 14, 3, 29, 59),
+                utc(2027, 3, 14, 3, 30, 0),
+                utc(2027, 3, 14, 5, 29, 59),
+                utc(2027, 3, 14, 5, 30, 0),
+                utc(2027, 3, 15, 2, 29, 59),
+                utc(2027, 3, 15, 2, 30, 0),
+                utc(2027, 3, 15, 2, 59, 0),
+            ],
+            voice: vec![
+                (utc(2027, 3, 14, 3, 10, 0), utc(2027, 3, 14, 3, 50, 0)),
+                (utc(2027, 3, 14, 5, 0, 0), utc(2027, 3, 14, 6, 10, 0)),
+                (utc(2027, 3, 15, 2, 0, 0), utc(2027, 3, 15, 2, 45, 0)),
+            ],
+            join: utc(2027, 3, 14, 5, 45, 0),
+        },
+        // Australia/Lord_Howe, +11 until 02:00 on 4 April (15:00Z on the
+        // 3rd), then +10:30: 01:30–02:00 happens twice and the 4th has
+        // 24½ hours, from 13:00Z on the 3rd to 13:30Z on the 4th.
+        Guild {
+            id: 4,
+            tz: chrono_tz::Australia::Lord_Howe,
+            dates: (d(4, 3), d(4, 5)),
+            messages: vec![
+                utc(2027, 4, 3, 12, 59, 59),
+                utc(2027, 4, 3, 13, 0, 0),
+                utc(2027, 4, 3, 14, 45, 0),
+                utc(2027, 4, 3, 15, 0, 0),
+                utc(2027, 4, 3, 15, 29, 59),
+                utc(2027, 4, 3, 15, 30, 0),
+                utc(2027, 4, 4, 13, 29, 59),
+                utc(2027, 4, 4, 13, 30, 0),
+            ],
+            voice: vec![
+                (utc(2027, 4, 3, 12, 40, 0), utc(2027, 4, 3, 13, 20, 0)),
+                (utc(2027, 4, 3, 14, 40, 0), utc(2027, 4, 3, 15, 40, 0)),
+                (utc(2027, 4, 4, 13, 0, 0), utc(2027, 4, 4, 14, 0, 0)),
+            ],
+            join: utc(2027, 4, 3, 15, 10, 0),
+        },
+        // Australia/Adelaide, +10:30 until 03:00 on 4 April (16:30Z on the
+        // 3rd), then +9:30: the 4th has 25 hours, 13:30Z to 14:30Z.
+        Guild {
+            id: 5,
+            tz: chrono_tz::Australia::Adelaide,
+            dates: (d(4, 3), d(4, 5)),
+            messages: vec![
+                utc(2027, 4, 3, 13, 29, 59),
+                utc(2027, 4, 3, 13, 30, 0),
+                utc(2027, 4, 3, 16, 0, 0),
+                utc(2027, 4, 3, 16, 30, 0),
+                utc(2027, 4, 3, 17, 15, 0),
+                utc(2027, 4, 4, 14, 29, 59),
+                utc(2027, 4, 4, 14, 30, 0),
+            ],
+            voice: vec![
+                (utc(2027, 4, 3, 13, 0, 0), utc(2027, 4, 3, 14, 0, 0)),
+                (utc(2027, 4, 3, 16, 10, 0), utc(2027, 4, 3, 16, 50, 0)),
+            ],
+            join: utc(2027, 4, 4, 14, 29, 0),
+        },
+    ]
+}
+
+/// The guilds' scenarios as one stream (every guild's `GUILD_CREATE`, then
+/// all dispatches in time order).
+fn merge(parts: Vec<Scenario>) -> Scenario {
+    let mut all = parts[0].clone();
+    all.guilds.clear();
+    all.events.clear();
+    for part in parts {
+        all.guilds.extend(part.guilds);
+        all.events.extend(part.events);
+    }
+    all.events.sort_by_key(|e| e.at_ms);
+    all
+}
+
+/// The per-day lines of `/serverstats activity type:<kind>` over the
+/// local dates `first`..=`last`, asked through the custom-timeframe modal.
+async fn custom_days(
+    app: &App,
+    guild: u64,
+    kind: &str,
+    (first, last): (NaiveDate, NaiveDate),
+) -> BTreeMap<NaiveDate, String> {
+    let activity = command(
+        "serverstats",
+        vec![sub(
+            "activity",
+            vec![string("timeframe", "custom"), string("type", kind)],
+        )],
+    );
+    let outcome = send(app, &activity, &admin(guild)).await;
+    let modal = outcome.response.expect("a modal");
+    assert_eq!(modal["type"], 9, "{modal}");
+    let submit = InteractionKind::ModalSubmit {
+        custom_id: modal["data"]["custom_id"].as_str().unwrap().to_owned(),
+        fields: vec![
+            (ComponentId::FirstDay.encode(), first.to_string()),
+            (ComponentId::LastDay.encode(), last.to_string()),
+        ],
+    };
+    let message = final_message(app, &submit, &admin(guild)).await;
+    per_day(description(&message))
+}
+
+/// The instant local `date` begins in `tz`.
+fn midnight(date: NaiveDate, tz: Tz) -> i64 {
+    serverpulse_web::period::local_midnight(date, tz).timestamp_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst() {
+    let guilds = guilds();
+    let (scenarios, truths): (Vec<Scenario>, Vec<GroundTruth>) = guilds.iter().map(script).unzip();
+    assert!(START > chrono::Utc::now().timestamp_millis(), "after tracking starts");
+    let end = truths[0].end_ms;
+    let app = start_app_serving(at(end), merge(scenarios)).await;
+    for g in &guilds {
+        let setup = command(
+            "setup",
+            vec![string("timezone", g.tz.name()), string("channels", "all")],
+        );
+        let answer = final_message(&app, &setup, &admin(g.id)).await;
+        assert_eq!(field(&answer, "Tracking"), "on");
+    }
+    ingest_everything(&app, Duration::from_secs(120)).await;
+
+    for (g, truth) in guilds.iter().zip(&truths) {
+        let (first, last) = g.dates;
+        let scope = Scope::new(
+            g.id,
+            midnight(first, g.tz),
+            midnight(last.succ_opt().unwrap(), g.tz),
+        );
+        let tz = g.tz;
+        let expected_days = first.iter_days().take_while(|d| *d <= last).count();
+
+        let days = custom_days(&app, g.id, "messages", g.dates).await;
+        let truth_days = truth.messages_per_local_day(&scope, tz);
+        assert_eq!(days.len(), expected_days, "{tz}: {days:?}");
+        for (day, value) in &days {
+            assert_eq!(
+                parse_int(value),
+                truth_days.get(day).copied().unwrap_or(0) as i64,
+                "{tz} messages on {day}"
+            );
+        }
+        // Every message is on some day of the range, counted once.
+        let shown: i64 = days.values().map(|v| parse_int(v)).sum();
+        assert_eq!(shown, g.messages.len() as i64, "{tz}");
+
+        let days = custom_days(&app, g.id, "reactions", g.dates).await;
+        let truth_days = truth.reactions_per_local_day(&scope, tz);
+        for (day, value) in &days {
+            assert_eq!(
+                parse_int(value),
+                truth_days.get(day).copied().unwrap_or(0) as i64,
+                "{tz} reactions on {day}"
+            );
+        }
+
+        let days = custom_days(&app, g.id, "voice", g.dates).await;
+        let truth_days = truth.voice_ms_per_local_day(&scope, tz);
+        for (day, value) in &days {
+            assert_eq!(
+                seconds(value) * 1000,
+                truth_days.get(day).copied().unwrap_or(0),
+                "{tz} voice on {day}"
+            );
+        }
+        let shown: i64 = days.values().map(|v| seconds(v)).sum();
+        let total: i64 = g.voice.iter().map(|(from, to)| (to - from) / 1000).sum();
+        assert_eq!(shown, total, "{tz}: all voice time is on the range's days");
+    }
+}
