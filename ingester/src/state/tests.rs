@@ -639,3 +639,59 @@ async fn removal_is_committed_with_its_instant_and_cleared_by_a_return() {
     commit(&mut s).await;
     assert_eq!(removed_at(removed).await, None);
 }
+
+#[test]
+fn a_half_hour_zone_gets_buckets_on_its_local_hours() {
+    let settings = Arc::new(SettingsCache::default());
+    let kolkata = shared::bucketing::Bucketing::named("Asia/Kolkata");
+    settings.set(
+        GUILD,
+        Filter {
+            tracked: true,
+            bucketing: kolkata,
+            ..Filter::default()
+        },
+    );
+    let mut s = ShardState::new(0, 1, settings);
+    voice(&mut s, 1, Some(7), at(10, 20, 0));
+    voice(&mut s, 2, Some(7), at(10, 25, 0));
+    voice(&mut s, 2, None, at(10, 35, 0));
+    voice(&mut s, 1, None, at(12, 10, 0));
+    let bucket = |h: u32, m: u32| Hour::at(at(h, m, 0));
+    let seconds = |b: Hour| {
+        s.pending
+            .rollups
+            .voice_seconds
+            .get(&VoiceKey {
+                guild_id: GUILD,
+                hour: b,
+                channel_id: Snowflake(7),
+                user_id: Snowflake(1),
+            })
+            .copied()
+    };
+    // 15:50–16:00, 16:00–17:00 and 17:00–17:40 IST.
+    assert_eq!(seconds(bucket(9, 30)), Some(600));
+    assert_eq!(seconds(bucket(10, 30)), Some(3600));
+    assert_eq!(seconds(bucket(11, 30)), Some(2400));
+    assert_eq!(seconds(bucket(10, 0)), None, "no UTC-hour rows");
+    let peak = |b: Hour| {
+        s.pending
+            .rollups
+            .voice_peaks
+            .get(&ChannelHourKey {
+                guild_id: GUILD,
+                hour: b,
+                channel_id: Snowflake(7),
+            })
+            .copied()
+    };
+    assert_eq!(peak(bucket(9, 30)), Some(2));
+    assert_eq!(peak(bucket(10, 30)), Some(2), "both there at 16:00 IST");
+    assert_eq!(peak(bucket(11, 30)), Some(1), "observed at 17:00 IST");
+    // The buckets that ended by the clock are evaluated for drops.
+    let sealed = s.seal(None, None);
+    let drops = sealed.pending.alerts.drops.expect("buckets ended");
+    assert_eq!(drops.guilds.len(), 1);
+    assert_eq!(drops.guilds[0].hours, [bucket(9, 30), bucket(10, 30)]);
+}
