@@ -194,7 +194,11 @@ mod tests {
 
     #[test]
     fn whole_hour_zones_bucket_by_utc_hours() {
-        for tz in [Tz::UTC, chrono_tz::Europe::Berlin, chrono_tz::America::New_York] {
+        for tz in [
+            Tz::UTC,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+        ] {
             let b = Bucketing::new(tz);
             // Across Berlin's autumn change and an ordinary day.
             let mut t = utc(2026, 10, 24, 0, 0);
@@ -204,8 +208,18 @@ mod tests {
                 t += Duration::minutes(7);
             }
         }
-        assert_eq!(day(Bucketing::new(chrono_tz::Europe::Berlin), date(2026, 10, 25)).len(), 25);
-        assert_eq!(day(Bucketing::new(chrono_tz::Europe::Berlin), date(2026, 3, 29)).len(), 23);
+        assert_eq!(
+            day(
+                Bucketing::new(chrono_tz::Europe::Berlin),
+                date(2026, 10, 25)
+            )
+            .len(),
+            25
+        );
+        assert_eq!(
+            day(Bucketing::new(chrono_tz::Europe::Berlin), date(2026, 3, 29)).len(),
+            23
+        );
     }
 
     #[test]
@@ -215,7 +229,10 @@ mod tests {
         assert_eq!(b.start(), utc(2026, 12, 1, 17, 30), "23:00 IST");
         assert_eq!(kolkata.end(b), utc(2026, 12, 1, 18, 30), "midnight IST");
         assert_eq!(day(kolkata, date(2026, 12, 2)).len(), 24);
-        assert_eq!(kolkata.ceil(utc(2026, 12, 1, 12, 0)), utc(2026, 12, 1, 12, 30));
+        assert_eq!(
+            kolkata.ceil(utc(2026, 12, 1, 12, 0)),
+            utc(2026, 12, 1, 12, 30)
+        );
 
         let kathmandu = Bucketing::new(chrono_tz::Asia::Kathmandu);
         let buckets = day(kathmandu, date(2026, 12, 2));
@@ -244,7 +261,10 @@ mod tests {
         // 2026-10-04 02:00 +10:30 (15:30Z) → 02:30 +11: local 02:00 lasts 30 min.
         let spring = day(lord_howe, date(2026, 10, 4));
         assert_eq!(spring.len(), 24);
-        assert!(spring.contains(&(utc(2026, 10, 3, 15, 30), 30)), "{spring:?}");
+        assert!(
+            spring.contains(&(utc(2026, 10, 3, 15, 30), 30)),
+            "{spring:?}"
+        );
         assert!(spring.contains(&(utc(2026, 10, 3, 16, 0), 60)));
         // 2026-04-05 02:00 +11 (15:00Z) → 01:30 +10:30: 01:30–02:00 twice.
         let autumn = day(lord_howe, date(2026, 4, 5));

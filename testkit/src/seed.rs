@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use shared::Snowflake;
+use shared::bucketing::Bucketing;
 use shared::db::catalogue::{self, ChannelRow, FirstMessage, GuildRow, MemberRow, SpanRow};
 use shared::rollup::{
     AuthorKind, ChannelHourKey, MessageFacts, ReactionKey, RollupBatch, VoiceKey,
 };
-use shared::bucketing::Bucketing;
 use shared::time::Hour;
 use sim_scenario::truth::{self, GroundTruth};
 use sqlx::PgPool;

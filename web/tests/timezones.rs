@@ -260,7 +260,10 @@ fn midnight(date: NaiveDate, tz: Tz) -> i64 {
 async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst() {
     let guilds = guilds();
     let (scenarios, truths): (Vec<Scenario>, Vec<GroundTruth>) = guilds.iter().map(script).unzip();
-    assert!(START > chrono::Utc::now().timestamp_millis(), "after tracking starts");
+    assert!(
+        START > chrono::Utc::now().timestamp_millis(),
+        "after tracking starts"
+    );
     let end = truths[0].end_ms;
     let app = start_app_serving(at(end), merge(scenarios)).await;
     for g in &guilds {

@@ -118,7 +118,9 @@ fn hourly_before(t: DateTime<Utc>, tz: Tz) -> DigestPeriod {
     let bucketing = Bucketing::new(tz);
     let current = bucketing.containing(t);
     hourly(
-        bucketing.containing(current.start() - Duration::seconds(1)).start(),
+        bucketing
+            .containing(current.start() - Duration::seconds(1))
+            .start(),
         tz,
     )
 }
