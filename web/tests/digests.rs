@@ -62,7 +62,11 @@ fn activity(
     authors: u64,
     count: u32,
 ) {
-    let hour = Hour::containing(at);
+    activity_in(batch, guild, Hour::containing(at), authors, count);
+}
+
+/// [`activity`] in the bucket `hour` (a guild's local hour).
+fn activity_in(batch: &mut RollupBatch, guild: Snowflake, hour: Hour, authors: u64, count: u32) {
     for author in 1..=authors {
         for _ in 0..count {
             batch.add_message(MessageFacts {
@@ -295,16 +299,21 @@ async fn hourly_digests_of_quiet_hours_are_recorded_not_posted() {
         utc(2026, 10, 26, 0, 0),
     )
     .await;
+    // Kathmandu is UTC+5:45: its rollup buckets start at :15 UTC, and
+    // 10:20 UTC is in the one of 16:00–17:00 local (10:15–11:15 UTC).
+    let bucket =
+        shared::bucketing::Bucketing::named("Asia/Kathmandu").containing(utc(2026, 10, 26, 10, 20));
+    assert_eq!(bucket.start(), utc(2026, 10, 26, 10, 15));
     let mut batch = RollupBatch::default();
-    activity(&mut batch, guild, utc(2026, 10, 26, 10, 20), 1, 1);
+    activity_in(&mut batch, guild, bucket, 1, 1);
     flush(&db, &batch).await;
 
-    let quiet = digest::run_due(&db.pool, utc(2026, 10, 26, 10, 0))
+    let quiet = digest::run_due(&db.pool, utc(2026, 10, 26, 10, 15))
         .await
         .unwrap();
     assert_eq!(quiet.claimed.last().unwrap().1, DigestOutcome::SkippedEmpty);
     assert_eq!(quiet.queued(), 0);
-    let busy = digest::run_due(&db.pool, utc(2026, 10, 26, 11, 0))
+    let busy = digest::run_due(&db.pool, utc(2026, 10, 26, 11, 15))
         .await
         .unwrap();
     assert_eq!(
@@ -316,10 +325,9 @@ async fn hourly_digests_of_quiet_hours_are_recorded_not_posted() {
         .unwrap()
         .unwrap();
     assert!(item.files.is_empty(), "hourly digests have no chart");
-    // Kathmandu is UTC+5:45: the rollup hour 10:00 UTC is 15:45 local.
     assert_eq!(
         item.payload["embeds"][0]["title"],
-        "Hourly digest · Mon 26 Oct 15:45–16:45"
+        "Hourly digest · Mon 26 Oct 16:00–17:00"
     );
 }
 
