@@ -6,7 +6,8 @@
 //! local midnight (in the same UTC hour, so UTC buckets would put them on
 //! the wrong day) and around the changes: St John's (−3:30 → −2:30, 14 March
 //! 2027), Adelaide (+10:30 → +9:30) and Lord Howe (+11 → +10:30, its
-//! 01:30–02:00 twice), both on 4 April 2027.
+//! 01:30–02:00 twice), both on 4 April 2027, and Lord Howe's spring change
+//! (+10:30 → +11 on 3 October 2027, whose local 02:00 lasts 30 minutes).
 
 mod common;
 
@@ -21,9 +22,11 @@ use serverpulse_web::component::ComponentId;
 use sim_scenario::truth::Scope;
 use sim_scenario::{GroundTruth, Scenario, Script};
 
-/// 2027-03-13T00:00:00Z; the scenario lasts until 2027-04-06T00:00:00Z.
+/// 2027-03-13T00:00:00Z; that scenario lasts until 2027-04-06T00:00:00Z.
 const START: i64 = 1_804_896_000_000;
 const DAYS: u32 = 24;
+/// 2027-10-01T00:00:00Z, for 5 days: Lord Howe's spring change.
+const OCTOBER: i64 = 1_822_348_800_000;
 const S: i64 = 1_000;
 const M: i64 = 60 * S;
 const H: i64 = 60 * M;
@@ -50,14 +53,14 @@ struct Guild {
     join: i64,
 }
 
-fn script(g: &Guild) -> (Scenario, GroundTruth) {
+fn script(g: &Guild, start: i64, days: u32) -> (Scenario, GroundTruth) {
     let (text, voice) = (g.id * 100 + 1, g.id * 100 + 2);
     let (ann, bob, cat) = (g.id * 100 + 11, g.id * 100 + 12, g.id * 100 + 13);
-    let mut s = Script::new(g.id, START, DAYS);
+    let mut s = Script::new(g.id, start, days);
     s.channel(text, 0, "general", None)
         .channel(voice, 2, "Lounge", None)
-        .member(ann, "ann", false, START - 30 * 24 * H)
-        .member(bob, "bob", false, START - 30 * 24 * H);
+        .member(ann, "ann", false, start - 30 * 24 * H)
+        .member(bob, "bob", false, start - 30 * 24 * H);
     // Every event in time order, whatever its kind.
     enum Step {
         Message(usize),
@@ -256,17 +259,19 @@ fn midnight(date: NaiveDate, tz: Tz) -> i64 {
     serverpulse_web::period::local_midnight(date, tz).timestamp_millis()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst() {
-    let guilds = guilds();
-    let (scenarios, truths): (Vec<Scenario>, Vec<GroundTruth>) = guilds.iter().map(script).unzip();
+/// Streams `guilds` (from `start`, for `days`) through the real ingester
+/// after each admin set the guild's zone, and checks each guild's messages,
+/// reactions and voice time per local day of its dates against the truth.
+async fn daily_figures_equal_truth(guilds: &[Guild], start: i64, days: u32) -> App {
+    let (scenarios, truths): (Vec<Scenario>, Vec<GroundTruth>) =
+        guilds.iter().map(|g| script(g, start, days)).unzip();
     assert!(
-        START > chrono::Utc::now().timestamp_millis(),
+        start > chrono::Utc::now().timestamp_millis(),
         "after tracking starts"
     );
     let end = truths[0].end_ms;
     let app = start_app_serving(at(end), merge(scenarios)).await;
-    for g in &guilds {
+    for g in guilds {
         let setup = command(
             "setup",
             vec![string("timezone", g.tz.name()), string("channels", "all")],
@@ -323,4 +328,63 @@ async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst
         let total: i64 = g.voice.iter().map(|(from, to)| (to - from) / 1000).sum();
         assert_eq!(shown, total, "{tz}: all voice time is on the range's days");
     }
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst() {
+    daily_figures_equal_truth(&guilds(), START, DAYS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lord_howes_spring_change_makes_a_half_hour_bucket_and_exact_days() {
+    let d = |day| NaiveDate::from_ymd_opt(2027, 10, day).unwrap();
+    // +10:30 until 02:00 on 3 October (15:30Z on the 2nd), then +11: the
+    // 3rd has 23½ hours, from 13:30Z on the 2nd to 13:00Z on the 3rd.
+    let guild = Guild {
+        id: 6,
+        tz: chrono_tz::Australia::Lord_Howe,
+        dates: (d(2), d(4)),
+        messages: vec![
+            utc(2027, 10, 2, 13, 29, 59),
+            utc(2027, 10, 2, 13, 30, 0),
+            utc(2027, 10, 2, 15, 29, 59),
+            utc(2027, 10, 2, 15, 30, 0),
+            utc(2027, 10, 2, 15, 59, 59),
+            utc(2027, 10, 2, 16, 0, 0),
+            utc(2027, 10, 3, 12, 59, 59),
+            utc(2027, 10, 3, 13, 0, 0),
+        ],
+        voice: vec![
+            (utc(2027, 10, 2, 13, 20, 0), utc(2027, 10, 2, 13, 40, 0)),
+            (utc(2027, 10, 2, 15, 20, 0), utc(2027, 10, 2, 16, 10, 0)),
+            (utc(2027, 10, 3, 12, 50, 0), utc(2027, 10, 3, 13, 10, 0)),
+        ],
+        join: utc(2027, 10, 2, 15, 45, 0),
+    };
+    let app = daily_figures_equal_truth(std::slice::from_ref(&guild), OCTOBER, 5).await;
+    // Local 02:30–03:00 is one bucket of 30 minutes (15:30Z–16:00Z), and
+    // the voice session in it has all of its 1,800 seconds.
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let stored = shared::db::rollups::load_guild(&mut conn, shared::Snowflake(guild.id))
+        .await
+        .unwrap();
+    let mut voice: Vec<(i64, i32)> = stored
+        .voice_seconds
+        .iter()
+        .map(|(key, seconds)| (key.hour.start().timestamp_millis(), *seconds))
+        .collect();
+    voice.sort();
+    assert_eq!(
+        voice,
+        [
+            (utc(2027, 10, 2, 12, 30, 0), 600),
+            (utc(2027, 10, 2, 13, 30, 0), 600),
+            (utc(2027, 10, 2, 14, 30, 0), 600),
+            (utc(2027, 10, 2, 15, 30, 0), 1800),
+            (utc(2027, 10, 2, 16, 0, 0), 600),
+            (utc(2027, 10, 3, 12, 0, 0), 600),
+            (utc(2027, 10, 3, 13, 0, 0), 600),
+        ]
+    );
 }
