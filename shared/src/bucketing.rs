@@ -134,6 +134,15 @@ impl Bucketing {
         }
     }
 
+    /// How many minutes (0–59) the start of `other`'s bucket holding `at`
+    /// lies after the start of this bucketing's: 0 when a change of zone
+    /// between the two keeps the bucket edges where they are.
+    pub fn edge_shift_minutes(self, other: Self, at: DateTime<Utc>) -> i64 {
+        let ours = self.containing(at).start();
+        let theirs = other.containing(at).start();
+        (theirs - ours).num_minutes().rem_euclid(60)
+    }
+
     /// The bucket holding the same instant `weeks` weeks before `bucket`
     /// starts: the "same hour in previous weeks" of the alerts' baselines.
     pub fn weeks_before(self, bucket: Hour, weeks: i64) -> Hour {
@@ -280,6 +289,29 @@ mod tests {
             lord_howe.weeks_before(Hour::containing(utc(2026, 4, 11, 15, 0)), 1),
             lord_howe.containing(utc(2026, 4, 4, 15, 0))
         );
+    }
+
+    #[test]
+    fn a_change_of_zone_shifts_the_edges_by_the_minutes_of_the_offsets() {
+        let at = utc(2026, 12, 3, 10, 50);
+        let named = Bucketing::named;
+        assert_eq!(
+            named("Europe/Berlin").edge_shift_minutes(named("America/New_York"), at),
+            0
+        );
+        assert_eq!(
+            named("Europe/Berlin").edge_shift_minutes(named("Asia/Kolkata"), at),
+            30
+        );
+        assert_eq!(
+            named("UTC").edge_shift_minutes(named("Asia/Kathmandu"), at),
+            15
+        );
+        assert_eq!(
+            named("Asia/Kathmandu").edge_shift_minutes(named("UTC"), at),
+            45
+        );
+        assert_eq!(named("Not/A_Zone"), Bucketing::UTC);
     }
 
     #[test]

@@ -333,7 +333,27 @@ async fn daily_figures_equal_truth(guilds: &[Guild], start: i64, days: u32) -> A
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_figures_are_exact_in_half_and_three_quarter_hour_zones_across_dst() {
-    daily_figures_equal_truth(&guilds(), START, DAYS).await;
+    let app = daily_figures_equal_truth(&guilds(), START, DAYS).await;
+    // Moving Kolkata's guild to Berlin leaves its rows on :30 edges, and
+    // the answer says what that means.
+    let setup = command("setup", vec![string("timezone", "Europe/Berlin")]);
+    let answer = final_message(&app, &setup, &admin(1)).await;
+    assert_eq!(
+        field(&answer, "Earlier data"),
+        "Activity recorded before this change stays in Asia/Kolkata's hours, whose edges are 30 minutes off Europe/Berlin's: days and hours before now may be off by up to 30 minutes at their edges. From now on they are exact in Europe/Berlin."
+    );
+    // A zone with the same edges needs no note.
+    let setup = command("setup", vec![string("timezone", "Europe/London")]);
+    let answer = final_message(&app, &setup, &admin(1)).await;
+    assert!(
+        embed(&answer)["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["name"] != "Earlier data"),
+        "{:?}",
+        answer.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

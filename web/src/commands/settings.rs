@@ -4,9 +4,11 @@
 //! `/retention`.
 //! Each is checked against the caller's permissions and audited.
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 use shared::Snowflake;
+use shared::bucketing::Bucketing;
 use shared::db::digest_settings;
 use shared::db::settings::{self, CollectMode, GuildSettings};
 use twilight_model::channel::ChannelType;
@@ -80,6 +82,9 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         }
     };
     let tracking = options.boolean("tracking").unwrap_or(true);
+    // Rows are only stored once tracking was on.
+    let before = settings::load(&ctx.state.pool, ctx.guild_id).await?;
+    let zone_before = before.tracking_since.map(|_| before.timezone);
     let Some(mut tx) = change(ctx).await? else {
         return Ok(already_applied());
     };
@@ -102,10 +107,15 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         .await
         .unwrap_or(settings);
     let alerts = shared::db::alerts::settings_of(&ctx.state.pool, ctx.guild_id).await?;
-    let embed = super::digest::setup_fields(ctx, settings_embed(ctx, &settings))
+    let mut embed = super::digest::setup_fields(ctx, settings_embed(ctx, &settings))
         .await?
-        .field("Alerts", super::alerts::setup_text(&alerts, ctx.now), false)
-        .footer("Changes are recorded in the settings audit log.");
+        .field("Alerts", super::alerts::setup_text(&alerts, ctx.now), false);
+    if let (Some(tz), Some(zone_before)) = (timezone, zone_before)
+        && let Some(note) = earlier_hours_note(&zone_before, tz, ctx.now)
+    {
+        embed = embed.field("Earlier data", note, false);
+    }
+    let embed = embed.footer("Changes are recorded in the settings audit log.");
     let mut message = Message {
         embeds: vec![embed],
         ephemeral: true,
@@ -122,6 +132,23 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         })])];
     }
     Ok(Reply::Message(message))
+}
+
+/// What a change of timezone means for the rows already stored, when the
+/// new zone's hours start at other minutes than the old one's (rows keep
+/// the edges they were written with: see `shared::bucketing`).
+fn earlier_hours_note(before: &str, after: Tz, now: DateTime<Utc>) -> Option<String> {
+    if before == after.name() {
+        return None;
+    }
+    let shift = Bucketing::named(before).edge_shift_minutes(Bucketing::new(after), now);
+    (shift != 0).then(|| {
+        format!(
+            "Activity recorded before this change stays in {before}'s hours, whose edges are {shift} minutes off {after}'s: days and hours before now may be off by up to {} minutes at their edges. From now on they are exact in {after}.",
+            shift.max(60 - shift),
+            after = after.name()
+        )
+    })
 }
 
 fn settings_embed(ctx: &Ctx, settings: &GuildSettings) -> Embed {
