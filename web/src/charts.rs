@@ -12,6 +12,7 @@ use std::sync::{LazyLock, Once};
 use axum::body::Bytes;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 pub const WIDTH: u32 = 960;
@@ -146,7 +147,30 @@ pub fn line_chart(
         gaps.to_vec(),
     );
     let band = band.cloned();
-    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, band.as_ref()))
+    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, &[], band.as_ref()))
+}
+
+/// [`line_chart`] whose points flagged in `partial` cover only part of
+/// their day or hour (the one in progress, or one the period cuts): they
+/// are drawn lighter, apart from the whole ones, and labelled with their
+/// flag (e.g. "so far"), so a partial last day never reads as a drop.
+pub fn line_chart_partial(
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    gaps: &[bool],
+    partial: &[Option<String>],
+    band: Option<&Band>,
+) -> Chart {
+    let (title, labels, series, gaps, partial) = (
+        title.to_owned(),
+        labels.to_vec(),
+        series.to_vec(),
+        gaps.to_vec(),
+        partial.to_vec(),
+    );
+    let band = band.cloned();
+    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, &partial, band.as_ref()))
 }
 
 fn draw_line_chart(
@@ -154,8 +178,10 @@ fn draw_line_chart(
     labels: &[String],
     series: &[Series],
     gaps: &[bool],
+    partial: &[Option<String>],
     band: Option<&Band>,
 ) -> Result<Vec<u8>, ChartError> {
+    let is_partial = |i: usize| partial.get(i).is_some_and(Option::is_some);
     let observed = labels.len();
     let total = observed + band.map_or(0, |b| b.values.len());
     let max = series
@@ -238,8 +264,10 @@ fn draw_line_chart(
             let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (i, v) in s.values.iter().enumerate() {
                 match v {
-                    Some(v) => runs.last_mut().expect("one run").push((i as f64, *v)),
-                    None => runs.push(Vec::new()),
+                    Some(v) if !is_partial(i) => {
+                        runs.last_mut().expect("one run").push((i as f64, *v));
+                    }
+                    _ => runs.push(Vec::new()),
                 }
             }
             let color = s.color;
@@ -265,6 +293,47 @@ fn draw_line_chart(
                         .map_err(draw_error)?;
                 }
             }
+            // Partial points: lighter, joined to their neighbours, hollow.
+            let faint = color.mix(0.45);
+            for (i, v) in s.values.iter().enumerate() {
+                let Some(v) = (*v).filter(|_| is_partial(i)) else {
+                    continue;
+                };
+                let mut piece = Vec::new();
+                if let Some(Some(before)) = i.checked_sub(1).and_then(|b| s.values.get(b)) {
+                    piece.push(((i - 1) as f64, *before));
+                }
+                piece.push((i as f64, v));
+                if let Some(Some(after)) = s.values.get(i + 1) {
+                    piece.push(((i + 1) as f64, *after));
+                }
+                chart
+                    .draw_series(LineSeries::new(piece, faint.stroke_width(2)))
+                    .map_err(draw_error)?;
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (i as f64, v),
+                        5,
+                        faint.stroke_width(2),
+                    )))
+                    .map_err(draw_error)?;
+            }
+        }
+        for (i, label) in partial.iter().enumerate() {
+            let Some(label) = label else { continue };
+            // Anchored inwards, so the first and last points' labels fit.
+            let anchor = if i + 1 == observed && i > 0 {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (i as f64, max * 1.08),
+                    text(14).pos(Pos::new(anchor, VPos::Top)),
+                )))
+                .map_err(draw_error)?;
         }
         chart
             .configure_series_labels()

@@ -16,7 +16,8 @@ use sqlx::PgConnection;
 use super::schedule::DigestPeriod;
 use crate::charts::{self, Series};
 use crate::discord::Attachment;
-use crate::period::change;
+use crate::honest::{self, Comparison};
+use crate::period::Period;
 use crate::reply::{Embed, Message, duration, int};
 
 /// How many members, channels and emoji a digest lists.
@@ -28,6 +29,9 @@ pub struct DigestFigures {
     pub period: DigestPeriod,
     /// The period before, for the comparisons.
     pub previous: DigestPeriod,
+    /// Whether the figures are compared with the period before: not when
+    /// it lies (partly) before tracking began or the retention horizon.
+    pub comparison: Comparison,
     pub tz: Tz,
     /// Posted a while after its time (nothing ran then).
     pub late: bool,
@@ -78,6 +82,16 @@ pub async fn gather(
     bots: Bots,
 ) -> Result<DigestFigures, DbError> {
     let (from, to) = (period.from, period.to);
+    let settings = shared::db::settings::load(&mut *conn, guild).await?;
+    let first = analytics::first_hour(&mut *conn, guild).await?;
+    let removed_before = shared::db::retention::removed_before(&mut *conn, guild).await?;
+    let comparison = Comparison::of(
+        Period {
+            from: previous.from,
+            to: previous.to,
+        },
+        honest::data_since(settings.tracking_since, first, removed_before),
+    );
     let totals = analytics::guild_totals(&mut *conn, guild, from, to, bots).await?;
     let previous_totals =
         analytics::guild_totals(&mut *conn, guild, previous.from, previous.to, bots).await?;
@@ -111,6 +125,7 @@ pub async fn gather(
     Ok(DigestFigures {
         period,
         previous,
+        comparison,
         tz,
         late,
         totals,
@@ -122,15 +137,6 @@ pub async fn gather(
         top_emoji,
         hours,
     })
-}
-
-fn figure(current: i64, previous: i64, show: fn(i64) -> String) -> String {
-    format!(
-        "**{}** {} ({} before)",
-        show(current),
-        change(current as f64, previous as f64),
-        show(previous)
-    )
 }
 
 fn local(t: DateTime<Utc>, tz: Tz, format: &str) -> String {
@@ -164,6 +170,9 @@ pub fn title(period: &DigestPeriod, tz: Tz) -> String {
 pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
     let (t, p) = (&figures.totals, &figures.previous_totals);
     let tz = figures.tz;
+    let figure = |current: i64, previous: i64, show: fn(i64) -> String| {
+        figures.comparison.figure(current, previous, show)
+    };
     let mut embed = Embed::new(title(&figures.period, tz))
         .field("Messages", figure(t.messages, p.messages, int), true)
         .field(
@@ -230,14 +239,20 @@ pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
             .join(" · ");
         embed = embed.field("Most used emoji", or_none(emoji), false);
     }
-    let mut footer = format!(
-        "Compared with {} · times in {}",
-        title(&figures.previous, tz)
-            .split(" · ")
-            .nth(1)
-            .unwrap_or("the period before"),
-        tz.name()
-    );
+    let mut footer = match figures.comparison.why_plain() {
+        None => format!(
+            "Compared with {} · times in {}",
+            title(&figures.previous, tz)
+                .split(" · ")
+                .nth(1)
+                .unwrap_or("the period before"),
+            tz.name()
+        ),
+        Some(why) => format!(
+            "Not compared with the period before: {why} · times in {}",
+            tz.name()
+        ),
+    };
     if figures.late {
         footer = format!(
             "Posted late: due {} · {footer}",
