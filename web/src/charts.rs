@@ -483,6 +483,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_partial_last_day_is_drawn_apart() {
+        let labels: Vec<String> = (1..=4).map(|d| format!("10-{d:02}")).collect();
+        let series = [Series {
+            name: "messages".into(),
+            values: vec![Some(30.0), Some(32.0), Some(31.0), Some(4.0)],
+            color: BLURPLE,
+        }];
+        let gaps = [false; 4];
+        let whole = line_chart("Messages", &labels, &series, &gaps, None)
+            .render()
+            .unwrap();
+        let marked = line_chart_partial(
+            "Messages",
+            &labels,
+            &series,
+            &gaps,
+            &[None, None, None, Some("so far".into())],
+            None,
+        )
+        .render()
+        .unwrap();
+        assert_eq!(png_size(&marked), Some((WIDTH, HEIGHT)));
+        assert_ne!(whole, marked, "the partial day is drawn differently");
+        let unmarked = line_chart_partial("Messages", &labels, &series, &gaps, &[], None)
+            .render()
+            .unwrap();
+        assert_eq!(whole, unmarked, "no flags: the same chart");
+    }
+
+    #[test]
     fn charts_are_pngs_of_the_documented_size() {
         let labels: Vec<String> = (1..=10).map(|d| format!("10-{d:02}")).collect();
         let line = line_chart(

@@ -8,6 +8,11 @@ use chrono::{DateTime, Utc};
 use crate::period::{Period, change, progress_bar};
 use crate::reply::int;
 
+/// What "active member" means, wherever it is shown (the one query is
+/// `shared::db::analytics::active_members`).
+pub const ACTIVE_MEMBER: &str =
+    "Active members posted a message, added a reaction or spent time in voice in the period";
+
 /// From when a guild has figures: when tracking began — the earlier of
 /// `tracking_since` and the first hour anything was recorded (a replayed
 /// history, or rows kept from an earlier time tracking was on, are data
@@ -61,28 +66,46 @@ impl Comparison {
     /// Why there is no comparison, in Discord markdown (the date as a
     /// timestamp each reader sees in their own time); `None` when there is.
     pub fn why(self) -> Option<String> {
-        self.explain(|t| format!("<t:{}:f>", t.timestamp()))
+        self.explain(true, discord_time)
     }
 
     /// [`Self::why`] in plain text, dates in UTC (exports, the dashboard,
     /// embed footers, which render no timestamps).
     pub fn why_plain(self) -> Option<String> {
-        self.explain(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        self.explain(true, utc_time)
     }
 
-    fn explain(self, when: impl Fn(DateTime<Utc>) -> String) -> Option<String> {
-        match self {
-            Self::Full => None,
-            Self::NoData { since } => Some(format!("no data before {}", when(since))),
-            Self::Partial { since } => Some(format!(
-                "not compared: no data before {}, partway through the previous period",
-                when(since)
-            )),
-            Self::SoFar { until } => Some(format!(
-                "so far (to {}): not compared with the whole period before",
-                when(until)
-            )),
-        }
+    /// [`Self::why`] without saying "not compared", for a text that says
+    /// so itself: `no data before … (partway through the previous period)`.
+    pub fn reason(self) -> Option<String> {
+        self.explain(false, discord_time)
+    }
+
+    fn explain(self, verdict: bool, when: fn(DateTime<Utc>) -> String) -> Option<String> {
+        let (reason, verdict_text) = match self {
+            Self::Full => return None,
+            Self::NoData { since } => (format!("no data before {}", when(since)), ""),
+            Self::Partial { since } => (
+                format!(
+                    "no data before {} (partway through the previous period)",
+                    when(since)
+                ),
+                "not compared: ",
+            ),
+            Self::SoFar { until } => {
+                let reason = format!("so far (to {})", when(until));
+                return Some(if verdict {
+                    format!("{reason}: not compared with the whole period before")
+                } else {
+                    reason
+                });
+            }
+        };
+        Some(if verdict {
+            format!("{verdict_text}{reason}")
+        } else {
+            reason
+        })
     }
 
     /// A figure with its comparison, e.g. `**1,234** ↑ 10.0% (1,122 before)`,
@@ -107,6 +130,14 @@ impl Comparison {
             Some(why) => why,
         }
     }
+}
+
+fn discord_time(t: DateTime<Utc>) -> String {
+    format!("<t:{}:f>", t.timestamp())
+}
+
+fn utc_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A share as a bar, `██████░░░░ 60.0%`, or, when `whole` is zero, what
@@ -196,7 +227,7 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "**147** · not compared: no data before <t:{}:f>, partway through the previous period",
+                "**147** · not compared: no data before <t:{}:f> (partway through the previous period)",
                 since.timestamp()
             )
         );

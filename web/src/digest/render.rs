@@ -294,10 +294,22 @@ fn show_emoji(emoji: &str) -> String {
 pub const CHART_FILE: &str = "digest.png";
 
 /// Messages per local hour (daily) or per local day (weekly); `None` for
-/// hourly digests. CPU-bound: call from `spawn_blocking`.
+/// hourly digests. In a preview (the period not over), the hour or day in
+/// progress is drawn apart as "so far" and those still to come are blank,
+/// not zeros. CPU-bound: call from `spawn_blocking`.
 pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::ChartError>> {
     let tz = figures.tz;
-    let (labels, values): (Vec<String>, Vec<Option<f64>>) = match figures.period.frequency {
+    let until = match figures.comparison {
+        Comparison::SoFar { until } => Some(until),
+        _ => None,
+    };
+    // (label, value, partial) per point; `start..end` is the point's span.
+    let point = |label: String, start: DateTime<Utc>, end: DateTime<Utc>, value: i64| match until {
+        Some(until) if start >= until => (label, None, None),
+        Some(until) if until < end => (label, Some(value as f64), Some("so far".to_owned())),
+        _ => (label, Some(value as f64), None),
+    };
+    let points: Vec<(String, Option<f64>, Option<String>)> = match figures.period.frequency {
         DigestFrequency::Hourly => return None,
         DigestFrequency::Daily => {
             let hours = (figures.period.to - figures.period.from).num_hours();
@@ -310,16 +322,21 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
                         .filter(|h| h.hour >= hour && h.hour < hour + Duration::hours(1))
                         .map(|h| h.messages)
                         .sum::<i64>();
-                    (local(hour, tz, "%H:%M"), Some(value as f64))
+                    point(
+                        local(hour, tz, "%H:%M"),
+                        hour,
+                        hour + Duration::hours(1),
+                        value,
+                    )
                 })
-                .unzip()
+                .collect()
         }
         DigestFrequency::Weekly => {
             let rows: Vec<(DateTime<Utc>, i64)> =
                 figures.hours.iter().map(|h| (h.hour, h.messages)).collect();
             let days = crate::period::per_local_day(&rows, tz);
             crate::period::local_days(
-                crate::period::Period {
+                Period {
                     from: figures.period.from,
                     to: figures.period.to,
                 },
@@ -327,26 +344,37 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
             )
             .into_iter()
             .map(|day| {
-                (
+                point(
                     day.format("%a %-d").to_string(),
-                    Some(days.get(&day).copied().unwrap_or(0) as f64),
+                    crate::period::local_midnight(day, tz),
+                    crate::period::local_midnight(day.succ_opt().unwrap_or(day), tz),
+                    days.get(&day).copied().unwrap_or(0),
                 )
             })
-            .unzip()
+            .collect()
         }
     };
+    let labels: Vec<String> = points.iter().map(|p| p.0.clone()).collect();
+    let partial: Vec<Option<String>> = points.iter().map(|p| p.2.clone()).collect();
     let gaps = vec![false; labels.len()];
     let series = Series {
         name: "messages".to_owned(),
-        values,
+        values: points.iter().map(|p| p.1).collect(),
         color: charts::BLURPLE,
     };
     Some(
-        charts::line_chart(&title(&figures.period, tz), &labels, &[series], &gaps, None)
-            .render()
-            .map(|bytes| Attachment {
-                filename: CHART_FILE.to_owned(),
-                bytes,
-            }),
+        charts::line_chart_partial(
+            &title(&figures.period, tz),
+            &labels,
+            &[series],
+            &gaps,
+            &partial,
+            None,
+        )
+        .render()
+        .map(|bytes| Attachment {
+            filename: CHART_FILE.to_owned(),
+            bytes,
+        }),
     )
 }

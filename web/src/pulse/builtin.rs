@@ -260,7 +260,7 @@ pub fn closing() -> (String, Vec<String>) {
 pub fn write(f: &PulseFigures) -> PulseText {
     // Against a week before that was not (wholly) tracked, nothing is
     // said to have changed: there is no week to compare with.
-    let (changes, channels) = match f.comparison.why() {
+    let (changes, channels) = match f.comparison.reason() {
         None => (
             changed_most(&f.week, &f.previous),
             channel_lines(&f.channels),

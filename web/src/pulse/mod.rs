@@ -346,9 +346,9 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
                 format!(", {}-week mean {mean}", figures.baseline_weeks)
             })
             .unwrap_or_default();
-        let before_text = match figures.comparison.why() {
+        let before_text = match figures.comparison.reason() {
             None => format!("week before {before_text}"),
-            Some(why) => format!("week before: {why}"),
+            Some(reason) => format!("week before not compared: {reason}"),
         };
         embed = embed.field(
             capitalised(label),

@@ -155,11 +155,11 @@ pub fn data(f: &PulseFigures) -> String {
             lines.push(format!("- rank {}: {} messages", i + 1, r.value));
         }
         let top: i64 = f.top_members.iter().map(|r| r.value).sum();
-        if f.ranked_total() > 0 {
+        if let Some(share) = crate::honest::percent(top, f.ranked_total()) {
             lines.push(format!(
                 "- together: {top} of {} messages ({}%)",
                 f.ranked_total(),
-                (top as f64 / f.ranked_total() as f64 * 100.0).round() as i64
+                share.round() as i64
             ));
         }
     }
@@ -170,11 +170,11 @@ pub fn data(f: &PulseFigures) -> String {
     }
     let c = &f.cohort;
     lines.push(format!("New members: {} joined this week.", c.joined));
-    if c.joined > 0 {
+    if let Some(share) = crate::honest::percent(c.activated, c.joined) {
         lines.push(format!(
             "- {} of them posted within 7 days of joining so far ({}%)",
             c.activated,
-            (c.activated as f64 / c.joined as f64 * 100.0).round() as i64
+            share.round() as i64
         ));
     }
     for (days, eligible, retained) in [

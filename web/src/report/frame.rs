@@ -231,7 +231,17 @@ impl Frame {
         } else {
             ""
         };
-        format!("Times in {}{compared}", self.tz.name())
+        // The period ends on the hour; the hour in progress is counted as
+        // far as it went.
+        let so_far = if self.period.from <= self.now && self.now < self.period.to {
+            format!(
+                " · the current hour counts so far (to {})",
+                self.now.with_timezone(&self.tz).format("%H:%M")
+            )
+        } else {
+            String::new()
+        };
+        format!("Times in {}{compared}{so_far}", self.tz.name())
     }
 
     pub fn gaps_note(&self) -> Option<String> {

@@ -84,6 +84,15 @@ pub(super) async fn members(
                         false,
                     );
             }
+            let bots = match frame.bots {
+                analytics::Bots::LeftOut => "bots left out",
+                analytics::Bots::Counted => "bots counted",
+            };
+            embed = embed.field(
+                "Definition",
+                format!("{} ({bots}).", honest::ACTIVE_MEMBER),
+                false,
+            );
             Ok(text_only(embed))
         }
         MembersCategory::Retention => {

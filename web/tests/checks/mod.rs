@@ -65,7 +65,7 @@ impl Fixture {
     /// data says instead of a change.
     pub fn not_compared(&self) -> String {
         let since = self.data_since_ms.expect("data since a known instant") / 1000;
-        format!("not compared: no data before <t:{since}:f>, partway through the previous period")
+        format!("not compared: no data before <t:{since}:f> (partway through the previous period)")
     }
     pub fn all(&self) -> Scope {
         self.bots(Scope::new(
