@@ -82,29 +82,28 @@ impl Comparison {
     }
 
     fn explain(self, verdict: bool, when: fn(DateTime<Utc>) -> String) -> Option<String> {
-        let (reason, verdict_text) = match self {
+        Some(match self {
             Self::Full => return None,
-            Self::NoData { since } => (format!("no data before {}", when(since)), ""),
-            Self::Partial { since } => (
-                format!(
+            Self::NoData { since } => format!("no data before {}", when(since)),
+            Self::Partial { since } => {
+                let reason = format!(
                     "no data before {} (partway through the previous period)",
                     when(since)
-                ),
-                "not compared: ",
-            ),
+                );
+                if verdict {
+                    format!("not compared: {reason}")
+                } else {
+                    reason
+                }
+            }
             Self::SoFar { until } => {
                 let reason = format!("so far (to {})", when(until));
-                return Some(if verdict {
+                if verdict {
                     format!("{reason}: not compared with the whole period before")
                 } else {
                     reason
-                });
+                }
             }
-        };
-        Some(if verdict {
-            format!("{verdict_text}{reason}")
-        } else {
-            reason
         })
     }
 
@@ -119,15 +118,6 @@ impl Comparison {
                 show(previous)
             ),
             Some(why) => format!("**{}** · {why}", show(current)),
-        }
-    }
-
-    /// The change against the previous period (`↑ 10.0%`), or why there
-    /// is none (plain text).
-    pub fn change_plain(self, current: f64, previous: f64) -> String {
-        match self.why_plain() {
-            None => change(current, previous),
-            Some(why) => why,
         }
     }
 }
