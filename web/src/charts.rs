@@ -321,7 +321,15 @@ fn draw_line_chart(
         }
         for (i, label) in partial.iter().enumerate() {
             let Some(label) = label else { continue };
-            // Anchored inwards, so the first and last points' labels fit.
+            // Just above the highest point of that day, anchored inwards so
+            // the first and last points' labels fit.
+            let Some(top) = series
+                .iter()
+                .filter_map(|s| s.values.get(i).copied().flatten())
+                .reduce(f64::max)
+            else {
+                continue;
+            };
             let anchor = if i + 1 == observed && i > 0 {
                 HPos::Right
             } else {
@@ -330,8 +338,8 @@ fn draw_line_chart(
             chart
                 .draw_series(std::iter::once(Text::new(
                     label.clone(),
-                    (i as f64, max * 1.08),
-                    text(14).pos(Pos::new(anchor, VPos::Top)),
+                    (i as f64, top + max * 0.03),
+                    text(14).pos(Pos::new(anchor, VPos::Bottom)),
                 )))
                 .map_err(draw_error)?;
         }
