@@ -287,10 +287,13 @@ fn activity_and_leaderboards() {
     assert_eq!(
         t.activity_ratio(&all()),
         ActivityRatio {
-            active: 3,
+            active: 4,
             members: 4
         }
     );
+    // Active means posted, reacted or sat in voice: U4 never posts, but
+    // reacted and sat in voice.
+    assert!(t.active_members(&all()).contains(&U4));
     // U4 left at exactly 20:00: not a member of [20:00, 48:00).
     assert_eq!(
         t.activity_ratio(&Scope::new(G, S + 20 * H, S + 2 * D)),
@@ -299,13 +302,25 @@ fn activity_and_leaderboards() {
             members: 3
         }
     );
-    // U4 joins at exactly 10:00: not a member of [02:00, 10:00).
+    // U4 joins at exactly 10:00: not a member of [02:00, 10:00). U1 posts
+    // nothing then but is in voice until 02:10: active by voice alone.
     assert_eq!(
         t.activity_ratio(&Scope::new(G, S + 2 * H, S + 10 * H)),
         ActivityRatio {
-            active: 0,
+            active: 1,
             members: 2
         }
+    );
+    // In #general from 11:00 to 12:00, U4's reaction (added at 11:00,
+    // removed at 11:30) is the only activity: active by reacting alone.
+    assert_eq!(
+        t.active_members(&Scope::new(G, S + 11 * H, S + 12 * H).channel(A)),
+        [U4].into()
+    );
+    // Only adds count: the remove alone (11:30) makes no one active.
+    assert!(
+        t.active_members(&Scope::new(G, S + 11 * H + 15 * M, S + 12 * H).channel(A))
+            .is_empty()
     );
     let r = |user_id, value| Ranked { user_id, value };
     assert_eq!(t.top_messagers(&all(), 2), vec![r(U1, 3), r(U2, 2)]);

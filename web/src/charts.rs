@@ -12,6 +12,7 @@ use std::sync::{LazyLock, Once};
 use axum::body::Bytes;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 pub const WIDTH: u32 = 960;
@@ -146,7 +147,30 @@ pub fn line_chart(
         gaps.to_vec(),
     );
     let band = band.cloned();
-    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, band.as_ref()))
+    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, &[], band.as_ref()))
+}
+
+/// [`line_chart`] whose points flagged in `partial` cover only part of
+/// their day or hour (the one in progress, or one the period cuts): they
+/// are drawn lighter, apart from the whole ones, and labelled with their
+/// flag (e.g. "so far"), so a partial last day never reads as a drop.
+pub fn line_chart_partial(
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    gaps: &[bool],
+    partial: &[Option<String>],
+    band: Option<&Band>,
+) -> Chart {
+    let (title, labels, series, gaps, partial) = (
+        title.to_owned(),
+        labels.to_vec(),
+        series.to_vec(),
+        gaps.to_vec(),
+        partial.to_vec(),
+    );
+    let band = band.cloned();
+    Chart::new(move || draw_line_chart(&title, &labels, &series, &gaps, &partial, band.as_ref()))
 }
 
 fn draw_line_chart(
@@ -154,8 +178,10 @@ fn draw_line_chart(
     labels: &[String],
     series: &[Series],
     gaps: &[bool],
+    partial: &[Option<String>],
     band: Option<&Band>,
 ) -> Result<Vec<u8>, ChartError> {
+    let is_partial = |i: usize| partial.get(i).is_some_and(Option::is_some);
     let observed = labels.len();
     let total = observed + band.map_or(0, |b| b.values.len());
     let max = series
@@ -238,8 +264,10 @@ fn draw_line_chart(
             let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (i, v) in s.values.iter().enumerate() {
                 match v {
-                    Some(v) => runs.last_mut().expect("one run").push((i as f64, *v)),
-                    None => runs.push(Vec::new()),
+                    Some(v) if !is_partial(i) => {
+                        runs.last_mut().expect("one run").push((i as f64, *v));
+                    }
+                    _ => runs.push(Vec::new()),
                 }
             }
             let color = s.color;
@@ -265,6 +293,55 @@ fn draw_line_chart(
                         .map_err(draw_error)?;
                 }
             }
+            // Partial points: lighter, joined to their neighbours, hollow.
+            let faint = color.mix(0.45);
+            for (i, v) in s.values.iter().enumerate() {
+                let Some(v) = (*v).filter(|_| is_partial(i)) else {
+                    continue;
+                };
+                let mut piece = Vec::new();
+                if let Some(Some(before)) = i.checked_sub(1).and_then(|b| s.values.get(b)) {
+                    piece.push(((i - 1) as f64, *before));
+                }
+                piece.push((i as f64, v));
+                if let Some(Some(after)) = s.values.get(i + 1) {
+                    piece.push(((i + 1) as f64, *after));
+                }
+                chart
+                    .draw_series(LineSeries::new(piece, faint.stroke_width(2)))
+                    .map_err(draw_error)?;
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (i as f64, v),
+                        5,
+                        faint.stroke_width(2),
+                    )))
+                    .map_err(draw_error)?;
+            }
+        }
+        for (i, label) in partial.iter().enumerate() {
+            let Some(label) = label else { continue };
+            // Just above the highest point of that day, anchored inwards so
+            // the first and last points' labels fit.
+            let Some(top) = series
+                .iter()
+                .filter_map(|s| s.values.get(i).copied().flatten())
+                .reduce(f64::max)
+            else {
+                continue;
+            };
+            let anchor = if i + 1 == observed && i > 0 {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (i as f64, top + max * 0.03),
+                    text(14).pos(Pos::new(anchor, VPos::Bottom)),
+                )))
+                .map_err(draw_error)?;
         }
         chart
             .configure_series_labels()
@@ -412,6 +489,36 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_last_day_is_drawn_apart() {
+        let labels: Vec<String> = (1..=4).map(|d| format!("10-{d:02}")).collect();
+        let series = [Series {
+            name: "messages".into(),
+            values: vec![Some(30.0), Some(32.0), Some(31.0), Some(4.0)],
+            color: BLURPLE,
+        }];
+        let gaps = [false; 4];
+        let whole = line_chart("Messages", &labels, &series, &gaps, None)
+            .render()
+            .unwrap();
+        let marked = line_chart_partial(
+            "Messages",
+            &labels,
+            &series,
+            &gaps,
+            &[None, None, None, Some("so far".into())],
+            None,
+        )
+        .render()
+        .unwrap();
+        assert_eq!(png_size(&marked), Some((WIDTH, HEIGHT)));
+        assert_ne!(whole, marked, "the partial day is drawn differently");
+        let unmarked = line_chart_partial("Messages", &labels, &series, &gaps, &[], None)
+            .render()
+            .unwrap();
+        assert_eq!(whole, unmarked, "no flags: the same chart");
+    }
 
     #[test]
     fn charts_are_pngs_of_the_documented_size() {

@@ -69,7 +69,7 @@ pub fn commands() -> Value {
             "name": "serverstats", "description": "Server statistics", "type": SLASH, "contexts": GUILD,
             "options": [
                 {"type": SUB, "name": "overview", "description": "Everything at a glance", "options": [all_timeframes()]},
-                {"type": SUB, "name": "members", "description": "Growth, activity, retention and top members",
+                {"type": SUB, "name": "members", "description": "Growth, active members (posted, reacted or in voice), retention, top members",
                  "options": [all_timeframes(), pick::<MembersCategory>("category", "What to look at")]},
                 {"type": SUB, "name": "activity", "description": "Messages, voice, reactions and threads",
                  "options": [all_timeframes(), pick::<ActivityKind>("type", "Kind of activity")]},

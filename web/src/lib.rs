@@ -72,6 +72,7 @@ pub mod digest;
 pub mod discord;
 pub mod error;
 pub mod export;
+pub mod honest;
 pub mod interactions;
 pub mod period;
 pub mod pulse;

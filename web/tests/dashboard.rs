@@ -96,6 +96,8 @@ async fn links_sessions_pages_and_figures() {
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     let overview = response.text().await.unwrap();
     assert!(!overview.contains("<script>") && !overview.contains("style="));
+    // The day in progress is drawn apart and labelled, not as a whole day.
+    assert!(overview.contains(">so far</text>"), "{overview}");
     let scope = Scope::new(guild, truth.end_ms - 7 * DAY_MS, truth.end_ms);
     let command_answer = final_message(
         &app,

@@ -215,6 +215,8 @@ async fn the_digest_shows_the_overview_figures_of_its_local_day() {
         utc(2026, 10, 25, 12, 0),
     )
     .await;
+    // Tracked for days before: the day before the digest's is compared.
+    db.set_tracking_since(guild, utc(2026, 10, 20, 0, 0)).await;
     let mut batch = RollupBatch::default();
     // Sunday 25 October (25 hours in Berlin): 23:30 UTC on the 24th is
     // already the 25th locally, 22:30 UTC on the 25th is still the 25th.
@@ -284,6 +286,61 @@ async fn the_digest_shows_the_overview_figures_of_its_local_day() {
     assert_eq!(item.files.len(), 1);
     assert!(item.files[0].bytes.starts_with(b"\x89PNG"));
     assert_eq!(embed["image"]["url"], "attachment://digest.png");
+}
+
+/// The first digest after tracking began: the day before was never
+/// recorded, so no figure is compared with it ("no data before …"), and
+/// the footer says so instead of naming it.
+#[tokio::test]
+async fn the_first_tracked_day_is_not_compared_with_the_day_before() {
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(22);
+    configure(
+        &db,
+        guild,
+        "Europe/Berlin",
+        plan(DigestFrequency::Daily),
+        Some(CHANNEL),
+        utc(2026, 10, 25, 12, 0),
+    )
+    .await;
+    // Tracking began at local midnight of the 25th (22:00 UTC on the 24th).
+    let since = utc(2026, 10, 24, 22, 0);
+    db.set_tracking_since(guild, since).await;
+    let mut batch = RollupBatch::default();
+    activity(&mut batch, guild, utc(2026, 10, 25, 10, 30), 2, 3);
+    flush(&db, &batch).await;
+    let report = digest::run_due(&db.pool, utc(2026, 10, 26, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(report.claimed.len(), 1);
+    let item = outbox::find(&db.pool, &report.claimed[0].0.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    let embed = &item.payload["embeds"][0];
+    let field = |name: &str| {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no field {name}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let no_data = format!("no data before <t:{}:f>", since.timestamp());
+    assert_eq!(field("Messages"), format!("**6** · {no_data}"));
+    assert_eq!(field("Active members"), format!("**2** · {no_data}"));
+    for name in ["Voice time", "Reactions", "Joins", "Net growth"] {
+        assert!(field(name).ends_with(&no_data), "{name}: {}", field(name));
+        assert!(!field(name).contains('%') && !field(name).contains("new"));
+    }
+    assert_eq!(
+        embed["footer"]["text"],
+        "Not compared with the period before: no data before 2026-10-24 22:00 UTC · times in Europe/Berlin"
+    );
 }
 
 #[tokio::test]

@@ -56,6 +56,9 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
         dst_day: chrono::NaiveDate::from_ymd_opt(2027, 3, 28).unwrap(),
         content_known: false,
         count_bots: false,
+        // Tracking was on before the scenario began: every previous period
+        // is compared (with nothing before the scenario's start).
+        data_since_ms: None,
     };
     checks::overview_and_activity(&fixture).await;
     checks::members_channels_and_trends(&fixture).await;

@@ -542,6 +542,28 @@ async fn export_report_totals_equal_the_overview() {
         assert_eq!(rows[0][*column], value.to_string(), "CSV {column}");
         assert_eq!(document["rows"][0][*column], json!(value), "JSON {column}");
     }
+    // Ten days of data: the 7 days before the last 7 began before it, so
+    // the export says the comparison is unavailable instead of a number.
+    let first = shared::db::analytics::first_hour(&app.db.pool, shared::Snowflake(guild))
+        .await
+        .unwrap()
+        .unwrap();
+    let why = format!(
+        "not compared: no data before {} (partway through the previous period)",
+        first.format("%Y-%m-%d %H:%M UTC")
+    );
+    assert_eq!(rows[0]["comparison"], why);
+    assert_eq!(document["rows"][0]["comparison"], json!(why));
+    assert_eq!(document["comparison"], json!(why));
+    for column in [
+        "previous_messages",
+        "previous_active_members",
+        "previous_joins",
+    ] {
+        assert_eq!(rows[0][column], "", "CSV {column}");
+        assert_eq!(document["rows"][0][column], Value::Null, "JSON {column}");
+    }
+    assert!(field(&shown, "Joins").contains(" · not compared: no data before <t:"));
 
     // The daily series adds up to the same totals.
     let daily = final_message(&app, &export("json", "daily"), &admin).await;

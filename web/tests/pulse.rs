@@ -141,3 +141,40 @@ async fn the_built_in_report_says_what_the_truth_says_and_is_generated_once_per_
 fn int(n: u64) -> String {
     serverpulse_web::reply::int(n as i64)
 }
+
+/// Ten days of data: the week before the reported week began before
+/// tracking did, so nothing is compared with it (no percentage, no
+/// "grew" or "went quiet" channel), and the figures say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_before_tracking_began_is_not_compared() {
+    let (_, truth) = dst_scenario(10);
+    let guild = truth.guild_ids[0];
+    let end = at(truth.start_ms + 10 * DAY_MS) + Duration::hours(9);
+    let app = start_app(end).await;
+    seed(&app, &truth, guild, "UTC").await;
+    app.db
+        .set_tracking_since(Snowflake(guild), at(truth.start_ms))
+        .await;
+    let report = final_message(&app, &command("pulse-report", vec![]), &admin(guild)).await;
+    let why = format!(
+        "week before not compared: no data before <t:{}:f> (partway through the previous period)",
+        truth.start_ms / 1000
+    );
+    for name in ["Messages", "Active members", "Joins"] {
+        let value = field(&report, name);
+        assert!(value.ends_with(&format!("({why})")), "{name}: {value}");
+    }
+    let text = description(&report);
+    assert!(
+        text.contains("Not compared with the week before: no data before <t:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Channels are not compared with the week before"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('%') && !text.contains("grew") && !text.contains("went quiet"),
+        "{text}"
+    );
+}

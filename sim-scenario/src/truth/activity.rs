@@ -9,7 +9,7 @@ use super::{GroundTruth, Scope};
 /// Active and total members for a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityRatio {
-    /// Distinct authors of counted messages.
+    /// [`GroundTruth::active_members`]: posted, reacted or sat in voice.
     pub active: u64,
     /// Distinct users who were members at some instant of the range.
     pub members: u64,
@@ -17,7 +17,7 @@ pub struct ActivityRatio {
 
 impl ActivityRatio {
     pub fn inactive(&self) -> u64 {
-        self.members - self.active
+        self.members.saturating_sub(self.active)
     }
 }
 
@@ -43,9 +43,22 @@ pub enum LeaderboardMetric {
 }
 
 impl GroundTruth {
-    /// Distinct authors of counted messages.
+    /// Active members, ServerPulse's one definition: distinct users who in
+    /// the scope posted a counted message, added a reaction (adds only; a
+    /// remove alone is not activity) or spent at least a whole second in
+    /// voice (voice time is stored in seconds). Bots (and, for messages,
+    /// webhooks) only with `include_bots`; the scope's channel filters
+    /// apply to all three.
     pub fn active_members(&self, scope: &Scope) -> BTreeSet<u64> {
-        self.messages_in(scope).map(|m| m.author_id).collect()
+        let mut active: BTreeSet<u64> = self.messages_in(scope).map(|m| m.author_id).collect();
+        active.extend(self.reactions_given(scope).into_keys());
+        active.extend(
+            self.voice_seconds(scope)
+                .into_iter()
+                .filter(|(_, seconds)| *seconds > 0)
+                .map(|((_, user, _), _)| user),
+        );
+        active
     }
 
     /// `members`: distinct users (humans; bots too with `include_bots`) with

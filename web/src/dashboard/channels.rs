@@ -13,6 +13,7 @@ use super::html::{Block, Cell, Page, Table, col};
 use super::{Family, figure};
 use crate::context::Ctx;
 use crate::error::Outcome;
+use crate::honest::Comparison;
 use crate::period::change;
 use crate::reply::duration;
 use crate::report::frame::{Frame, local_time};
@@ -72,9 +73,15 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
                     .map_or_else(|| "–".to_owned(), |h| local_time(h, frame.tz)),
             ),
             previous.map_or(Cell::Text("–".into()), Cell::Int),
-            Cell::Text(
-                previous.map_or_else(|| "–".to_owned(), |b| change(c.messages as f64, b as f64)),
-            ),
+            Cell::Text(previous.map_or_else(
+                || {
+                    frame
+                        .comparison
+                        .and_then(Comparison::why_plain)
+                        .unwrap_or_else(|| "–".to_owned())
+                },
+                |b| change(c.messages as f64, b as f64),
+            )),
         ]);
     }
     let mut blocks = vec![Block::Table(table)];

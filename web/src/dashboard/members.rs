@@ -46,7 +46,8 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     let joins = frame.daily(&series_of(&hours, |h| h.joins));
     let leaves = frame.daily(&series_of(&hours, |h| h.leaves));
     let days: Vec<NaiveDate> = joins.iter().map(|(d, _)| *d).collect();
-    let chart = svg::line_chart(
+    let partial: Vec<Option<&str>> = days.iter().map(|d| frame.partial_day(*d)).collect();
+    let chart = svg::line_chart_partial(
         &format!("Joins and leaves per day · {}", frame.label),
         &days,
         &[
@@ -61,6 +62,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
                 values: leaves.iter().map(|(_, v)| *v).collect(),
             },
         ],
+        &partial,
     );
     let mut growth = Table::new(
         "growth",

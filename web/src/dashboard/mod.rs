@@ -47,6 +47,7 @@ use tokio::sync::OnceCell;
 use crate::AppState;
 use crate::context::{Ctx, timezone_of};
 use crate::error::{Failure, Outcome};
+use crate::honest::Comparison;
 use crate::report::frame::Frame;
 use crate::view::{Request as ReportRequest, View};
 use html::{Figure, Links, Page};
@@ -474,7 +475,9 @@ fn figure(
                 crate::period::change(now as f64, before as f64),
                 show(before)
             )),
-            _ => None,
+            // A previous period (partly) before there is data: why there
+            // is no change, as the commands say it.
+            _ => frame.comparison.and_then(Comparison::why_plain),
         },
     }
 }

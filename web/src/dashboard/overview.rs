@@ -73,7 +73,8 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     let values = |series: &[(chrono::NaiveDate, Option<i64>)]| -> Vec<Option<i64>> {
         series.iter().skip(skip).map(|(_, v)| *v).collect()
     };
-    let chart = svg::line_chart(
+    let partial: Vec<Option<&str>> = days.iter().map(|d| frame.partial_day(*d)).collect();
+    let chart = svg::line_chart_partial(
         &format!("Messages per day · {}", frame.label),
         &days,
         &[Line {
@@ -81,6 +82,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             class: "s1",
             values: values(&messages),
         }],
+        &partial,
     );
     let mut table = Table::new(
         "daily",

@@ -23,8 +23,17 @@ pub struct Line<'a> {
     pub values: Vec<Option<i64>>,
 }
 
-/// A line chart over `days`.
-pub fn line_chart(title: &str, days: &[NaiveDate], lines: &[Line<'_>]) -> String {
+/// A line chart over `days`. The days flagged in `partial` cover only part
+/// of the day (the one in progress: "so far"; one the period cuts:
+/// "partial day"): they are drawn faint and dashed, apart from the whole
+/// days, and labelled, so the last day never reads as a drop.
+pub fn line_chart_partial(
+    title: &str,
+    days: &[NaiveDate],
+    lines: &[Line<'_>],
+    partial: &[Option<&str>],
+) -> String {
+    let is_partial = |i: usize| partial.get(i).is_some_and(Option::is_some);
     let max = lines
         .iter()
         .flat_map(|l| l.values.iter().flatten())
@@ -78,7 +87,7 @@ pub fn line_chart(title: &str, days: &[NaiveDate], lines: &[Line<'_>]) -> String
         let mut pen_down = false;
         for (i, value) in line.values.iter().enumerate() {
             match value {
-                Some(v) => {
+                Some(v) if !is_partial(i) => {
                     let _ = write!(
                         d,
                         "{}{:.1} {:.1}",
@@ -88,7 +97,7 @@ pub fn line_chart(title: &str, days: &[NaiveDate], lines: &[Line<'_>]) -> String
                     );
                     pen_down = true;
                 }
-                None => pen_down = false,
+                _ => pen_down = false,
             }
         }
         let _ = write!(
@@ -98,6 +107,30 @@ pub fn line_chart(title: &str, days: &[NaiveDate], lines: &[Line<'_>]) -> String
             d.trim(),
             escape(line.name)
         );
+        // Partial days: a faint dashed piece to and from their neighbours.
+        for (i, value) in line.values.iter().enumerate() {
+            let (Some(v), Some(Some(label))) = (value, partial.get(i)) else {
+                continue;
+            };
+            let mut piece = String::new();
+            if let Some(Some(before)) = i.checked_sub(1).and_then(|b| line.values.get(b)) {
+                let _ = write!(piece, "M{:.1} {:.1} L", x(i - 1), y(*before));
+            } else {
+                piece.push('M');
+            }
+            let _ = write!(piece, "{:.1} {:.1}", x(i), y(*v));
+            if let Some(Some(after)) = line.values.get(i + 1) {
+                let _ = write!(piece, " L{:.1} {:.1}", x(i + 1), y(*after));
+            }
+            let _ = write!(
+                out,
+                "<path class=\"{} partial\" fill=\"none\" d=\"{piece}\"><title>{} {}: {} ({label})</title></path>",
+                line.class,
+                days[i],
+                escape(line.name),
+                crate::reply::int(*v)
+            );
+        }
         // Points with a hover title, only while they stay readable.
         if days.len() <= 120 {
             for (i, value) in line.values.iter().enumerate() {
@@ -115,6 +148,21 @@ pub fn line_chart(title: &str, days: &[NaiveDate], lines: &[Line<'_>]) -> String
                 }
             }
         }
+    }
+    for (i, label) in partial.iter().enumerate() {
+        let Some(label) = label else { continue };
+        let anchor = if i + 1 == days.len() && i > 0 {
+            "end"
+        } else {
+            "start"
+        };
+        let _ = write!(
+            out,
+            "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            x(i),
+            TOP + 10.0,
+            escape(label)
+        );
     }
     out.push_str("</svg>");
     out
@@ -162,4 +210,31 @@ pub fn heatmap(title: &str, cells: &[[i64; 24]; 7], weekdays: &[&str; 7]) -> Str
     }
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_last_day_is_drawn_faint_and_labelled() {
+        let days: Vec<NaiveDate> = (1..=3)
+            .map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap())
+            .collect();
+        let line = || Line {
+            name: "messages",
+            class: "s1",
+            values: vec![Some(30), Some(32), Some(4)],
+        };
+        let whole = line_chart_partial("Messages", &days, &[line()], &[]);
+        assert!(!whole.contains("partial") && !whole.contains("so far"));
+        let marked =
+            line_chart_partial("Messages", &days, &[line()], &[None, None, Some("so far")]);
+        assert!(marked.contains("class=\"s1 partial\""), "{marked}");
+        assert!(marked.contains(">so far</text>"), "{marked}");
+        assert!(
+            marked.contains("2026-11-03 messages: 4 (so far)"),
+            "{marked}"
+        );
+    }
 }

@@ -22,6 +22,8 @@ use shared::db::outbox::{self, NewOutboxItem, OutboxFile, OutboxKind};
 use sqlx::PgPool;
 
 use render::DigestFigures;
+
+use crate::honest::Comparison;
 use schedule::DigestPeriod;
 
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +223,7 @@ pub async fn preview(
     let period = schedule::following(previous, &settings.schedule, tz);
     let mut conn = pool.acquire().await?;
     let bots = Bots::from_setting(settings.count_bots);
-    let figures = render::gather(
+    let mut figures = render::gather(
         &mut conn,
         settings.guild_id,
         period,
@@ -231,6 +233,11 @@ pub async fn preview(
         bots,
     )
     .await?;
+    // The period is not over: its figures so far are no match for the
+    // whole period before.
+    if now < period.to {
+        figures.comparison = Comparison::SoFar { until: now };
+    }
     Ok(Some(render_message(figures).await?))
 }
 

@@ -16,7 +16,8 @@ use sqlx::PgConnection;
 use super::schedule::DigestPeriod;
 use crate::charts::{self, Series};
 use crate::discord::Attachment;
-use crate::period::change;
+use crate::honest::{self, Comparison};
+use crate::period::Period;
 use crate::reply::{Embed, Message, duration, int};
 
 /// How many members, channels and emoji a digest lists.
@@ -28,6 +29,9 @@ pub struct DigestFigures {
     pub period: DigestPeriod,
     /// The period before, for the comparisons.
     pub previous: DigestPeriod,
+    /// Whether the figures are compared with the period before: not when
+    /// it lies (partly) before tracking began or the retention horizon.
+    pub comparison: Comparison,
     pub tz: Tz,
     /// Posted a while after its time (nothing ran then).
     pub late: bool,
@@ -78,6 +82,16 @@ pub async fn gather(
     bots: Bots,
 ) -> Result<DigestFigures, DbError> {
     let (from, to) = (period.from, period.to);
+    let settings = shared::db::settings::load(&mut *conn, guild).await?;
+    let first = analytics::first_hour(&mut *conn, guild).await?;
+    let removed_before = shared::db::retention::removed_before(&mut *conn, guild).await?;
+    let comparison = Comparison::of(
+        Period {
+            from: previous.from,
+            to: previous.to,
+        },
+        honest::data_since(settings.tracking_since, first, removed_before),
+    );
     let totals = analytics::guild_totals(&mut *conn, guild, from, to, bots).await?;
     let previous_totals =
         analytics::guild_totals(&mut *conn, guild, previous.from, previous.to, bots).await?;
@@ -111,6 +125,7 @@ pub async fn gather(
     Ok(DigestFigures {
         period,
         previous,
+        comparison,
         tz,
         late,
         totals,
@@ -122,15 +137,6 @@ pub async fn gather(
         top_emoji,
         hours,
     })
-}
-
-fn figure(current: i64, previous: i64, show: fn(i64) -> String) -> String {
-    format!(
-        "**{}** {} ({} before)",
-        show(current),
-        change(current as f64, previous as f64),
-        show(previous)
-    )
 }
 
 fn local(t: DateTime<Utc>, tz: Tz, format: &str) -> String {
@@ -164,6 +170,9 @@ pub fn title(period: &DigestPeriod, tz: Tz) -> String {
 pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
     let (t, p) = (&figures.totals, &figures.previous_totals);
     let tz = figures.tz;
+    let figure = |current: i64, previous: i64, show: fn(i64) -> String| {
+        figures.comparison.figure(current, previous, show)
+    };
     let mut embed = Embed::new(title(&figures.period, tz))
         .field("Messages", figure(t.messages, p.messages, int), true)
         .field(
@@ -230,14 +239,20 @@ pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
             .join(" · ");
         embed = embed.field("Most used emoji", or_none(emoji), false);
     }
-    let mut footer = format!(
-        "Compared with {} · times in {}",
-        title(&figures.previous, tz)
-            .split(" · ")
-            .nth(1)
-            .unwrap_or("the period before"),
-        tz.name()
-    );
+    let mut footer = match figures.comparison.why_plain() {
+        None => format!(
+            "Compared with {} · times in {}",
+            title(&figures.previous, tz)
+                .split(" · ")
+                .nth(1)
+                .unwrap_or("the period before"),
+            tz.name()
+        ),
+        Some(why) => format!(
+            "Not compared with the period before: {why} · times in {}",
+            tz.name()
+        ),
+    };
     if figures.late {
         footer = format!(
             "Posted late: due {} · {footer}",
@@ -279,10 +294,22 @@ fn show_emoji(emoji: &str) -> String {
 pub const CHART_FILE: &str = "digest.png";
 
 /// Messages per local hour (daily) or per local day (weekly); `None` for
-/// hourly digests. CPU-bound: call from `spawn_blocking`.
+/// hourly digests. In a preview (the period not over), the hour or day in
+/// progress is drawn apart as "so far" and those still to come are blank,
+/// not zeros. CPU-bound: call from `spawn_blocking`.
 pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::ChartError>> {
     let tz = figures.tz;
-    let (labels, values): (Vec<String>, Vec<Option<f64>>) = match figures.period.frequency {
+    let until = match figures.comparison {
+        Comparison::SoFar { until } => Some(until),
+        _ => None,
+    };
+    // (label, value, partial) per point; `start..end` is the point's span.
+    let point = |label: String, start: DateTime<Utc>, end: DateTime<Utc>, value: i64| match until {
+        Some(until) if start >= until => (label, None, None),
+        Some(until) if until < end => (label, Some(value as f64), Some("so far".to_owned())),
+        _ => (label, Some(value as f64), None),
+    };
+    let points: Vec<(String, Option<f64>, Option<String>)> = match figures.period.frequency {
         DigestFrequency::Hourly => return None,
         DigestFrequency::Daily => {
             let hours = (figures.period.to - figures.period.from).num_hours();
@@ -295,16 +322,21 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
                         .filter(|h| h.hour >= hour && h.hour < hour + Duration::hours(1))
                         .map(|h| h.messages)
                         .sum::<i64>();
-                    (local(hour, tz, "%H:%M"), Some(value as f64))
+                    point(
+                        local(hour, tz, "%H:%M"),
+                        hour,
+                        hour + Duration::hours(1),
+                        value,
+                    )
                 })
-                .unzip()
+                .collect()
         }
         DigestFrequency::Weekly => {
             let rows: Vec<(DateTime<Utc>, i64)> =
                 figures.hours.iter().map(|h| (h.hour, h.messages)).collect();
             let days = crate::period::per_local_day(&rows, tz);
             crate::period::local_days(
-                crate::period::Period {
+                Period {
                     from: figures.period.from,
                     to: figures.period.to,
                 },
@@ -312,26 +344,37 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
             )
             .into_iter()
             .map(|day| {
-                (
+                point(
                     day.format("%a %-d").to_string(),
-                    Some(days.get(&day).copied().unwrap_or(0) as f64),
+                    crate::period::local_midnight(day, tz),
+                    crate::period::local_midnight(day.succ_opt().unwrap_or(day), tz),
+                    days.get(&day).copied().unwrap_or(0),
                 )
             })
-            .unzip()
+            .collect()
         }
     };
+    let labels: Vec<String> = points.iter().map(|p| p.0.clone()).collect();
+    let partial: Vec<Option<String>> = points.iter().map(|p| p.2.clone()).collect();
     let gaps = vec![false; labels.len()];
     let series = Series {
         name: "messages".to_owned(),
-        values,
+        values: points.iter().map(|p| p.1).collect(),
         color: charts::BLURPLE,
     };
     Some(
-        charts::line_chart(&title(&figures.period, tz), &labels, &[series], &gaps, None)
-            .render()
-            .map(|bytes| Attachment {
-                filename: CHART_FILE.to_owned(),
-                bytes,
-            }),
+        charts::line_chart_partial(
+            &title(&figures.period, tz),
+            &labels,
+            &[series],
+            &gaps,
+            &partial,
+            None,
+        )
+        .render()
+        .map(|bytes| Attachment {
+            filename: CHART_FILE.to_owned(),
+            bytes,
+        }),
     )
 }

@@ -204,7 +204,12 @@ fn incident_lines(f: &PulseFigures) -> Vec<String> {
 
 fn suggestions(f: &PulseFigures) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(c) = quiet(&f.channels).first() {
+    let quiet = if f.comparison.is_full() {
+        quiet(&f.channels)
+    } else {
+        Vec::new()
+    };
+    if let Some(c) = quiet.first() {
         out.push(format!(
             "{} went from {} messages to {}: ask its regulars what moved, or fold it into a livelier channel.",
             channel_name(c),
@@ -253,16 +258,27 @@ pub fn closing() -> (String, Vec<String>) {
 
 /// The built-in report of `figures`.
 pub fn write(f: &PulseFigures) -> PulseText {
-    let mut sections = vec![
-        (
-            "What changed most".to_owned(),
+    // Against a week before that was not (wholly) tracked, nothing is
+    // said to have changed: there is no week to compare with.
+    let (changes, channels) = match f.comparison.reason() {
+        None => (
             changed_most(&f.week, &f.previous),
+            channel_lines(&f.channels),
         ),
+        Some(why) => (
+            vec![format!("Not compared with the week before: {why}.")],
+            vec![format!(
+                "Channels are not compared with the week before: {why}."
+            )],
+        ),
+    };
+    let mut sections = vec![
+        ("What changed most".to_owned(), changes),
         (
             "Against the usual".to_owned(),
             unusual(&f.week, f.baseline.as_ref(), f.baseline_weeks),
         ),
-        ("Channels".to_owned(), channel_lines(&f.channels)),
+        ("Channels".to_owned(), channels),
         ("New members".to_owned(), newcomer_lines(f)),
     ];
     let incidents = incident_lines(f);

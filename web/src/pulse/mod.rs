@@ -18,7 +18,8 @@ use shared::db::DbError;
 use shared::db::analytics::{self, Bots, JoinCohort, LeaderboardMetric, LeaderboardQuery, Ranked};
 use sqlx::{PgConnection, PgPool};
 
-use crate::period::local_midnight;
+use crate::honest::{self, Comparison};
+use crate::period::{Period, local_midnight};
 use crate::reply::{Embed, Message, duration, int};
 
 /// Days a report covers.
@@ -70,6 +71,9 @@ pub struct PulseFigures {
     pub tz: Tz,
     pub week: Metrics,
     pub previous: Metrics,
+    /// Whether the week is compared with the week before: not when that
+    /// week lies (partly) before tracking began or the retention horizon.
+    pub comparison: Comparison,
     /// The mean of the [`BASELINE_WEEKS`] weeks before the reported week,
     /// over those wholly tracked with any data recorded; `None` when none
     /// is.
@@ -160,14 +164,18 @@ impl PulseFigures {
         let (week, _) = metrics(conn, guild_id, from, to, bots).await?;
         let (p_from, p_to) = week_before(1);
         let (previous, previous_hours) = metrics(conn, guild_id, p_from, p_to, bots).await?;
+        let first = analytics::first_hour(&mut *conn, guild_id).await?;
+        let removed_before = shared::db::retention::removed_before(&mut *conn, guild_id).await?;
+        let since = honest::data_since(settings.tracking_since, first, removed_before);
+        let compare = |from, to| Comparison::of(Period { from, to }, since);
+        let comparison = compare(p_from, p_to);
         let mut sum = Metrics::default();
         let mut weeks = 0u32;
         // Weeks wholly tracked only: a week that began before tracking did
         // would pull the mean down with hours nobody recorded.
-        let tracked_since = settings.tracking_since;
         for k in 1..=BASELINE_WEEKS {
             let (b_from, b_to) = week_before(k);
-            if tracked_since.is_some_and(|since| b_from < since) {
+            if !compare(b_from, b_to).is_full() {
                 continue;
             }
             // The first is the week before, read above.
@@ -276,6 +284,7 @@ impl PulseFigures {
             tz,
             week,
             previous,
+            comparison,
             baseline,
             baseline_weeks: weeks,
             channels,
@@ -337,9 +346,13 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
                 format!(", {}-week mean {mean}", figures.baseline_weeks)
             })
             .unwrap_or_default();
+        let before_text = match figures.comparison.reason() {
+            None => format!("week before {before_text}"),
+            Some(reason) => format!("week before not compared: {reason}"),
+        };
         embed = embed.field(
             capitalised(label),
-            format!("{now_text} (week before {before_text}{baseline})"),
+            format!("{now_text} ({before_text}{baseline})"),
             true,
         );
     }

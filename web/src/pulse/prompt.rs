@@ -73,12 +73,20 @@ fn metric_lines(f: &PulseFigures) -> Vec<String> {
         .zip(f.previous.named())
         .zip(base.named())
         .map(|(((label, now), (_, before)), (_, mean))| {
-            let mut line = format!(
-                "- {label}: this week {}; the week before {}{}",
-                value(label, now),
-                value(label, before),
-                change(now, before)
-            );
+            let mut line = match f.comparison.why_plain() {
+                None => format!(
+                    "- {label}: this week {}; the week before {}{}",
+                    value(label, now),
+                    value(label, before),
+                    change(now, before)
+                ),
+                // No figure of a week not (wholly) tracked, so none is
+                // compared.
+                Some(_) => format!(
+                    "- {label}: this week {}; the week before not comparable",
+                    value(label, now)
+                ),
+            };
             if f.baseline.is_some() {
                 line.push_str(&format!(
                     "; mean of the {} weeks before {}{}",
@@ -110,6 +118,12 @@ pub fn data(f: &PulseFigures) -> String {
         }
         .to_owned(),
     ];
+    if !f.comparison.is_full() {
+        lines.push(
+            "The week before was not wholly recorded (it began before tracking or before the retention horizon), so nothing is compared with it."
+                .to_owned(),
+        );
+    }
     lines.extend(metric_lines(f));
 
     lines.push("Channels (member messages this week and the week before):".to_owned());
@@ -123,12 +137,16 @@ pub fn data(f: &PulseFigures) -> String {
             Some(n) if !n.is_empty() => format!("#{n}"),
             _ => "an unnamed channel".to_owned(),
         };
-        lines.push(format!(
-            "- {name}: {} this week, {} the week before{}",
-            c.now,
-            c.before,
-            change(c.now as f64, c.before as f64)
-        ));
+        if f.comparison.is_full() {
+            lines.push(format!(
+                "- {name}: {} this week, {} the week before{}",
+                c.now,
+                c.before,
+                change(c.now as f64, c.before as f64)
+            ));
+        } else {
+            lines.push(format!("- {name}: {} this week", c.now));
+        }
     }
 
     if !f.top_members.is_empty() {
@@ -137,11 +155,11 @@ pub fn data(f: &PulseFigures) -> String {
             lines.push(format!("- rank {}: {} messages", i + 1, r.value));
         }
         let top: i64 = f.top_members.iter().map(|r| r.value).sum();
-        if f.ranked_total() > 0 {
+        if let Some(share) = crate::honest::percent(top, f.ranked_total()) {
             lines.push(format!(
                 "- together: {top} of {} messages ({}%)",
                 f.ranked_total(),
-                (top as f64 / f.ranked_total() as f64 * 100.0).round() as i64
+                share.round() as i64
             ));
         }
     }
@@ -152,11 +170,11 @@ pub fn data(f: &PulseFigures) -> String {
     }
     let c = &f.cohort;
     lines.push(format!("New members: {} joined this week.", c.joined));
-    if c.joined > 0 {
+    if let Some(share) = crate::honest::percent(c.activated, c.joined) {
         lines.push(format!(
             "- {} of them posted within 7 days of joining so far ({}%)",
             c.activated,
-            (c.activated as f64 / c.joined as f64 * 100.0).round() as i64
+            share.round() as i64
         ));
     }
     for (days, eligible, retained) in [

@@ -106,9 +106,10 @@ pub(super) async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome
         )
         .field(
             "Activity score",
-            match prev_score {
-                Some(prev) => format!("**{score_now:.1}** {}", change(score_now, prev)),
-                None => format!("**{score_now:.1}**"),
+            match (prev_score, frame.uncompared()) {
+                (Some(prev), _) => format!("**{score_now:.1}** {}", change(score_now, prev)),
+                (None, Some(why)) => format!("**{score_now:.1}** · {why}"),
+                (None, None) => format!("**{score_now:.1}**"),
             },
             true,
         )

@@ -10,7 +10,8 @@ use super::trends::{metric_days, metric_show};
 use crate::charts;
 use crate::context::Ctx;
 use crate::error::{Failure, Outcome};
-use crate::period::{Period, change, progress_bar};
+use crate::honest::{self, Comparison};
+use crate::period::{Period, change};
 use crate::reply::{Embed, Message};
 use crate::view::{Choice, TrendMetric};
 
@@ -25,12 +26,15 @@ pub(super) async fn comparative(
         return two_channels(ctx, frame, metric, a, b).await;
     }
     let show = metric_show(metric);
-    let Some(previous) = frame.previous else {
+    let Some(comparison) = frame.comparison else {
         return Err(Failure::user(
             "All time has no previous period to compare with. Pick 24h, 7d, 30d, 90d or custom, or two channels.",
         ));
     };
     let current = metric_days(ctx, frame, frame.period, metric).await?;
+    let Some(previous) = frame.previous.filter(|_| comparison.is_full()) else {
+        return uncomparable(frame, metric, &current, comparison).await;
+    };
     let before = metric_days(ctx, frame, previous, metric).await?;
     let sum = |days: &Days| -> i64 {
         if metric == TrendMetric::Members {
@@ -80,6 +84,49 @@ pub(super) async fn comparative(
     with_chart(embed, "comparison.png", png).await
 }
 
+/// The period against a previous one that lies (partly) before there is
+/// data: this period's figures, and why there is nothing to set beside them.
+async fn uncomparable(
+    frame: &Frame,
+    metric: TrendMetric,
+    current: &Days,
+    comparison: Comparison,
+) -> Outcome<Message> {
+    let show = metric_show(metric);
+    let now_total = if metric == TrendMetric::Members {
+        current.iter().rev().find_map(|d| d.1).unwrap_or(0)
+    } else {
+        current.iter().filter_map(|d| d.1).sum()
+    };
+    let label = if metric == TrendMetric::Members {
+        "Members at the end"
+    } else {
+        "Total"
+    };
+    let why = comparison.why().unwrap_or_default();
+    let embed = Embed::new(format!(
+        "This period against the previous · {} · {}",
+        metric.key(),
+        frame.label
+    ))
+    .field(
+        format!("{label}, this period"),
+        format!("**{}**", show(now_total)),
+        true,
+    )
+    .field(format!("{label}, previous period"), why, true)
+    .field("Change", "not compared", true);
+    let labels: Vec<String> = (1..=current.len()).map(|d| format!("day {d}")).collect();
+    let png = frame.labelled_chart(
+        &format!("{} per day: this period", metric.key()),
+        &labels,
+        current,
+        &[as_series("this period", current, charts::BLURPLE)],
+        None,
+    );
+    with_chart(embed, "comparison.png", png).await
+}
+
 async fn two_channels(
     ctx: &Ctx,
     frame: &Frame,
@@ -121,7 +168,11 @@ async fn two_channels(
             format!("{} against {}", change(va as f64, vb as f64), mention(b)),
             false,
         )
-        .field("Share", progress_bar(va as f64, (va + vb) as f64), false);
+        .field(
+            "Share",
+            honest::bar(va, va + vb, "neither channel has any in this period"),
+            false,
+        );
     let png = charts::bar_chart(
         &format!("{} · {}", metric.key(), frame.label),
         &[

@@ -36,44 +36,88 @@ pub async fn export_report(
     meta.insert("from".into(), json!(frame.period.from.to_rfc3339()));
     meta.insert("to".into(), json!(frame.period.to.to_rfc3339()));
     meta.insert("timezone".into(), json!(frame.tz.name()));
+    meta.insert("comparison".into(), json!(comparison_text(&frame)));
     Ok((table, meta))
 }
 
-/// One row: the overview's figures.
+/// One row: the overview's figures, then the previous period's (empty
+/// when they are not compared) and whether and why not in `comparison`.
 async fn overview(ctx: &Ctx, frame: &Frame, totals: analytics::GuildTotals) -> Outcome<Table> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
     let active = analytics::active_members(pool, g, p.from, p.to, frame.bots).await?;
     let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
-    let mut table = Table::new(&[
-        "from",
-        "to",
-        "messages",
-        "voice_seconds",
-        "reactions",
-        "joins",
-        "leaves",
-        "net_growth",
-        "active_members",
-        "threads_created",
-        "deleted_messages",
-        "members_at_end",
-    ]);
-    table.push(vec![
-        p.from.to_rfc3339().into(),
-        p.to.to_rfc3339().into(),
-        totals.messages.into(),
-        totals.voice_seconds.into(),
-        totals.reactions_added.into(),
-        totals.joins.into(),
-        totals.leaves.into(),
-        (totals.joins - totals.leaves).into(),
-        active.into(),
-        totals.threads_created.into(),
-        totals.deletions.into(),
-        membership.members_at_end().map_or(Cell::Empty, Cell::Int),
-    ]);
+    let before = frame
+        .before(|q| async move {
+            let totals = analytics::guild_totals(pool, g, q.from, q.to, frame.bots).await?;
+            let active = analytics::active_members(pool, g, q.from, q.to, frame.bots).await?;
+            Ok::<_, shared::db::DbError>((totals, active))
+        })
+        .await?;
+    let figures = |t: &analytics::GuildTotals, active: i64| -> Vec<Cell> {
+        vec![
+            t.messages.into(),
+            t.voice_seconds.into(),
+            t.reactions_added.into(),
+            t.joins.into(),
+            t.leaves.into(),
+            (t.joins - t.leaves).into(),
+            active.into(),
+            t.threads_created.into(),
+            t.deletions.into(),
+        ]
+    };
+    let mut columns = vec!["from", "to"];
+    columns.extend(FIGURES);
+    columns.push("members_at_end");
+    columns.extend(PREVIOUS_FIGURES);
+    columns.push("comparison");
+    let mut table = Table::new(&columns);
+    let mut row = vec![p.from.to_rfc3339().into(), p.to.to_rfc3339().into()];
+    row.extend(figures(&totals, active));
+    row.push(membership.members_at_end().map_or(Cell::Empty, Cell::Int));
+    match &before {
+        Some((t, active)) => row.extend(figures(t, *active)),
+        None => row.extend(PREVIOUS_FIGURES.iter().map(|_| Cell::Empty)),
+    }
+    row.push(Cell::from(comparison_text(frame)));
+    table.push(row);
     Ok(table)
+}
+
+/// The overview's figures, in the export's column order.
+const FIGURES: [&str; 9] = [
+    "messages",
+    "voice_seconds",
+    "reactions",
+    "joins",
+    "leaves",
+    "net_growth",
+    "active_members",
+    "threads_created",
+    "deleted_messages",
+];
+
+/// The same figures of the previous period.
+const PREVIOUS_FIGURES: [&str; 9] = [
+    "previous_messages",
+    "previous_voice_seconds",
+    "previous_reactions",
+    "previous_joins",
+    "previous_leaves",
+    "previous_net_growth",
+    "previous_active_members",
+    "previous_threads_created",
+    "previous_deleted_messages",
+];
+
+/// `compared`, `no previous period (all time)`, or why the previous
+/// period's figures are left empty (`no data before 2026-11-16 12:00 UTC`).
+pub(crate) fn comparison_text(frame: &Frame) -> String {
+    match frame.comparison {
+        None => "no previous period (all time)".into(),
+        Some(c) => c.why_plain().unwrap_or_else(|| "compared".into()),
+    }
 }
 
 /// Every ranked member with their four leaderboard values, ordered like

@@ -10,7 +10,8 @@ use shared::time::Timeframe;
 use crate::charts::{self, Band, Chart, Series};
 use crate::discord::Attachment;
 use crate::error::{Failure, Outcome};
-use crate::period::{self, Period, change};
+use crate::honest::Comparison;
+use crate::period::{self, Period};
 use crate::reply::{Embed, Message, int};
 use crate::view::Request;
 
@@ -32,8 +33,14 @@ pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
 pub struct Frame {
     pub request: Request,
     pub period: Period,
-    /// `None` for "all time" (nothing before it to compare with).
+    /// The previous period, when its figures are compared with this one's
+    /// (see `comparison`); `None` otherwise and for "all time".
     pub previous: Option<Period>,
+    /// Whether figures are compared with the previous period, and why not
+    /// ([`Comparison`]); `None` for "all time" (nothing before it).
+    pub comparison: Option<Comparison>,
+    /// When the report is made: the day or hour holding it is not over.
+    pub now: DateTime<Utc>,
     pub tz: Tz,
     pub gaps: Vec<CoverageGap>,
     pub label: String,
@@ -87,16 +94,22 @@ impl Frame {
         self.figure_with(current, previous, int)
     }
 
+    /// A figure with its comparison, or with why it is not compared
+    /// (`**147** · no data before …`): see [`Comparison`].
     pub fn figure_with(&self, current: i64, previous: Option<i64>, show: Show) -> String {
-        match (self.previous, previous) {
-            (Some(_), Some(previous)) => format!(
-                "**{}** {} ({} before)",
-                show(current),
-                change(current as f64, previous as f64),
-                show(previous)
-            ),
+        match (self.comparison, previous) {
+            (Some(Comparison::Full), Some(previous)) if self.previous.is_some() => {
+                Comparison::Full.figure(current, previous, show)
+            }
+            (Some(c), _) if !c.is_full() => c.figure(current, 0, show),
             _ => format!("**{}**", show(current)),
         }
+    }
+
+    /// Why figures are not compared with the previous period (Discord
+    /// markdown), `None` when they are or there is none ("all time").
+    pub fn uncompared(&self) -> Option<String> {
+        self.comparison.and_then(Comparison::why)
     }
 
     /// Inline fields, each comparing one figure of `now` with `before`.
@@ -146,11 +159,31 @@ impl Frame {
             && period::local_midnight(day.succ_opt().unwrap_or(day), self.tz) <= self.period.to
     }
 
-    /// `2026-10-25 1,234` per line; days without data say why.
+    /// Whether a local day of the period covers only part of the day:
+    /// `"so far"` for the day in progress (it holds `now`), `"partial
+    /// day"` for one the period cuts; `None` for a whole day. A partial day
+    /// is drawn apart and never compared as if it were whole.
+    pub fn partial_day(&self, day: NaiveDate) -> Option<&'static str> {
+        let start = period::local_midnight(day, self.tz);
+        let end = period::local_midnight(day.succ_opt().unwrap_or(day), self.tz);
+        if start <= self.now && self.now < end {
+            Some("so far")
+        } else if !self.full_day(day) {
+            Some("partial day")
+        } else {
+            None
+        }
+    }
+
+    /// `2026-10-25 1,234` per line; days without data say why, partial
+    /// days say so (`1,234 (so far)`).
     pub fn daily_lines(&self, days: &Days, show: Show) -> String {
         days.iter()
             .map(|(day, value)| match value {
-                Some(v) => format!("`{day}` {}", show(*v)),
+                Some(v) => match self.partial_day(*day) {
+                    Some(part) => format!("`{day}` {} ({part})", show(*v)),
+                    None => format!("`{day}` {}", show(*v)),
+                },
                 None if self.day_has_gap(*day) => format!("`{day}` gap (events lost)"),
                 None => format!("`{day}` – (nothing recorded yet)"),
             })
@@ -185,7 +218,11 @@ impl Frame {
         band: Option<&Band>,
     ) -> Chart {
         let gaps: Vec<bool> = days.iter().map(|(day, _)| self.day_has_gap(*day)).collect();
-        charts::line_chart(title, labels, series, &gaps, band)
+        let partial: Vec<Option<String>> = days
+            .iter()
+            .map(|(day, _)| self.partial_day(*day).map(str::to_owned))
+            .collect();
+        charts::line_chart_partial(title, labels, series, &gaps, &partial, band)
     }
 
     pub fn footer(&self) -> String {
@@ -194,7 +231,17 @@ impl Frame {
         } else {
             ""
         };
-        format!("Times in {}{compared}", self.tz.name())
+        // The period ends on the hour; the hour in progress is counted as
+        // far as it went.
+        let so_far = if self.period.from <= self.now && self.now < self.period.to {
+            format!(
+                " · the current hour counts so far (to {})",
+                self.now.with_timezone(&self.tz).format("%H:%M")
+            )
+        } else {
+            String::new()
+        };
+        format!("Times in {}{compared}{so_far}", self.tz.name())
     }
 
     pub fn gaps_note(&self) -> Option<String> {

@@ -8,7 +8,7 @@ use super::overview::previous_totals;
 use crate::charts;
 use crate::context::Ctx;
 use crate::error::Outcome;
-use crate::period::progress_bar;
+use crate::honest;
 use crate::reply::{Embed, Message, int};
 use crate::view::{Choice, MembersCategory};
 
@@ -80,10 +80,19 @@ pub(super) async fn members(
                     )
                     .field(
                         "Active ratio",
-                        progress_bar(active as f64, members as f64),
+                        honest::bar(active, members, "no members in this period"),
                         false,
                     );
             }
+            let bots = match frame.bots {
+                analytics::Bots::LeftOut => "bots left out",
+                analytics::Bots::Counted => "bots counted",
+            };
+            embed = embed.field(
+                "Definition",
+                format!("{} ({bots}).", honest::ACTIVE_MEMBER),
+                false,
+            );
             Ok(text_only(embed))
         }
         MembersCategory::Retention => {
@@ -99,17 +108,32 @@ pub(super) async fn members(
                 )
                 .field(
                     "Activated (posted within 7 days)",
-                    share(cohort.activated, cohort.joined, ""),
+                    honest::share(
+                        cohort.activated,
+                        cohort.joined,
+                        "",
+                        "no joins in this period",
+                    ),
                     false,
                 )
                 .field(
                     "Still members after 7 days",
-                    share(cohort.retained_7d, cohort.eligible_7d, " eligible"),
+                    honest::share(
+                        cohort.retained_7d,
+                        cohort.eligible_7d,
+                        " eligible",
+                        RETENTION_7D_MISSING,
+                    ),
                     false,
                 )
                 .field(
                     "Still members after 30 days",
-                    share(cohort.retained_30d, cohort.eligible_30d, " eligible"),
+                    honest::share(
+                        cohort.retained_30d,
+                        cohort.eligible_30d,
+                        " eligible",
+                        RETENTION_30D_MISSING,
+                    ),
                     false,
                 );
             Ok(text_only(embed))
@@ -129,12 +153,6 @@ pub(super) async fn members(
     }
 }
 
-/// `3 of 4{what}` over a bar of the share.
-fn share(part: i64, whole: i64, what: &str) -> String {
-    format!(
-        "{} of {}{what}\n{}",
-        int(part),
-        int(whole),
-        progress_bar(part as f64, whole as f64)
-    )
-}
+/// What a retention share needs when no join of the period is old enough.
+pub(crate) const RETENTION_7D_MISSING: &str = "needs members who joined 7+ days ago";
+pub(crate) const RETENTION_30D_MISSING: &str = "needs members who joined 30+ days ago";

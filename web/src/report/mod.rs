@@ -30,6 +30,7 @@ use shared::time::Timeframe;
 
 use crate::context::{Ctx, timezone_of};
 use crate::error::{Failure, Outcome};
+use crate::honest::{self, Comparison};
 use crate::period;
 use crate::reply::Message;
 use crate::view::{Request, View};
@@ -73,11 +74,17 @@ pub(crate) async fn prepare(
         period::resolve(request.timeframe, ctx.now, first, bucketing).ok_or_else(no_data)?;
     let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
     let removed_before = retention::removed_before(pool, guild).await?;
+    let compared = previous.is_some();
     let Retained {
         period,
         previous,
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
+    // Compared only with a previous period wholly after tracking began and
+    // the retention horizon; otherwise every figure says why not.
+    let since = honest::data_since(settings.tracking_since, first, removed_before);
+    let comparison = compared.then(|| Comparison::of(period.previous(), since));
+    let previous = previous.filter(|_| comparison.is_some_and(Comparison::is_full));
     let bots = analytics::Bots::from_setting(settings.count_bots);
     let totals = analytics::guild_totals(pool, guild, period.from, period.to, bots).await?;
     if totals.hours_with_data == 0 {
@@ -92,6 +99,8 @@ pub(crate) async fn prepare(
         gaps,
         label: timeframe_label(request.timeframe, period, tz),
         first_data: first,
+        comparison,
+        now: ctx.now,
         retention_note,
         bots,
     };

@@ -60,16 +60,20 @@ pub(super) fn metric_show(metric: TrendMetric) -> Show {
 pub(super) async fn trends(ctx: &Ctx, frame: &Frame, metric: TrendMetric) -> Outcome<Message> {
     let days = metric_days(ctx, frame, frame.period, metric).await?;
     let show = metric_show(metric);
-    // The fit uses whole local days with data: a partial first or last day
-    // would read as a drop.
-    let observed: Vec<f64> = days
+    // The fit and the weekly cycle use whole local days with data: a
+    // partial first day, or the day in progress, would read as a drop.
+    let whole: Days = days
         .iter()
-        .filter(|(day, _)| frame.full_day(*day))
+        .filter(|(day, _)| frame.partial_day(*day).is_none())
+        .copied()
+        .collect();
+    let observed: Vec<f64> = whole
+        .iter()
         .filter_map(|(_, v)| v.map(|v| v as f64))
         .collect();
     let horizon = (frame.period.days().round() as usize).clamp(1, 30);
     let forecast = period::forecast(&observed, horizon);
-    let cycle = weekly_cycle(&days, show);
+    let cycle = weekly_cycle(&whole, show);
     let embed = Embed::new(format!("Trends · {} · {}", metric.key(), frame.label))
         .field("Growth", growth(metric, &observed), false)
         .field(

@@ -23,6 +23,10 @@ pub struct Fixture {
     /// The guild counts bots (`/setup count_bots:true`): the truth is
     /// asked with bots included.
     pub count_bots: bool,
+    /// From when the guild has data (tracking on before the scenario
+    /// started: `None`; seeded rollups: the first seeded hour). A previous
+    /// period reaching before it is not compared.
+    pub data_since_ms: Option<i64>,
 }
 
 impl Fixture {
@@ -46,6 +50,22 @@ impl Fixture {
             self.truth.end_ms - 2 * days * DAY_MS,
             self.truth.end_ms - days * DAY_MS,
         ))
+    }
+    /// Whether the `days` before the last `days` are compared with them:
+    /// only when they lie wholly after the data began.
+    pub fn compared(&self, days: i64) -> bool {
+        self.data_since_ms
+            .is_none_or(|since| self.truth.end_ms - 2 * days * DAY_MS >= since)
+    }
+    /// `previous` when the last `days` are compared with the days before.
+    pub fn before(&self, days: i64, previous: i64) -> Option<i64> {
+        self.compared(days).then_some(previous)
+    }
+    /// What a figure compared with a previous period partly before the
+    /// data says instead of a change.
+    pub fn not_compared(&self) -> String {
+        let since = self.data_since_ms.expect("data since a known instant") / 1000;
+        format!("not compared: no data before <t:{since}:f> (partway through the previous period)")
     }
     pub fn all(&self) -> Scope {
         self.bots(Scope::new(
@@ -124,38 +144,53 @@ pub async fn overview_and_activity(f: &Fixture) {
     for (key, days) in [("7d", 7), ("24h", 1)] {
         let (s, p) = (f.scope(days), f.previous(days));
         let m = f.show(&stats("overview", key, vec![])).await;
+        if !f.compared(days) {
+            // The demo's "Joins 147 ↑ 2350.0% (6 before)": a previous
+            // period partly before the data shows no change, and says why.
+            for name in ["Messages", "Joins", "Active members", "Voice time"] {
+                assert!(
+                    field(&m, name).ends_with(&format!(" · {}", f.not_compared())),
+                    "{key} {name}: {}",
+                    field(&m, name)
+                );
+                assert!(!field(&m, name).contains('%'), "{}", field(&m, name));
+            }
+        }
         assert_eq!(
             figure(field(&m, "Messages")),
             (
                 t.messages_total(&s) as i64,
-                Some(t.messages_total(&p) as i64)
+                f.before(days, t.messages_total(&p) as i64)
             ),
             "{key}"
         );
         assert_eq!(
             figure_with(field(&m, "Voice time"), seconds),
-            (voice_total(t, &s), Some(voice_total(t, &p))),
+            (voice_total(t, &s), f.before(days, voice_total(t, &p))),
             "{key}"
         );
         assert_eq!(
             figure(field(&m, "Reactions")),
-            (reactions(t, &s), Some(reactions(t, &p)))
+            (reactions(t, &s), f.before(days, reactions(t, &p)))
         );
         let (g, gp) = (t.growth(&s), t.growth(&p));
         assert_eq!(
             figure(field(&m, "Joins")),
-            (g.joins as i64, Some(gp.joins as i64))
+            (g.joins as i64, f.before(days, gp.joins as i64))
         );
         assert_eq!(
             figure(field(&m, "Leaves")),
-            (g.leaves as i64, Some(gp.leaves as i64))
+            (g.leaves as i64, f.before(days, gp.leaves as i64))
         );
-        assert_eq!(figure(field(&m, "Net growth")), (g.net, Some(gp.net)));
+        assert_eq!(
+            figure(field(&m, "Net growth")),
+            (g.net, f.before(days, gp.net))
+        );
         assert_eq!(
             figure(field(&m, "Active members")),
             (
                 t.activity_ratio(&s).active as i64,
-                Some(t.activity_ratio(&p).active as i64)
+                f.before(days, t.activity_ratio(&p).active as i64)
             )
         );
         let threads = |scope: &Scope| {
@@ -166,13 +201,13 @@ pub async fn overview_and_activity(f: &Fixture) {
         };
         assert_eq!(
             figure(field(&m, "Threads created")),
-            (threads(&s), Some(threads(&p)))
+            (threads(&s), f.before(days, threads(&p)))
         );
         assert_eq!(
             figure(field(&m, "Deleted messages")),
             (
                 t.deletion_summary(&s).messages as i64,
-                Some(t.deletion_summary(&p).messages as i64)
+                f.before(days, t.deletion_summary(&p).messages as i64)
             )
         );
         assert_eq!(
@@ -195,6 +230,18 @@ pub async fn overview_and_activity(f: &Fixture) {
     let days = per_day(description(&m));
     let truth_days = t.messages_per_local_day(&s, Berlin);
     assert!(days.contains_key(&f.dst_day), "{days:?}");
+    // The partial days say so: the first (the period starts at 01:00 or
+    // 02:00 local) and the day in progress, never shown as whole days.
+    let lines: Vec<&str> = description(&m)
+        .lines()
+        .filter(|l| l.starts_with('`'))
+        .collect();
+    assert!(lines[0].ends_with(" (partial day)"), "{lines:?}");
+    assert!(lines[lines.len() - 1].ends_with(" (so far)"), "{lines:?}");
+    assert!(
+        lines[1..lines.len() - 1].iter().all(|l| !l.ends_with(')')),
+        "{lines:?}"
+    );
     for (day, value) in &days {
         assert_eq!(
             parse_int(value),
@@ -329,12 +376,12 @@ pub async fn members_channels_and_trends(f: &Fixture) {
             int(retention.eligible_7d as i64)
         ))
     );
-    assert!(
-        field(&m, "Still members after 30 days").starts_with(&format!(
-            "{} of {} eligible",
-            int(retention.retained_30d as i64),
-            int(retention.eligible_30d as i64)
-        ))
+    // Ten days of data: nobody joined 30 days before its end. Instead of
+    // "0 of 0 eligible ░░░░ 0.0%", the share says what it needs.
+    assert_eq!(retention.eligible_30d, 0);
+    assert_eq!(
+        field(&m, "Still members after 30 days"),
+        "– needs members who joined 30+ days ago"
     );
 
     let m = f
@@ -472,13 +519,28 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
         .await;
     let mine = s.clone().user(user_id);
     let before = p.clone().user(user_id);
+    // Member "Messages 3,497 new (0 before)" when nothing was recorded
+    // before: against a previous period partly before the data, the
+    // member's figures say so instead.
     assert_eq!(
         figure(field(&m, "Messages")),
         (
             t.messages_total(&mine) as i64,
-            Some(t.messages_total(&before) as i64)
+            f.before(7, t.messages_total(&before) as i64)
         )
     );
+    if !f.compared(7) {
+        for name in [
+            "Messages",
+            "Voice time",
+            "Reactions given",
+            "Activity score",
+        ] {
+            let value = field(&m, name);
+            assert!(value.ends_with(&f.not_compared()), "{name}: {value}");
+            assert!(!value.contains(" new") && !value.contains('%'), "{value}");
+        }
+    }
     assert_eq!(field(&m, "Rank"), "#1");
     let voice = t
         .voice_ms_per_member(&s)
@@ -529,7 +591,7 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
         figure(field(&m, "Messages (threads included)")),
         (
             t.messages_total(&in_channel) as i64,
-            Some(t.messages_total(&p.clone().channel(*busiest)) as i64)
+            f.before(7, t.messages_total(&p.clone().channel(*busiest)) as i64)
         )
     );
     let top_here: Vec<(u64, i64)> = t
@@ -576,10 +638,15 @@ pub async fn member_channel_comparative_and_rankings(f: &Fixture) {
         figure(field(&m, "Total, this period")).0,
         t.messages_total(&s) as i64
     );
-    assert_eq!(
-        figure(field(&m, "Total, previous period")).0,
-        t.messages_total(&p) as i64
-    );
+    if f.compared(7) {
+        assert_eq!(
+            figure(field(&m, "Total, previous period")).0,
+            t.messages_total(&p) as i64
+        );
+    } else {
+        assert_eq!(field(&m, "Total, previous period"), f.not_compared());
+        assert_eq!(field(&m, "Change"), "not compared");
+    }
     let mut channels: Vec<(&u64, &u64)> = per_parent.iter().collect();
     channels.sort_by(|a, b| b.1.cmp(a.1));
     let (a, b) = (*channels[0].0, *channels[1].0);

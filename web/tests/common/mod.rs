@@ -260,6 +260,11 @@ pub fn per_day(text: &str) -> BTreeMap<chrono::NaiveDate, String> {
             if value.starts_with('–') {
                 return None;
             }
+            // A partial day says so after its figure: `12 (so far)`.
+            let value = value
+                .strip_suffix(" (so far)")
+                .or_else(|| value.strip_suffix(" (partial day)"))
+                .unwrap_or(value);
             Some((date.parse().ok()?, value.to_owned()))
         })
         .collect()

@@ -62,8 +62,14 @@ pub async fn membership<'e>(
     .await?)
 }
 
-/// Distinct authors of counted messages in the range (members; bots and
-/// webhooks too when [`Bots::Counted`]).
+/// Active members of the range: the one definition every figure uses
+/// (commands, digests, the Pulse Report, exports, the dashboard). A member
+/// is active who posted a message, added a reaction or spent time in voice
+/// in `[from, to)`. Bots are left out unless [`Bots::Counted`]: messages by
+/// `author_kind` (bots and webhooks), reactions and voice by the
+/// catalogue's bot flag, as in the leaderboards. Members erased with
+/// `/privacy delete` have no per-member rows, so they are not counted;
+/// hidden members are (they still count in totals).
 pub async fn active_members<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -71,9 +77,24 @@ pub async fn active_members<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<i64, DbError> {
+    // Each branch is a range scan of one rollup's (guild_id, hour, …)
+    // primary key, pruned to the range's partitions.
     Ok(sqlx::query_scalar(
-        "select count(distinct author_id) from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0",
+        "select count(*)::bigint from (
+             select m.author_id as user_id from message_rollup m
+              where m.guild_id = $1 and m.hour >= $2 and m.hour < $3
+                and (m.author_kind = 0 or $4) and m.messages > 0
+             union
+             select r.user_id from reaction_rollup r
+              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.added > 0
+                and ($4 or not exists (select 1 from members b
+                                        where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
+             union
+             select v.user_id from voice_rollup v
+              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3 and v.seconds > 0
+                and ($4 or not exists (select 1 from members b
+                                        where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
+         ) active",
     )
     .bind(guild_id)
     .bind(from)
