@@ -68,11 +68,14 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
     if let Some(total) = membership.members_at_end() {
         embed = embed.field("Members at the end", format!("**{}**", int(total)), true);
     }
+    embed = super::health::section(ctx, frame, &totals, active, embed).await?;
     let png = frame.day_chart(
         &format!("Messages per day · {}", frame.label),
         &days,
         &[as_series("messages", &days, charts::BLURPLE)],
         None,
     );
-    with_chart(embed, "overview.png", png).await
+    let mut message = with_chart(embed, "overview.png", png).await?;
+    message.components.push(super::health::definition_buttons());
+    Ok(message)
 }
