@@ -19,7 +19,7 @@ pub struct EmojiCount {
 }
 
 /// Every emoji used as a reaction in `[from, to)`, most added first (ties
-/// by emoji), by members (bot accounts too when [`Bots::Counted`]), in one
+/// by emoji, bytewise), by members (bot accounts too when [`Bots::Counted`]), in one
 /// channel (its threads included) or the whole guild. The same adds as the
 /// guild's reaction totals and the digest's top emoji.
 pub async fn emoji_usage<'e>(
@@ -40,7 +40,7 @@ pub async fn emoji_usage<'e>(
                 or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
            and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
          group by r.emoji having sum(r.added) > 0 or sum(r.removed) > 0
-         order by added desc, r.emoji",
+         order by added desc, r.emoji collate \"C\"",
     )
     .bind(guild_id)
     .bind(from)

@@ -10,7 +10,8 @@ use crate::ids::Snowflake;
 /// The guild's threads over a range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct ThreadSummary {
-    /// Threads (and forum posts) created in the range.
+    /// Threads (and forum posts) created in the range: the overview's
+    /// "Threads created" (`THREAD_CREATE` events seen, from `guild_hourly`).
     pub created: i64,
     /// Threads archived in the range (the last time each was archived).
     pub archived: i64,
@@ -29,7 +30,6 @@ impl ThreadSummary {
 
 /// Threads created, archived and active in `[from, to)`, and their counted
 /// messages (members; bots and webhooks too when [`Bots::Counted`]).
-/// Created counts as the channel report's "threads created" does.
 pub async fn thread_summary<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -37,11 +37,11 @@ pub async fn thread_summary<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<ThreadSummary, DbError> {
-    // channels_parent_idx and channels_archived_idx (guild_id, parent_id,
-    // …) serve the catalogue counts; message_rollup's primary key the rest.
+    // guild_hourly's and message_rollup's primary keys (guild_id, hour, …);
+    // channels_archived_idx (guild_id, parent_id, archived_at) the archives.
     Ok(sqlx::query_as(
-        "select (select count(*) from channels where guild_id = $1 and parent_id is not null
-                   and created_at >= $2 and created_at < $3 and kind in (10, 11, 12))::bigint as created,
+        "select (select coalesce(sum(threads_created), 0) from guild_hourly
+                  where guild_id = $1 and hour >= $2 and hour < $3)::bigint as created,
                 (select count(*) from channels where guild_id = $1 and parent_id is not null
                    and archived_at >= $2 and archived_at < $3 and kind in (10, 11, 12))::bigint as archived,
                 count(distinct m.channel_id)::bigint as active,
