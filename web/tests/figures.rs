@@ -32,6 +32,7 @@ async fn emoji_threads_deletions_and_channel_health_equal_ground_truth() {
     figures::emoji_and_reactions_received(&f).await;
     figures::threads_and_deletions(&f).await;
     figures::channel_health(&f).await;
+    figures::private_channels_left_out(&f).await;
     f.count_bots(true).await;
     figures::emoji_and_reactions_received(&f).await;
     figures::threads_and_deletions(&f).await;

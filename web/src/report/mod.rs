@@ -138,5 +138,9 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         embed.footer = Some(frame.footer());
     }
     message.components.extend(navigation::navigation(&frame));
+    // Under the overview's navigation: what each health figure means.
+    if request.view == View::Overview {
+        message.components.push(health::definition_buttons());
+    }
     Ok(message)
 }

@@ -75,7 +75,5 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
         &[as_series("messages", &days, charts::BLURPLE)],
         None,
     );
-    let mut message = with_chart(embed, "overview.png", png).await?;
-    message.components.push(super::health::definition_buttons());
-    Ok(message)
+    with_chart(embed, "overview.png", png).await
 }

@@ -515,3 +515,54 @@ pub async fn community_health(f: &Fixture) {
         );
     }
 }
+
+/// A member without Manage Server sees the new channel reports without the
+/// private channel (`#mod-only`), and is refused its emoji; an admin sees it.
+pub async fn private_channels_left_out(f: &Fixture) {
+    let t = &f.truth;
+    let room = t
+        .private_channels(f.guild)
+        .into_iter()
+        .find(|c| c.kind == 0)
+        .expect("a private text channel");
+    let general = t
+        .channels_of(f.guild)
+        .into_iter()
+        .find(|c| c.name == "general")
+        .unwrap();
+    let member = discord_sim::Invoker::member(f.guild, general.channel_id);
+    let mention = format!("<#{}>", room.channel_id);
+    let health = stats("channels", "all", vec![string("type", "health")]);
+    let seen = final_message(&f.app, &health, &member).await;
+    let text = seen.message.to_string();
+    assert!(
+        !text.contains(&mention) && !text.contains(&room.name),
+        "{text}"
+    );
+    assert!(field(&seen, "Private channels").contains("Manage Server"));
+    let full = f.show(&health).await;
+    assert!(description(&full).contains(&mention));
+    assert_eq!(
+        field(&seen, "Channels by type"),
+        field(&full, "Channels by type"),
+        "counts name no channel"
+    );
+    let deletions = stats("channels", "all", vec![string("type", "deletions")]);
+    let seen = final_message(&f.app, &deletions, &member).await;
+    let text = seen.message.to_string();
+    assert!(
+        !text.contains(&mention) && !text.contains(&room.name),
+        "{text}"
+    );
+    let emoji = analyze(
+        "channel",
+        vec![
+            channel("channel", room.channel_id, &room.name, 0),
+            string("metric", "emoji"),
+            string("timeframe", "all"),
+        ],
+    );
+    let refused = final_message(&f.app, &emoji, &member).await;
+    assert!(refused.ephemeral() && content(&refused).contains("private"));
+    f.show(&emoji).await;
+}
