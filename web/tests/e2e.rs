@@ -67,7 +67,7 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
     checks::figures::member_presence(&fixture).await;
     checks::figures::community_health(&fixture).await;
     // Every voice session ends inside the scenario: nobody is in voice.
-    checks::figures::voice_now(&fixture, fixture.truth.end_ms).await;
+    checks::figures::voice_now(&fixture, fixture.truth.end_ms, None).await;
 
     // The same data with bots counted: every figure now equals the truth
     // with bots included.

@@ -45,7 +45,7 @@ async fn member_presence_community_health_and_voice_now_equal_ground_truth() {
     figures::member_presence(&f).await;
     figures::community_health(&f).await;
     // Nobody is in voice when the scenario ends.
-    figures::voice_now(&f, f.truth.end_ms).await;
+    figures::voice_now(&f, f.truth.end_ms, None).await;
     // The voice state as the ingester would have committed it at the
     // instant the most people (bots included) were in voice.
     let t = &f.truth;
@@ -74,5 +74,22 @@ async fn member_presence_community_health_and_voice_now_equal_ground_truth() {
         .collect();
     assert!(rows.len() >= 2, "{rows:?}");
     upsert_voice_sessions(&f.app.db.pool, &rows).await.unwrap();
-    figures::voice_now(&f, busiest).await;
+    figures::voice_now(&f, busiest, None).await;
+
+    // A member in voice who chose /privacy hide is left out.
+    let hidden = rows
+        .iter()
+        .map(|r| r.user_id.0)
+        .find(|u| !t.user_is_bot(f.guild, *u))
+        .unwrap();
+    let mut member = discord_sim::Invoker::member(f.guild, f.guild + 1);
+    member.user_id = hidden;
+    let answer = final_message(
+        &f.app,
+        &command("privacy", vec![sub("hide", vec![])]),
+        &member,
+    )
+    .await;
+    assert!(answer.ephemeral());
+    figures::voice_now(&f, busiest, Some(hidden)).await;
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use shared::Snowflake;
 use shared::db::analytics::{self, ThreadSummary};
+use shared::db::settings::CollectMode;
 
 use super::channels::HIDDEN_NOTE;
 use super::frame::{Frame, local_time, text_only};
@@ -82,7 +83,13 @@ pub(super) async fn health(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
     let (now, before) = frame
         .now_and_before(|q| analytics::channel_participation(pool, g, q.from, q.to, frame.bots))
         .await?;
-    let live = analytics::live_channels(pool, g).await?;
+    let mut live = analytics::live_channels(pool, g).await?;
+    // Only collected channels can be dead or dying: the others are not
+    // recorded at all.
+    if ctx.tracked_settings().await?.collect_mode == CollectMode::AllowList {
+        let collected = shared::db::settings::collected_channels(pool, g).await?;
+        live.retain(|c| collected.contains(&c.channel_id));
+    }
     let counts = analytics::channel_counts(pool, g).await?;
     let previous: Option<HashMap<Snowflake, i64>> =
         before.map(|rows| rows.iter().map(|r| (r.channel_id, r.messages)).collect());
@@ -126,9 +133,9 @@ pub(super) async fn health(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
             lines.join("\n")
         )
     });
-    // Dead: a channel that existed through the whole period with no
-    // message, reaction or voice time in it. Dying: messages down by more
-    // than half against the previous period.
+    // Dead: a collected channel that existed through the whole period with
+    // no message, reaction or voice time in it. Dying: messages down by
+    // more than half against the previous period.
     let active: HashMap<Snowflake, i64> = now.iter().map(|c| (c.channel_id, c.messages)).collect();
     let mut dead = Vec::new();
     let mut dying = Vec::new();

@@ -17,7 +17,7 @@ use super::frame::Frame;
 const NAMED: usize = 15;
 
 /// The "In voice now" field: who is in which voice channel as the ingester
-/// last recorded it. Members who chose `/privacy hide` are not named; people
+/// last recorded it. Members who chose `/privacy hide` are left out; people
 /// in channels the member asking may not see are counted, not named.
 pub(super) async fn in_voice_field(ctx: &Ctx, frame: &Frame, embed: Embed) -> Outcome<Embed> {
     let now = analytics::in_voice_now(&ctx.state.pool, ctx.guild_id, frame.bots).await?;

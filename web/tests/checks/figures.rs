@@ -381,13 +381,17 @@ pub async fn member_presence(f: &Fixture) {
 }
 
 /// "In voice now" lists who the voice state says is in voice at `at_ms`
-/// (the ingester's `voice_sessions`).
-pub async fn voice_now(f: &Fixture, at_ms: i64) {
+/// (the ingester's `voice_sessions`), less a `hidden` member.
+pub async fn voice_now(f: &Fixture, at_ms: i64, hidden: Option<u64>) {
     let t = &f.truth;
     let m = f
         .show(&stats("activity", "7d", vec![string("type", "voice")]))
         .await;
-    let now = t.in_voice_at(f.guild, at_ms, f.count_bots);
+    let mut now = t.in_voice_at(f.guild, at_ms, f.count_bots);
+    now.retain(|(u, _, _)| Some(*u) != hidden);
+    if let Some(u) = hidden {
+        assert!(!m.message.to_string().contains(&u.to_string()));
+    }
     let (name, value) = field_named(&m, "In voice now");
     assert_eq!(name, format!("In voice now ({})", now.len()));
     if now.is_empty() {
