@@ -37,13 +37,18 @@ async fn emoji_threads_deletions_and_channel_health_equal_ground_truth() {
     figures::emoji_and_reactions_received(&f).await;
     figures::threads_and_deletions(&f).await;
     figures::channel_health(&f).await;
+    figures::dead_only_among_collected(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_presence_community_health_and_voice_now_equal_ground_truth() {
-    let f = fixture().await;
+    let mut f = fixture().await;
     figures::member_presence(&f).await;
     figures::community_health(&f).await;
+    f.count_bots(true).await;
+    figures::member_presence(&f).await;
+    figures::community_health(&f).await;
+    f.count_bots(false).await;
     // Nobody is in voice when the scenario ends.
     figures::voice_now(&f, f.truth.end_ms, None).await;
     // The voice state as the ingester would have committed it at the

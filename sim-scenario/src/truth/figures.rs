@@ -181,3 +181,85 @@ impl GroundTruth {
         Some((*hours.iter().min()?, *hours.iter().max()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AuthorKind, DeletionFact, MessageFact, VoiceInterval};
+    use super::*;
+
+    fn message(at_ms: i64, author_id: u64, channel_id: u64, parent: Option<u64>) -> MessageFact {
+        MessageFact {
+            at_ms,
+            message_id: at_ms as u64,
+            guild_id: 1,
+            channel_id,
+            thread_parent_id: parent,
+            author_id,
+            author_kind: AuthorKind::Member,
+            attachments: 0,
+            embeds: 0,
+            stickers: 0,
+        }
+    }
+
+    #[test]
+    fn concentration_participation_deletions_and_voice_by_hand() {
+        let mut t = GroundTruth::empty(0, 0, 100 * HOUR, vec![1]);
+        // Eleven authors: author 1 writes 10 messages, the others one each;
+        // two of author 1's are in a thread (30) under channel 10.
+        for i in 0..10 {
+            let (channel, parent) = if i < 2 { (30, Some(10)) } else { (10, None) };
+            t.messages.push(message(i * 1000, 1, channel, parent));
+        }
+        for author in 2..=11 {
+            t.messages
+                .push(message(5 * HOUR + author as i64, author, 20, None));
+        }
+        let all = Scope::new(1, 0, 100 * HOUR);
+        let c = t.message_concentration(&all);
+        // ceil(11 / 10) = 2 top authors: 10 messages and one of the others.
+        assert_eq!(
+            (c.authors, c.top_authors, c.top_messages, c.messages),
+            (11, 2, 11, 20)
+        );
+        let p = t.participation_per_parent(&all);
+        assert_eq!(
+            (p[&10].messages, p[&10].authors, p[&10].last_active_hour),
+            (10, 1, Some(0))
+        );
+        assert_eq!(
+            (p[&20].authors, p[&20].last_active_hour),
+            (10, Some(5 * HOUR))
+        );
+        assert_eq!(t.active_threads(&all), 1);
+        for (count, bulk) in [(1, false), (5, true)] {
+            t.deletions.push(DeletionFact {
+                at_ms: HOUR,
+                guild_id: 1,
+                channel_id: 10,
+                thread_parent_id: None,
+                count,
+                bulk,
+            });
+        }
+        assert_eq!(t.deletions_per_channel(&all)[&10], (6, 5));
+        t.voice.push(VoiceInterval {
+            guild_id: 1,
+            channel_id: 40,
+            user_id: 70,
+            user_is_bot: false,
+            start_ms: HOUR,
+            end_ms: 2 * HOUR,
+        });
+        assert_eq!(t.in_voice_at(1, HOUR, false), vec![(70, 40, HOUR)]);
+        assert!(
+            t.in_voice_at(1, 2 * HOUR, false).is_empty(),
+            "the end is exclusive"
+        );
+        assert_eq!(t.participation_per_parent(&all)[&40].voice_users, 1);
+        assert_eq!(t.first_and_last_seen(1, 70), Some((HOUR, HOUR)));
+        assert_eq!(t.first_and_last_seen(1, 7), Some((5 * HOUR, 5 * HOUR)));
+    }
+
+    const HOUR: i64 = super::super::HOUR_MS;
+}

@@ -11,7 +11,7 @@ mod analysis;
 mod channel_health;
 mod channels;
 mod comparison;
-mod emoji;
+pub(crate) mod emoji;
 mod export;
 pub(crate) mod frame;
 pub(crate) mod health;

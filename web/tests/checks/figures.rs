@@ -570,3 +570,70 @@ pub async fn private_channels_left_out(f: &Fixture) {
     assert!(refused.ephemeral() && content(&refused).contains("private"));
     f.show(&emoji).await;
 }
+
+/// A channel nobody used is dead; with an allow-list, only collected
+/// channels can be dead (the others are not recorded at all).
+pub async fn dead_only_among_collected(f: &Fixture) {
+    use shared::Snowflake;
+    use shared::db::catalogue::{self, ChannelRow};
+    use shared::db::settings::{self, CollectMode};
+    let t = &f.truth;
+    let g = Snowflake(f.guild);
+    // A text channel that existed through the scenario and saw nothing.
+    let silent = Snowflake(f.guild + 777);
+    let row = ChannelRow {
+        guild_id: g,
+        channel_id: silent,
+        kind: 0,
+        name: "silent".into(),
+        parent_id: None,
+        archived: false,
+        archived_at: None,
+        created_at: at(t.start_ms - DAY_MS),
+        deleted_at: None,
+        everyone_allow: 0,
+        everyone_deny: 0,
+    };
+    catalogue::upsert_channels(&f.app.db.pool, &[row])
+        .await
+        .unwrap();
+    let health = stats("channels", "7d", vec![string("type", "health")]);
+    let dead = |m: &FinalMessage| {
+        let (name, value) = field_named(m, "Dead: ");
+        (name.to_owned(), value.to_owned())
+    };
+    let m = f.show(&health).await;
+    let one = (
+        "Dead: no activity in the period (1)".to_owned(),
+        format!("<#{silent}>"),
+    );
+    assert_eq!(dead(&m), one, "it is the scenario's only dead channel");
+
+    let busiest = *t
+        .messages_per_parent_channel(&f.scope(7))
+        .iter()
+        .max_by_key(|(c, n)| (**n, **c))
+        .unwrap()
+        .0;
+    let mut conn = f.app.db.pool.acquire().await.unwrap();
+    let actor = Snowflake(1);
+    settings::set_collect_mode(&mut conn, g, actor, CollectMode::AllowList)
+        .await
+        .unwrap();
+    settings::set_channel_collected(&mut conn, g, actor, Snowflake(busiest), true)
+        .await
+        .unwrap();
+    let m = f.show(&health).await;
+    assert_eq!(
+        dead(&m),
+        (
+            "Dead: no activity in the period (0)".to_owned(),
+            "none".to_owned()
+        )
+    );
+    settings::set_channel_collected(&mut conn, g, actor, silent, true)
+        .await
+        .unwrap();
+    let m = f.show(&health).await;
+    assert_eq!(dead(&m), one);
+}
