@@ -103,6 +103,21 @@ fn first_button(message: &Value) -> Option<(String, String)> {
         })
 }
 
+/// The first button whose label starts with `prefix`: its `custom_id` and label.
+fn button_labelled(message: &Value, prefix: &str) -> Option<(String, String)> {
+    message["components"]
+        .as_array()?
+        .iter()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter(|c| c["type"] == 2 && c["label"].as_str().is_some_and(|l| l.starts_with(prefix)))
+        .find_map(|c| {
+            Some((
+                c["custom_id"].as_str()?.to_owned(),
+                c["label"].as_str()?.to_owned(),
+            ))
+        })
+}
+
 pub(crate) fn command(name: &str, options: Vec<CommandOption>) -> InteractionKind {
     InteractionKind::Command {
         name: name.to_owned(),
@@ -271,6 +286,10 @@ pub async fn tour(
         "/leaderboard metric:voice".into(),
         command("leaderboard", vec![string("metric", "voice")]),
     ));
+    steps.push((
+        "/leaderboard metric:reactions-received".into(),
+        command("leaderboard", vec![string("metric", "reactions-received")]),
+    ));
     let user = |id: u64| {
         CommandOption::new(
             "user",
@@ -291,6 +310,17 @@ pub async fn tour(
     steps.push((
         "/activity analyze channel".into(),
         analyze("channel", vec![text, month()]),
+    ));
+    steps.push((
+        "/activity analyze channel metric:emoji".into(),
+        analyze(
+            "channel",
+            vec![
+                channel("channel", &guild.text_channel, 0),
+                string("metric", "emoji"),
+                month(),
+            ],
+        ),
     ));
     if let Some(voice) = &guild.voice_channel {
         let options = vec![
@@ -315,6 +345,28 @@ pub async fn tour(
         if title == "/serverstats overview timeframe:30d" {
             let Some(answer) = answer else { continue };
             if let Some((custom_id, label)) = first_button(&answer.message) {
+                let message = answer.to_message_object(
+                    discord_sim::interactions::fresh_id(),
+                    guild.text_channel.0,
+                    discord_sim::DEFAULT_APPLICATION_ID,
+                );
+                let click = InteractionKind::Component {
+                    custom_id,
+                    component_type: 2,
+                    values: Vec::new(),
+                    message,
+                };
+                invoke(
+                    client,
+                    transcript,
+                    format!("[{label}] button under the overview"),
+                    click,
+                    &member,
+                )
+                .await;
+            }
+            // And one community health figure's definition.
+            if let Some((custom_id, label)) = button_labelled(&answer.message, "What is") {
                 let message = answer.to_message_object(
                     discord_sim::interactions::fresh_id(),
                     guild.text_channel.0,

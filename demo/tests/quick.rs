@@ -39,6 +39,12 @@ async fn quick_demo_answers_every_command_and_writes_its_output() {
         "/activity analyze channel",
         "/activity analyze comparative",
         "button under the overview",
+        "/serverstats activity type:emoji",
+        "/serverstats channels type:health",
+        "/serverstats channels type:deletions",
+        "/leaderboard metric:reactions-received",
+        "/activity analyze channel metric:emoji",
+        "[What is active-member ratio?] button under the overview",
         "/remove-collect-channel",
         "/add-collect-channel",
         "/set-update-channel",
@@ -61,6 +67,7 @@ async fn quick_demo_answers_every_command_and_writes_its_output() {
         .expect("the 30-day overview was written");
     let overview = std::fs::read_to_string(overview.path()).unwrap();
     assert!(overview.contains("**Messages**"), "{overview}");
+    assert!(overview.contains("**Message concentration**"), "{overview}");
     assert!(
         !overview.contains("No activity"),
         "the replayed history was counted: {overview}"

@@ -253,6 +253,14 @@ impl Catalogue {
             available: true,
             everyone_permissions: Some(VIEW_CHANNEL),
         }];
+        // A thread archived by the end of the scenario, and when.
+        let archived_at = |channel: u64| {
+            truth
+                .threads
+                .iter()
+                .find(|t| t.guild_id == guild && t.thread_id == channel)
+                .and_then(|t| t.archived_ms)
+        };
         let channels = truth
             .channels_of(guild)
             .into_iter()
@@ -262,8 +270,8 @@ impl Catalogue {
                 kind: i16::from(c.kind),
                 name: c.name.clone(),
                 parent_id: c.parent_id.map(Snowflake),
-                archived: false,
-                archived_at: None,
+                archived: archived_at(c.channel_id).is_some(),
+                archived_at: archived_at(c.channel_id).map(at),
                 created_at: at(c.created_ms.unwrap_or(truth.start_ms - truth::DAY_MS)),
                 deleted_at: c.deleted_ms.map(at),
                 everyone_allow: 0,

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use shared::time::Timeframe;
 
 use crate::error::Failure;
-use crate::view::{Request, View};
+use crate::report::health::HealthFigure;
+use crate::view::{Choice, Request, View};
 
 /// The first field of every id; bump it when the format changes.
 pub const VERSION: &str = "sp1";
@@ -47,6 +48,8 @@ pub enum ComponentId {
     ApiKeyInput,
     /// A page of `/audit` (0 the newest).
     Audit(AuditLog, u32),
+    /// The definition of a community health figure (the overview's buttons).
+    Definition(HealthFigure),
 }
 
 /// Which log `/audit` shows.
@@ -110,6 +113,7 @@ impl ComponentId {
             Self::ApiKeyForm(kind) => format!("aik|{}", kind.name()),
             Self::ApiKeyInput => "key".into(),
             Self::Audit(log, page) => format!("aud|{}|{page}", log.key()),
+            Self::Definition(figure) => format!("def|{}", figure.key()),
         };
         let id = format!("{VERSION}|{body}");
         debug_assert!(id.len() <= MAX_LEN, "{id}");
@@ -140,6 +144,7 @@ impl ComponentId {
             ["aud", log, page] => AuditLog::from_key(log)
                 .zip(page.parse::<u32>().ok().filter(|p| p.to_string() == *page))
                 .map(|(log, page)| Self::Audit(log, page)),
+            ["def", figure] => HealthFigure::from_key(figure).map(Self::Definition),
             _ => None,
         };
         parsed.ok_or(IdError::Malformed)
@@ -198,6 +203,11 @@ mod tests {
             View::TopMessagers,
             View::Leaderboard(Some(big), BoardMetric::Reactions, 12),
             View::Leaderboard(None, BoardMetric::Voice, u32::MAX),
+            View::Leaderboard(Some(big), BoardMetric::ReactionsReceived, u32::MAX),
+            View::Activity(ActivityKind::Emoji),
+            View::Channels(ChannelKind::Health),
+            View::Channels(ChannelKind::Deletions),
+            View::Channel(big, ChannelMetric::Emoji),
         ]
     }
 
@@ -210,6 +220,11 @@ mod tests {
             ComponentId::Audit(AuditLog::Settings, 0),
             ComponentId::Audit(AuditLog::Access, u32::MAX),
         ];
+        ids.extend(
+            HealthFigure::ALL
+                .iter()
+                .map(|f| ComponentId::Definition(*f)),
+        );
         for timeframe in [Timeframe::Last24Hours, Timeframe::AllTime, custom()] {
             ids.push(ComponentId::ShownTimeframe(timeframe));
             ids.push(ComponentId::ReportSelect(timeframe));

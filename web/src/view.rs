@@ -67,11 +67,15 @@ macro_rules! keyed_enum {
 pub(crate) use keyed_enum;
 
 keyed_enum!(MembersCategory { Growth = "growth", Activity = "activity", Retention = "retention", Top = "top" });
-keyed_enum!(ActivityKind { Messages = "messages", Voice = "voice", Reactions = "reactions", Threads = "threads" });
-keyed_enum!(ChannelKind { Text = "text", Voice = "voice", Threads = "threads", Forum = "forum" });
+keyed_enum!(ActivityKind { Messages = "messages", Voice = "voice", Reactions = "reactions", Threads = "threads", Emoji = "emoji" });
+keyed_enum!(ChannelKind {
+    Text = "text", Voice = "voice", Threads = "threads", Forum = "forum", Health = "health", Deletions = "deletions",
+});
 keyed_enum!(TrendMetric { Messages = "messages", Members = "members", Voice = "voice", Reactions = "reactions" });
-keyed_enum!(ChannelMetric { Messages = "messages", Voice = "voice" });
-keyed_enum!(BoardMetric { Messages = "messages", Voice = "voice", Reactions = "reactions" });
+keyed_enum!(ChannelMetric { Messages = "messages", Voice = "voice", Emoji = "emoji" });
+keyed_enum!(BoardMetric {
+    Messages = "messages", Voice = "voice", Reactions = "reactions", ReactionsReceived = "reactions-received",
+});
 
 keyed_enum!(TimeframeChoice {
     Last24Hours = "24h", Last7Days = "7d", Last30Days = "30d", Last90Days = "90d", AllTime = "all",
@@ -108,6 +112,7 @@ impl BoardMetric {
             Self::Messages => LeaderboardMetric::Messages,
             Self::Voice => LeaderboardMetric::VoiceSeconds,
             Self::Reactions => LeaderboardMetric::ReactionsGiven,
+            Self::ReactionsReceived => LeaderboardMetric::ReactionsReceived,
         }
     }
 }

@@ -64,6 +64,13 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
     checks::members_channels_and_trends(&fixture).await;
     checks::member_channel_comparative_and_rankings(&fixture).await;
     checks::channel_privacy(&fixture).await;
+    checks::figures::emoji_and_reactions_received(&fixture).await;
+    checks::figures::threads_and_deletions(&fixture).await;
+    checks::figures::channel_health(&fixture).await;
+    checks::figures::member_presence(&fixture).await;
+    checks::figures::community_health(&fixture).await;
+    // Every voice session ends inside the scenario: nobody is in voice.
+    checks::figures::voice_now(&fixture, fixture.truth.end_ms, None).await;
 
     // The same data with bots counted: every figure now equals the truth
     // with bots included.
@@ -71,4 +78,7 @@ async fn reports_through_the_real_ingester_equal_ground_truth() {
     checks::overview_and_activity(&fixture).await;
     checks::members_channels_and_trends(&fixture).await;
     checks::member_channel_comparative_and_rankings(&fixture).await;
+    checks::figures::emoji_and_reactions_received(&fixture).await;
+    checks::figures::threads_and_deletions(&fixture).await;
+    checks::figures::channel_health(&fixture).await;
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::DbError;
-use super::analytics::Bots;
+use super::analytics::{self, Bots};
 use super::digest_settings::DigestFrequency;
 use crate::ids::Snowflake;
 
@@ -193,7 +193,8 @@ pub struct EmojiUse {
 }
 
 /// The `limit` emoji members added most as reactions in `[from, to)`
-/// (most first, ties by emoji), bots left out as in the leaderboards.
+/// (most first, ties by emoji), bots left out as in the leaderboards: the
+/// first rows of the emoji report ([`analytics::emoji_usage`]).
 pub async fn top_emoji<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -202,18 +203,14 @@ pub async fn top_emoji<'e>(
     limit: i64,
     bots: Bots,
 ) -> Result<Vec<EmojiUse>, DbError> {
-    Ok(sqlx::query_as(
-        "select r.emoji, sum(r.added)::bigint as added from reaction_rollup r
-         where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
-           and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
-         group by r.emoji having sum(r.added) > 0
-         order by added desc, r.emoji limit $4",
-    )
-    .bind(guild_id)
-    .bind(from)
-    .bind(to)
-    .bind(limit)
-    .bind(bots.counted())
-    .fetch_all(executor)
-    .await?)
+    let rows = analytics::emoji_usage(executor, guild_id, from, to, None, bots).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|e| e.added > 0)
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|e| EmojiUse {
+            emoji: e.emoji,
+            added: e.added,
+        })
+        .collect())
 }

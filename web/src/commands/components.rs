@@ -57,6 +57,11 @@ pub(super) async fn component(ctx: &Ctx, data: &MessageComponentInteractionData)
             Request { view, timeframe }
         }
         ComponentId::SetupChannels => return settings::choose_channels(ctx, &data.values).await,
+        ComponentId::Definition(figure) => {
+            return Ok(Reply::Message(crate::report::health::definition_message(
+                figure,
+            )));
+        }
         // Disabled in Discord: only a forged click gets here.
         ComponentId::ShownTimeframe(_) => {
             return Err(Failure::user("That timeframe is the one shown."));

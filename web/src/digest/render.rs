@@ -280,14 +280,10 @@ fn or_none(text: String) -> String {
     }
 }
 
-/// A custom emoji stored as `name:id` shows as `<:name:id>`.
+/// A custom emoji stored as `name:id` shows as `<:name:id>`, as in the
+/// emoji report.
 fn show_emoji(emoji: &str) -> String {
-    match emoji.rsplit_once(':') {
-        Some((name, id)) if !name.is_empty() && id.chars().all(|c| c.is_ascii_digit()) => {
-            format!("<:{name}:{id}>")
-        }
-        _ => emoji.to_owned(),
-    }
+    crate::report::emoji::shown(emoji)
 }
 
 /// The chart's file name.

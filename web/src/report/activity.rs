@@ -57,6 +57,7 @@ pub(super) async fn activity(
                 frame.figure_with(total(&voice), prev_total, duration),
                 true,
             );
+            embed = super::presence::in_voice_field(ctx, frame, embed).await?;
             (voice, duration)
         }
         ActivityKind::Reactions => {
@@ -86,6 +87,7 @@ pub(super) async fn activity(
             );
             (series_of(&hours, |h| h.threads_created), int)
         }
+        ActivityKind::Emoji => return super::emoji::emoji(ctx, frame, None).await,
     };
     let days = frame.daily(&rows);
     let cells = period::heatmap(&rows, frame.tz);

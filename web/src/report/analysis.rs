@@ -126,6 +126,7 @@ pub(super) async fn member(ctx: &Ctx, frame: &Frame, user: Snowflake) -> Outcome
             ),
             false,
         );
+    let embed = super::presence::member_fields(ctx, frame, user, &hours, embed).await?;
     let days = frame.daily(&hours);
     let png = frame.day_chart(
         "Messages per day",
@@ -216,6 +217,7 @@ pub(super) async fn channel(
                 );
             (rows, duration)
         }
+        ChannelMetric::Emoji => return super::emoji::emoji(ctx, frame, Some(channel)).await,
     };
     let cells = period::heatmap(&rows, frame.tz);
     let days = frame.daily(&rows);

@@ -48,6 +48,7 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
                 .collect()
         }
         ChannelKind::Threads => {
+            embed = super::channel_health::thread_fields(ctx, frame, embed).await?;
             let mut usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
             usage.retain(|c| c.thread_messages > 0 || c.threads_created > 0);
             let before = usage.len();
@@ -71,6 +72,8 @@ pub(super) async fn channels(ctx: &Ctx, frame: &Frame, kind: ChannelKind) -> Out
                 },
             )
         }
+        ChannelKind::Health => return super::channel_health::health(ctx, frame).await,
+        ChannelKind::Deletions => return super::channel_health::deletions(ctx, frame).await,
         ChannelKind::Text | ChannelKind::Forum => {
             let mut usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
             let forum = i16::from(u8::from(ChannelType::GuildForum));

@@ -8,14 +8,18 @@
 
 mod activity;
 mod analysis;
+mod channel_health;
 mod channels;
 mod comparison;
+pub(crate) mod emoji;
 mod export;
 pub(crate) mod frame;
+pub(crate) mod health;
 pub(crate) mod leaderboards;
 mod members;
 mod navigation;
 pub(crate) mod overview;
+mod presence;
 pub(crate) mod privacy;
 mod trends;
 
@@ -33,7 +37,7 @@ use crate::error::{Failure, Outcome};
 use crate::honest::{self, Comparison};
 use crate::period;
 use crate::reply::Message;
-use crate::view::{Request, View};
+use crate::view::{ActivityKind, ChannelKind, ChannelMetric, Request, View};
 use frame::{Frame, Retained, timeframe_label};
 
 /// Why attachments and embeds may read low: ServerPulse never asks for
@@ -113,6 +117,13 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
     let mut message = match request.view {
         View::Overview => overview::overview(ctx, &frame, totals).await?,
         View::Members(category) => members::members(ctx, &frame, category, totals).await?,
+        // The emoji, channel health and deletion reports have files of their own.
+        View::Activity(ActivityKind::Emoji) => emoji::emoji(ctx, &frame, None).await?,
+        View::Channel(channel, ChannelMetric::Emoji) => {
+            emoji::emoji(ctx, &frame, Some(channel)).await?
+        }
+        View::Channels(ChannelKind::Health) => channel_health::health(ctx, &frame).await?,
+        View::Channels(ChannelKind::Deletions) => channel_health::deletions(ctx, &frame).await?,
         View::Activity(kind) => activity::activity(ctx, &frame, kind, totals).await?,
         View::Channels(kind) => channels::channels(ctx, &frame, kind).await?,
         View::Trends(metric) => trends::trends(ctx, &frame, metric).await?,
@@ -138,5 +149,9 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
         embed.footer = Some(frame.footer());
     }
     message.components.extend(navigation::navigation(&frame));
+    // Under the overview's navigation: what each health figure means.
+    if request.view == View::Overview {
+        message.components.push(health::definition_buttons());
+    }
     Ok(message)
 }

@@ -68,6 +68,7 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
     if let Some(total) = membership.members_at_end() {
         embed = embed.field("Members at the end", format!("**{}**", int(total)), true);
     }
+    embed = super::health::section(ctx, frame, &totals, active, embed).await?;
     let png = frame.day_chart(
         &format!("Messages per day · {}", frame.label),
         &days,

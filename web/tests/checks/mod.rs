@@ -4,6 +4,8 @@
 //! holds a daylight-saving change.
 #![allow(dead_code)]
 
+pub mod figures;
+
 use chrono_tz::Europe::Berlin;
 use discord_sim::{FinalMessage, InteractionKind};
 use serverpulse_web::reply::{duration, escape_markdown, int};

@@ -16,15 +16,25 @@
 //! guild-wide totals as the total less its `bot_*` share. Counted: every
 //! author, reactor, voice user and member.
 
+mod channel_health;
 mod channels;
+mod emoji;
+mod health;
 mod member;
 mod membership;
+mod presence;
 mod rankings;
+mod threads;
 
+pub use channel_health::*;
 pub use channels::*;
+pub use emoji::*;
+pub use health::*;
 pub use member::*;
 pub use membership::*;
+pub use presence::*;
 pub use rankings::*;
+pub use threads::*;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;

@@ -1,0 +1,66 @@
+//! Community health: how concentrated the conversation is.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::super::DbError;
+use super::Bots;
+use crate::ids::Snowflake;
+
+/// How much of the conversation the most active members carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Concentration {
+    /// Distinct authors of counted messages in the range.
+    pub authors: i64,
+    /// The top 10 % of them by messages: `ceil(authors / 10)`.
+    pub top_authors: i64,
+    /// Messages by those top authors.
+    pub top_messages: i64,
+    /// Every counted message in the range.
+    pub messages: i64,
+}
+
+impl Concentration {
+    /// The share (0–1) of messages written by the top 10 % of authors;
+    /// `None` without messages.
+    pub fn share(&self) -> Option<f64> {
+        (self.messages > 0).then(|| self.top_messages as f64 / self.messages as f64)
+    }
+}
+
+/// Message concentration in `[from, to)`: the share of counted messages
+/// (members; bots and webhooks too when [`Bots::Counted`]) written by the
+/// top 10 % of their authors (rounded up, at least one author). Hidden
+/// members count, anonymously, as in every total.
+pub async fn message_concentration<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bots: Bots,
+) -> Result<Concentration, DbError> {
+    // message_rollup's primary key (guild_id, hour, …) over the range.
+    Ok(sqlx::query_as(
+        "with per_author as (
+             select author_id, sum(messages)::bigint as messages
+             from message_rollup
+             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)
+             group by author_id having sum(messages) > 0
+         ), ranked as (
+             select messages, row_number() over (order by messages desc, author_id) as place,
+                    count(*) over () as authors
+             from per_author
+         )
+         select coalesce(max(authors), 0)::bigint as authors,
+                coalesce(ceil(max(authors) / 10.0), 0)::bigint as top_authors,
+                coalesce(sum(messages) filter (where place <= ceil(authors / 10.0)), 0)::bigint as top_messages,
+                coalesce(sum(messages), 0)::bigint as messages
+         from ranked",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(bots.counted())
+    .fetch_one(executor)
+    .await?)
+}
