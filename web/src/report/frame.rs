@@ -69,7 +69,8 @@ impl Frame {
         }
     }
 
-    /// `fetch` over the period and over the previous one, if there is one.
+    /// `fetch` over the period and over the previous one, if there is one,
+    /// both at once (on two pool connections).
     pub async fn now_and_before<T, E, F>(
         &self,
         fetch: impl Fn(Period) -> F,
@@ -78,8 +79,8 @@ impl Frame {
         F: Future<Output = Result<T, E>>,
         Failure: From<E>,
     {
-        let now = fetch(self.period).await?;
-        Ok((now, self.before(fetch).await?))
+        let now = async { fetch(self.period).await.map_err(Failure::from) };
+        Ok(tokio::try_join!(now, self.before(&fetch))?)
     }
 
     /// A figure with its comparison, e.g. `**1,234** ↑ 10.0% (1,122 before)`.

@@ -47,10 +47,15 @@ pub(crate) async fn prepare(
     ctx: &Ctx,
     request: Request,
 ) -> Outcome<(Frame, analytics::GuildTotals)> {
-    let settings = ctx.tracked_settings().await?;
-    let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
     let guild = ctx.guild_id;
+    // Independent reads, at once on as many pool connections.
+    let (settings, first, removed_before) = tokio::try_join!(
+        ctx.tracked_settings(),
+        async { Ok::<_, Failure>(analytics::first_hour(pool, guild).await?) },
+        async { Ok::<_, Failure>(retention::removed_before(pool, guild).await?) },
+    )?;
+    let tz = timezone_of(&settings);
     if let View::Channel(channel, _) = request.view
         && settings.collect_mode == CollectMode::AllowList
     {
@@ -62,7 +67,6 @@ pub(crate) async fn prepare(
             )));
         }
     }
-    let first = analytics::first_hour(pool, guild).await?;
     let no_data = || {
         Failure::user(
             "No activity has been recorded for this server in that timeframe yet. Try a longer timeframe.",
@@ -70,18 +74,23 @@ pub(crate) async fn prepare(
     };
     let period = period::resolve(request.timeframe, ctx.now, first).ok_or_else(no_data)?;
     let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
-    let removed_before = retention::removed_before(pool, guild).await?;
     let Retained {
         period,
         previous,
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
     let bots = analytics::Bots::from_setting(settings.count_bots);
-    let totals = analytics::guild_totals(pool, guild, period.from, period.to, bots).await?;
+    let (totals, gaps) = tokio::try_join!(
+        async {
+            Ok::<_, Failure>(
+                analytics::guild_totals(pool, guild, period.from, period.to, bots).await?,
+            )
+        },
+        async { Ok::<_, Failure>(ingest::gaps(pool, guild, period.from, period.to).await?) },
+    )?;
     if totals.hours_with_data == 0 {
         return Err(no_data());
     }
-    let gaps = ingest::gaps(pool, guild, period.from, period.to).await?;
     let frame = Frame {
         request,
         period,
