@@ -47,15 +47,17 @@ pub(crate) async fn prepare(
     ctx: &Ctx,
     request: Request,
 ) -> Outcome<(Frame, analytics::GuildTotals)> {
+    // First, alone: a guild without tracking is told so, and nothing else
+    // is read.
+    let settings = ctx.tracked_settings().await?;
+    let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
     let guild = ctx.guild_id;
     // Independent reads, at once on as many pool connections.
-    let (settings, first, removed_before) = tokio::try_join!(
-        ctx.tracked_settings(),
+    let (first, removed_before) = tokio::try_join!(
         async { Ok::<_, Failure>(analytics::first_hour(pool, guild).await?) },
         async { Ok::<_, Failure>(retention::removed_before(pool, guild).await?) },
     )?;
-    let tz = timezone_of(&settings);
     if let View::Channel(channel, _) = request.view
         && settings.collect_mode == CollectMode::AllowList
     {
