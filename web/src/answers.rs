@@ -375,6 +375,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn identical_requests_in_flight_wait_for_one_computation() {
+        let cache = AnswerCache::new(4, BYTES);
+        let computed = AtomicU64::new(0);
+        let request = || async {
+            computed.fetch_add(1, Ordering::Relaxed);
+            // Still computing when the others ask.
+            tokio::task::yield_now().await;
+            Ok(answer("once"))
+        };
+        let answers =
+            futures_util::future::join_all((0..8).map(|_| cache.get_or_compute(key(1), request())))
+                .await;
+        assert_eq!(computed.load(Ordering::Relaxed), 1);
+        assert!(
+            answers
+                .iter()
+                .all(|a| a.as_ref().unwrap().content.as_deref() == Some("once"))
+        );
+        assert_eq!((cache.stats().hits, cache.stats().misses), (7, 1));
+    }
+
+    #[tokio::test]
     async fn a_failure_is_not_kept() {
         let cache = AnswerCache::new(4, BYTES);
         let failed = cache

@@ -44,6 +44,9 @@ pub struct Frame {
     pub retention_note: Option<String>,
     /// Whether bots count in the figures (the guild's `count_bots`).
     pub bots: Bots,
+    /// Whether the view's independent reads run at once: the pool had
+    /// connections to spare when the report began (see `room_for`).
+    pub concurrent: bool,
 }
 
 impl Frame {
@@ -70,7 +73,8 @@ impl Frame {
     }
 
     /// `fetch` over the period and over the previous one, if there is one,
-    /// both at once (on two pool connections).
+    /// both at once (on two pool connections) when the frame is
+    /// `concurrent`.
     pub async fn now_and_before<T, E, F>(
         &self,
         fetch: impl Fn(Period) -> F,
@@ -80,7 +84,11 @@ impl Frame {
         Failure: From<E>,
     {
         let now = async { fetch(self.period).await.map_err(Failure::from) };
-        Ok(tokio::try_join!(now, self.before(&fetch))?)
+        if self.concurrent {
+            Ok(tokio::try_join!(now, self.before(&fetch))?)
+        } else {
+            Ok((now.await?, self.before(&fetch).await?))
+        }
     }
 
     /// A figure with its comparison, e.g. `**1,234** ↑ 10.0% (1,122 before)`.

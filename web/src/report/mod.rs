@@ -53,11 +53,13 @@ pub(crate) async fn prepare(
     let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
     let guild = ctx.guild_id;
-    // Independent reads, at once on as many pool connections.
-    let (first, removed_before) = tokio::try_join!(
-        async { Ok::<_, Failure>(analytics::first_hour(pool, guild).await?) },
-        async { Ok::<_, Failure>(retention::removed_before(pool, guild).await?) },
-    )?;
+    let first = async { Ok::<_, Failure>(analytics::first_hour(pool, guild).await?) };
+    let removed = async { Ok::<_, Failure>(retention::removed_before(pool, guild).await?) };
+    let (first, removed_before) = if room_for(pool, 2) {
+        tokio::try_join!(first, removed)?
+    } else {
+        (first.await?, removed.await?)
+    };
     if let View::Channel(channel, _) = request.view
         && settings.collect_mode == CollectMode::AllowList
     {
@@ -82,14 +84,15 @@ pub(crate) async fn prepare(
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
     let bots = analytics::Bots::from_setting(settings.count_bots);
-    let (totals, gaps) = tokio::try_join!(
-        async {
-            Ok::<_, Failure>(
-                analytics::guild_totals(pool, guild, period.from, period.to, bots).await?,
-            )
-        },
-        async { Ok::<_, Failure>(ingest::gaps(pool, guild, period.from, period.to).await?) },
-    )?;
+    let totals = async {
+        Ok::<_, Failure>(analytics::guild_totals(pool, guild, period.from, period.to, bots).await?)
+    };
+    let gaps = async { Ok::<_, Failure>(ingest::gaps(pool, guild, period.from, period.to).await?) };
+    let (totals, gaps) = if room_for(pool, 2) {
+        tokio::try_join!(totals, gaps)?
+    } else {
+        (totals.await?, gaps.await?)
+    };
     if totals.hours_with_data == 0 {
         return Err(no_data());
     }
@@ -103,8 +106,22 @@ pub(crate) async fn prepare(
         first_data: first,
         retention_note,
         bots,
+        concurrent: room_for(pool, 4),
     };
     Ok((frame, totals))
+}
+
+/// Whether `n` reads of one report may run at once: the pool has that many
+/// connections idle or not yet opened. Under load they go one after the
+/// other, so a request holds one connection at a time and waits for each
+/// no longer than it did before (one sibling timing out on the pool would
+/// fail the whole report).
+pub(crate) fn room_for(pool: &sqlx::PgPool, n: usize) -> bool {
+    let unopened = pool
+        .options()
+        .get_max_connections()
+        .saturating_sub(pool.size());
+    pool.num_idle() + unopened as usize >= n
 }
 
 /// Renders one report (tracking on, data present) or says why not.
