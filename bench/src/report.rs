@@ -261,8 +261,33 @@ pub fn table(report: &Value) -> String {
         }
         let _ = writeln!(
             out,
-            "latencies in ms, server side, signature check included"
+            "latencies in ms, server side, signature check included, answer cache off"
         );
+        let burst = &commands["answer_cache_burst"];
+        if let Some(waves) = burst["waves"].as_array() {
+            let _ = writeln!(
+                out,
+                "\n| answer cache: 32 × {} at once | computed | p50 | p99 | requests/s |",
+                burst["command"].as_str().unwrap_or("?")
+            );
+            let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: |");
+            for w in waves {
+                let _ = writeln!(
+                    out,
+                    "| {} wave | {} | {} ms | {} ms | {} |",
+                    w["wave"].as_str().unwrap_or("?"),
+                    w["computed"],
+                    num(&w["p50_ms"], 1),
+                    num(&w["p99_ms"], 1),
+                    num(&w["requests_per_sec"], 0),
+                );
+            }
+            let _ = writeln!(
+                out,
+                "uncached, the same command at c=32: p99 {} ms",
+                num(&burst["uncached_c32_p99_ms"], 1)
+            );
+        }
         if let Some(periods) = commands["naive"]["periods"].as_array() {
             let _ = writeln!(
                 out,

@@ -101,6 +101,15 @@ fn smoke_profile_writes_every_expected_key() {
             "naive and rollup figures agree: {period}"
         );
     }
+    // A burst through the answer cache is computed once, then kept.
+    let waves = report["commands"]["answer_cache_burst"]["waves"]
+        .as_array()
+        .expect("the burst's waves");
+    let computed: Vec<_> = waves
+        .iter()
+        .map(|w| (w["computed"].as_u64(), w["failed"].as_u64()))
+        .collect();
+    assert_eq!(computed, [(Some(1), Some(0)), (Some(0), Some(0))]);
     assert_eq!(report["goals"].as_array().map(Vec::len), Some(4));
     let _ = std::fs::remove_dir_all(&dir);
 }

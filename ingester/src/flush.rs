@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use shared::Snowflake;
 use shared::alerts::{AlertKind, AlertSettings, Delivery, Incident, IncidentDetail};
 use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
-use shared::db::{DbError, alerts, catalogue, digest_settings, ingest, privacy, rollups};
+use shared::db::{
+    DbError, alerts, catalogue, data_version, digest_settings, ingest, privacy, rollups,
+};
+use shared::rollup::RollupBatch;
 use sqlx::{PgConnection, PgPool};
 
 use crate::state::Sealed;
@@ -86,12 +89,55 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
         ingest::record_gaps(&mut *tx, &gap.guilds, gap.start, gap.end, gap.reason).await?;
     }
     write_alerts(&mut tx, &p.alerts).await?;
+    // Last before the checkpoint: the web's cached answers of these guilds
+    // are stale from this commit on.
+    data_version::bump(&mut *tx, &touched_guilds(sealed)).await?;
     ingest::save_checkpoint(&mut *tx, cp, sealed.last_event_at).await?;
     tx.commit().await?;
     metrics::histogram!("serverpulse_ingester_flush_seconds")
         .record(started.elapsed().as_secs_f64());
     metrics::histogram!("serverpulse_ingester_flush_events").record(p.frames as f64);
     Ok(Committed::Now)
+}
+
+/// Guilds whose reports this batch changes: every guild it writes a
+/// rollup, catalogue row or gap for.
+fn touched_guilds(sealed: &Sealed) -> Vec<Snowflake> {
+    let p = &sealed.pending;
+    // Named field by field, so a new kind of rollup cannot be left out.
+    let RollupBatch {
+        messages,
+        reactions,
+        voice_seconds,
+        voice_peaks,
+        member_voice_peaks,
+        deletions,
+        guild_hourly,
+        guild_voice_peaks,
+        events: _,
+    } = &p.rollups;
+    let c = &p.catalogue;
+    let mut guilds: Vec<Snowflake> = messages
+        .keys()
+        .map(|k| k.guild_id)
+        .chain(reactions.keys().map(|k| k.guild_id))
+        .chain(voice_seconds.keys().map(|k| k.guild_id))
+        .chain(voice_peaks.keys().map(|k| k.guild_id))
+        .chain(member_voice_peaks.keys().map(|k| k.guild_id))
+        .chain(deletions.keys().map(|k| k.guild_id))
+        .chain(guild_hourly.keys().map(|k| k.guild_id))
+        .chain(guild_voice_peaks.keys().map(|k| k.guild_id))
+        .chain(c.guilds.keys().copied())
+        .chain(c.channels.keys().map(|k| k.0))
+        .chain(c.members.keys().map(|k| k.0))
+        .chain(c.spans.keys().map(|k| k.0))
+        .chain(c.first_messages.keys().map(|k| k.0))
+        .chain(p.guilds_left.keys().copied())
+        .chain(p.gaps.iter().flat_map(|g| g.guilds.iter().copied()))
+        .collect();
+    guilds.sort_unstable();
+    guilds.dedup();
+    guilds
 }
 
 /// Guilds the batch writes per-member rows for.

@@ -160,3 +160,30 @@ pub async fn run_until_committed(token: &str, db: &TestDatabase, sim: &SimHandle
     }
     ingester.stop().await;
 }
+
+/// Commits `rollups` through the ingester's own flush
+/// (`serverpulse_ingester::flush::commit`), as shard 0 of 1 without a
+/// gateway session: for a test that needs "a flush happened" without a
+/// gateway. The rollups and the data version of every guild they touch
+/// commit in one transaction, as in a running ingester.
+pub async fn commit_rollups(pool: &PgPool, rollups: shared::rollup::RollupBatch) {
+    use serverpulse_ingester::state::{Pending, Sealed};
+    let sealed = Sealed {
+        pending: Pending {
+            rollups,
+            ..Pending::default()
+        },
+        voice_open: Vec::new(),
+        checkpoint: shared::db::ingest::ShardCheckpoint {
+            shard_id: 0,
+            shard_total: 1,
+            session_id: None,
+            sequence: None,
+            resume_url: None,
+        },
+        last_event_at: None,
+    };
+    serverpulse_ingester::flush::commit(pool, &sealed)
+        .await
+        .expect("the ingester's flush");
+}

@@ -138,6 +138,32 @@ pub struct TooLarge {
     pub limit: u64,
 }
 
+/// Why an export file could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    /// Encoding failed, or the thread doing it did.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The bytes `encode` writes, packed as `filename` within `limit` (see
+/// [`pack`]). Encoding and compressing a large table take milliseconds of
+/// CPU, so both run on the runtime's blocking threads.
+pub async fn build_file(
+    filename: String,
+    limit: u64,
+    encode: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
+) -> Result<Packed, FileError> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = encode().map_err(FileError::Failed)?;
+        Ok(pack(&filename, bytes, limit)?)
+    })
+    .await
+    .map_err(|e| FileError::Failed(format!("the encoding thread failed: {e}")))?
+}
+
 /// `bytes` as `filename` when within `limit`, else gzip-compressed as
 /// `filename.gz` when that fits.
 pub fn pack(filename: &str, bytes: Vec<u8>, limit: u64) -> Result<Packed, TooLarge> {

@@ -61,6 +61,7 @@ pub fn shutdown_budget(limits: &HttpLimits) -> Duration {
     limits.request_timeout + SHUTDOWN_DRAIN
 }
 
+pub mod answers;
 pub mod charts;
 pub mod commands;
 pub mod component;
@@ -109,6 +110,8 @@ pub struct AppState {
     pub providers: pulse::providers::Providers,
     /// The dashboard's signing key and rate limiter.
     pub dashboard: dashboard::SharedDashboard,
+    /// Finished report answers of this process ([`answers`]).
+    pub answers: Arc<answers::AnswerCache>,
 }
 
 impl AppState {
@@ -134,6 +137,7 @@ impl AppState {
             deferred,
             providers,
             dashboard: Arc::default(),
+            answers: Arc::default(),
         })
     }
 

@@ -17,7 +17,7 @@ pub const PAGE_SIZE: i64 = 10;
 /// refused.
 pub const MAX_PAGE: u32 = 99_999;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     Overview,
     Members(MembersCategory),
@@ -53,7 +53,7 @@ pub trait Choice: Copy + 'static {
 /// An enum whose variants are written as the given keys.
 macro_rules! keyed_enum {
     ($name:ident { $($variant:ident = $key:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($variant),+ }
         impl $crate::view::Choice for $name {
             const ALL: &'static [Self] = &[$(Self::$variant),+];
@@ -172,7 +172,7 @@ impl View {
 }
 
 /// A report request: what to show over which timeframe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Request {
     pub view: View,
     pub timeframe: Timeframe,

@@ -90,11 +90,15 @@ pub async fn run(
         ai: Default::default(),
         dashboard: Default::default(),
     };
-    let state = serverpulse_web::AppState::new(
+    let mut state = serverpulse_web::AppState::new(
         pool.clone(),
         config,
         shared::telemetry::init_metrics("serverpulse-web"),
     )?;
+    // The per-command latencies measure the queries: every request is
+    // computed. The burst below measures the answer cache.
+    let cached = state.clone();
+    state.answers = std::sync::Arc::new(serverpulse_web::answers::AnswerCache::off());
     let router = serverpulse_web::router(state);
     let client = Client {
         router,
@@ -142,10 +146,84 @@ pub async fn run(
         );
     }
     report["latencies"] = json!(latencies);
+    let cached_client = Client {
+        router: serverpulse_web::router(cached.clone()),
+        keys: client.keys.clone(),
+        sim: &sim,
+    };
+    report["answer_cache_burst"] = burst(&cached_client, &cached, &guild, &latencies).await;
     report["naive"] = naive_baseline(profile, pool, &guild, &latencies).await?;
     report["missing"] = json!(missing);
     sim.shutdown().await;
     Ok(report)
+}
+
+/// How many identical requests a burst sends at once.
+const BURST: usize = 32;
+
+/// A burst of [`BURST`] identical leaderboard requests through the answer
+/// cache, twice (nothing flushed between): how many were computed and
+/// their latencies, beside the same command at concurrency 32 uncached.
+async fn burst(
+    client: &Client<'_>,
+    state: &serverpulse_web::AppState,
+    guild: &SeededGuild,
+    latencies: &[Value],
+) -> Value {
+    let Some(case) = command_cases(guild)
+        .into_iter()
+        .find(|c| c.label == "leaderboard messages 30d")
+    else {
+        return json!({"status": "missing: no leaderboard case"});
+    };
+    let kind = InteractionKind::Command {
+        name: case.name.clone(),
+        options: case.options.clone(),
+    };
+    let invoker = Invoker::admin(guild.guild_id.0, guild.busiest_channel.0);
+    let uncached_p99 = latencies
+        .iter()
+        .find(|l| l["command"] == case.label.as_str() && l["concurrency"] == 32)
+        .map_or(Value::Null, |l| l["p99_ms"].clone());
+    let mut waves = Vec::new();
+    for wave in ["first", "again"] {
+        let before = state.answers.stats();
+        let started = Instant::now();
+        let outcomes =
+            futures_util::future::join_all((0..BURST).map(|_| client.send(&kind, &invoker))).await;
+        let wall = started.elapsed();
+        let computed = state.answers.stats().misses - before.misses;
+        let failed = outcomes.iter().filter(|o| !o.ok).count();
+        let mut millis: Vec<f64> = outcomes
+            .iter()
+            .map(|o| o.latency.as_secs_f64() * 1e3)
+            .collect();
+        millis.sort_by(f64::total_cmp);
+        let result = json!({
+            "wave": wave,
+            "requests": BURST,
+            "failed": failed,
+            "computed": computed,
+            "p50_ms": percentile(&millis, 0.50),
+            "p99_ms": percentile(&millis, 0.99),
+            "requests_per_sec": BURST as f64 / wall.as_secs_f64().max(1e-9),
+        });
+        eprintln!(
+            "commands: burst of {BURST} × {} (answer cache, {wave} wave) p50 {:>8} p99 {:>8}, computed {computed}× ({failed} failed; uncached c=32 p99 {})",
+            case.label,
+            fmt_ms(&result["p50_ms"]),
+            fmt_ms(&result["p99_ms"]),
+            fmt_ms(&uncached_p99),
+        );
+        waves.push(result);
+    }
+    json!({
+        "status": "ok",
+        "command": case.label,
+        "waves": waves,
+        "uncached_c32_p99_ms": uncached_p99,
+        "how": "32 identical signed requests at once through the router with the answer cache on, twice with no flush between; `computed` counts the answers whose queries ran (the cache's own counter)",
+    })
 }
 
 fn fmt_ms(value: &Value) -> String {

@@ -695,3 +695,38 @@ fn a_half_hour_zone_gets_buckets_on_its_local_hours() {
     assert_eq!(drops.guilds.len(), 1);
     assert_eq!(drops.guilds[0].hours, [bucket(9, 30), bucket(10, 30)]);
 }
+
+/// The flush gives every guild it writes for a new data version, in its
+/// own transaction, and leaves other guilds' alone: the web's cached
+/// answers of exactly those guilds go stale at its commit.
+#[tokio::test]
+async fn a_flush_renews_the_data_version_of_the_guilds_it_writes() {
+    use shared::db::data_version;
+    let db = shared::testing::TestDatabase::create().await;
+    let other = Snowflake(300);
+    let mut s = state();
+    let commit = async |s: &mut ShardState| {
+        let sealed = s.seal(None, None);
+        crate::flush::commit(&db.pool, &sealed).await.unwrap();
+        s.committed(&sealed);
+    };
+    let version = async |guild| data_version::current(&db.pool, guild).await.unwrap();
+    data_version::bump(&db.pool, &[other]).await.unwrap();
+    let untouched = version(other).await;
+    assert_eq!(version(GUILD).await, None);
+    let message = |id: u64| {
+        serde_json::json!({
+            "id": id.to_string(), "channel_id": "7", "guild_id": "100",
+            "author": {"id": "1"},
+        })
+    };
+    let first = Snowflake::at(at(9, 0, 0)).0;
+    frame(&mut s, "MESSAGE_CREATE", message(first), at(9, 0, 1));
+    commit(&mut s).await;
+    let after_one = version(GUILD).await.expect("set by the flush");
+    frame(&mut s, "MESSAGE_CREATE", message(first + 1), at(9, 0, 2));
+    commit(&mut s).await;
+    let after_two = version(GUILD).await.expect("set by the flush");
+    assert!(after_two > after_one, "{after_two} after {after_one}");
+    assert_eq!(version(other).await, untouched, "not in the batches");
+}

@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod bench;
 pub mod catalogue;
 pub mod dashboard;
+pub mod data_version;
 pub mod digest_settings;
 pub mod digests;
 pub mod gateway;

@@ -138,6 +138,10 @@ pub async fn run(
         Ok(deleted) => report.coverage_deleted = deleted,
         Err(error) => report.failed("deleting old coverage".into(), &error),
     }
+    // Months of every guild went at once: no cached answer may outlive them.
+    if let Err(error) = super::data_version::bump_all(pool).await {
+        report.failed("renewing the guilds' data versions".into(), &error);
+    }
     let mut after = Snowflake(0);
     loop {
         let page = guild_windows(pool, after, GUILD_PAGE).await?;
@@ -647,6 +651,8 @@ pub async fn erase_guild(
         "delete from guild_settings where guild_id = $1",
         "delete from guild_retention where guild_id = $1",
         "delete from guilds where guild_id = $1",
+        // Last: the deletes above set it through their triggers.
+        "delete from guild_data_versions where guild_id = $1",
     ] {
         sqlx::query(statement).bind(guild).execute(&mut *tx).await?;
     }

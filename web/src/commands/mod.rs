@@ -308,7 +308,7 @@ async fn authorized_report(
 ) -> Outcome<(crate::reply::Message, shared::db::access::Access)> {
     let request = request.validate().map_err(Failure::User)?;
     let rules = access::authorize(ctx, request.view).await?;
-    let message = crate::report::render(ctx, request).await?;
+    let message = crate::answers::report(ctx, request).await?;
     if let View::Member(user) = request.view
         && user != ctx.user_id
     {

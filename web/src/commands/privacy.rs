@@ -8,7 +8,7 @@ use shared::db::privacy;
 use super::Options;
 use crate::context::Ctx;
 use crate::error::{Failure, Outcome};
-use crate::export::{ExportFormat, pack};
+use crate::export::{ExportFormat, FileError, build_file};
 use crate::reply::{Message, Reply};
 use crate::report::{ExportWhat, export_report as report_table};
 use crate::view::{Choice, Request, TimeframeChoice, View};
@@ -71,14 +71,18 @@ async fn export_own(ctx: &Ctx) -> Outcome<Reply> {
         "erased_since": status.erased_since,
         "data": data,
     });
-    let bytes = serde_json::to_vec_pretty(&document)
-        .map_err(|e| Failure::Internal(format!("encoding an export: {e}")))?;
-    let packed = pack(
-        &format!("serverpulse-{}-me.json", ctx.guild_id),
-        bytes,
+    let packed = build_file(
+        format!("serverpulse-{}-me.json", ctx.guild_id),
         ctx.attachment_size_limit,
+        move || {
+            serde_json::to_vec_pretty(&document).map_err(|e| format!("encoding an export: {e}"))
+        },
     )
-    .map_err(|e| Failure::user(format!("Your export cannot be sent: {e}.")))?;
+    .await
+    .map_err(|e| match e {
+        FileError::TooLarge(e) => Failure::user(format!("Your export cannot be sent: {e}.")),
+        FileError::Failed(e) => Failure::Internal(e),
+    })?;
     access::log(
         pool,
         ctx.guild_id,
@@ -142,18 +146,18 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
         timeframe.key()
     );
     let rows = table.rows.len();
-    let (filename, bytes) = match format {
-        ExportFormat::Csv => (format!("{name}.csv"), table.csv().into_bytes()),
-        ExportFormat::Json => (
-            format!("{name}.json"),
-            serde_json::to_vec_pretty(&table.json(meta))
-                .map_err(|e| Failure::Internal(format!("encoding an export: {e}")))?,
-        ),
-    };
-    let packed = pack(&filename, bytes, ctx.attachment_size_limit).map_err(|e| {
-        Failure::user(format!(
+    let filename = format!("{name}.{}", format.key());
+    let packed = build_file(filename, ctx.attachment_size_limit, move || match format {
+        ExportFormat::Csv => Ok(table.csv().into_bytes()),
+        ExportFormat::Json => serde_json::to_vec_pretty(&table.json(meta))
+            .map_err(|e| format!("encoding an export: {e}")),
+    })
+    .await
+    .map_err(|e| match e {
+        FileError::TooLarge(e) => Failure::user(format!(
             "This export cannot be sent: {e}. Choose a shorter timeframe or export one part at a time."
-        ))
+        )),
+        FileError::Failed(e) => Failure::Internal(e),
     })?;
     access::log(
         &ctx.state.pool,

@@ -390,6 +390,11 @@ async fn serve(
             family.path_or_overview().trim_start_matches('/'),
             table.id
         );
+        let id = table.id;
+        let csv = match off_runtime(move || page.table(id).map(|t| t.csv())).await {
+            Ok(csv) => csv.unwrap_or_default(),
+            Err(failure) => return failed(&failure),
+        };
         return (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -398,13 +403,26 @@ async fn serve(
                     format!("attachment; filename=\"{filename}\""),
                 ),
             ],
-            table.csv(),
+            csv,
         )
             .into_response();
     }
     let action = format!("/g/{guild}{}", family.path());
-    let body = html::document(&page, &links, &label, &query.period.picker(&action));
+    let picker = query.period.picker(&action);
+    let body = match off_runtime(move || html::document(&page, &links, &label, &picker)).await {
+        Ok(body) => body,
+        Err(failure) => return failed(&failure),
+    };
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// Builds a page or a CSV file on the runtime's blocking threads: a page
+/// with two years of days in its charts and tables is milliseconds of
+/// string building.
+async fn off_runtime<T: Send + 'static>(build: impl FnOnce() -> T + Send + 'static) -> Outcome<T> {
+    tokio::task::spawn_blocking(build)
+        .await
+        .map_err(|e| Failure::Internal(format!("the rendering thread failed: {e}")))
 }
 
 /// A family's page over the period asked for, sorted as asked, and the

@@ -51,6 +51,9 @@ pub struct Frame {
     pub retention_note: Option<String>,
     /// Whether bots count in the figures (the guild's `count_bots`).
     pub bots: Bots,
+    /// Whether the view's independent reads run at once: the pool had
+    /// connections to spare when the report began (see `room_for`).
+    pub concurrent: bool,
 }
 
 impl Frame {
@@ -76,7 +79,9 @@ impl Frame {
         }
     }
 
-    /// `fetch` over the period and over the previous one, if there is one.
+    /// `fetch` over the period and over the previous one, if there is one,
+    /// both at once (on two pool connections) when the frame is
+    /// `concurrent`.
     pub async fn now_and_before<T, E, F>(
         &self,
         fetch: impl Fn(Period) -> F,
@@ -85,8 +90,12 @@ impl Frame {
         F: Future<Output = Result<T, E>>,
         Failure: From<E>,
     {
-        let now = fetch(self.period).await?;
-        Ok((now, self.before(fetch).await?))
+        let now = async { fetch(self.period).await.map_err(Failure::from) };
+        if self.concurrent {
+            Ok(tokio::try_join!(now, self.before(&fetch))?)
+        } else {
+            Ok((now.await?, self.before(&fetch).await?))
+        }
     }
 
     /// A figure with its comparison, e.g. `**1,234** ↑ 10.0% (1,122 before)`.

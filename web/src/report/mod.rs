@@ -52,10 +52,19 @@ pub(crate) async fn prepare(
     ctx: &Ctx,
     request: Request,
 ) -> Outcome<(Frame, analytics::GuildTotals)> {
+    // First, alone: a guild without tracking is told so, and nothing else
+    // is read.
     let settings = ctx.tracked_settings().await?;
     let tz = timezone_of(&settings);
     let pool = &ctx.state.pool;
     let guild = ctx.guild_id;
+    let first = async { Ok::<_, Failure>(analytics::first_hour(pool, guild).await?) };
+    let removed = async { Ok::<_, Failure>(retention::removed_before(pool, guild).await?) };
+    let (first, removed_before) = if room_for(pool, 2) {
+        tokio::try_join!(first, removed)?
+    } else {
+        (first.await?, removed.await?)
+    };
     if let View::Channel(channel, _) = request.view
         && settings.collect_mode == CollectMode::AllowList
     {
@@ -67,7 +76,6 @@ pub(crate) async fn prepare(
             )));
         }
     }
-    let first = analytics::first_hour(pool, guild).await?;
     let no_data = || {
         Failure::user(
             "No activity has been recorded for this server in that timeframe yet. Try a longer timeframe.",
@@ -77,7 +85,6 @@ pub(crate) async fn prepare(
     let period =
         period::resolve(request.timeframe, ctx.now, first, bucketing).ok_or_else(no_data)?;
     let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
-    let removed_before = retention::removed_before(pool, guild).await?;
     let compared = previous.is_some();
     let Retained {
         period,
@@ -90,11 +97,18 @@ pub(crate) async fn prepare(
     let comparison = compared.then(|| Comparison::of(period.previous(), since));
     let previous = previous.filter(|_| comparison.is_some_and(Comparison::is_full));
     let bots = analytics::Bots::from_setting(settings.count_bots);
-    let totals = analytics::guild_totals(pool, guild, period.from, period.to, bots).await?;
+    let totals = async {
+        Ok::<_, Failure>(analytics::guild_totals(pool, guild, period.from, period.to, bots).await?)
+    };
+    let gaps = async { Ok::<_, Failure>(ingest::gaps(pool, guild, period.from, period.to).await?) };
+    let (totals, gaps) = if room_for(pool, 2) {
+        tokio::try_join!(totals, gaps)?
+    } else {
+        (totals.await?, gaps.await?)
+    };
     if totals.hours_with_data == 0 {
         return Err(no_data());
     }
-    let gaps = ingest::gaps(pool, guild, period.from, period.to).await?;
     let frame = Frame {
         request,
         period,
@@ -107,8 +121,22 @@ pub(crate) async fn prepare(
         now: ctx.now,
         retention_note,
         bots,
+        concurrent: room_for(pool, 4),
     };
     Ok((frame, totals))
+}
+
+/// Whether `n` reads of one report may run at once: the pool has that many
+/// connections idle or not yet opened. Under load they go one after the
+/// other, so a request holds one connection at a time and waits for each
+/// no longer than it did before (one sibling timing out on the pool would
+/// fail the whole report).
+pub(crate) fn room_for(pool: &sqlx::PgPool, n: usize) -> bool {
+    let unopened = pool
+        .options()
+        .get_max_connections()
+        .saturating_sub(pool.size());
+    pool.num_idle() + unopened as usize >= n
 }
 
 /// Renders one report (tracking on, data present) or says why not.

@@ -20,12 +20,16 @@ pub(crate) async fn previous_totals(ctx: &Ctx, frame: &Frame) -> Outcome<Option<
 pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Message> {
     let pool = &ctx.state.pool;
     let (g, p) = (ctx.guild_id, frame.period);
-    let prev = previous_totals(ctx, frame).await?;
-    let hours = analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?;
-    let membership = analytics::membership(pool, g, p.from, p.to, frame.bots).await?;
-    let (active, prev_active) = frame
-        .now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots))
-        .await?;
+    let prev = previous_totals(ctx, frame);
+    let hours = async { Ok(analytics::guild_hours(pool, g, p.from, p.to, frame.bots).await?) };
+    let membership = async { Ok(analytics::membership(pool, g, p.from, p.to, frame.bots).await?) };
+    let active =
+        frame.now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots));
+    let (prev, hours, membership, (active, prev_active)) = if frame.concurrent {
+        tokio::try_join!(prev, hours, membership, active)?
+    } else {
+        (prev.await?, hours.await?, membership.await?, active.await?)
+    };
     let messages = series_of(&hours, |h| h.messages);
     let days = frame.daily(&messages);
     let cells = period::heatmap(&messages, frame.tz);
