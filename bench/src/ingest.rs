@@ -16,6 +16,7 @@ use shared::db::bench::EventRow;
 use sqlx::PgPool;
 use twilight_gateway::EventTypeFlags;
 
+use crate::dbcost::{self, APP_BASELINE, APP_INGESTER, APP_NAIVE, Meter};
 use crate::profile::Profile;
 use crate::workload::{self, TruthTotals};
 
@@ -69,8 +70,32 @@ pub async fn run(
     // (c) twilight deserialization of the same frames, no database.
     let parse = parse_baseline(&scenario.events);
     eprintln!(
-        "ingest: (c) twilight parse {:.0} events/s",
-        parse["events_per_sec"].as_f64().unwrap_or(0.0)
+        "ingest: (c) twilight parse {:.0} events/s, {:.2} µs of CPU per event",
+        parse["events_per_sec"].as_f64().unwrap_or(0.0),
+        parse["cpu_us_per_event"].as_f64().unwrap_or(0.0)
+    );
+
+    let mut meter = Meter::open(database.url.expose()).await?;
+
+    // (a) the naive bot end to end, over the first events of the same
+    // scenario from a simulator of its own.
+    let naive_scenario = sim_scenario::Scenario {
+        seed: scenario.seed,
+        start_ms: scenario.start_ms,
+        days: scenario.days,
+        guilds: scenario.guilds.clone(),
+        events: scenario.events[..event_total.min(profile.insert_max_events)].to_vec(),
+    };
+    let naive = run_naive(profile, database, &mut meter, naive_scenario).await?;
+    eprintln!(
+        "ingest: (a) naive bot {}",
+        match naive["events_per_sec"].as_f64() {
+            Some(r) => format!("{r:.0} events/s"),
+            None => format!(
+                "missing ({})",
+                naive["status"].as_str().unwrap_or("unknown")
+            ),
+        }
     );
 
     // The real ingester, against a database holding nothing but settings.
@@ -82,7 +107,7 @@ pub async fn run(
         let mut conn = pool.acquire().await?;
         shared::db::bench::enable_tracking(&mut conn, &guild_ids, since).await?;
     }
-    let ingester = run_ingester(profile, database, pool, scenario, &expected).await?;
+    let ingester = run_ingester(profile, database, pool, &mut meter, scenario, &expected).await?;
     eprintln!(
         "ingest: ingester {}",
         match ingester["events_per_sec"].as_f64() {
@@ -95,15 +120,33 @@ pub async fn run(
     );
 
     // (b) binary COPY into an unindexed table.
-    let copy = copy_baseline(pool, &rows).await?;
+    let copy = {
+        let baseline = baseline_pool(database).await?;
+        let mark = meter.mark(APP_BASELINE).await?;
+        let mut copy = copy_baseline(&baseline, &rows).await?;
+        let done = meter.done(APP_BASELINE, &mark).await?;
+        baseline.close().await;
+        let events = copy["events"].as_u64().unwrap_or(0);
+        copy["database"] = meter.figures(APP_BASELINE, &mark, &done, events).await?;
+        copy
+    };
     eprintln!(
         "ingest: (b) COPY {:.0} events/s",
         copy["events_per_sec"].as_f64().unwrap_or(0.0)
     );
-    // (a) one INSERT per event.
-    let insert = insert_baseline(profile, pool, &rows).await?;
+    // (a') one INSERT per event, database only.
+    let insert = {
+        let baseline = baseline_pool(database).await?;
+        let mark = meter.mark(APP_BASELINE).await?;
+        let mut insert = insert_baseline(profile, &baseline, &rows).await?;
+        let done = meter.done(APP_BASELINE, &mark).await?;
+        baseline.close().await;
+        let events = insert["events"].as_u64().unwrap_or(0);
+        insert["database"] = meter.figures(APP_BASELINE, &mark, &done, events).await?;
+        insert
+    };
     eprintln!(
-        "ingest: (a) INSERT per event {:.0} events/s",
+        "ingest: (a') INSERT per event, database only, {:.0} events/s",
         insert["events_per_sec"].as_f64().unwrap_or(0.0)
     );
 
@@ -115,6 +158,23 @@ pub async fn run(
             (Some(i), Some(b)) if b > 0.0 => json!(i / b),
             _ => Value::Null,
         }
+    };
+    // How many times more the naive bot costs per event than the ingester.
+    let cost_ratio = |key: &str| -> Value {
+        match (
+            naive["database"][key].as_f64(),
+            ingester["database"][key].as_f64(),
+        ) {
+            (Some(n), Some(i)) if i > 0.0 => json!(n / i),
+            _ => Value::Null,
+        }
+    };
+    let cpu_over_parse = match (
+        ingester["ingester_cpu_us_per_event"].as_f64(),
+        parse["cpu_us_per_event"].as_f64(),
+    ) {
+        (Some(i), Some(p)) if p > 0.0 => json!(i / p),
+        _ => Value::Null,
     };
     Ok(json!({
         "events": event_total,
@@ -130,26 +190,45 @@ pub async fn run(
         },
         "event_mix": mix,
         "ratios": {
+            "ingester_over_naive": ratio(&naive),
             "ingester_over_insert": ratio(&insert),
             "ingester_over_copy": ratio(&copy),
             "ingester_over_parse": ratio(&parse),
+            "naive_over_ingester_wal_bytes_per_event": cost_ratio("wal_bytes_per_event"),
+            "naive_over_ingester_postgres_cpu_per_event": cost_ratio("postgres_cpu_us_per_event"),
+            "naive_over_ingester_rows_written_per_event": cost_ratio("rows_written_per_event"),
+            "ingester_cpu_over_parse_cpu": cpu_over_parse,
         },
         "ingester": ingester,
+        "naive_bot": naive,
         "per_event_insert": insert,
         "copy_binary": copy,
         "twilight_parse": parse,
     }))
 }
 
+/// A pool of its own for a database-only baseline, under
+/// [`APP_BASELINE`], so its server processes are told apart.
+async fn baseline_pool(database: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let config = DatabaseConfig {
+        url: shared::config::Secret::new(dbcost::url_as(database.url.expose(), APP_BASELINE)),
+        max_connections: 16,
+        connect_timeout: Duration::from_secs(30),
+        limits: shared::config::DatabaseLimits::UNLIMITED,
+    };
+    Ok(shared::db::connect(&config).await?)
+}
+
 /// Baseline (c): `twilight_gateway::parse` of every frame, single-threaded
 /// like one shard. Frames are rendered in chunks outside the timed part.
 fn parse_baseline(events: &[sim_scenario::Dispatch]) -> Value {
     let mut elapsed = Duration::ZERO;
+    let mut cpu_secs = 0.0;
     let mut parsed = 0u64;
     let mut failed = 0u64;
     let mut bytes = 0u64;
     let mut seq = 0u64;
-    for chunk in events.chunks(20_000) {
+    for chunk in events.chunks(200_000) {
         let frames: Vec<String> = chunk
             .iter()
             .map(|d| {
@@ -159,6 +238,7 @@ fn parse_baseline(events: &[sim_scenario::Dispatch]) -> Value {
             .collect();
         bytes += frames.iter().map(|f| f.len() as u64).sum::<u64>();
         let started = Instant::now();
+        let cpu_started = workload::thread_cpu_secs();
         for frame in frames {
             match twilight_gateway::parse(frame, EventTypeFlags::all()) {
                 Ok(Some(event)) => {
@@ -169,6 +249,9 @@ fn parse_baseline(events: &[sim_scenario::Dispatch]) -> Value {
             }
         }
         elapsed += started.elapsed();
+        if let (Some(start), Some(end)) = (cpu_started, workload::thread_cpu_secs()) {
+            cpu_secs += end - start;
+        }
     }
     json!({
         "events": parsed,
@@ -176,6 +259,8 @@ fn parse_baseline(events: &[sim_scenario::Dispatch]) -> Value {
         "frame_bytes": bytes,
         "elapsed_secs": elapsed.as_secs_f64(),
         "events_per_sec": rate(parsed, elapsed),
+        "cpu_secs": cpu_secs,
+        "cpu_us_per_event": if parsed > 0 && cpu_secs > 0.0 { json!(cpu_secs * 1e6 / parsed as f64) } else { Value::Null },
         "how": "twilight_gateway::parse of the simulator's frames (JSON text), one thread, EventTypeFlags::all()",
     })
 }
@@ -245,6 +330,17 @@ async fn insert_baseline(
     }))
 }
 
+/// `BENCH_INGESTER_WRAPPER`, split on spaces: a command the ingester child
+/// runs under (a profiler such as `valgrind --tool=callgrind`).
+pub(crate) fn wrapper() -> Option<Vec<String>> {
+    let words: Vec<String> = std::env::var("BENCH_INGESTER_WRAPPER")
+        .ok()?
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    (!words.is_empty()).then_some(words)
+}
+
 pub(crate) struct IngesterProcess {
     child: Child,
     stderr_path: std::path::PathBuf,
@@ -252,25 +348,45 @@ pub(crate) struct IngesterProcess {
 
 impl IngesterProcess {
     pub(crate) fn spawn(env: &[(&str, String)]) -> anyhow::Result<Self> {
+        Self::spawn_as(crate::INGESTER_CHILD, env, false)
+    }
+
+    /// `serverpulse-bench <subcommand>` with `env`; `piped`: its standard
+    /// input and output are pipes (the naive bot's), else null.
+    pub(crate) fn spawn_as(
+        subcommand: &str,
+        env: &[(&str, String)],
+        piped: bool,
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating serverpulse-bench")?;
         let stderr_path = std::env::temp_dir().join(format!(
-            "serverpulse-bench-ingester-{}.log",
+            "serverpulse-bench{subcommand}-{}.log",
             std::process::id()
         ));
-        let stderr = std::fs::File::create(&stderr_path).context("ingester log file")?;
-        let mut command = std::process::Command::new(exe);
+        let stderr = std::fs::File::create(&stderr_path).context("child log file")?;
+        let stdio = || if piped { Stdio::piped() } else { Stdio::null() };
+        let mut command = match wrapper().filter(|_| subcommand == crate::INGESTER_CHILD) {
+            Some(words) => {
+                let mut command = std::process::Command::new(&words[0]);
+                command.args(&words[1..]).arg(exe);
+                command
+            }
+            None => std::process::Command::new(exe),
+        };
         command
-            .arg(crate::INGESTER_CHILD)
+            .arg(subcommand)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdin(stdio())
+            .stdout(stdio())
             .stderr(stderr);
         for (key, value) in env {
             command.env(key, value);
         }
         Ok(Self {
-            child: command.spawn().context("starting the ingester")?,
+            child: command
+                .spawn()
+                .with_context(|| format!("starting serverpulse-bench {subcommand}"))?,
             stderr_path,
         })
     }
@@ -324,6 +440,7 @@ async fn run_ingester(
     profile: &Profile,
     database: &DatabaseConfig,
     pool: &PgPool,
+    meter: &mut Meter,
     scenario: sim_scenario::Scenario,
     expected: &HashMap<u64, TruthTotals>,
 ) -> anyhow::Result<Value> {
@@ -333,8 +450,12 @@ async fn run_ingester(
         .await
         .context("starting the simulator")?;
     let port = shared::testing::free_port();
+    let mut mark = meter.mark(APP_INGESTER).await?;
     let mut process = IngesterProcess::spawn(&[
-        ("DATABASE_URL", database.url.expose().to_owned()),
+        (
+            "DATABASE_URL",
+            dbcost::url_as(database.url.expose(), APP_INGESTER),
+        ),
         ("DISCORD_TOKEN", TOKEN.to_owned()),
         ("DISCORD_API_URL", sim.rest.api_url().to_owned()),
         ("DISCORD_GATEWAY_URL", sim.gateway.url().to_owned()),
@@ -355,7 +476,8 @@ async fn run_ingester(
     };
 
     // Connect: the ingester must identify within 30 s.
-    let identify_deadline = Instant::now() + Duration::from_secs(30);
+    let identify_deadline =
+        Instant::now() + Duration::from_secs(if wrapper().is_some() { 300 } else { 30 });
     let mut first_event: Option<Instant> = None;
     while first_event.is_none() {
         if let Some(status) = process.exited() {
@@ -387,13 +509,19 @@ async fn run_ingester(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let first_event = first_event.expect("set above");
+    meter.restart(APP_INGESTER, &mut mark).await?;
     let own_pid = std::process::id();
     let cpu_at_start = (workload::cpu_secs(pid), workload::cpu_secs(own_pid));
     let machine_at_start = workload::machine_ticks();
     let connect_secs = (first_event - spawned).as_secs_f64();
 
-    // Wait for the last event's checkpoint.
-    let deadline = first_event + profile.ingest_timeout;
+    // Wait for the last event's checkpoint (a profiler slows it down).
+    let timeout = if wrapper().is_some() {
+        profile.ingest_timeout * 30
+    } else {
+        profile.ingest_timeout
+    };
+    let deadline = first_event + timeout;
     let mut last_seqs: Vec<Option<u64>> = vec![None; shards as usize];
     let mut committed: Vec<i64> = vec![0; shards as usize];
     let finished = loop {
@@ -437,7 +565,7 @@ async fn run_ingester(
                 base,
                 format!(
                     "timed out after {} s: {sent} of {total} events handed out, checkpoints at seq {committed:?} of {last_seqs:?}",
-                    profile.ingest_timeout.as_secs()
+                    timeout.as_secs()
                 ),
             );
             result["rss_bytes"] = json!(rss);
@@ -447,6 +575,7 @@ async fn run_ingester(
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let elapsed = finished - first_event;
+    let done = meter.done(APP_INGESTER, &mark).await?;
     let (rss, peak) = workload::memory_of(pid);
     let cpu_used = |start: Option<f64>, end: Option<f64>| match (start, end) {
         (Some(s), Some(e)) => json!(e - s),
@@ -463,6 +592,9 @@ async fn run_ingester(
     let exit = process.stop();
     let sessions = sim.gateway.sessions().len();
     sim.shutdown().await;
+    let database_figures = meter
+        .figures(APP_INGESTER, &mark, &done, total as u64)
+        .await?;
 
     let check = truth_check(pool, expected).await?;
     let mut result = base;
@@ -481,6 +613,10 @@ async fn run_ingester(
     result["events_per_ingester_cpu_sec"] = ingester_cpu
         .as_f64()
         .map_or(Value::Null, |c| json!(total as f64 / c.max(1e-9)));
+    result["ingester_cpu_us_per_event"] = ingester_cpu
+        .as_f64()
+        .map_or(Value::Null, |c| json!(c * 1e6 / total.max(1) as f64));
+    result["database"] = database_figures;
     // The bench process does little else than serve the simulator then.
     result["simulator_cpu_secs"] = simulator_cpu;
     // All cores: the rest of the busy time is mostly PostgreSQL (and
@@ -488,6 +624,140 @@ async fn run_ingester(
     result["machine_busy_fraction"] = machine_busy;
     result["truth_check"] = check;
     Ok(result)
+}
+
+/// Baseline (a): the naive bot ([`crate::naive`]) in a child process,
+/// reading `scenario` from a simulator of its own, timed from the first
+/// event handed out to the moment it reports its last INSERT committed.
+async fn run_naive(
+    profile: &Profile,
+    database: &DatabaseConfig,
+    meter: &mut Meter,
+    scenario: sim_scenario::Scenario,
+) -> anyhow::Result<Value> {
+    let total = scenario.events.len();
+    let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
+        .await
+        .context("starting the simulator")?;
+    let mut mark = meter.mark(APP_NAIVE).await?;
+    let mut process = IngesterProcess::spawn_as(
+        crate::naive::NAIVE_CHILD,
+        &[
+            (
+                "DATABASE_URL",
+                dbcost::url_as(database.url.expose(), APP_NAIVE),
+            ),
+            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DISCORD_GATEWAY_URL", sim.gateway.url().to_owned()),
+            ("NAIVE_EVENTS", total.to_string()),
+            (
+                "NAIVE_TIME_CAP_MS",
+                profile.insert_time_cap.as_millis().to_string(),
+            ),
+            ("NAIVE_CONNECTIONS", profile.insert_connections.to_string()),
+        ],
+        true,
+    )?;
+    let pid = process.pid();
+    let mut base = json!({
+        "how": format!(
+            "serverpulse-bench __naive_bot in a child process: the ingester's twilight shard and intents on a simulator of its own, every event deserialized into twilight's models (EventTypeFlags::all()) and stored with one autocommitted INSERT into bench_event_log (identity primary key, index on (guild_id, at)), {} in flight on {} connections; the first {} events or {} s; timed from the first event handed out to the report that the last INSERT committed",
+            profile.insert_connections,
+            profile.insert_connections,
+            profile.insert_max_events,
+            profile.insert_time_cap.as_secs()
+        ),
+    });
+    let stdout = process
+        .child
+        .stdout
+        .take()
+        .context("the naive bot's stdout")?;
+    let (line_tx, mut line_rx) = tokio::sync::oneshot::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+
+    let connect_deadline = Instant::now() + Duration::from_secs(30);
+    let first_event = loop {
+        if let Some(status) = process.exited() {
+            sim.shutdown().await;
+            base["status"] = json!(format!(
+                "the naive bot exited early ({status}): {}",
+                process.log_tail()
+            ));
+            return Ok(base);
+        }
+        if sim
+            .gateway
+            .shard_progress([0, 1])
+            .is_some_and(|(sent, _)| sent > 0)
+        {
+            break Instant::now();
+        }
+        if Instant::now() > connect_deadline {
+            process.stop();
+            sim.shutdown().await;
+            base["status"] = json!("the naive bot took no event within 30 s");
+            return Ok(base);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    meter.restart(APP_NAIVE, &mut mark).await?;
+    let cpu_at_start = workload::cpu_secs(pid);
+    let deadline = first_event + profile.insert_time_cap + Duration::from_secs(60);
+    let line = loop {
+        match line_rx.try_recv() {
+            Ok(line) => break line,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => String::new(),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                if Instant::now() > deadline {
+                    String::new()
+                } else {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+            }
+        };
+    };
+    let finished = Instant::now();
+    let done = meter.done(APP_NAIVE, &mark).await?;
+    let bot_cpu = match (cpu_at_start, workload::cpu_secs(pid)) {
+        (Some(s), Some(e)) => Some(e - s),
+        _ => None,
+    };
+    // Closing its stdin lets it disconnect and exit.
+    drop(process.child.stdin.take());
+    let exit_deadline = Instant::now() + Duration::from_secs(20);
+    while process.exited().is_none() && Instant::now() < exit_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = process.log_tail();
+    process.stop();
+    sim.shutdown().await;
+    let report: Value = match serde_json::from_str(line.trim()) {
+        Ok(report) => report,
+        Err(_) => {
+            base["status"] = json!(format!("the naive bot did not report: {log}"));
+            return Ok(base);
+        }
+    };
+    let events = report["events"].as_u64().unwrap_or(0);
+    let elapsed = finished - first_event;
+    base["status"] = json!("ok");
+    base["events"] = json!(events);
+    base["failed_inserts"] = report["failed"].clone();
+    base["elapsed_secs"] = json!(elapsed.as_secs_f64());
+    base["events_per_sec"] = json!(rate(events, elapsed));
+    base["connections"] = json!(profile.insert_connections);
+    base["bot_cpu_secs"] = json!(bot_cpu);
+    base["bot_cpu_us_per_event"] =
+        bot_cpu.map_or(Value::Null, |c| json!(c * 1e6 / events.max(1) as f64));
+    base["database"] = meter.figures(APP_NAIVE, &mark, &done, events).await?;
+    Ok(base)
 }
 
 /// The sequence number of the last frame written to a shard's sessions.

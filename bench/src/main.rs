@@ -8,7 +8,9 @@
 
 mod alerts;
 mod commands;
+mod dbcost;
 mod ingest;
+mod naive;
 mod profile;
 mod report;
 mod seed;
@@ -95,8 +97,10 @@ fn parse_args() -> anyhow::Result<Args> {
 }
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(INGESTER_CHILD) {
-        return ingest::ingester_child_main();
+    match std::env::args().nth(1).as_deref() {
+        Some(INGESTER_CHILD) => return ingest::ingester_child_main(),
+        Some(naive::NAIVE_CHILD) => return naive::naive_child_main(),
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

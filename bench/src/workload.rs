@@ -214,7 +214,29 @@ pub fn memory_of(pid: u32) -> (Option<u64>, Option<u64>) {
 /// User plus system CPU time a process has used, in seconds (from
 /// `/proc/<pid>/stat`, clock ticks of 1/100 s as on every Linux we run).
 pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_secs(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time of the calling thread so far, in seconds (nanoseconds in
+/// `/proc/thread-self/schedstat`, updated at least every scheduler tick).
+pub fn thread_cpu_secs() -> Option<f64> {
+    schedstat_secs("/proc/thread-self/schedstat")
+}
+
+/// CPU time of a single-threaded process (a PostgreSQL backend) so far, in
+/// seconds: its `schedstat` (nanoseconds), else its `stat` (1/100 s).
+pub fn task_cpu_secs(pid: u32) -> Option<f64> {
+    schedstat_secs(&format!("/proc/{pid}/schedstat")).or_else(|| cpu_secs(pid))
+}
+
+fn schedstat_secs(path: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
+}
+
+fn stat_cpu_secs(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();

@@ -46,7 +46,16 @@ fn smoke_profile_writes_every_expected_key() {
         "ingest.guilds",
         "ingest.ingester.status",
         "ingest.ingester.how",
+        "ingest.naive_bot.how",
+        "ingest.naive_bot.events_per_sec",
+        "ingest.naive_bot.database.wal_bytes_per_event",
+        "ingest.naive_bot.database.postgres_cpu_us_per_event",
+        "ingest.naive_bot.database.rows_written_per_event",
+        "ingest.ingester.database.wal_bytes_per_event",
+        "ingest.ingester.database.rows_written_per_event",
+        "ingest.ingester.ingester_cpu_us_per_event",
         "ingest.per_event_insert.events_per_sec",
+        "ingest.per_event_insert.database.wal_bytes_per_event",
         "ingest.copy_binary.events_per_sec",
         "ingest.twilight_parse.events_per_sec",
         "ingest.ratios",
@@ -63,6 +72,10 @@ fn smoke_profile_writes_every_expected_key() {
     }
     assert_eq!(report["profile"], "smoke");
     for key in [
+        "ingester_over_naive",
+        "naive_over_ingester_wal_bytes_per_event",
+        "naive_over_ingester_postgres_cpu_per_event",
+        "ingester_cpu_over_parse_cpu",
         "ingester_over_insert",
         "ingester_over_copy",
         "ingester_over_parse",
@@ -110,7 +123,13 @@ fn smoke_profile_writes_every_expected_key() {
         .map(|w| (w["computed"].as_u64(), w["failed"].as_u64()))
         .collect();
     assert_eq!(computed, [(Some(1), Some(0)), (Some(0), Some(0))]);
-    assert_eq!(report["goals"].as_array().map(Vec::len), Some(4));
+    assert_eq!(report["goals"].as_array().map(Vec::len), Some(6));
+    // Every event the naive bot was sent is one row: it wrote at least one
+    // row per event (the inserts), and the ingester's rollups fewer.
+    let naive_rows = report["ingest"]["naive_bot"]["database"]["rows_written_per_event"]
+        .as_f64()
+        .expect("naive rows per event");
+    assert!(naive_rows >= 1.0, "naive bot rows per event {naive_rows}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

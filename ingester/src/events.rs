@@ -2,9 +2,11 @@
 //! fields it counts, so unknown or extra fields never break parsing, and
 //! message content is never even deserialized.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use shared::Snowflake;
 use twilight_model::channel::permission_overwrite::PermissionOverwrite;
@@ -92,6 +94,233 @@ pub struct Envelope<'a> {
     pub d: Option<&'a RawValue>,
     #[serde(default)]
     pub sim_time_ms: Option<i64>,
+}
+
+/// A dispatch's `d`, deserialized into the payload struct of its event.
+/// The variant follows from the [`EventKind`] alone (see
+/// [`Payload::parse`]).
+#[derive(Debug)]
+pub enum Payload {
+    Ready(Ready),
+    /// RESUMED's `d` is not read.
+    Resumed,
+    GuildCreate(Box<GuildCreate>),
+    GuildUpdate(GuildUpdate),
+    GuildDelete(GuildDelete),
+    GuildRoleUpdate(GuildRoleUpdate),
+    /// CHANNEL_CREATE/UPDATE/DELETE and THREAD_CREATE/UPDATE/DELETE.
+    Channel(ChannelPayload),
+    ThreadListSync(ThreadListSync),
+    MessageCreate(MessageCreate),
+    MessageDelete(MessageDelete),
+    MessageDeleteBulk(MessageDeleteBulk),
+    /// MESSAGE_REACTION_ADD and MESSAGE_REACTION_REMOVE.
+    Reaction(Reaction),
+    MemberAdd(MemberAdd),
+    MemberRemove(MemberRemove),
+    VoiceState(VoiceStatePayload),
+}
+
+impl Payload {
+    /// Deserializes `kind`'s payload from `d`.
+    pub fn parse(kind: EventKind, d: Option<&RawValue>) -> Result<Self, PayloadError> {
+        if kind == EventKind::Resumed {
+            return Ok(Self::Resumed);
+        }
+        let raw = d.ok_or(PayloadError::Missing)?;
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let payload = PayloadSeed(kind).deserialize(&mut de)?;
+        de.end()?;
+        Ok(payload)
+    }
+}
+
+/// Deserializes the payload of one event kind in place, wherever `d` is.
+struct PayloadSeed(EventKind);
+
+impl<'de> DeserializeSeed<'de> for PayloadSeed {
+    type Value = Payload;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Payload, D::Error> {
+        use EventKind as E;
+        Ok(match self.0 {
+            E::Ready => Payload::Ready(Ready::deserialize(de)?),
+            E::Resumed => {
+                IgnoredAny::deserialize(de)?;
+                Payload::Resumed
+            }
+            E::GuildCreate => Payload::GuildCreate(Box::new(GuildCreate::deserialize(de)?)),
+            E::GuildUpdate => Payload::GuildUpdate(GuildUpdate::deserialize(de)?),
+            E::GuildDelete => Payload::GuildDelete(GuildDelete::deserialize(de)?),
+            E::GuildRoleUpdate => Payload::GuildRoleUpdate(GuildRoleUpdate::deserialize(de)?),
+            E::ChannelCreate
+            | E::ChannelUpdate
+            | E::ChannelDelete
+            | E::ThreadCreate
+            | E::ThreadUpdate
+            | E::ThreadDelete => Payload::Channel(ChannelPayload::deserialize(de)?),
+            E::ThreadListSync => Payload::ThreadListSync(ThreadListSync::deserialize(de)?),
+            E::MessageCreate => Payload::MessageCreate(MessageCreate::deserialize(de)?),
+            E::MessageDelete => Payload::MessageDelete(MessageDelete::deserialize(de)?),
+            E::MessageDeleteBulk => Payload::MessageDeleteBulk(MessageDeleteBulk::deserialize(de)?),
+            E::MessageReactionAdd | E::MessageReactionRemove => {
+                Payload::Reaction(Reaction::deserialize(de)?)
+            }
+            E::GuildMemberAdd => Payload::MemberAdd(MemberAdd::deserialize(de)?),
+            E::GuildMemberRemove => Payload::MemberRemove(MemberRemove::deserialize(de)?),
+            E::VoiceStateUpdate => Payload::VoiceState(VoiceStatePayload::deserialize(de)?),
+        })
+    }
+}
+
+/// A text frame read in one pass: the envelope's fields and, when `t`
+/// comes before `d` (as Discord and the simulator send it), the payload
+/// deserialized straight from the frame, without first validating `d` as a
+/// [`RawValue`] and reading it again.
+///
+/// [`Frame::read`] gives `None` whenever the frame is not a well-formed
+/// envelope with a readable payload; the caller then reads it the
+/// two-step way ([`Envelope`] and [`Payload::parse`]), which reports what
+/// is wrong exactly as before.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub op: u8,
+    pub t: Option<Cow<'a, str>>,
+    pub sim_time_ms: Option<i64>,
+    /// The event and its payload, for a `t` the ingester folds.
+    pub event: Option<(EventKind, Payload)>,
+}
+
+impl<'a> Frame<'a> {
+    pub fn read(text: &'a str) -> Option<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let frame = de.deserialize_map(FrameVisitor).ok()?;
+        de.end().ok()?;
+        frame
+    }
+}
+
+/// A string borrowed from the frame when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+        }
+        de.deserialize_str(V)
+    }
+}
+
+enum FrameField {
+    Op,
+    S,
+    T,
+    D,
+    SimTime,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for FrameField {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let name = CowStr::deserialize(de)?;
+        Ok(match name.0.as_ref() {
+            "op" => Self::Op,
+            "s" => Self::S,
+            "t" => Self::T,
+            "d" => Self::D,
+            "sim_time_ms" => Self::SimTime,
+            _ => Self::Other,
+        })
+    }
+}
+
+struct FrameVisitor;
+
+impl<'de> Visitor<'de> for FrameVisitor {
+    /// `None`: read the frame the two-step way.
+    type Value = Option<Frame<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a gateway frame")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut op: Option<u8> = None;
+        let mut s_seen = false;
+        let mut t: Option<Option<CowStr<'de>>> = None;
+        let mut sim_time_ms: Option<Option<i64>> = None;
+        // `d` once read: parsed, skipped, or (before `t`) kept raw.
+        let mut d: Option<Result<Option<Payload>, Option<&'de RawValue>>> = None;
+        while let Some(field) = map.next_key::<FrameField>()? {
+            let duplicate = match field {
+                FrameField::Op => op.replace(map.next_value()?).is_some(),
+                FrameField::S => {
+                    map.next_value::<Option<u64>>()?;
+                    std::mem::replace(&mut s_seen, true)
+                }
+                FrameField::T => t.replace(map.next_value()?).is_some(),
+                FrameField::SimTime => sim_time_ms.replace(map.next_value()?).is_some(),
+                FrameField::D => {
+                    let kind = t
+                        .as_ref()
+                        .map(|t| t.as_ref().and_then(|t| EventKind::parse(&t.0)));
+                    let read = match kind {
+                        Some(Some(kind)) => Ok(Some(map.next_value_seed(PayloadSeed(kind))?)),
+                        Some(None) => {
+                            map.next_value::<IgnoredAny>()?;
+                            Ok(None)
+                        }
+                        None => Err(map.next_value::<Option<&'de RawValue>>()?),
+                    };
+                    d.replace(read).is_some()
+                }
+                FrameField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    false
+                }
+            };
+            if duplicate {
+                return Err(A::Error::custom("duplicate field"));
+            }
+        }
+        let Some(op) = op else {
+            return Err(A::Error::missing_field("op"));
+        };
+        let t = t.flatten().map(|t| t.0);
+        let kind = t.as_deref().and_then(EventKind::parse);
+        let event = match (kind, d) {
+            (None, _) => None,
+            (Some(kind), Some(Ok(Some(payload)))) => Some((kind, payload)),
+            (Some(EventKind::Resumed), _) => Some((EventKind::Resumed, Payload::Resumed)),
+            (Some(kind), Some(Err(Some(raw)))) => match Payload::parse(kind, Some(raw)) {
+                Ok(payload) => Some((kind, payload)),
+                Err(_) => return Ok(None),
+            },
+            // Missing or null `d`: the two-step read names it.
+            (Some(_), _) => return Ok(None),
+        };
+        Ok(Some(Frame {
+            op,
+            t,
+            sim_time_ms: sim_time_ms.flatten(),
+            event,
+        }))
+    }
 }
 
 /// A time field as sent. `Unreadable` when it is not an RFC 3339 instant
@@ -332,6 +561,68 @@ mod tests {
         assert_eq!(envelope.sim_time_ms, Some(1_700_000_000_000));
         let d: MessageDelete = serde_json::from_str(envelope.d.unwrap().get()).unwrap();
         assert_eq!(d.channel_id, Snowflake(2));
+    }
+
+    #[test]
+    fn a_frame_reads_in_one_pass_whatever_the_field_order() {
+        let t_first = r#"{"op":0,"s":5,"t":"MESSAGE_DELETE","d":{"id":"1","channel_id":"2","guild_id":"3"},"sim_time_ms":1700000000000}"#;
+        let d_first = r#"{"d":{"id":"1","channel_id":"2","guild_id":"3"},"sim_time_ms":1700000000000,"t":"MESSAGE_DELETE","s":5,"op":0}"#;
+        for text in [t_first, d_first] {
+            let frame = Frame::read(text).expect("reads");
+            assert_eq!(frame.op, 0);
+            assert_eq!(frame.t.as_deref(), Some("MESSAGE_DELETE"));
+            assert_eq!(frame.sim_time_ms, Some(1_700_000_000_000));
+            match frame.event {
+                Some((EventKind::MessageDelete, Payload::MessageDelete(d))) => {
+                    assert_eq!(
+                        (d.channel_id, d.guild_id),
+                        (Snowflake(2), Some(Snowflake(3)))
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            Frame::read(t_first).unwrap().t,
+            Some(std::borrow::Cow::Borrowed(_))
+        ));
+    }
+
+    #[test]
+    fn frames_the_ingester_does_not_fold_carry_no_event() {
+        let typing = Frame::read(r#"{"op":0,"s":1,"t":"TYPING_START","d":{"x":[1,{"y":null}]}}"#)
+            .expect("reads");
+        assert_eq!(typing.t.as_deref(), Some("TYPING_START"));
+        assert!(typing.event.is_none());
+        let hello = Frame::read(r#"{"op":10,"d":{"heartbeat_interval":41250},"t":null,"s":null}"#)
+            .expect("reads");
+        assert_eq!((hello.op, hello.t), (10, None));
+        let resumed = Frame::read(r#"{"op":0,"s":9,"t":"RESUMED","d":null}"#).expect("reads");
+        assert!(matches!(
+            resumed.event,
+            Some((EventKind::Resumed, Payload::Resumed))
+        ));
+    }
+
+    /// Whatever the two-step read would reject or call malformed is left to
+    /// it, so its errors and counts stay as they were.
+    #[test]
+    fn frames_that_do_not_read_in_one_pass_are_left_to_the_two_step_read() {
+        for text in [
+            // Payload without its required fields, before and after `t`.
+            r#"{"op":0,"s":1,"t":"MESSAGE_DELETE","d":{"guild_id":"1"}}"#,
+            r#"{"op":0,"s":1,"d":{"guild_id":"1"},"t":"MESSAGE_DELETE"}"#,
+            // Missing or null `d`.
+            r#"{"op":0,"s":1,"t":"MESSAGE_DELETE"}"#,
+            r#"{"op":0,"s":1,"t":"MESSAGE_DELETE","d":null}"#,
+            // Not an envelope.
+            r#"{"op":0,"op":0,"t":"RESUMED"}"#,
+            r#"{"s":1,"t":"RESUMED"}"#,
+            r#"{"op":0,"t":"RESUMED"} trailing"#,
+            r#"[0,1,"RESUMED",null]"#,
+        ] {
+            assert!(Frame::read(text).is_none(), "{text}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Session, Shard, ShardId};
 
-use crate::events::{Envelope, EventKind};
+use crate::events::{Envelope, EventKind, Frame};
 use crate::flush::{self, Committed};
 use crate::identify::PgIdentifyQueue;
 use crate::settings::SettingsCache;
@@ -324,16 +324,20 @@ fn seal(state: &mut ShardState, shard: &Shard<PgIdentifyQueue>) -> Sealed {
     state.seal(session, shard.resume_url().map(str::to_owned))
 }
 
-/// Events-by-type counters, resolved once per type.
+/// Events-by-type counters, resolved once per type (indexed by
+/// [`EventKind`], the last one for ignored frames).
 #[derive(Default)]
-struct Counters(std::collections::HashMap<&'static str, metrics::Counter>);
+struct Counters([Option<metrics::Counter>; EventKind::ALL.len() + 1]);
 
 impl Counters {
-    fn increment(&mut self, kind: &'static str) {
-        self.0
-            .entry(kind)
-            .or_insert_with(
-                || metrics::counter!("serverpulse_ingester_events_total", "type" => kind),
+    fn increment(&mut self, kind: Option<EventKind>) {
+        let (index, label) = match kind {
+            Some(kind) => (kind as usize, kind.as_str()),
+            None => (EventKind::ALL.len(), "ignored"),
+        };
+        self.0[index]
+            .get_or_insert_with(
+                || metrics::counter!("serverpulse_ingester_events_total", "type" => label),
             )
             .increment(1);
     }
@@ -343,7 +347,102 @@ impl Counters {
 /// needs and memory no longer holds (members and guilds dropped after they
 /// left), retrying while it is unreachable; on shutdown the frame is folded
 /// without it.
+///
+/// A frame is read in one pass ([`Frame::read`]); one that does not read
+/// that way (malformed, or `d` before `t` with a bad payload) is read in
+/// two steps, which name what is wrong.
 async fn handle_text(
+    state: &mut ShardState,
+    pool: &PgPool,
+    text: &str,
+    shutdown: &CancellationToken,
+    counters: &mut Counters,
+) {
+    let Some(frame) = Frame::read(text) else {
+        return handle_text_in_two_steps(state, pool, text, shutdown, counters).await;
+    };
+    if frame.op != 0 {
+        return;
+    }
+    let Some(t) = frame.t.as_deref() else {
+        return;
+    };
+    if let Some(lookup) = frame
+        .event
+        .as_ref()
+        .and_then(|(_, payload)| state.lookup_needed_for(payload))
+    {
+        look_up(state, pool, lookup, shutdown).await;
+    }
+    state.wall_clock = Some(frame.sim_time_ms.is_none());
+    let arrival = state.arrival(frame.sim_time_ms, Utc::now());
+    let needed = state.voice_usual_needed_for(frame.event.as_ref().map(|(_, p)| p), arrival);
+    if !needed.is_empty() {
+        load_voice_usual(state, pool, &needed, shutdown).await;
+    }
+    let outcome = state.apply_parsed(frame.event.map(|(kind, p)| (kind, Ok(p))), arrival);
+    count(state.shard_id, t, outcome, counters);
+}
+
+async fn look_up(
+    state: &mut ShardState,
+    pool: &PgPool,
+    lookup: crate::state::Lookup,
+    shutdown: &CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while let Err(error) = state.look_up(pool, lookup).await {
+        tracing::warn!(shard = state.shard_id, ?lookup, %error, "catalogue lookup failed; retrying");
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn load_voice_usual(
+    state: &mut ShardState,
+    pool: &PgPool,
+    needed: &[(shared::Snowflake, shared::time::Hour)],
+    shutdown: &CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while let Err(error) = state.load_voice_usual(pool, needed).await {
+        tracing::warn!(shard = state.shard_id, %error, "reading the usual voice peaks failed; retrying");
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Counts a folded frame by its outcome and logs what went wrong.
+fn count(shard_id: u32, t: &str, outcome: Outcome, counters: &mut Counters) {
+    match outcome {
+        Outcome::Handled(kind) => counters.increment(Some(kind)),
+        Outcome::Ignored => counters.increment(None),
+        Outcome::OutOfRange { kind, field } => {
+            counters.increment(kind);
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(
+                shard = shard_id,
+                event = t,
+                field,
+                "time out of range; folded without it"
+            );
+        }
+        Outcome::Malformed(error) => {
+            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
+            tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");
+        }
+    }
+}
+
+/// [`handle_text`] of a frame that does not read in one pass: the envelope
+/// with `d` kept raw, then the payload.
+async fn handle_text_in_two_steps(
     state: &mut ShardState,
     pool: &PgPool,
     text: &str,
@@ -366,46 +465,14 @@ async fn handle_text(
         return;
     };
     if let Some(lookup) = state.lookup_needed(t, envelope.d) {
-        let mut backoff = Duration::from_millis(200);
-        while let Err(error) = state.look_up(pool, lookup).await {
-            tracing::warn!(shard = shard_id, ?lookup, %error, "catalogue lookup failed; retrying");
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
+        look_up(state, pool, lookup, shutdown).await;
     }
     state.wall_clock = Some(envelope.sim_time_ms.is_none());
     let arrival = state.arrival(envelope.sim_time_ms, Utc::now());
     let needed = state.voice_usual_needed(t, envelope.d, arrival);
     if !needed.is_empty() {
-        let mut backoff = Duration::from_millis(200);
-        while let Err(error) = state.load_voice_usual(pool, &needed).await {
-            tracing::warn!(shard = shard_id, %error, "reading the usual voice peaks failed; retrying");
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
+        load_voice_usual(state, pool, &needed, shutdown).await;
     }
-    match state.apply(t, envelope.d, arrival) {
-        Outcome::Handled(kind) => counters.increment(kind.as_str()),
-        Outcome::Ignored => counters.increment("ignored"),
-        Outcome::OutOfRange { kind, field } => {
-            counters.increment(kind.map_or("ignored", EventKind::as_str));
-            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
-            tracing::warn!(
-                shard = shard_id,
-                event = t,
-                field,
-                "time out of range; folded without it"
-            );
-        }
-        Outcome::Malformed(error) => {
-            metrics::counter!("serverpulse_ingester_malformed_total").increment(1);
-            tracing::warn!(shard = shard_id, event = t, %error, "malformed payload skipped");
-        }
-    }
+    let outcome = state.apply(t, envelope.d, arrival);
+    count(shard_id, t, outcome, counters);
 }

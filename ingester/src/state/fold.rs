@@ -38,10 +38,21 @@ impl ShardState {
     /// Folds one gateway frame in. `arrival` is the envelope's `sim_time_ms`
     /// or the wall clock.
     pub fn apply(&mut self, t: &str, d: Option<&RawValue>, arrival: DateTime<Utc>) -> Outcome {
+        let event = EventKind::parse(t).map(|kind| (kind, Payload::parse(kind, d)));
+        self.apply_parsed(event, arrival)
+    }
+
+    /// [`ShardState::apply`] of a frame whose payload is already read
+    /// (`None`: a `t` the ingester does not fold).
+    pub fn apply_parsed(
+        &mut self,
+        event: Option<(EventKind, Result<Payload, PayloadError>)>,
+        arrival: DateTime<Utc>,
+    ) -> Outcome {
         self.pending.frames += 1;
-        let kind = EventKind::parse(t);
-        let folded = match kind {
-            Some(kind) => self.fold(kind, d, arrival),
+        let kind = event.as_ref().map(|(kind, _)| *kind);
+        let folded = match event {
+            Some((kind, payload)) => payload.and_then(|payload| self.fold(kind, payload, arrival)),
             None => {
                 self.advance(arrival);
                 Ok(false)
@@ -89,35 +100,29 @@ impl ShardState {
         }
     }
 
-    fn fold(&mut self, kind: EventKind, d: Option<&RawValue>, arrival: DateTime<Utc>) -> Folded {
+    fn fold(&mut self, kind: EventKind, payload: Payload, arrival: DateTime<Utc>) -> Folded {
         use EventKind as E;
-        match kind {
-            E::Ready => self.ready(payload(d)?, arrival),
-            E::Resumed => self.resumed(arrival),
-            E::GuildCreate => self.guild_create(payload(d)?, arrival),
-            E::GuildUpdate => self.guild_update(payload(d)?, arrival),
-            E::GuildDelete => self.guild_delete(payload(d)?, arrival),
-            E::GuildRoleUpdate => self.guild_role_update(payload(d)?, arrival),
-            E::ChannelCreate | E::ChannelUpdate | E::ThreadUpdate => {
-                self.channel_upsert(payload(d)?, false, arrival)
-            }
-            E::ThreadCreate => self.channel_upsert(payload(d)?, true, arrival),
-            E::ChannelDelete | E::ThreadDelete => self.channel_delete(payload(d)?, arrival),
-            E::ThreadListSync => self.thread_list_sync(payload(d)?, arrival),
-            E::MessageCreate => self.message_create(payload(d)?, arrival),
-            E::MessageDelete => {
-                let m: MessageDelete = payload(d)?;
-                self.deletion(m.guild_id, m.channel_id, 1, false, arrival)
-            }
-            E::MessageDeleteBulk => {
-                let m: MessageDeleteBulk = payload(d)?;
+        match payload {
+            Payload::Ready(ready) => self.ready(ready, arrival),
+            Payload::Resumed => self.resumed(arrival),
+            Payload::GuildCreate(g) => self.guild_create(*g, arrival),
+            Payload::GuildUpdate(u) => self.guild_update(u, arrival),
+            Payload::GuildDelete(u) => self.guild_delete(u, arrival),
+            Payload::GuildRoleUpdate(u) => self.guild_role_update(u, arrival),
+            Payload::Channel(c) => match kind {
+                E::ChannelDelete | E::ThreadDelete => self.channel_delete(c, arrival),
+                _ => self.channel_upsert(c, kind == E::ThreadCreate, arrival),
+            },
+            Payload::ThreadListSync(s) => self.thread_list_sync(s, arrival),
+            Payload::MessageCreate(m) => self.message_create(m, arrival),
+            Payload::MessageDelete(m) => self.deletion(m.guild_id, m.channel_id, 1, false, arrival),
+            Payload::MessageDeleteBulk(m) => {
                 self.deletion(m.guild_id, m.channel_id, m.ids.len() as i32, true, arrival)
             }
-            E::MessageReactionAdd => self.reaction(payload(d)?, true, arrival),
-            E::MessageReactionRemove => self.reaction(payload(d)?, false, arrival),
-            E::GuildMemberAdd => self.member_add(payload(d)?, arrival),
-            E::GuildMemberRemove => self.member_remove(payload(d)?, arrival),
-            E::VoiceStateUpdate => self.voice_state_update(payload(d)?, arrival),
+            Payload::Reaction(r) => self.reaction(r, kind == E::MessageReactionAdd, arrival),
+            Payload::MemberAdd(m) => self.member_add(m, arrival),
+            Payload::MemberRemove(m) => self.member_remove(m, arrival),
+            Payload::VoiceState(v) => self.voice_state_update(v, arrival),
         }
     }
 

@@ -34,7 +34,7 @@ pub use voice::VoiceSessions;
 
 use serde_json::value::RawValue;
 
-use crate::events::EventKind;
+use crate::events::{EventKind, Payload};
 use crate::settings::{Filter, SettingsCache};
 
 /// A read from the database the fold needs first (see
@@ -160,18 +160,36 @@ impl ShardState {
         match EventKind::parse(t)? {
             EventKind::GuildMemberAdd | EventKind::GuildMemberRemove => {
                 let m: crate::events::MemberRemove = crate::events::payload(d).ok()?;
-                self.catalogue
-                    .member(m.guild_id, m.user.id)
-                    .is_none()
-                    .then_some(Lookup::Member(m.guild_id, m.user.id))
+                self.member_lookup(m.guild_id, m.user.id)
             }
             EventKind::GuildCreate => {
                 let g: crate::events::GuildDelete = crate::events::payload(d).ok()?;
-                (g.unavailable != Some(true) && !self.catalogue.has_guild(g.id))
-                    .then_some(Lookup::Guild(g.id))
+                self.guild_lookup(g.id, g.unavailable)
             }
             _ => None,
         }
+    }
+
+    /// [`ShardState::lookup_needed`] of a payload already read.
+    pub fn lookup_needed_for(&self, payload: &Payload) -> Option<Lookup> {
+        match payload {
+            Payload::MemberAdd(m) => self.member_lookup(m.guild_id, m.user.id),
+            Payload::MemberRemove(m) => self.member_lookup(m.guild_id, m.user.id),
+            Payload::GuildCreate(g) => self.guild_lookup(g.id, g.unavailable),
+            _ => None,
+        }
+    }
+
+    fn member_lookup(&self, guild_id: Snowflake, user_id: Snowflake) -> Option<Lookup> {
+        self.catalogue
+            .member(guild_id, user_id)
+            .is_none()
+            .then_some(Lookup::Member(guild_id, user_id))
+    }
+
+    fn guild_lookup(&self, guild_id: Snowflake, unavailable: Option<bool>) -> Option<Lookup> {
+        (unavailable != Some(true) && !self.catalogue.has_guild(guild_id))
+            .then_some(Lookup::Guild(guild_id))
     }
 
     /// Reads what [`ShardState::lookup_needed`] asked for into memory.
@@ -369,8 +387,6 @@ impl ShardState {
         d: Option<&RawValue>,
         arrival: DateTime<Utc>,
     ) -> Vec<(Snowflake, Hour)> {
-        let at = self.clock.map_or(arrival, |c| c.max(arrival));
-        let mut needed = Vec::new();
         let guild_id = match EventKind::parse(t) {
             Some(EventKind::VoiceStateUpdate) => {
                 crate::events::payload::<crate::events::VoiceStatePayload>(d)
@@ -382,6 +398,32 @@ impl ShardState {
                 .map(|g| g.id),
             _ => None,
         };
+        self.voice_usual_needed_in(guild_id, arrival)
+    }
+
+    /// [`ShardState::voice_usual_needed`] of a payload already read.
+    pub fn voice_usual_needed_for(
+        &self,
+        payload: Option<&Payload>,
+        arrival: DateTime<Utc>,
+    ) -> Vec<(Snowflake, Hour)> {
+        let guild_id = match payload {
+            Some(Payload::VoiceState(v)) => v.guild_id,
+            Some(Payload::GuildCreate(g)) => Some(g.id),
+            _ => None,
+        };
+        self.voice_usual_needed_in(guild_id, arrival)
+    }
+
+    /// The hours to read for a frame arriving at `arrival` that concerns
+    /// the voice of `guild_id` (a voice update or a guild's voice states).
+    fn voice_usual_needed_in(
+        &self,
+        guild_id: Option<Snowflake>,
+        arrival: DateTime<Utc>,
+    ) -> Vec<(Snowflake, Hour)> {
+        let at = self.clock.map_or(arrival, |c| c.max(arrival));
+        let mut needed = Vec::new();
         if let Some(guild_id) = guild_id {
             needed.push((guild_id, self.filter(guild_id).bucket(at)));
         }

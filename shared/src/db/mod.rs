@@ -106,13 +106,20 @@ fn session_limits(statement: Duration, lock: Duration) -> [(&'static str, String
     ]
 }
 
+/// The URL's options; the connections call themselves `serverpulse` in
+/// `pg_stat_activity` unless the URL names them (`?application_name=`), as
+/// the benchmark does to tell its processes' backends apart.
 fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, DbError> {
-    Ok(config
+    let options = config
         .url
         .expose()
         .parse::<PgConnectOptions>()
-        .map_err(DbError::Query)?
-        .application_name("serverpulse"))
+        .map_err(DbError::Query)?;
+    Ok(if options.get_application_name().is_some() {
+        options
+    } else {
+        options.application_name("serverpulse")
+    })
 }
 
 /// A one-connection pool without statement or lock timeout, connected

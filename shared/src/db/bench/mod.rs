@@ -7,6 +7,7 @@
 
 mod baseline;
 mod copy;
+mod cost;
 mod overview;
 mod rollups;
 mod seed;
@@ -16,6 +17,9 @@ pub use baseline::{
     EventKind, EventRow, baseline_counts, copy_events, create_baseline_tables, insert_event,
 };
 pub use copy::CopyRows;
+pub use cost::{
+    backend_pids, database_wal_bytes_between, reserve_wal, rows_written, wal_bytes_between, wal_lsn,
+};
 pub use overview::{
     NaiveOverview, expand_message_log, index_message_log, naive_overview, rollup_overview,
 };
