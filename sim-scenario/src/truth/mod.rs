@@ -37,6 +37,7 @@ mod alerts;
 mod calendar;
 mod deletions;
 mod facts;
+mod history;
 mod membership;
 mod messages;
 mod reactions;
