@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 30] = [
+pub const GUILD_TABLES: [&str; 32] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -382,6 +382,8 @@ pub const GUILD_TABLES: [&str; 30] = [
     "access_log",
     "dashboard_generations",
     "dashboard_sessions",
+    "backfill_jobs",
+    "backfill_channels",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:
