@@ -465,6 +465,28 @@ impl BackfillWorker {
     }
 }
 
+/// The short note a report shows when its period (or the one it is
+/// compared with) reaches into imported history.
+pub async fn imported_note(
+    pool: &PgPool,
+    guild_id: Snowflake,
+    frame: &crate::report::frame::Frame,
+) -> Result<Option<String>, DbError> {
+    let Some((from, until)) = jobs::imported_range(pool, guild_id).await? else {
+        return Ok(None);
+    };
+    let start = frame
+        .previous
+        .map_or(frame.period.from, |p| p.from.min(frame.period.from));
+    Ok((start < until && frame.period.to > from).then(|| {
+        format!(
+            "Before <t:{}:f> the figures were imported from message history: reactions there are totals per message \
+             (counted as received; reactions given are not in them), and leaves, voice and deletions are not in history.",
+            until.timestamp()
+        )
+    }))
+}
+
 /// Why a channel or the member list could not be read, for `/backfill status`.
 fn refusal(code: i32, message: &str) -> String {
     match code {
