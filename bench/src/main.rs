@@ -3,10 +3,11 @@
 //! written as JSON.
 //!
 //! ```text
-//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all|stall|alerts]
+//! cargo run --release -p serverpulse-bench -- [--smoke | --quick] [--json PATH] [ingest|commands|all|stall|alerts|backfill]
 //! ```
 
 mod alerts;
+mod backfill;
 mod commands;
 mod dbcost;
 mod ingest;
@@ -25,7 +26,7 @@ use anyhow::{Context as _, bail};
 use profile::{Profile, ProfileName};
 use serde_json::json;
 
-const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all|stall|alerts]";
+const USAGE: &str = "usage: serverpulse-bench [--smoke | --quick] [--json PATH] [--keep-database] [ingest|commands|all|stall|alerts|backfill]";
 
 /// The benchmark's own database (one per process, so a test and a manual
 /// run never share one), dropped at the end.
@@ -47,6 +48,9 @@ enum Which {
     /// Not part of `all` (it replays raids in real time): event-to-alert
     /// latency.
     Alerts,
+    /// Not part of `all` (it waits on Discord's rate limits): a backfill's
+    /// import rate.
+    Backfill,
 }
 
 struct Args {
@@ -86,6 +90,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "all" => args.which = Which::All,
             "stall" => args.which = Which::Stall,
             "alerts" => args.which = Which::Alerts,
+            "backfill" => args.which = Which::Backfill,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -185,6 +190,9 @@ async fn run_benchmarks(
     }
     if args.which == Which::Alerts {
         report["alerts"] = alerts::run(profile, &database, &pool).await?;
+    }
+    if args.which == Which::Backfill {
+        report["backfill"] = backfill::run(profile, &pool).await?;
     }
     pool.close().await;
     Ok(report)

@@ -4,12 +4,16 @@
 //! real web endpoint and the real ingester run in this process against a
 //! database of their own; an admin enables tracking through `/setup`; then
 //! every slash command is invoked through the signing client, and what a
-//! user would see is written to `demo-output/` as Markdown and PNG. With
+//! user would see is written to `demo-output/` as Markdown and PNG. The
+//! last guild is tracked only from the middle of the month: its first
+//! half is imported from message history with `/backfill start` before
+//! the tour. With
 //! `--keep-running` it then prints a link to the web dashboard of the first
 //! guild and serves it until Ctrl-C.
 
 mod alerts;
 mod digests;
+mod history;
 mod render;
 mod steps;
 mod transcript;
@@ -39,7 +43,7 @@ const SIZE: sim_scenario::ScenarioSize = sim_scenario::ScenarioSize {
 
 /// `--quick`: the same tour over a small community (for tests).
 const QUICK_SIZE: sim_scenario::ScenarioSize = sim_scenario::ScenarioSize {
-    guilds: 1,
+    guilds: 2,
     members_per_guild: 40,
     days: 10,
     messages_per_member_day: 4.0,
@@ -192,13 +196,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // nothing is recorded until then.
     let guilds = steps::guilds(&truth);
     let mut transcript = steps::Transcript::default();
+    // The last guild's first half is history: the bot "joins" at the cut
+    // and imports the days before with /backfill once live.
+    let history_days = i64::from(size.days / 2);
+    let cut_ms = start_ms + history_days * DAY_MS;
+    sim.rest.set_history_at(cut_ms);
+    let imported_guild = guilds.last().map(|g| g.id);
     for guild in &guilds {
         steps::setup(&client, guild, &mut transcript).await?;
         // The demo replays the community's past 30 days: count them as if
-        // the bot had been there since the first (the audit trail says so).
+        // the bot had been there since the first (the audit trail says so),
+        // or, in the guild whose history is imported, since the cut.
         let mut conn = pool.acquire().await.context("database connection")?;
+        let since_ms = if Some(guild.id) == imported_guild {
+            cut_ms
+        } else {
+            start_ms
+        };
         let first_day =
-            chrono::DateTime::from_timestamp_millis(start_ms).context("scenario start")?;
+            chrono::DateTime::from_timestamp_millis(since_ms).context("scenario start")?;
         shared::db::history::backdate_tracking(
             &mut conn,
             shared::Snowflake(guild.id),
@@ -240,6 +256,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ingest_started = Instant::now();
     steps::wait_for_catch_up(&sim, &pool, event_total).await?;
     let ingest_elapsed = ingest_started.elapsed();
+    if let Some(guild) = guilds.last() {
+        let (messages, took) =
+            history::import(&client, &pool, guild, history_days, &mut transcript).await?;
+        eprintln!(
+            "history: guild {} imported {messages} messages of the {history_days} days before tracking began in {:.1} s ({:.0} messages/s, Discord's rate limits on)",
+            guild.id,
+            took.as_secs_f64(),
+            messages as f64 / took.as_secs_f64().max(0.001)
+        );
+    }
 
     // Every command, as members and admins would use them.
     let poster = serverpulse_web::delivery::Poster::new(&api_url, Secret::new(TOKEN));

@@ -52,6 +52,8 @@ async fn quick_demo_answers_every_command_and_writes_its_output() {
         "/digest preview",
         "daily digest posted in",
         "weekly digest posted in",
+        "/backfill start",
+        "/backfill status",
     ] {
         assert!(index.contains(command), "{command} missing from the index");
     }

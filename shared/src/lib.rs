@@ -2,6 +2,7 @@
 //! configuration, rollup batches and all database access.
 
 pub mod alerts;
+pub mod backfill;
 pub mod bucketing;
 pub mod config;
 pub mod db;

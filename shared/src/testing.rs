@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 31] = [
+pub const GUILD_TABLES: [&str; 33] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -383,6 +383,8 @@ pub const GUILD_TABLES: [&str; 31] = [
     "dashboard_generations",
     "dashboard_sessions",
     "guild_data_versions",
+    "backfill_jobs",
+    "backfill_channels",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:

@@ -110,6 +110,8 @@ pub fn commands() -> Value {
                 {"type": STRING, "name": "timezone", "description": "IANA timezone, e.g. Europe/Berlin", "autocomplete": true},
                 {"type": CHANNEL, "name": "update_channel", "description": "Where digests and alerts go", "channel_types": POSTABLE},
                 {"type": BOOLEAN, "name": "count_bots", "description": "Count bots and webhooks in every figure (default: off)"},
+                {"type": INTEGER, "name": "import_days", "description": "Also import the last N days of message history (up to the retention window)",
+                 "min_value": 1, "max_value": 730},
             ]
         },
         {
@@ -212,6 +214,17 @@ pub fn commands() -> Value {
                          "max_value": RETENTION_DAYS_ALLOWED.end()}]
         },
         {
+            "name": "backfill", "description": "Import the server's past from Discord's message history",
+            "type": SLASH, "contexts": GUILD, "default_member_permissions": ADMIN_ONLY,
+            "options": [
+                {"type": SUB, "name": "start", "description": "Import the last N days before tracking began",
+                 "options": [{"type": INTEGER, "name": "days", "description": "Days to import (default 30, up to the retention window)",
+                              "min_value": 1, "max_value": 730}]},
+                {"type": SUB, "name": "status", "description": "Progress per channel, what could not be read, time left"},
+                {"type": SUB, "name": "cancel", "description": "Stop the import (what was imported stays)"},
+            ]
+        },
+        {
             "name": "privacy", "description": "Your data in this server: hide, erase, resume or export it (only you see the answer)",
             "type": SLASH, "contexts": GUILD,
             "options": [
@@ -305,6 +318,7 @@ mod tests {
                 "add-collect-channel",
                 "remove-collect-channel",
                 "retention",
+                "backfill",
                 "access",
                 "audit",
                 "export-report"

@@ -62,6 +62,7 @@ pub fn shutdown_budget(limits: &HttpLimits) -> Duration {
 }
 
 pub mod answers;
+pub mod backfill;
 pub mod charts;
 pub mod commands;
 pub mod component;
@@ -223,9 +224,18 @@ pub async fn serve(
     let background_pool = shared::db::connect(&background_database(&state.config.database))
         .await
         .context("connecting the digest scheduler's pool")?;
+    let backfill_pool = shared::db::connect(&backfill_database(&state.config.database))
+        .await
+        .context("connecting the backfill worker's pool")?;
     let deferred = state.deferred.clone();
     let stop = CancellationToken::new();
-    spawn_background(&state.config, &background_pool, deferred.tracker(), &stop);
+    spawn_background(
+        &state.config,
+        &background_pool,
+        &backfill_pool,
+        deferred.tracker(),
+        &stop,
+    );
     let ops = tokio::spawn(
         axum::serve(ops_listener, ops_router(&state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())
@@ -250,6 +260,7 @@ pub async fn serve(
         .context("ops server task")?
         .context("serving the ops port")?;
     background_pool.close().await;
+    backfill_pool.close().await;
     pool.close().await;
     tracing::info!("serverpulse-web stopped");
     Ok(())
@@ -277,14 +288,32 @@ pub fn background_database(
     }
 }
 
+/// Connections of the backfill worker's own pool: one per channel read at
+/// once ([`backfill::LANES`]) would be more than a page's commit needs;
+/// two keep the imports from ever taking a connection of the schedulers.
+pub const BACKFILL_CONNECTIONS: u32 = 2;
+
+/// The backfill worker's pool: [`BACKFILL_CONNECTIONS`], batch limits.
+pub fn backfill_database(
+    database: &shared::config::DatabaseConfig,
+) -> shared::config::DatabaseConfig {
+    shared::config::DatabaseConfig {
+        max_connections: BACKFILL_CONNECTIONS,
+        ..background_database(database)
+    }
+}
+
 /// The digest scheduler, the retention scheduler, the Pulse Report worker
 /// and the outbox worker, on `tasks` until `stop`, querying through
-/// `pool`. Every replica runs them: the digest claim, the report job's
-/// claim and the outbox lease make each digest and report post once, and
-/// the day's claim runs retention once a day.
+/// `pool`, and the backfill worker on `backfill_pool`. Every replica runs
+/// them: the digest claim, the report job's claim and the outbox lease
+/// make each digest and report post once, the day's claim runs retention
+/// once a day, and the backfill claim gives each import to one replica at
+/// a time.
 pub fn spawn_background(
     config: &WebConfig,
     pool: &PgPool,
+    backfill_pool: &PgPool,
     tasks: &TaskTracker,
     stop: &CancellationToken,
 ) {
@@ -305,12 +334,15 @@ pub fn spawn_background(
         interval: pulse::weekly::WORKER_INTERVAL,
     }
     .spawn(tasks, stop.clone());
+    // One poster, so posts and backfill reads share the rate limits.
+    let poster = delivery::Poster::new(&config.api_url, config.discord_token.clone());
     delivery::OutboxWorker {
         pool: pool.clone(),
-        poster: delivery::Poster::new(&config.api_url, config.discord_token.clone()),
+        poster: poster.clone(),
         interval: OUTBOX_INTERVAL,
     }
     .spawn(tasks, stop.clone());
+    backfill::BackfillWorker::new(backfill_pool.clone(), poster).spawn(tasks, stop.clone());
 }
 
 /// Descriptors kept for everything but client connections: the database

@@ -13,6 +13,7 @@ use sim_scenario::Scenario;
 
 use super::RestState;
 use super::body::{Answer, Body};
+use super::history::Query;
 use super::messages::{build_message, unknown_message};
 use super::record::StoredMessage;
 use super::validate;
@@ -254,4 +255,58 @@ fn try_edit(
         *slot = stored;
     }
     Ok(Answer::json(StatusCode::OK, message))
+}
+
+/// `GET /channels/{id}/messages`: 404 for a channel that does not exist
+/// at the history's instant, 403 50001 where the bot may not read history.
+pub(super) fn history(state: &RestState, raw: &str, query: &Query) -> Answer {
+    let id = match snowflake(raw, "channel_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history() else {
+        return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    };
+    if !history.channel_exists(id) {
+        return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    }
+    if state.lock().history_denied.contains(&id) {
+        return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    history.messages(id, query)
+}
+
+/// `GET /channels/{id}/threads/archived/{public|private}`.
+pub(super) fn archived_threads(
+    state: &RestState,
+    raw: &str,
+    private: bool,
+    query: &Query,
+) -> Answer {
+    let id = match snowflake(raw, "channel_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history().filter(|h| h.channel_exists(id)) else {
+        return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    };
+    if state.lock().history_denied.contains(&id) {
+        return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    history.archived(id, private, query)
+}
+
+/// `GET /guilds/{id}/members`: 403 50001 without the Server Members intent.
+pub(super) fn guild_members(state: &RestState, raw: &str, query: &Query) -> Answer {
+    let id = match snowflake(raw, "guild_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history().filter(|h| h.guild_exists(id)) else {
+        return Answer::error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    };
+    if state.lock().members_denied.contains(&id) {
+        return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    history.members(id, query)
 }

@@ -11,7 +11,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::body::{Answer, Body, parse_body, respond};
-use super::rate_limit::{forced, static_headers, take_message_bucket};
+use super::history::Query;
+use super::rate_limit::{
+    forced, static_headers, take_global, take_history_bucket, take_message_bucket,
+};
 use super::record::RecordedRequest;
 use super::route::Route;
 use super::{RestState, channels, commands, webhooks};
@@ -52,15 +55,19 @@ pub(super) async fn discord(
             if let Some(answer) = forced(&state, &route, route_name) {
                 answer
             } else {
-                let headers = match route.message_channel() {
-                    Some(channel) => take_message_bucket(&state, &route, channel),
-                    None => Ok(static_headers(&route)),
-                };
+                let reading = method == Method::GET;
+                let headers = take_global(&state, &route).and_then(|()| {
+                    match (route.message_channel(), reading) {
+                        (Some(channel), true) => take_history_bucket(&state, &route, channel),
+                        (Some(channel), false) => take_message_bucket(&state, &route, channel),
+                        (None, _) => Ok(static_headers(&route)),
+                    }
+                });
                 match headers {
                     Err(limited) => limited,
                     Ok(headers) => {
                         let mut answer = match parsed {
-                            Ok(body) => serve(&state, &method, &route, body),
+                            Ok(body) => serve(&state, &method, &route, body, uri.query()),
                             Err(answer) => answer,
                         };
                         answer.headers.extend(headers);
@@ -97,8 +104,23 @@ pub(super) async fn discord(
     respond(answer)
 }
 
-fn serve(state: &RestState, method: &Method, route: &Route, body: Body) -> Answer {
+fn serve(
+    state: &RestState,
+    method: &Method,
+    route: &Route,
+    body: Body,
+    query: Option<&str>,
+) -> Answer {
+    let query = Query::parse(query);
     match route {
+        Route::ChannelMessages { channel_id } if method == Method::GET => {
+            channels::history(state, channel_id, &query)
+        }
+        Route::ArchivedThreads {
+            channel_id,
+            private,
+        } => channels::archived_threads(state, channel_id, *private, &query),
+        Route::GuildMembers { guild_id } => channels::guild_members(state, guild_id, &query),
         Route::Gateway => Answer::json(StatusCode::OK, json!({"url": gateway_url(state)})),
         Route::GatewayBot => Answer::json(
             StatusCode::OK,

@@ -42,6 +42,27 @@ impl RestHandle {
         self.addr
     }
 
+    /// Serves message history, archived threads and member lists as the
+    /// scenario's guilds stood at `at_ms` (Unix ms): every dispatch before
+    /// it applied. Without a call: the scenario's end.
+    pub fn set_history_at(&self, at_ms: i64) {
+        let mut inner = self.state.lock();
+        inner.history_at = Some(at_ms);
+        inner.history = None;
+    }
+
+    /// The bot may not read `channel`'s history (no Read Message History):
+    /// its history and archived threads answer 403 with code 50001.
+    pub fn deny_history(&self, channel: u64) {
+        self.state.lock().history_denied.insert(channel);
+    }
+
+    /// The bot may not list `guild`'s members (no Server Members intent):
+    /// 403 with code 50001.
+    pub fn deny_members(&self, guild: u64) {
+        self.state.lock().members_denied.insert(guild);
+    }
+
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().requests.clone()

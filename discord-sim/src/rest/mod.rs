@@ -18,6 +18,7 @@ mod commands;
 mod control;
 mod dispatch;
 mod handle;
+mod history;
 mod messages;
 mod rate_limit;
 mod record;
@@ -73,6 +74,12 @@ pub struct RestConfig {
     /// Bytes of files one channel message request may carry; more is 413
     /// with code 40005. Discord's default for a guild without boosts.
     pub attachment_size_limit: usize,
+    /// The bucket reading a channel's history counts against, one per
+    /// channel; `None` switches it off.
+    pub history_bucket: Option<BucketLimit>,
+    /// Discord's global limit over every bot route (interaction routes
+    /// exempt); `None` switches it off.
+    pub global_limit: Option<BucketLimit>,
 }
 
 impl RestConfig {
@@ -85,6 +92,8 @@ impl RestConfig {
             recommended_shards: 1,
             message_bucket: Some(BucketLimit::CHANNEL_MESSAGES),
             attachment_size_limit: DEFAULT_ATTACHMENT_SIZE_LIMIT,
+            history_bucket: Some(BucketLimit::CHANNEL_HISTORY),
+            global_limit: Some(BucketLimit::GLOBAL),
         }
     }
 }
@@ -104,6 +113,14 @@ struct RestInner {
     channels: HashMap<u64, channels::Channel>,
     commands: HashMap<Option<u64>, Vec<Value>>,
     next_id: u64,
+    /// The instant history is served at (`None`: the scenario's end).
+    history_at: Option<i64>,
+    /// History built for `history_at`, on first use.
+    history: Option<Arc<history::History>>,
+    /// Channels whose history the bot may not read (no Read Message History).
+    history_denied: std::collections::HashSet<u64>,
+    /// Guilds whose member list the bot may not read (no Server Members intent).
+    members_denied: std::collections::HashSet<u64>,
 }
 
 struct RestState {
@@ -126,6 +143,24 @@ impl RestState {
         let mut inner = self.lock();
         inner.next_id += 1;
         sim_scenario::snowflake_at(chrono::Utc::now().timestamp_millis(), inner.next_id)
+    }
+
+    /// The history served now, built on first use.
+    fn history(&self) -> Option<Arc<history::History>> {
+        let scenario = self.gateway.as_ref()?.scenario();
+        let at = {
+            let inner = self.lock();
+            let at = inner
+                .history_at
+                .unwrap_or(scenario.start_ms + i64::from(scenario.days) * 86_400_000);
+            if let Some(h) = inner.history.as_ref().filter(|h| h.at_ms == at) {
+                return Some(Arc::clone(h));
+            }
+            at
+        };
+        let built = Arc::new(history::History::build(scenario, at));
+        self.lock().history = Some(Arc::clone(&built));
+        Some(built)
     }
 
     fn interaction_live(&self, interaction: &Interaction) -> bool {

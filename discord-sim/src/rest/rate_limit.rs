@@ -46,6 +46,18 @@ impl BucketLimit {
         limit: 5,
         per: Duration::from_secs(5),
     };
+    /// Reading a channel's history (`GET /channels/{id}/messages`): a
+    /// bucket of its own per channel, 5 per 5 seconds like creating.
+    pub const CHANNEL_HISTORY: Self = Self {
+        limit: 5,
+        per: Duration::from_secs(5),
+    };
+    /// Discord's global limit: 50 requests per second over every bot route
+    /// (interaction routes are exempt).
+    pub const GLOBAL: Self = Self {
+        limit: 50,
+        per: Duration::from_secs(1),
+    };
 }
 
 /// What a forced answer is.
@@ -254,6 +266,51 @@ pub(super) fn forced(state: &RestState, route: &Route, route_name: &str) -> Opti
     Some(too_many(route, rule.retry_after, global, limit))
 }
 
+/// Counts a bot request against the global limit: a global 429 once the
+/// second's requests are used up (interaction routes are not counted).
+pub(super) fn take_global(state: &RestState, route: &Route) -> Result<(), Answer> {
+    let Some(limit) = state.config.global_limit.filter(|_| route.bot_auth()) else {
+        return Ok(());
+    };
+    let now = Instant::now();
+    let mut inner = state.lock();
+    let window = inner
+        .buckets
+        .entry("\u{0}global".to_owned())
+        .or_insert(Window {
+            started: now,
+            used: 0,
+        });
+    if now.duration_since(window.started) >= limit.per {
+        *window = Window {
+            started: now,
+            used: 0,
+        };
+    }
+    if window.used >= limit.limit {
+        let left = limit.per.saturating_sub(now.duration_since(window.started));
+        let retry_after = (left.as_secs_f64() * 1000.0).ceil() / 1000.0;
+        return Err(too_many(route, retry_after, true, limit.limit));
+    }
+    window.used += 1;
+    Ok(())
+}
+
+/// Counts a history read against its channel's history bucket.
+pub(super) fn take_history_bucket(
+    state: &RestState,
+    route: &Route,
+    channel: &str,
+) -> Result<Headers, Answer> {
+    take_bucket(
+        state,
+        route,
+        state.config.history_bucket,
+        &format!("GET {channel}"),
+        "GET /channels/{channel_id}/messages",
+    )
+}
+
 /// Counts the request against its channel's message bucket: the bucket's
 /// headers, or a 429 once the window is used up.
 pub(super) fn take_message_bucket(
@@ -261,12 +318,28 @@ pub(super) fn take_message_bucket(
     route: &Route,
     channel: &str,
 ) -> Result<Headers, Answer> {
-    let Some(bucket) = state.config.message_bucket else {
+    take_bucket(
+        state,
+        route,
+        state.config.message_bucket,
+        channel,
+        route.bucket(),
+    )
+}
+
+fn take_bucket(
+    state: &RestState,
+    route: &Route,
+    bucket: Option<BucketLimit>,
+    key: &str,
+    hashed: &str,
+) -> Result<Headers, Answer> {
+    let Some(bucket) = bucket else {
         return Ok(static_headers(route));
     };
     let now = Instant::now();
     let mut inner = state.lock();
-    let window = inner.buckets.entry(channel.to_owned()).or_insert(Window {
+    let window = inner.buckets.entry(key.to_owned()).or_insert(Window {
         started: now,
         used: 0,
     });
@@ -282,13 +355,18 @@ pub(super) fn take_message_bucket(
         .saturating_sub(now.duration_since(window.started));
     let reset_after = (left.as_secs_f64() * 1000.0).ceil() / 1000.0;
     if window.used >= bucket.limit {
-        return Err(too_many(route, reset_after, false, bucket.limit));
+        let mut answer = too_many(route, reset_after, false, bucket.limit);
+        answer
+            .headers
+            .retain(|(name, _)| *name != "x-ratelimit-bucket");
+        answer
+            .headers
+            .push(("x-ratelimit-bucket", bucket_hash(hashed)));
+        return Err(answer);
     }
     window.used += 1;
-    Ok(bucket_headers(
-        route,
-        bucket.limit,
-        bucket.limit - window.used,
-        reset_after,
-    ))
+    let mut headers = bucket_headers(route, bucket.limit, bucket.limit - window.used, reset_after);
+    headers.retain(|(name, _)| *name != "x-ratelimit-bucket");
+    headers.push(("x-ratelimit-bucket", bucket_hash(hashed)));
+    Ok(headers)
 }

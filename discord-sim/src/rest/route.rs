@@ -29,6 +29,15 @@ pub(super) enum Route {
         application_id: String,
         guild_id: Option<String>,
     },
+    /// `GET /channels/{id}/threads/archived/public|private`
+    ArchivedThreads {
+        channel_id: String,
+        private: bool,
+    },
+    /// `GET /guilds/{id}/members`
+    GuildMembers {
+        guild_id: String,
+    },
 }
 
 impl Route {
@@ -62,6 +71,19 @@ impl Route {
                 application_id: (*app).to_owned(),
                 token: (*token).to_owned(),
             },
+            [
+                "channels",
+                id,
+                "threads",
+                "archived",
+                kind @ ("public" | "private"),
+            ] => Self::ArchivedThreads {
+                channel_id: (*id).to_owned(),
+                private: *kind == "private",
+            },
+            ["guilds", id, "members"] => Self::GuildMembers {
+                guild_id: (*id).to_owned(),
+            },
             ["applications", app, "commands"] => Self::Commands {
                 application_id: (*app).to_owned(),
                 guild_id: None,
@@ -91,6 +113,13 @@ impl Route {
             Self::Commands {
                 guild_id: Some(_), ..
             } => "/applications/{application_id}/guilds/{guild_id}/commands",
+            Self::ArchivedThreads { private: false, .. } => {
+                "/channels/{channel_id}/threads/archived/public"
+            }
+            Self::ArchivedThreads { private: true, .. } => {
+                "/channels/{channel_id}/threads/archived/private"
+            }
+            Self::GuildMembers { .. } => "/guilds/{guild_id}/members",
         }
     }
 
@@ -104,10 +133,12 @@ impl Route {
 
     pub(super) fn allows(&self, method: &Method) -> bool {
         match self {
-            Self::Gateway | Self::GatewayBot => method == Method::GET,
-            Self::ChannelMessages { .. }
-            | Self::InteractionCallback { .. }
-            | Self::Webhook { .. } => method == Method::POST,
+            Self::Gateway
+            | Self::GatewayBot
+            | Self::ArchivedThreads { .. }
+            | Self::GuildMembers { .. } => method == Method::GET,
+            Self::ChannelMessages { .. } => [Method::GET, Method::POST].contains(method),
+            Self::InteractionCallback { .. } | Self::Webhook { .. } => method == Method::POST,
             Self::ChannelMessage { .. } => method == Method::PATCH,
             Self::Original { .. } => [Method::GET, Method::PATCH, Method::DELETE].contains(method),
             Self::Commands { .. } => [Method::GET, Method::PUT].contains(method),

@@ -5,6 +5,7 @@ pub mod access;
 pub mod ai_providers;
 pub mod alerts;
 pub mod analytics;
+pub mod backfill;
 /// The benchmarks' SQL; only with the `bench` feature.
 #[cfg(feature = "bench")]
 pub mod bench;

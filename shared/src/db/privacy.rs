@@ -185,9 +185,10 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// user id as text, `$3`, where mentions are scrubbed), in order.
 /// Reactions the member received are kept for the giver with an unknown
 /// receiver (0), merged into an existing row of the same key; settings
-/// changes they made stay audited without who made them (actor 0); their
+/// changes they made stay audited without who made them (actor 0), as does
+/// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 14] = [
+const ERASE: [(&str, &str); 15] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -243,6 +244,10 @@ const ERASE: [(&str, &str); 14] = [
     (
         "settings_audit",
         "update settings_audit set actor_id = 0 where guild_id = $1 and actor_id = $2",
+    ),
+    (
+        "backfill_jobs",
+        "update backfill_jobs set requested_by = 0 where guild_id = $1 and requested_by = $2",
     ),
     (
         "outbox",

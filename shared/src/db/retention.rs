@@ -628,6 +628,8 @@ pub async fn erase_guild(
     }
     for statement in [
         "delete from digest_runs where guild_id = $1",
+        "delete from backfill_channels where guild_id = $1",
+        "delete from backfill_jobs where guild_id = $1",
         "delete from alert_incidents where guild_id = $1",
         "delete from pulse_reports where guild_id = $1",
         "delete from pulse_report_jobs where guild_id = $1",

@@ -27,7 +27,7 @@ impl Gen {
     ) {
         let d = payload::message_delete(guild_id, channel, message_id);
         self.push(at, guild_id, "MESSAGE_DELETE", d);
-        self.deletion_fact(at, guild_id, channel, thread_parent, 1, false);
+        self.deletion_fact(at, guild_id, channel, thread_parent, &[message_id], false);
     }
 
     /// One `MESSAGE_DELETE_BULK` of messages of a (non-thread) channel, and
@@ -41,7 +41,7 @@ impl Gen {
     ) {
         let d = payload::message_delete_bulk(guild_id, channel, message_ids);
         self.push(at, guild_id, "MESSAGE_DELETE_BULK", d);
-        self.deletion_fact(at, guild_id, channel, None, message_ids.len() as u32, true);
+        self.deletion_fact(at, guild_id, channel, None, message_ids, true);
     }
 
     fn deletion_fact(
@@ -50,7 +50,7 @@ impl Gen {
         guild_id: u64,
         channel: u64,
         thread_parent: Option<u64>,
-        count: u32,
+        message_ids: &[u64],
         bulk: bool,
     ) {
         self.truth.deletions.push(DeletionFact {
@@ -58,8 +58,9 @@ impl Gen {
             guild_id,
             channel_id: channel,
             thread_parent_id: thread_parent,
-            count,
+            count: message_ids.len() as u32,
             bulk,
+            message_ids: message_ids.to_vec(),
         });
     }
 }

@@ -118,7 +118,7 @@ impl Script {
         let channel = self.messages[&message].2;
         let d = payload::message_delete(self.guild_id, channel, message);
         self.push(at, "MESSAGE_DELETE", d);
-        self.deletion_fact(at, channel, 1, false);
+        self.deletion_fact(at, channel, &[message], false);
         self
     }
 
@@ -131,18 +131,19 @@ impl Script {
         );
         let d = payload::message_delete_bulk(self.guild_id, channel, messages);
         self.push(at, "MESSAGE_DELETE_BULK", d);
-        self.deletion_fact(at, channel, messages.len() as u32, true);
+        self.deletion_fact(at, channel, messages, true);
         self
     }
 
-    pub(super) fn deletion_fact(&mut self, at: i64, channel: u64, count: u32, bulk: bool) {
+    pub(super) fn deletion_fact(&mut self, at: i64, channel: u64, message_ids: &[u64], bulk: bool) {
         self.truth.deletions.push(DeletionFact {
             at_ms: at,
             guild_id: self.guild_id,
             channel_id: channel,
             thread_parent_id: self.thread_parent.get(&channel).copied(),
-            count,
+            count: message_ids.len() as u32,
             bulk,
+            message_ids: message_ids.to_vec(),
         });
     }
 

@@ -104,6 +104,10 @@ pub struct DeletionFact {
     /// Number of message ids in the event.
     pub count: u32,
     pub bulk: bool,
+    /// The deleted messages' ids: a deleted message is absent from the
+    /// channel's history from this event on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_ids: Vec<u64>,
 }
 
 /// One `MESSAGE_REACTION_ADD` (`added` true) or `MESSAGE_REACTION_REMOVE`.

@@ -38,6 +38,7 @@ mod calendar;
 mod deletions;
 mod facts;
 mod figures;
+mod history;
 mod membership;
 mod messages;
 mod reactions;

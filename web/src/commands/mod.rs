@@ -6,6 +6,7 @@
 pub mod access;
 pub mod ai_provider;
 pub mod alerts;
+pub mod backfill;
 mod components;
 mod dashboard;
 pub mod digest;
@@ -242,6 +243,9 @@ async fn command(ctx: &Ctx, data: &CommandData) -> Outcome<Reply> {
             return digest::warned(ctx, reply).await;
         }
         ("retention", []) => return settings::set_retention(ctx, &options).await,
+        ("backfill", ["start"]) => return backfill::start(ctx, &options).await,
+        ("backfill", ["status"]) => return backfill::status(ctx).await,
+        ("backfill", ["cancel"]) => return backfill::cancel(ctx).await,
         ("set-digest", []) => {
             return digest::warned(ctx, digest::set_digest(ctx, &options).await).await;
         }

@@ -102,6 +102,17 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     if let Some(count_bots) = options.boolean("count_bots") {
         settings::set_count_bots(&mut tx, ctx.guild_id, ctx.user_id, count_bots).await?;
     }
+    let import = match options.integer("import_days") {
+        Some(days) if settings.tracking_enabled => {
+            Some(super::backfill::request(ctx, &mut tx, &settings, days).await?)
+        }
+        Some(_) => {
+            return Err(Failure::user(
+                "History can only be imported with tracking on: leave `tracking` out or set it true.",
+            ));
+        }
+        None => None,
+    };
     tx.commit().await?;
     let settings = settings::load(&ctx.state.pool, ctx.guild_id)
         .await
@@ -121,6 +132,9 @@ pub(super) async fn setup(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
         ephemeral: true,
         ..Message::default()
     };
+    if let Some(import) = import {
+        message.content = import.content;
+    }
     if choose {
         message.content =
             Some("Pick the channels to collect (threads follow their parent):".into());

@@ -21,6 +21,12 @@ pub enum Route {
     CreateMessage,
     /// `PATCH /channels/{channel}/messages/{message}`
     EditMessage,
+    /// `GET /channels/{channel}/messages` (history, for backfills)
+    ChannelHistory,
+    /// `GET /channels/{channel}/threads/archived/public`
+    ArchivedThreads,
+    /// `GET /guilds/{guild}/members` (keyed by the guild)
+    GuildMembers,
 }
 
 impl Route {
@@ -29,6 +35,9 @@ impl Route {
         match self {
             Self::CreateMessage => "POST /channels/{channel}/messages",
             Self::EditMessage => "PATCH /channels/{channel}/messages/{message}",
+            Self::ChannelHistory => "GET /channels/{channel}/messages",
+            Self::ArchivedThreads => "GET /channels/{channel}/threads/archived/public",
+            Self::GuildMembers => "GET /guilds/{guild}/members",
         }
     }
 }
@@ -72,7 +81,16 @@ struct State {
     route_buckets: HashMap<Route, String>,
     buckets: HashMap<(String, Snowflake), BucketState>,
     global_until: Option<Instant>,
+    /// When this process's recent requests were sent (the last second's),
+    /// against Discord's global limit.
+    recent: std::collections::VecDeque<Instant>,
 }
+
+/// Discord's global limit: requests per second over every bot route.
+pub const GLOBAL_PER_SECOND: usize = 50;
+/// The share of it background reads (backfills) may use: the rest is kept
+/// for posts (digests, alerts), which therefore never wait for a backfill.
+pub const BACKGROUND_PER_SECOND: usize = 25;
 
 /// The rate-limit state of one process, shared by its senders. Requests to
 /// one channel are also serialized ([`RateLimiter::channel_lock`]), so two
@@ -122,6 +140,57 @@ impl RateLimiter {
                 b.reset_at.saturating_duration_since(now)
             });
         global.max(bucket)
+    }
+
+    /// Records a request about to be sent (any route), for the global budget.
+    pub fn sent(&self) {
+        let mut state = self.state.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        while state
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            state.recent.pop_front();
+        }
+        state.recent.push_back(now);
+    }
+
+    /// How long a background request waits for the global budget: while a
+    /// global 429 holds, or while this process sent
+    /// [`BACKGROUND_PER_SECOND`] or more requests within the last second.
+    pub fn background_wait(&self) -> Duration {
+        let state = self.state.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        let global = state
+            .global_until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+        let recent: Vec<&Instant> = state
+            .recent
+            .iter()
+            .filter(|t| now.duration_since(**t) < Duration::from_secs(1))
+            .collect();
+        let budget = if recent.len() >= BACKGROUND_PER_SECOND {
+            let oldest = recent[recent.len() - BACKGROUND_PER_SECOND];
+            (*oldest + Duration::from_secs(1)).saturating_duration_since(now)
+        } else {
+            Duration::ZERO
+        };
+        global.max(budget)
+    }
+
+    /// Sleeps until a background request of `route` to `resource` may go:
+    /// its bucket is open and the global budget leaves room for posts.
+    pub async fn acquire_background(&self, route: Route, resource: Snowflake) {
+        loop {
+            let wait = self
+                .background_wait()
+                .max(self.wait_before(route, resource));
+            if wait.is_zero() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Sleeps until `route` may be sent to `channel`.

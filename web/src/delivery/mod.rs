@@ -15,6 +15,7 @@
 
 pub mod bucket;
 pub mod poster;
+pub mod reader;
 
 use std::time::Duration;
 

@@ -67,10 +67,10 @@ impl PostError {
 /// Posts channel messages as the bot.
 #[derive(Clone)]
 pub struct Poster {
-    http: reqwest::Client,
-    api_url: String,
-    token: Secret,
-    limiter: RateLimiter,
+    pub(super) http: reqwest::Client,
+    pub(super) api_url: String,
+    pub(super) token: Secret,
+    pub(super) limiter: RateLimiter,
 }
 
 impl std::fmt::Debug for Poster {
@@ -170,6 +170,7 @@ impl Poster {
                 )));
             }
             self.limiter.acquire(route, channel).await;
+            self.limiter.sent();
             let request = message_body(
                 method(&self.http).header(reqwest::header::AUTHORIZATION, &authorization),
                 payload,

@@ -165,7 +165,13 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
             leaderboards::leaderboard(ctx, &frame, channel, metric, page).await?
         }
     };
+    let imported = crate::backfill::imported_note(&ctx.state.pool, ctx.guild_id, &frame).await?;
     if let Some(embed) = message.embeds.first_mut() {
+        if let Some(note) = imported {
+            embed
+                .fields
+                .push(("📥 Imported history".into(), note, false));
+        }
         if let Some(note) = &frame.retention_note {
             embed
                 .fields

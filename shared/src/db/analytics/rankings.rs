@@ -118,7 +118,7 @@ async fn ranked<'e>(
             "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id) as hidden
              from reaction_rollup r
-             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
+             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.user_id <> 0
                and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id))
                and ($4::bigint is null or r.channel_id = $4
                     or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))

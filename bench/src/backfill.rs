@@ -1,0 +1,162 @@
+//! Import rate of a backfill: a generated community's whole history read
+//! back through the simulator's REST API with Discord's limits on (5
+//! history reads per 5 s per channel, 50 requests per second globally),
+//! by the web crate's backfill worker (the one `serve` runs, with its
+//! lanes and its share of the global budget). Prints messages per second
+//! overall and per channel, and checks the count imported against the
+//! ground truth.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+use serverpulse_web::backfill::BackfillWorker;
+use serverpulse_web::delivery::Poster;
+use shared::Snowflake;
+use shared::config::Secret;
+use shared::db::catalogue::ChannelRow;
+use sim_scenario::ScenarioSize;
+use sim_scenario::truth::Scope;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::profile::{Profile, ProfileName};
+
+const TOKEN: &str = "bench-backfill-token";
+const SEED: u64 = 12;
+
+fn size(profile: &Profile) -> ScenarioSize {
+    let (members, days, per_day) = match profile.name {
+        ProfileName::Smoke => (20, 7, 3.0),
+        ProfileName::Quick => (60, 14, 6.0),
+        ProfileName::Default => (150, 30, 10.0),
+    };
+    ScenarioSize {
+        guilds: 1,
+        members_per_guild: members,
+        days,
+        messages_per_member_day: per_day,
+    }
+}
+
+fn at(ms: i64) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(ms).context("an instant in range")
+}
+
+pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
+    let (scenario, truth) = sim_scenario::generate(SEED, size(profile));
+    let guild = truth.guild_ids[0];
+    let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
+        .await
+        .context("starting the simulator")?;
+    // The catalogue as the ingester would have it, tracking from the end:
+    // the whole scenario is history.
+    let rows: Vec<ChannelRow> = truth
+        .channels
+        .iter()
+        .filter(|c| c.guild_id == guild)
+        .map(|c| {
+            Ok(ChannelRow {
+                guild_id: Snowflake(guild),
+                channel_id: Snowflake(c.channel_id),
+                kind: i16::from(c.kind),
+                name: c.name.clone(),
+                parent_id: c.parent_id.map(Snowflake),
+                archived: false,
+                archived_at: None,
+                created_at: at(c.created_ms.unwrap_or(truth.start_ms))?,
+                deleted_at: c.deleted_ms.map(at).transpose()?,
+                everyone_allow: 0,
+                everyone_deny: 0,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut tx = pool.begin().await?;
+    shared::db::catalogue::upsert_channels(&mut *tx, &rows).await?;
+    shared::db::backfill::request(
+        &mut tx,
+        Snowflake(guild),
+        Snowflake(1),
+        at(truth.start_ms)?,
+        at(truth.end_ms)?,
+        chrono::Utc::now(),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let poster = Poster::new(&sim.rest.api_url(), Secret::new(TOKEN));
+    let worker = BackfillWorker::new(pool.clone(), poster);
+    let started = Instant::now();
+    loop {
+        let job = shared::db::backfill::job(pool, Snowflake(guild))
+            .await?
+            .context("the job")?;
+        if !job.is_running() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("the import did not finish in 30 minutes");
+        }
+        if let Err(error) = worker.round(&CancellationToken::new()).await {
+            tracing::warn!(%error, "backfill round failed; trying again");
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let channels = shared::db::backfill::channels(pool, Snowflake(guild)).await?;
+    let imported: i64 = channels.iter().map(|c| c.messages).sum();
+    let expected = truth
+        .history_messages(
+            &Scope::new(guild, truth.start_ms, truth.end_ms).including_bots(),
+            truth.end_ms,
+        )
+        .len();
+    // Per channel: messages over the time from its first page to its last,
+    // for channels of more than one page.
+    let mut per_channel: Vec<f64> = channels
+        .iter()
+        .filter_map(|c| match (c.first_page_at, c.last_page_at) {
+            (Some(a), Some(b)) if b > a && c.pages > 1 => {
+                Some(c.messages as f64 / ((b - a).num_milliseconds() as f64 / 1000.0))
+            }
+            _ => None,
+        })
+        .collect();
+    per_channel.sort_by(f64::total_cmp);
+    let median = per_channel
+        .get(per_channel.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    let requests = sim
+        .rest
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    let rate_limited = sim
+        .rest
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    sim.shutdown().await;
+    println!(
+        "\nBACKFILL: {imported} messages (ground truth {expected}) from {} channels and threads in {elapsed:.1} s, \
+         {requests} requests, {rate_limited} answered 429\n\
+         | import rate | messages/s |\n| --- | ---: |\n| overall | {:.0} |\n| per channel, median | {median:.0} |\n| per channel, best | {:.0} |",
+        channels.len(),
+        imported as f64 / elapsed,
+        per_channel.last().copied().unwrap_or(0.0),
+    );
+    Ok(json!({
+        "messages": imported,
+        "expected": expected,
+        "equal_to_truth": imported as usize == expected,
+        "channels": channels.len(),
+        "seconds": elapsed,
+        "requests": requests,
+        "rate_limited": rate_limited,
+        "messages_per_second": imported as f64 / elapsed,
+        "per_channel_median": median,
+        "per_channel_best": per_channel.last().copied().unwrap_or(0.0),
+    }))
+}

@@ -1,0 +1,201 @@
+//! History read back from Discord, as the rollups see it: a message of a
+//! channel's history (`GET /channels/{id}/messages`, without the
+//! message-content intent) and a member of the member list, folded into a
+//! [`RollupBatch`] with the batch's own methods and [`Hour::containing`],
+//! so the hours and figures are those of live ingestion.
+//!
+//! What history can tell: who wrote each message (bot, webhook or member),
+//! when (its id), where (channel, thread and parent), stickers (attachments
+//! and embeds come empty without the content intent, as on the gateway),
+//! and each message's reactions as totals per emoji. Not who reacted: those
+//! totals count as reactions received by the author (given by an unknown
+//! member, [`UNKNOWN_REACTOR`]), never as reactions given, and with no
+//! bots' share. Joins come from present members' `joined_at`; leaves,
+//! voice and deletions are not in history.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::ids::Snowflake;
+use crate::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch};
+use crate::time::Hour;
+
+/// The giver of reactions imported from history: Discord's totals do not
+/// say who reacted. Rankings of reactions given leave it out.
+pub const UNKNOWN_REACTOR: Snowflake = Snowflake(0);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryUser {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryEmoji {
+    #[serde(default)]
+    pub id: Option<Snowflake>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl HistoryEmoji {
+    /// `"👍"` for a unicode emoji, `"name:id"` for a custom one: the key
+    /// live ingestion stores.
+    pub fn key(&self) -> String {
+        match (&self.id, &self.name) {
+            (Some(id), Some(name)) => format!("{name}:{id}"),
+            (Some(id), None) => format!(":{id}"),
+            (None, Some(name)) => name.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryReaction {
+    pub count: i32,
+    pub emoji: HistoryEmoji,
+}
+
+/// A message of a channel's history: only what the rollups count (content
+/// is never read).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryMessage {
+    pub id: Snowflake,
+    pub author: HistoryUser,
+    #[serde(default)]
+    pub webhook_id: Option<Snowflake>,
+    #[serde(default)]
+    pub attachments: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub embeds: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub sticker_items: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub reactions: Vec<HistoryReaction>,
+}
+
+impl HistoryMessage {
+    /// When it was posted (its id's time).
+    pub fn at(&self) -> DateTime<Utc> {
+        self.id.created_at()
+    }
+
+    fn author(&self) -> (Snowflake, AuthorKind) {
+        match self.webhook_id {
+            Some(webhook) => (webhook, AuthorKind::Webhook),
+            None if self.author.bot => (self.author.id, AuthorKind::Bot),
+            None => (self.author.id, AuthorKind::Member),
+        }
+    }
+}
+
+/// Adds one history message of `channel_id` (a thread's messages carry
+/// its `thread_parent_id`) to `batch`: the message as live ingestion
+/// counts it, and its reactions as received by its author.
+pub fn add_message(
+    batch: &mut RollupBatch,
+    guild_id: Snowflake,
+    channel_id: Snowflake,
+    thread_parent_id: Option<Snowflake>,
+    message: &HistoryMessage,
+) {
+    let hour = Hour::containing(message.at());
+    let (author_id, author_kind) = message.author();
+    batch.add_message(MessageFacts {
+        guild_id,
+        hour,
+        channel_id,
+        thread_parent_id,
+        author_id,
+        author_kind,
+        attachments: message.attachments.len() as i32,
+        embeds: message.embeds.len() as i32,
+        stickers: message.sticker_items.len() as i32,
+    });
+    for reaction in &message.reactions {
+        let key = ReactionKey {
+            guild_id,
+            hour,
+            channel_id,
+            user_id: UNKNOWN_REACTOR,
+            receiver_id: author_id,
+            emoji: reaction.emoji.key(),
+        };
+        for _ in 0..reaction.count.max(0) {
+            batch.add_reaction(key.clone(), true, false);
+        }
+    }
+}
+
+/// A member of `GET /guilds/{id}/members`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedMember {
+    pub user: HistoryUser,
+    #[serde(default)]
+    pub joined_at: Option<DateTime<Utc>>,
+}
+
+/// Adds the join of a present member who joined within `[from, until)`;
+/// returns whether it did. Whether it was a rejoin is not known (history
+/// keeps no leaves), so it counts as a first join.
+pub fn add_join(
+    batch: &mut RollupBatch,
+    guild_id: Snowflake,
+    member: &ListedMember,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> bool {
+    match member.joined_at {
+        Some(joined) if joined >= from && joined < until => {
+            batch.add_join(guild_id, Hour::containing(joined), false, member.user.bot);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollup::GuildHourKey;
+
+    #[test]
+    fn a_history_message_counts_like_a_live_one_and_its_reactions_as_received() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-02T10:15:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = Snowflake::at(at).0 + 7;
+        let json = serde_json::json!({
+            "id": id.to_string(),
+            "author": {"id": "42", "bot": false},
+            "content": "",
+            "attachments": [],
+            "embeds": [],
+            "sticker_items": [{"id": "1", "name": "s", "format_type": 1}],
+            "reactions": [{"count": 3, "emoji": {"id": null, "name": "👍"}},
+                          {"count": 1, "emoji": {"id": "9", "name": "party"}}],
+        });
+        let message: HistoryMessage = serde_json::from_value(json).unwrap();
+        let mut batch = RollupBatch::default();
+        add_message(&mut batch, Snowflake(1), Snowflake(10), None, &message);
+        let totals = batch.guild_hourly[&GuildHourKey {
+            guild_id: Snowflake(1),
+            hour: Hour::containing(at),
+        }];
+        assert_eq!(
+            (totals.messages, totals.member_messages, totals.stickers),
+            (1, 1, 1)
+        );
+        assert_eq!((totals.reactions_added, totals.bot_reactions_added), (4, 0));
+        let received: i32 = batch
+            .reactions
+            .iter()
+            .filter(|(k, _)| k.receiver_id == Snowflake(42) && k.user_id == UNKNOWN_REACTOR)
+            .map(|(_, v)| v.added)
+            .sum();
+        assert_eq!(received, 4);
+        assert!(batch.reactions.keys().any(|k| k.emoji == "party:9"));
+    }
+}

@@ -1,0 +1,499 @@
+//! The backfill worker of `serve`: imports a guild's past from Discord's
+//! message history when an admin asked (`/backfill start`, `/setup
+//! import_days`). See [`shared::db::backfill`] for the job and its
+//! exactness, [`shared::backfill`] for what a message counts as.
+//!
+//! A round claims one running job (`FOR UPDATE SKIP LOCKED` and a lease, so
+//! replicas share the work), lists its channels and archived threads once,
+//! imports joins from the member list, then reads each channel's history
+//! page by page (100 messages, `before` its cursor), up to
+//! [`BackfillWorker::lanes`] channels at once. Every read goes through the
+//! outbox's [`Poster`] (its buckets, 429 handling and global budget, of
+//! which reads take only a share). A 403 marks the channel unreadable,
+//! never retried. Each page's rollups and cursor commit together; a worker
+//! stopped (or killed) between pages loses nothing and counts nothing
+//! twice: the next claim goes on from the cursors.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use shared::Snowflake;
+use shared::backfill::{HistoryMessage, ListedMember};
+use shared::db::DbError;
+use shared::db::backfill::{
+    self as jobs, BackfillChannel, BackfillJob, Discovered, Page, PageOutcome,
+};
+use shared::db::settings::CollectMode;
+use shared::rollup::RollupBatch;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::delivery::Poster;
+use crate::delivery::bucket::Route;
+use crate::delivery::reader::ReadError;
+
+/// Messages per history page (Discord's maximum).
+pub const PAGE: usize = 100;
+/// Members per member-list page (Discord's maximum).
+const MEMBERS_PAGE: usize = 1000;
+/// How often `serve` looks for a job when the last round found none.
+pub const WORKER_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a claim holds a job; every committed page renews it.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+/// Channels read at once (each has its own bucket).
+pub const LANES: usize = 4;
+
+/// Channel types with a message history: text, voice (text in voice),
+/// announcement, the threads, stage.
+const WITH_HISTORY: [i16; 7] = [0, 2, 5, 10, 11, 12, 13];
+/// Channel types whose archived public threads are listed: text,
+/// announcement, forum.
+const WITH_THREADS: [i16; 3] = [0, 5, 15];
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    pub pages: u32,
+    pub messages: u64,
+    pub joins: u32,
+    pub unreadable: u32,
+    /// The job finished in this round.
+    pub finished: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("reading from Discord: {0}")]
+    Read(#[from] ReadError),
+    #[error("Discord's answer was not what was expected: {0}")]
+    Shape(String),
+}
+
+/// The worker. `spawn` runs it in `serve`; tests call [`Self::round`].
+#[derive(Clone)]
+pub struct BackfillWorker {
+    pub pool: PgPool,
+    pub poster: Poster,
+    pub interval: Duration,
+    pub lease: chrono::Duration,
+    pub lanes: usize,
+}
+
+enum ChannelEnd {
+    Done,
+    Unreadable,
+    /// Stopped before the end (shutdown, cancel, or another claim).
+    Stopped,
+}
+
+impl BackfillWorker {
+    pub fn new(pool: PgPool, poster: Poster) -> Self {
+        Self {
+            pool,
+            poster,
+            interval: WORKER_INTERVAL,
+            lease: LEASE,
+            lanes: LANES,
+        }
+    }
+
+    /// Starts the worker on `tracker`; it stops when `cancel` fires, after
+    /// the page in flight (a page's commit is never cut in half).
+    pub fn spawn(self, tracker: &TaskTracker, cancel: CancellationToken) {
+        tracker.spawn(async move {
+            loop {
+                let worked = match self.round(&cancel).await {
+                    Ok(Some(report)) => {
+                        tracing::info!(?report, "backfill round");
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(error) => {
+                        tracing::warn!(%error, "backfill round failed");
+                        false
+                    }
+                };
+                if cancel.is_cancelled() {
+                    break;
+                }
+                if !worked {
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(self.interval) => {}
+                    }
+                }
+            }
+            tracing::info!("backfill worker stopped");
+        });
+    }
+
+    /// Claims one job and works on it until it is done, cancelled, or
+    /// `stop` fires; `None` when no job was due.
+    pub async fn round(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<Option<RoundReport>, BackfillError> {
+        let Some(job) = jobs::claim(&self.pool, Utc::now(), self.lease).await? else {
+            return Ok(None);
+        };
+        let result = self.work(&job, stop).await;
+        if !matches!(result, Ok(RoundReport { finished: true, .. })) {
+            // Let the next claim (here or on another replica) go on at once.
+            jobs::release(&self.pool, job.guild_id).await?;
+        }
+        result.map(Some)
+    }
+
+    fn lease_until(&self) -> DateTime<Utc> {
+        Utc::now() + self.lease
+    }
+
+    async fn work(
+        &self,
+        job: &BackfillJob,
+        stop: &CancellationToken,
+    ) -> Result<RoundReport, BackfillError> {
+        let mut report = RoundReport::default();
+        if !job.discovered {
+            report.unreadable += self.discover(job).await?;
+        }
+        if job.members_state == "pending" && !stop.is_cancelled() {
+            report.joins += self.import_joins(job).await?;
+        }
+        let pending: Vec<BackfillChannel> = jobs::channels(&self.pool, job.guild_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.state == "pending")
+            .collect();
+        let outcomes: Vec<Result<(ChannelEnd, u32, u64), BackfillError>> =
+            futures_util::stream::iter(pending)
+                .map(|channel| self.import_channel(job, channel, stop))
+                .buffer_unordered(self.lanes.max(1))
+                .collect()
+                .await;
+        for outcome in outcomes {
+            let (end, pages, messages) = outcome?;
+            report.pages += pages;
+            report.messages += messages;
+            report.unreadable += u32::from(matches!(end, ChannelEnd::Unreadable));
+        }
+        report.finished = jobs::finish_if_done(&self.pool, job.guild_id, Utc::now()).await?;
+        if report.finished {
+            tracing::info!(guild_id = %job.guild_id, "backfill done");
+        }
+        Ok(report)
+    }
+
+    /// The channels and threads to read: the catalogue's (those collected,
+    /// not deleted before tracking began) and the archived public threads Discord lists under
+    /// them. Returns how many parents refused the listing (they are marked
+    /// unreadable).
+    async fn discover(&self, job: &BackfillJob) -> Result<u32, BackfillError> {
+        let settings = shared::db::settings::load(&self.pool, job.guild_id).await?;
+        let allowed: Option<Vec<Snowflake>> = match settings.collect_mode {
+            CollectMode::All => None,
+            CollectMode::AllowList => {
+                Some(shared::db::settings::collected_channels(&self.pool, job.guild_id).await?)
+            }
+        };
+        let collected = |channel: Snowflake, parent: Option<Snowflake>| {
+            allowed
+                .as_ref()
+                .is_none_or(|a| a.contains(&channel) || parent.is_some_and(|p| a.contains(&p)))
+        };
+        let catalogue = shared::db::catalogue::channels_of(&self.pool, &[job.guild_id]).await?;
+        let mut found: Vec<Discovered> = Vec::new();
+        let mut parents: Vec<Snowflake> = Vec::new();
+        for c in &catalogue {
+            // Deleted before tracking began: its history is gone. One
+            // deleted since is still asked for (Discord may answer 404,
+            // which then says it no longer exists).
+            if c.deleted_at.is_some_and(|d| d < job.until_at) {
+                continue;
+            }
+            let thread = matches!(c.kind, 10..=12);
+            let parent = if thread { c.parent_id } else { None };
+            if !collected(c.channel_id, parent) {
+                continue;
+            }
+            if WITH_HISTORY.contains(&c.kind) {
+                found.push(Discovered {
+                    channel_id: c.channel_id,
+                    kind: c.kind,
+                    parent_id: parent,
+                });
+            }
+            if WITH_THREADS.contains(&c.kind) {
+                parents.push(c.channel_id);
+            }
+        }
+        let mut refused: Vec<(Snowflake, String)> = Vec::new();
+        for parent in parents {
+            match self.archived_threads(parent, job.from_at).await {
+                Ok(threads) => {
+                    for t in threads {
+                        if !found.iter().any(|f| f.channel_id == t.channel_id) {
+                            found.push(t);
+                        }
+                    }
+                }
+                Err(ReadError::Refused { code, message, .. }) => {
+                    refused.push((parent, refusal(code, &message)));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(DbError::from)?;
+        // A refusing forum still gets a row, so status can name it.
+        for (parent, _) in &refused {
+            if !found.iter().any(|f| f.channel_id == *parent) {
+                let kind = catalogue
+                    .iter()
+                    .find(|c| c.channel_id == *parent)
+                    .map_or(0, |c| c.kind);
+                found.push(Discovered {
+                    channel_id: *parent,
+                    kind,
+                    parent_id: None,
+                });
+            }
+        }
+        jobs::record_discovered(&mut tx, job, &found).await?;
+        for (parent, why) in &refused {
+            jobs::mark_unreadable(&mut *tx, job.guild_id, *parent, why).await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(refused.len() as u32)
+    }
+
+    /// Archived public threads of `parent` archived at or after `from`
+    /// (older ones hold no message in range), newest archive first.
+    async fn archived_threads(
+        &self,
+        parent: Snowflake,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<Discovered>, ReadError> {
+        let mut out = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let path = match &before {
+                None => format!("channels/{parent}/threads/archived/public?limit=100"),
+                Some(t) => format!(
+                    "channels/{parent}/threads/archived/public?limit=100&before={}",
+                    t.replace(':', "%3A").replace('+', "%2B")
+                ),
+            };
+            let body = self
+                .poster
+                .read_json(Route::ArchivedThreads, parent, &path)
+                .await?;
+            let threads = body["threads"].as_array().cloned().unwrap_or_default();
+            let mut oldest: Option<String> = None;
+            let mut past_range = false;
+            for t in &threads {
+                let archived = t["thread_metadata"]["archive_timestamp"]
+                    .as_str()
+                    .map(str::to_owned);
+                let at = archived
+                    .as_deref()
+                    .and_then(|a| DateTime::parse_from_rfc3339(a).ok());
+                if at.is_some_and(|a| a < from) {
+                    past_range = true;
+                    continue;
+                }
+                let (Some(id), Some(kind)) = (
+                    t["id"].as_str().and_then(|s| s.parse().ok()),
+                    t["type"].as_i64(),
+                ) else {
+                    continue;
+                };
+                out.push(Discovered {
+                    channel_id: Snowflake(id),
+                    kind: kind as i16,
+                    parent_id: Some(parent),
+                });
+                oldest = archived.or(oldest);
+            }
+            let more = body["has_more"].as_bool().unwrap_or(false);
+            match oldest {
+                Some(t) if more && !past_range => before = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Joins of the members present now who joined within the job's range
+    /// not imported yet, written in one transaction with the job's record
+    /// of it. Without access to the member list, says so and goes on.
+    async fn import_joins(&self, job: &BackfillJob) -> Result<u32, BackfillError> {
+        let until = job.members_from.unwrap_or(job.until_at).min(job.until_at);
+        let mut batch = RollupBatch::default();
+        let mut joins = 0u32;
+        let mut after = Snowflake(0);
+        loop {
+            let path = format!(
+                "guilds/{}/members?limit={MEMBERS_PAGE}&after={after}",
+                job.guild_id
+            );
+            let body = match self
+                .poster
+                .read_json(Route::GuildMembers, job.guild_id, &path)
+                .await
+            {
+                Ok(body) => body,
+                Err(ReadError::Refused { code, message, .. }) => {
+                    let why = if code == 50001 {
+                        "Missing Access: the Server Members intent is off for ServerPulse"
+                            .to_owned()
+                    } else {
+                        refusal(code, &message)
+                    };
+                    jobs::members_unavailable(&self.pool, job.guild_id, &why).await?;
+                    return Ok(0);
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let members: Vec<ListedMember> =
+                serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))?;
+            for m in &members {
+                if shared::backfill::add_join(&mut batch, job.guild_id, m, job.from_at, until) {
+                    joins += 1;
+                }
+            }
+            match members.iter().map(|m| m.user.id).max() {
+                Some(last) if members.len() == MEMBERS_PAGE => after = last,
+                _ => break,
+            }
+        }
+        match jobs::commit_joins(&self.pool, job, &batch, joins as i32, self.lease_until()).await? {
+            PageOutcome::Committed => Ok(joins),
+            PageOutcome::JobStopped | PageOutcome::AlreadyWritten => Ok(0),
+        }
+    }
+
+    /// Reads one channel's history back to the job's `from_at`, committing
+    /// page by page; returns how it ended, pages and messages imported.
+    async fn import_channel(
+        &self,
+        job: &BackfillJob,
+        channel: BackfillChannel,
+        stop: &CancellationToken,
+    ) -> Result<(ChannelEnd, u32, u64), BackfillError> {
+        let mut cursor = channel.cursor_id;
+        let (mut pages, mut imported) = (0u32, 0u64);
+        loop {
+            if stop.is_cancelled() {
+                return Ok((ChannelEnd::Stopped, pages, imported));
+            }
+            let path = format!(
+                "channels/{}/messages?limit={PAGE}&before={cursor}",
+                channel.channel_id
+            );
+            let body = match self
+                .poster
+                .read_json(Route::ChannelHistory, channel.channel_id, &path)
+                .await
+            {
+                Ok(body) => body,
+                Err(ReadError::Refused { code, message, .. }) => {
+                    jobs::mark_unreadable(
+                        &self.pool,
+                        job.guild_id,
+                        channel.channel_id,
+                        &refusal(code, &message),
+                    )
+                    .await?;
+                    return Ok((ChannelEnd::Unreadable, pages, imported));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let messages: Vec<HistoryMessage> =
+                serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))?;
+            let mut batch = RollupBatch::default();
+            let mut in_range = 0i64;
+            for m in messages
+                .iter()
+                .filter(|m| m.at() >= job.from_at && m.id < cursor)
+            {
+                shared::backfill::add_message(
+                    &mut batch,
+                    job.guild_id,
+                    channel.channel_id,
+                    channel.parent_id,
+                    m,
+                );
+                in_range += 1;
+            }
+            let oldest = messages.iter().map(|m| m.id).min();
+            let last = messages.len() < PAGE || oldest.is_none_or(|o| o.created_at() < job.from_at);
+            let next_cursor = oldest.unwrap_or(cursor);
+            let covered_from = if last {
+                job.from_at
+            } else {
+                next_cursor.created_at()
+            };
+            let page = Page {
+                guild_id: job.guild_id,
+                channel_id: channel.channel_id,
+                read_before: cursor,
+                next_cursor,
+                covered_from,
+                last,
+                messages: in_range,
+                rollups: &batch,
+                lease_until: self.lease_until(),
+                now: Utc::now(),
+            };
+            match jobs::commit_page(&self.pool, &page).await? {
+                PageOutcome::Committed => {}
+                PageOutcome::JobStopped | PageOutcome::AlreadyWritten => {
+                    return Ok((ChannelEnd::Stopped, pages, imported));
+                }
+            }
+            metrics::counter!("serverpulse_backfill_messages_total").increment(in_range as u64);
+            pages += 1;
+            imported += in_range as u64;
+            cursor = next_cursor;
+            if last {
+                return Ok((ChannelEnd::Done, pages, imported));
+            }
+        }
+    }
+}
+
+/// The short note a report shows when its period (or the one it is
+/// compared with) reaches into imported history.
+pub async fn imported_note(
+    pool: &PgPool,
+    guild_id: Snowflake,
+    frame: &crate::report::frame::Frame,
+) -> Result<Option<String>, DbError> {
+    let Some((from, until)) = jobs::imported_range(pool, guild_id).await? else {
+        return Ok(None);
+    };
+    let start = frame
+        .previous
+        .map_or(frame.period.from, |p| p.from.min(frame.period.from));
+    Ok((start < until && frame.period.to > from).then(|| {
+        format!(
+            "Before <t:{}:f> the figures were imported from message history: reactions there are totals per message \
+             (counted as received; reactions given are not in them), and leaves, voice and deletions are not in history.",
+            until.timestamp()
+        )
+    }))
+}
+
+/// Why a channel or the member list could not be read, for `/backfill status`.
+fn refusal(code: i32, message: &str) -> String {
+    match code {
+        50001 => "Missing Access: ServerPulse lacks View Channel or Read Message History there"
+            .to_owned(),
+        50013 => "Missing Permissions".to_owned(),
+        10003 => "Unknown Channel: it no longer exists".to_owned(),
+        _ => format!("Discord refused ({code}): {message}"),
+    }
+}

@@ -1,0 +1,437 @@
+//! History on day one: a 30-day scenario whose first 20 days are history
+//! (before the bot "joined", `tracking_since`) and whose last 10 are lived
+//! through by the real ingester. `/backfill start` imports the history
+//! through the simulator's REST API with Discord's limits on; the stored
+//! rollups then equal the ground truth of the whole period for every
+//! figure history can tell, also after a worker killed midway and
+//! restarted; a channel without Read Message History is reported and
+//! skipped; commands answer while the import runs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::at;
+use common::{App, admin, command, content, field, final_message, sub};
+use discord_sim::{CommandOption, OptionValue, RestFault};
+use serverpulse_testkit::seed::{author_kind, hour};
+use serverpulse_web::backfill::BackfillWorker;
+use serverpulse_web::delivery::Poster;
+use shared::Snowflake;
+use shared::config::Secret;
+use shared::rollup::MessageCounts;
+use shared::time::Hour;
+use sim_scenario::truth::{DAY_MS, GroundTruth, Scope};
+use sim_scenario::{ScenarioSize, generate_from};
+use tokio_util::sync::CancellationToken;
+
+/// 2026-10-01T00:00:00Z.
+const START_MS: i64 = 1_790_812_800_000;
+const SIZE: ScenarioSize = ScenarioSize {
+    guilds: 1,
+    members_per_guild: 30,
+    days: 30,
+    messages_per_member_day: 3.0,
+};
+/// Days of history before tracking began.
+const HISTORY_DAYS: i64 = 20;
+const HISTORY_ROUTE: &str = "GET /channels/{channel_id}/messages";
+
+struct Setup {
+    app: App,
+    truth: GroundTruth,
+    guild: u64,
+    /// `tracking_since`: history before, live after.
+    cut_ms: i64,
+    /// The channel the bot may not read.
+    denied: u64,
+}
+
+/// The app, the simulator serving the scenario (history as it stood at the
+/// cut), tracking since the cut, the live part ingested by the real
+/// ingester, and one channel without Read Message History.
+async fn setup() -> Setup {
+    let (scenario, truth) = generate_from(18, SIZE, START_MS);
+    let guild = truth.guild_ids[0];
+    let cut_ms = START_MS + HISTORY_DAYS * DAY_MS;
+    let end = at(truth.end_ms);
+    let app = common::start_app_serving(end, scenario).await;
+    common::enable_tracking(&app, guild, "UTC").await;
+    app.db
+        .set_tracking_since(Snowflake(guild), at(cut_ms))
+        .await;
+    app.sim.rest.set_history_at(cut_ms);
+    // The text or voice channel without threads with the most history.
+    let parents: BTreeSet<u64> = truth.threads.iter().map(|t| t.parent_id).collect();
+    let mut before: BTreeMap<u64, usize> = BTreeMap::new();
+    for m in truth
+        .messages
+        .iter()
+        .filter(|m| m.at_ms < cut_ms && m.thread_parent_id.is_none())
+    {
+        *before.entry(m.channel_id).or_default() += 1;
+    }
+    let denied = truth
+        .channels
+        .iter()
+        .filter(|c| {
+            matches!(c.kind, 0 | 2) && !parents.contains(&c.channel_id) && c.deleted_ms.is_none()
+        })
+        .max_by_key(|c| {
+            (
+                before.get(&c.channel_id).copied().unwrap_or(0),
+                c.channel_id,
+            )
+        })
+        .expect("a channel without threads")
+        .channel_id;
+    assert!(
+        before.get(&denied).copied().unwrap_or(0) > 0,
+        "the denied channel has history"
+    );
+    app.sim.rest.deny_history(denied);
+    common::ingest_everything(&app, Duration::from_secs(120)).await;
+    Setup {
+        app,
+        truth,
+        guild,
+        cut_ms,
+        denied,
+    }
+}
+
+fn backfill(sub_name: &str, options: Vec<CommandOption>) -> discord_sim::InteractionKind {
+    command("backfill", vec![sub(sub_name, options)])
+}
+
+fn worker(s: &Setup, lease: chrono::Duration) -> BackfillWorker {
+    let poster = Poster::new(&s.app.sim.rest.api_url(), Secret::new(common::TOKEN));
+    let mut worker = BackfillWorker::new(s.app.db.pool.clone(), poster);
+    worker.lease = lease;
+    worker.interval = Duration::from_millis(200);
+    worker
+}
+
+async fn job_state(s: &Setup) -> String {
+    shared::db::backfill::job(&s.app.db.pool, Snowflake(s.guild))
+        .await
+        .expect("read the job")
+        .expect("a job")
+        .state
+}
+
+/// Runs rounds until the job is done (bounded).
+async fn run_to_the_end(s: &Setup, worker: &BackfillWorker) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while job_state(s).await != "done" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import did not finish"
+        );
+        if let Err(error) = worker.round(&CancellationToken::new()).await {
+            eprintln!("round failed (retried): {error}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn start_import(s: &Setup) {
+    let days = CommandOption::new("days", OptionValue::Integer(HISTORY_DAYS));
+    let answer = final_message(&s.app, &backfill("start", vec![days]), &admin(s.guild)).await;
+    assert!(
+        content(&answer).starts_with("Importing history from"),
+        "{}",
+        content(&answer)
+    );
+}
+
+/// Every stored figure history can tell equals the truth over the whole
+/// 30 days: messages per hour, channel and author (content types too),
+/// the guild's hourly message totals; for the imported 20 days the
+/// reactions per hour, channel, author and emoji (as received, from an
+/// unknown giver) and the joins of the members present at the cut.
+async fn assert_equals_truth(s: &Setup) {
+    let t = &s.truth;
+    let g = Snowflake(s.guild);
+    let stored = shared::db::rollups::load_guild(&mut s.app.db.pool.acquire().await.unwrap(), g)
+        .await
+        .expect("load the rollups");
+    let everyone = Scope::new(s.guild, t.start_ms, t.end_ms).including_bots();
+    let readable = |m: &&sim_scenario::truth::MessageFact| m.channel_id != s.denied;
+    let history: Vec<_> = t
+        .history_messages(
+            &Scope::new(s.guild, t.start_ms, s.cut_ms).including_bots(),
+            s.cut_ms,
+        )
+        .into_iter()
+        .filter(readable)
+        .collect();
+    let live: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.guild_id == s.guild && m.at_ms >= s.cut_ms && m.at_ms < t.end_ms)
+        .collect();
+    let mut expected: BTreeMap<(Hour, u64, u64), MessageCounts> = BTreeMap::new();
+    for m in history.iter().chain(&live) {
+        let row = expected
+            .entry((hour(m.at_ms), m.channel_id, m.author_id))
+            .or_insert_with(|| MessageCounts {
+                thread_parent_id: m.thread_parent_id.map(Snowflake),
+                author_kind: author_kind(m.author_kind),
+                ..MessageCounts::default()
+            });
+        row.messages += 1;
+        row.stickers += m.stickers as i32;
+    }
+    let got: BTreeMap<(Hour, u64, u64), MessageCounts> = stored
+        .messages
+        .iter()
+        .map(|(k, v)| ((k.hour, k.channel_id.0, k.author_id.0), *v))
+        .collect();
+    if got != expected {
+        let mut missing: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+        for k in expected.keys() {
+            if !got.contains_key(k) {
+                missing.entry(k.1).or_default().0 += 1;
+            }
+        }
+        for k in got.keys() {
+            if !expected.contains_key(k) {
+                missing.entry(k.1).or_default().1 += 1;
+            }
+        }
+        let rows = shared::db::backfill::channels(&s.app.db.pool, g)
+            .await
+            .unwrap();
+        for (c, (m, extra)) in &missing {
+            let fact = t.channels.iter().find(|f| f.channel_id == *c);
+            let thread = t.threads.iter().find(|f| f.thread_id == *c);
+            eprintln!(
+                "channel {c}: {m} missing, {extra} extra; fact {fact:?}; thread {thread:?}; row {:?}",
+                rows.iter().find(|r| r.channel_id.0 == *c)
+            );
+        }
+    }
+    assert_eq!(got.len(), expected.len(), "message rows");
+    assert_eq!(got, expected, "messages per hour, channel and author");
+    assert!(
+        history.len() > 1000,
+        "the history is more than a few pages: {}",
+        history.len()
+    );
+
+    // Hourly totals: every message once, whichever path it came by.
+    let mut per_hour: BTreeMap<Hour, (i32, i32, i32)> = BTreeMap::new();
+    for m in history.iter().chain(&live) {
+        let h = per_hour.entry(hour(m.at_ms)).or_default();
+        h.0 += 1;
+        h.1 += i32::from(m.author_kind == sim_scenario::truth::AuthorKind::Member);
+        h.2 += i32::from(m.thread_parent_id.is_some());
+    }
+    let stored_hours: BTreeMap<Hour, (i32, i32, i32)> = stored
+        .guild_hourly
+        .iter()
+        .filter(|(_, v)| v.messages > 0)
+        .map(|(k, v)| (k.hour, (v.messages, v.member_messages, v.thread_messages)))
+        .collect();
+    assert_eq!(stored_hours, per_hour, "messages per hour in guild_hourly");
+
+    // Reactions of the history: totals per message, received by its author.
+    let authors: BTreeMap<u64, &sim_scenario::truth::MessageFact> =
+        history.iter().map(|m| (m.message_id, *m)).collect();
+    let mut reactions: BTreeMap<(Hour, u64, u64, String), i32> = BTreeMap::new();
+    for ((message, emoji), count) in t.history_reactions(&everyone, s.cut_ms) {
+        if let Some(m) = authors.get(&message) {
+            *reactions
+                .entry((hour(m.at_ms), m.channel_id, m.author_id, emoji))
+                .or_default() += count as i32;
+        }
+    }
+    let stored_reactions: BTreeMap<(Hour, u64, u64, String), i32> = stored
+        .reactions
+        .iter()
+        .filter(|(k, _)| k.user_id == shared::backfill::UNKNOWN_REACTOR)
+        .map(|(k, v)| {
+            (
+                (k.hour, k.channel_id.0, k.receiver_id.0, k.emoji.clone()),
+                v.added,
+            )
+        })
+        .collect();
+    assert!(!reactions.is_empty());
+    assert_eq!(
+        stored_reactions, reactions,
+        "history's reactions as received"
+    );
+    let history_hours: BTreeMap<Hour, i32> =
+        reactions
+            .iter()
+            .fold(BTreeMap::new(), |mut acc, ((h, ..), n)| {
+                *acc.entry(*h).or_default() += n;
+                acc
+            });
+    for (h, n) in &history_hours {
+        let row = stored.guild_hourly[&shared::rollup::GuildHourKey {
+            guild_id: g,
+            hour: *h,
+        }];
+        assert_eq!(row.reactions_added, *n, "reactions added in {h:?}");
+    }
+
+    // Joins of the members present at the cut, from their joined_at.
+    let mut joins: BTreeMap<Hour, (i32, i32)> = BTreeMap::new();
+    for m in t.members_at(s.guild, s.cut_ms) {
+        if m.joined_ms >= t.start_ms {
+            let j = joins.entry(hour(m.joined_ms)).or_default();
+            j.0 += 1;
+            j.1 += i32::from(m.is_bot);
+        }
+    }
+    let stored_joins: BTreeMap<Hour, (i32, i32)> = stored
+        .guild_hourly
+        .iter()
+        .filter(|(k, v)| k.hour.start().timestamp_millis() < s.cut_ms && v.joins > 0)
+        .map(|(k, v)| (k.hour, (v.joins, v.bot_joins)))
+        .collect();
+    assert!(!joins.is_empty());
+    assert_eq!(stored_joins, joins, "joins before the cut");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
+    let s = setup().await;
+    let guild = s.guild;
+    start_import(&s).await;
+    // The first history reads meet 429s (Discord's limits on), so the
+    // import is still running while the commands below are answered.
+    s.app
+        .sim
+        .rest
+        .inject_fault(RestFault::rate_limited(HISTORY_ROUTE, 1.0, 2));
+    let worker = worker(&s, chrono::Duration::minutes(2));
+    let stop = CancellationToken::new();
+    let running = {
+        let worker = worker.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move { worker.round(&stop).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(job_state(&s).await, "running");
+    // The last day is live only: the overview equals the truth's.
+    let overview = command(
+        "serverstats",
+        vec![sub("overview", vec![common::string("timeframe", "24h")])],
+    );
+    let answer = final_message(&s.app, &overview, &admin(guild)).await;
+    let day = Scope::new(guild, s.truth.end_ms - DAY_MS, s.truth.end_ms);
+    assert_eq!(
+        common::figure(field(&answer, "Messages")).0,
+        s.truth.messages_total(&day) as i64
+    );
+    let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
+    assert!(
+        common::description(&status).contains('%'),
+        "{}",
+        common::description(&status)
+    );
+    assert_eq!(
+        job_state(&s).await,
+        "running",
+        "the commands were answered during the import"
+    );
+    running.await.expect("round task").expect("round");
+    run_to_the_end(&s, &worker).await;
+    assert_equals_truth(&s).await;
+
+    // Reported and skipped: the channel without Read Message History was
+    // asked once (its archived threads or its messages, whichever came
+    // first), and status says why.
+    let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
+    let refused = field(&status, "Could not be read (skipped)");
+    assert!(
+        refused.contains(&format!("<#{}>", s.denied)) && refused.contains("Missing Access"),
+        "{refused}"
+    );
+    let asked = s
+        .app
+        .sim
+        .rest
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&format!("/channels/{}/", s.denied)))
+        .count();
+    assert_eq!(asked, 1, "a refused channel is not asked again");
+    assert!(
+        common::description(&status).contains("100%"),
+        "{}",
+        common::description(&status)
+    );
+    // Asking again for the same days imports nothing twice.
+    let again = CommandOption::new("days", OptionValue::Integer(HISTORY_DAYS));
+    let answer = final_message(&s.app, &backfill("start", vec![again]), &admin(guild)).await;
+    assert!(
+        content(&answer).contains("imported already"),
+        "{}",
+        content(&answer)
+    );
+    // Members without Manage Server may not start one.
+    let member = discord_sim::Invoker::member(guild, guild + 7);
+    let refusal = final_message(&s.app, &backfill("cancel", vec![]), &member).await;
+    assert!(
+        content(&refusal).contains("Manage Server"),
+        "{}",
+        content(&refusal)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_midway_resumes_from_its_cursors() {
+    let s = setup().await;
+    start_import(&s).await;
+    // The busiest readable channel waits on 429s, so the others commit
+    // pages while it has not finished.
+    let busiest = s
+        .truth
+        .messages
+        .iter()
+        .filter(|m| m.at_ms < s.cut_ms && m.channel_id != s.denied)
+        .fold(BTreeMap::<u64, usize>::new(), |mut acc, m| {
+            *acc.entry(m.channel_id).or_default() += 1;
+            acc
+        })
+        .into_iter()
+        .max_by_key(|(c, n)| (*n, *c))
+        .expect("a channel")
+        .0;
+    s.app
+        .sim
+        .rest
+        .inject_fault(RestFault::rate_limited(HISTORY_ROUTE, 1.5, 3).in_channel(busiest));
+    let lease = chrono::Duration::seconds(3);
+    let first = worker(&s, lease);
+    let killed = tokio::spawn(async move { first.round(&CancellationToken::new()).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let pages: i32 = shared::db::backfill::channels(&s.app.db.pool, Snowflake(s.guild))
+            .await
+            .expect("channels")
+            .iter()
+            .map(|c| c.pages)
+            .sum();
+        if pages >= 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no page was imported"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    killed.abort();
+    let _ = killed.await;
+    assert_eq!(job_state(&s).await, "running", "killed before the end");
+    // A new worker claims the job once the dead one's lease ran out.
+    run_to_the_end(&s, &worker(&s, lease)).await;
+    assert_equals_truth(&s).await;
+}
