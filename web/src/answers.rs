@@ -42,7 +42,8 @@ pub struct AnswerKey {
     pub guild: Snowflake,
     pub data_version: i64,
     pub request: Request,
-    /// The end of the hour of "now": where a preset timeframe ends.
+    /// The end of the quarter hour of "now": a preset timeframe ends at the
+    /// guild's bucket edge, which is the same all through a quarter hour.
     pub period_end: DateTime<Utc>,
     /// Manage Server or Administrator: private channels are shown.
     pub sees_private: bool,
@@ -263,6 +264,21 @@ fn follows_the_clock(view: View) -> bool {
     view == View::Members(MembersCategory::Retention)
 }
 
+/// The end of the quarter hour holding `t` (`t` itself on an edge). Every
+/// guild's buckets start on a quarter hour (timezone offsets are whole
+/// quarter hours: +5:45, +12:45), so within one quarter hour a preset
+/// period ends at the same bucket edge and the cached answer stays right.
+fn quarter_hour_end(t: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = t.timestamp();
+    let end = secs.div_euclid(900) * 900
+        + if secs.rem_euclid(900) == 0 && t.timestamp_subsec_nanos() == 0 {
+            0
+        } else {
+            900
+        };
+    DateTime::from_timestamp(end, 0).unwrap_or(t)
+}
+
 /// The report of `request` for the member of `ctx` (access already
 /// checked), from the cache when it has it for the guild's current data
 /// version. A guild without a version yet, and views that follow the
@@ -282,7 +298,7 @@ pub async fn report(ctx: &Ctx, request: Request) -> Outcome<Message> {
         guild: ctx.guild_id,
         data_version,
         request,
-        period_end: crate::period::ceil_hour(ctx.now),
+        period_end: quarter_hour_end(ctx.now),
         sees_private: ctx.is_admin(),
     };
     cache

@@ -16,7 +16,13 @@ async fn fixture() -> Fixture {
     let guild = truth.guild_ids[0];
     let app = start_app(at(truth.end_ms)).await;
     seed(&app, &truth, guild, "Europe/Berlin").await;
+    // Seeded after the fact: tracking "began" with the first seeded hour.
+    let first = shared::db::analytics::first_hour(&app.db.pool, Snowflake(guild))
+        .await
+        .unwrap()
+        .expect("seeded hours");
     Fixture {
+        data_since_ms: Some(first.timestamp_millis()),
         app,
         truth,
         guild,

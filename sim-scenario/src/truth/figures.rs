@@ -240,6 +240,7 @@ mod tests {
                 thread_parent_id: None,
                 count,
                 bulk,
+                message_ids: Vec::new(),
             });
         }
         assert_eq!(t.deletions_per_channel(&all)[&10], (6, 5));
