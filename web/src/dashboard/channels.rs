@@ -1,7 +1,7 @@
 //! Channels: every top-level channel's messages (the query of
 //! `/serverstats channels text`, threads counted under their parent),
-//! unique authors, last active hour and the trend against the previous
-//! period; and voice channels (a page of their own) (the query of `/serverstats channels voice`).
+//! unique authors and last active hour (those of `/serverstats channels
+//! health`) and the trend against the previous period; and voice channels (a page of their own) (the query of `/serverstats channels voice`).
 //! Private channels are left out for members who may not see them, as in
 //! the commands.
 
@@ -28,11 +28,13 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
     let (g, p) = (ctx.guild_id, frame.period);
     let privacy = Privacy::load(ctx).await?;
     let usage = analytics::channel_usage(pool, g, p.from, p.to, frame.bots).await?;
-    let authors: HashMap<_, _> = analytics::channel_authors(pool, g, p.from, p.to)
-        .await?
-        .into_iter()
-        .map(|a| (a.channel_id, a))
-        .collect();
+    // Authors and last active as `/serverstats channels type:health` counts them.
+    let authors: HashMap<_, _> =
+        analytics::channel_participation(pool, g, p.from, p.to, frame.bots)
+            .await?
+            .into_iter()
+            .map(|a| (a.channel_id, a))
+            .collect();
     let before: Option<HashMap<_, _>> = frame
         .before(|q| analytics::channel_usage(pool, g, q.from, q.to, frame.bots))
         .await?
