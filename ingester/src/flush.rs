@@ -101,7 +101,7 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
 }
 
 /// Guilds whose reports this batch changes: every guild it writes a
-/// rollup, catalogue row or gap for.
+/// rollup, catalogue row, voice session or gap for.
 fn touched_guilds(sealed: &Sealed) -> Vec<Snowflake> {
     let p = &sealed.pending;
     // Named field by field, so a new kind of rollup cannot be left out.
@@ -133,6 +133,10 @@ fn touched_guilds(sealed: &Sealed) -> Vec<Snowflake> {
         .chain(c.spans.keys().map(|k| k.0))
         .chain(c.first_messages.keys().map(|k| k.0))
         .chain(p.guilds_left.keys().copied())
+        // Who is in voice now is read from the sessions, which can change
+        // (a second person joins, someone moves) without a rollup row.
+        .chain(p.voice_closed.iter().map(|(g, _)| *g))
+        .chain(sealed.voice_open.iter().map(|v| v.guild_id))
         .chain(p.gaps.iter().flat_map(|g| g.guilds.iter().copied()))
         .collect();
     guilds.sort_unstable();

@@ -192,7 +192,9 @@ pub(super) async fn health(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
             if frame.previous.is_some() {
                 listed(&dying)
             } else {
-                "no previous period to compare with".to_owned()
+                frame
+                    .uncompared()
+                    .unwrap_or_else(|| "no previous period to compare with".to_owned())
             },
             false,
         );
