@@ -375,6 +375,14 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
         "{}",
         content(&answer)
     );
+    // Days beyond the retention window are refused, saying why.
+    let too_many = CommandOption::new("days", OptionValue::Integer(1000));
+    let answer = final_message(&s.app, &backfill("start", vec![too_many]), &admin(guild)).await;
+    assert!(
+        content(&answer).contains("between 1 and 90") && answer.ephemeral(),
+        "{}",
+        answer.message
+    );
     // Members without Manage Server may not start one.
     let member = discord_sim::Invoker::member(guild, guild + 7);
     let refusal = final_message(&s.app, &backfill("cancel", vec![]), &member).await;

@@ -229,19 +229,16 @@ impl History {
                 v
             }
             (_, _, Ok(Some(around))) => {
-                let newer = limit / 2;
+                // Half the limit newer than the cursor, then the cursor
+                // and older ones, newest first.
                 let mut v: Vec<&Stored> = all
-                    .range(around..)
-                    .take(newer.max(1))
+                    .range(around.saturating_add(1)..)
+                    .take(limit / 2)
                     .map(|(_, m)| m)
                     .collect();
                 v.reverse();
-                v.extend(
-                    all.range(..around)
-                        .rev()
-                        .take(limit - v.len())
-                        .map(|(_, m)| m),
-                );
+                let older = limit - v.len();
+                v.extend(all.range(..=around).rev().take(older).map(|(_, m)| m));
                 v
             }
             _ => all.values().rev().take(limit).collect(),
