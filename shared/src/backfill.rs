@@ -1,8 +1,9 @@
 //! History read back from Discord, as the rollups see it: a message of a
 //! channel's history (`GET /channels/{id}/messages`, without the
 //! message-content intent) and a member of the member list, folded into a
-//! [`RollupBatch`] with the batch's own methods and [`Hour::containing`],
-//! so the hours and figures are those of live ingestion.
+//! [`RollupBatch`] with the batch's own methods and the guild's
+//! [`Bucketing`] (its local hours), so the buckets and figures are those of
+//! live ingestion.
 //!
 //! What history can tell: who wrote each message (bot, webhook or member),
 //! when (its id), where (channel, thread and parent), stickers (attachments
@@ -16,9 +17,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::bucketing::Bucketing;
 use crate::ids::Snowflake;
 use crate::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch};
-use crate::time::Hour;
 
 /// The giver of reactions imported from history: Discord's totals do not
 /// say who reacted. Rankings of reactions given leave it out.
@@ -96,12 +97,13 @@ impl HistoryMessage {
 /// counts it, and its reactions as received by its author.
 pub fn add_message(
     batch: &mut RollupBatch,
+    bucketing: Bucketing,
     guild_id: Snowflake,
     channel_id: Snowflake,
     thread_parent_id: Option<Snowflake>,
     message: &HistoryMessage,
 ) {
-    let hour = Hour::containing(message.at());
+    let hour = bucketing.containing(message.at());
     let (author_id, author_kind) = message.author();
     batch.add_message(MessageFacts {
         guild_id,
@@ -142,6 +144,7 @@ pub struct ListedMember {
 /// keeps no leaves), so it counts as a first join.
 pub fn add_join(
     batch: &mut RollupBatch,
+    bucketing: Bucketing,
     guild_id: Snowflake,
     member: &ListedMember,
     from: DateTime<Utc>,
@@ -149,7 +152,12 @@ pub fn add_join(
 ) -> bool {
     match member.joined_at {
         Some(joined) if joined >= from && joined < until => {
-            batch.add_join(guild_id, Hour::containing(joined), false, member.user.bot);
+            batch.add_join(
+                guild_id,
+                bucketing.containing(joined),
+                false,
+                member.user.bot,
+            );
             true
         }
         _ => false,
@@ -160,6 +168,7 @@ pub fn add_join(
 mod tests {
     use super::*;
     use crate::rollup::GuildHourKey;
+    use crate::time::Hour;
 
     #[test]
     fn a_history_message_counts_like_a_live_one_and_its_reactions_as_received() {
@@ -179,7 +188,14 @@ mod tests {
         });
         let message: HistoryMessage = serde_json::from_value(json).unwrap();
         let mut batch = RollupBatch::default();
-        add_message(&mut batch, Snowflake(1), Snowflake(10), None, &message);
+        add_message(
+            &mut batch,
+            Bucketing::UTC,
+            Snowflake(1),
+            Snowflake(10),
+            None,
+            &message,
+        );
         let totals = batch.guild_hourly[&GuildHourKey {
             guild_id: Snowflake(1),
             hour: Hour::containing(at),

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use shared::Snowflake;
 use shared::backfill::{HistoryMessage, ListedMember};
+use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::backfill::{
     self as jobs, BackfillChannel, BackfillJob, Discovered, Page, PageOutcome,
@@ -331,6 +332,7 @@ impl BackfillWorker {
     /// of it. Without access to the member list, says so and goes on.
     async fn import_joins(&self, job: &BackfillJob) -> Result<u32, BackfillError> {
         let until = job.members_from.unwrap_or(job.until_at).min(job.until_at);
+        let bucketing = self.bucketing(job.guild_id).await?;
         let mut batch = RollupBatch::default();
         let mut joins = 0u32;
         let mut after = Snowflake(0);
@@ -360,7 +362,14 @@ impl BackfillWorker {
             let members: Vec<ListedMember> =
                 serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))?;
             for m in &members {
-                if shared::backfill::add_join(&mut batch, job.guild_id, m, job.from_at, until) {
+                if shared::backfill::add_join(
+                    &mut batch,
+                    bucketing,
+                    job.guild_id,
+                    m,
+                    job.from_at,
+                    until,
+                ) {
                     joins += 1;
                 }
             }
@@ -375,6 +384,12 @@ impl BackfillWorker {
         }
     }
 
+    /// The guild's buckets (its local hours), as live ingestion writes them.
+    async fn bucketing(&self, guild_id: Snowflake) -> Result<Bucketing, BackfillError> {
+        let settings = shared::db::settings::load(&self.pool, guild_id).await?;
+        Ok(Bucketing::named(&settings.timezone))
+    }
+
     /// Reads one channel's history back to the job's `from_at`, committing
     /// page by page; returns how it ended, pages and messages imported.
     async fn import_channel(
@@ -385,6 +400,7 @@ impl BackfillWorker {
     ) -> Result<(ChannelEnd, u32, u64), BackfillError> {
         let mut cursor = channel.cursor_id;
         let (mut pages, mut imported) = (0u32, 0u64);
+        let bucketing = self.bucketing(job.guild_id).await?;
         loop {
             if stop.is_cancelled() {
                 return Ok((ChannelEnd::Stopped, pages, imported));
@@ -421,6 +437,7 @@ impl BackfillWorker {
             {
                 shared::backfill::add_message(
                     &mut batch,
+                    bucketing,
                     job.guild_id,
                     channel.channel_id,
                     channel.parent_id,

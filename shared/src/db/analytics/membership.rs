@@ -78,7 +78,8 @@ pub async fn active_members<'e>(
     bots: Bots,
 ) -> Result<i64, DbError> {
     // Each branch is a range scan of one rollup's (guild_id, hour, …)
-    // primary key, pruned to the range's partitions.
+    // primary key, pruned to the range's partitions. Reactions imported from
+    // history have no known giver (user 0) and make nobody active.
     Ok(sqlx::query_scalar(
         "select count(*)::bigint from (
              select m.author_id as user_id from message_rollup m
@@ -87,6 +88,7 @@ pub async fn active_members<'e>(
              union
              select r.user_id from reaction_rollup r
               where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.added > 0
+                and r.user_id <> 0
                 and ($4 or not exists (select 1 from members b
                                         where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
              union
