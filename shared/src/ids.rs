@@ -83,19 +83,29 @@ impl Serialize for Snowflake {
 }
 
 impl<'de> Deserialize<'de> for Snowflake {
+    /// A number or a string of digits. Read by a visitor rather than an
+    /// untagged enum: that buffered every id and built (and formatted) an
+    /// error for the number it tried first, several times per gateway event.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr<'a> {
-            Number(u64),
-            Text(&'a str),
-            Owned(String),
+        struct Repr;
+        impl serde::de::Visitor<'_> for Repr {
+            type Value = Snowflake;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a snowflake (a number or a string of digits)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Snowflake, E> {
+                Ok(Snowflake(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Snowflake, E> {
+                u64::try_from(n)
+                    .map(Snowflake)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Snowflake, E> {
+                s.parse().map_err(E::custom)
+            }
         }
-        match Repr::deserialize(deserializer)? {
-            Repr::Number(n) => Ok(Self(n)),
-            Repr::Text(s) => s.parse().map_err(serde::de::Error::custom),
-            Repr::Owned(s) => s.parse().map_err(serde::de::Error::custom),
-        }
+        deserializer.deserialize_any(Repr)
     }
 }
 
@@ -163,6 +173,13 @@ mod tests {
     fn json_ids_are_strings_and_numbers_are_accepted() {
         let id: Snowflake = serde_json::from_str("\"18446744073709551615\"").unwrap();
         assert_eq!(id, Snowflake(u64::MAX));
+        // An escaped string is not borrowed; a negative number, a fraction
+        // and letters are no snowflake.
+        let escaped: Snowflake = serde_json::from_str("\"\\u00312\"").unwrap();
+        assert_eq!(escaped, Snowflake(12));
+        for bad in ["-1", "1.5", "\"12a\"", "null", "[]"] {
+            assert!(serde_json::from_str::<Snowflake>(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             serde_json::to_string(&id).unwrap(),
             "\"18446744073709551615\""
