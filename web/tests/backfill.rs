@@ -151,6 +151,32 @@ async fn start_import(s: &Setup) {
 /// the guild's hourly message totals; for the imported 20 days the
 /// reactions per hour, channel, author and emoji (as received, from an
 /// unknown giver) and the joins of the members present at the cut.
+/// Members' messages (bots and webhooks left out, as the overview counts
+/// by default) that history shows in the readable channels before the cut,
+/// plus those the ingester lived through after it.
+fn member_messages_imported_or_live(s: &Setup) -> i64 {
+    let t = &s.truth;
+    let member = |m: &&sim_scenario::truth::MessageFact| {
+        m.author_kind == sim_scenario::truth::AuthorKind::Member
+    };
+    let history = t
+        .history_messages(
+            &Scope::new(s.guild, t.start_ms, s.cut_ms).including_bots(),
+            s.cut_ms,
+        )
+        .into_iter()
+        .filter(|m| m.channel_id != s.denied)
+        .filter(member)
+        .count();
+    let live = t
+        .messages
+        .iter()
+        .filter(|m| m.guild_id == s.guild && m.at_ms >= s.cut_ms && m.at_ms < t.end_ms)
+        .filter(member)
+        .count();
+    (history + live) as i64
+}
+
 async fn assert_equals_truth(s: &Setup) {
     let t = &s.truth;
     let g = Snowflake(s.guild);
@@ -329,6 +355,13 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
         common::figure(field(&answer, "Messages")).0,
         s.truth.messages_total(&day) as i64
     );
+    // An answer kept in the cache during the import ...
+    let all_time = command(
+        "serverstats",
+        vec![sub("overview", vec![common::string("timeframe", "all")])],
+    );
+    let during = final_message(&s.app, &all_time, &admin(guild)).await;
+    let during = common::figure(field(&during, "Messages")).0;
     let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
     assert!(
         common::description(&status).contains('%'),
@@ -343,6 +376,12 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
     running.await.expect("round task").expect("round");
     run_to_the_end(&s, &worker).await;
     assert_equals_truth(&s).await;
+    // ... is not served once the import wrote more: the same question now
+    // counts every member message imported or lived through.
+    let after = final_message(&s.app, &all_time, &admin(guild)).await;
+    let expected = member_messages_imported_or_live(&s);
+    assert!(during < expected, "{during} during the import");
+    assert_eq!(common::figure(field(&after, "Messages")).0, expected);
 
     // Reported and skipped: the channel without Read Message History was
     // asked once (its archived threads or its messages, whichever came

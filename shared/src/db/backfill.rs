@@ -376,6 +376,8 @@ pub async fn commit_page(pool: &PgPool, page: &Page<'_>) -> Result<PageOutcome, 
         return Ok(PageOutcome::AlreadyWritten);
     }
     super::rollups::flush_batch(&mut tx, page.rollups).await?;
+    // As the ingester's flush: answers kept for the guild are stale now.
+    super::data_version::bump(&mut *tx, &[page.guild_id]).await?;
     tx.commit().await?;
     Ok(PageOutcome::Committed)
 }
@@ -411,6 +413,7 @@ pub async fn commit_joins(
         return Ok(PageOutcome::AlreadyWritten);
     }
     super::rollups::flush_batch(&mut tx, rollups).await?;
+    super::data_version::bump(&mut *tx, &[job.guild_id]).await?;
     tx.commit().await?;
     Ok(PageOutcome::Committed)
 }
