@@ -179,12 +179,7 @@ impl Poster {
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
-                    // reqwest's errors can carry the URL; keep only the kind.
-                    last_error = if error.is_timeout() {
-                        "request timed out".to_owned()
-                    } else {
-                        "request failed to reach Discord".to_owned()
-                    };
+                    last_error = unreached(&error);
                     tracing::warn!(route = route.template(), error = %last_error, "posting failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
@@ -194,10 +189,7 @@ impl Poster {
             let status = response.status();
             self.limiter
                 .observe(route, channel, &Observed::from_headers(response.headers()));
-            let global_header = response
-                .headers()
-                .get("x-ratelimit-global")
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            let global_header = global_header(response.headers());
             let body: Value = response.json().await.unwrap_or(Value::Null);
             if status.is_success() {
                 return message_id(&body).ok_or_else(|| {
@@ -205,13 +197,7 @@ impl Poster {
                 });
             }
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = body
-                    .get("retry_after")
-                    .and_then(Value::as_f64)
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map_or(Duration::from_secs(1), Duration::from_secs_f64);
-                let global =
-                    global_header || body.get("global").and_then(Value::as_bool) == Some(true);
+                let (retry_after, global) = rate_limited(global_header, &body);
                 tracing::warn!(
                     route = route.template(),
                     ?retry_after,
@@ -234,18 +220,7 @@ impl Poster {
                 backoff *= 2;
                 continue;
             }
-            let code = body
-                .get("code")
-                .and_then(Value::as_i64)
-                .and_then(|c| i32::try_from(c).ok())
-                .unwrap_or(i32::from(status.as_u16()));
-            let message: String = body
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .chars()
-                .take(300)
-                .collect();
+            let (code, message) = refusal(status, &body);
             tracing::warn!(route = route.template(), status = status.as_u16(), code, %message, "Discord refused the message");
             let error = PostError::Permanent {
                 status: status.as_u16(),
@@ -259,6 +234,54 @@ impl Poster {
         }
         Err(PostError::Transient(last_error))
     }
+}
+
+/// Why a request did not reach Discord: only the kind, since reqwest's
+/// errors can carry the URL.
+pub(super) fn unreached(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "request timed out".to_owned()
+    } else {
+        "request failed to reach Discord".to_owned()
+    }
+}
+
+/// Whether Discord marked an answer's rate limit global
+/// (`X-RateLimit-Global: true`).
+pub(super) fn global_header(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get("x-ratelimit-global")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+}
+
+/// A 429's wait (`retry_after`, 1 s when missing or malformed) and whether
+/// it holds for every request (the header or the body says global).
+pub(super) fn rate_limited(global_header: bool, body: &Value) -> (Duration, bool) {
+    let retry_after = body
+        .get("retry_after")
+        .and_then(Value::as_f64)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(Duration::from_secs(1), Duration::from_secs_f64);
+    let global = global_header || body.get("global").and_then(Value::as_bool) == Some(true);
+    (retry_after, global)
+}
+
+/// An error answer's JSON code (the HTTP status when it has none) and its
+/// message, cut to 300 characters.
+pub(super) fn refusal(status: reqwest::StatusCode, body: &Value) -> (i32, String) {
+    let code = body
+        .get("code")
+        .and_then(Value::as_i64)
+        .and_then(|c| i32::try_from(c).ok())
+        .unwrap_or(i32::from(status.as_u16()));
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    (code, message)
 }
 
 fn message_id(body: &Value) -> Option<Snowflake> {

@@ -17,6 +17,7 @@ use shared::Snowflake;
 
 use super::Poster;
 use super::bucket::{Observed, Route};
+use super::poster::{global_header, rate_limited, refusal, unreached};
 
 /// Requests of one read before it gives up on 429s and 5xx.
 const MAX_TRIES: u32 = 5;
@@ -63,11 +64,7 @@ impl Poster {
             {
                 Ok(response) => response,
                 Err(error) => {
-                    last_error = if error.is_timeout() {
-                        "request timed out".to_owned()
-                    } else {
-                        "request failed to reach Discord".to_owned()
-                    };
+                    last_error = unreached(&error);
                     tracing::warn!(route = route.template(), error = %last_error, "reading failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
@@ -77,22 +74,13 @@ impl Poster {
             let status = response.status();
             self.limiter
                 .observe(route, resource, &Observed::from_headers(response.headers()));
-            let global_header = response
-                .headers()
-                .get("x-ratelimit-global")
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            let global_header = global_header(response.headers());
             let body: Value = response.json().await.unwrap_or(Value::Null);
             if status.is_success() {
                 return Ok(body);
             }
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = body
-                    .get("retry_after")
-                    .and_then(Value::as_f64)
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map_or(Duration::from_secs(1), Duration::from_secs_f64);
-                let global =
-                    global_header || body.get("global").and_then(Value::as_bool) == Some(true);
+                let (retry_after, global) = rate_limited(global_header, &body);
                 tracing::warn!(
                     route = route.template(),
                     ?retry_after,
@@ -110,18 +98,7 @@ impl Poster {
                 backoff *= 2;
                 continue;
             }
-            let code = body
-                .get("code")
-                .and_then(Value::as_i64)
-                .and_then(|c| i32::try_from(c).ok())
-                .unwrap_or(i32::from(status.as_u16()));
-            let message: String = body
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .chars()
-                .take(300)
-                .collect();
+            let (code, message) = refusal(status, &body);
             if matches!(status.as_u16(), 403 | 404) {
                 tracing::info!(route = route.template(), status = status.as_u16(), code, %message, "Discord refused a read");
                 return Err(ReadError::Refused {
