@@ -132,37 +132,3 @@ pub async fn channel_info<'e>(
             .await?,
     )
 }
-
-/// Who wrote in one top-level channel (threads under it included) and when.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ChannelAuthors {
-    pub channel_id: Snowflake,
-    /// Distinct member authors in the range.
-    pub authors: i64,
-    /// The last UTC hour in the range with a member message.
-    pub last_active: Option<DateTime<Utc>>,
-}
-
-/// Distinct member authors and the last active hour per top-level channel
-/// in the range (the same rows and filters as [`channel_usage`]).
-pub async fn channel_authors<'e>(
-    executor: impl PgExecutor<'e>,
-    guild_id: Snowflake,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<ChannelAuthors>, DbError> {
-    Ok(sqlx::query_as(
-        "select coalesce(thread_parent_id, channel_id) as channel_id,
-                count(distinct author_id) filter (where messages > 0)::bigint as authors,
-                max(hour) filter (where messages > 0) as last_active
-         from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and author_kind = 0
-         group by 1
-         order by 1",
-    )
-    .bind(guild_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(executor)
-    .await?)
-}
