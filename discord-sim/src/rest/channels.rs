@@ -13,7 +13,7 @@ use sim_scenario::Scenario;
 
 use super::RestState;
 use super::body::{Answer, Body};
-use super::history::Query;
+use super::history::{History, Query};
 use super::messages::{build_message, unknown_message};
 use super::record::StoredMessage;
 use super::validate;
@@ -270,10 +270,22 @@ pub(super) fn history(state: &RestState, raw: &str, query: &Query) -> Answer {
     if !history.channel_exists(id) {
         return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     }
-    if state.lock().history_denied.contains(&id) {
+    if state.lock().history_denied.contains(&id) || !sees_thread(state, &history, id) {
         return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
     }
     history.messages(id, query)
+}
+
+/// Whether the bot may see `channel`: anything but a private thread, and a
+/// private thread where it has Manage Threads in the parent or joined it.
+fn sees_thread(state: &RestState, history: &History, channel: u64) -> bool {
+    match history.thread_of(channel) {
+        Some((parent, 12)) => {
+            let inner = state.lock();
+            !inner.manage_threads_denied.contains(&parent) || inner.joined_threads.contains(&channel)
+        }
+        _ => true,
+    }
 }
 
 /// `GET /channels/{id}/threads/archived/{public|private}`.
@@ -290,10 +302,70 @@ pub(super) fn archived_threads(
     let Some(history) = state.history().filter(|h| h.channel_exists(id)) else {
         return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     };
-    if state.lock().history_denied.contains(&id) {
+    let (denied, no_manage_threads) = {
+        let inner = state.lock();
+        (
+            inner.history_denied.contains(&id),
+            inner.manage_threads_denied.contains(&id),
+        )
+    };
+    if denied {
         return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
     }
+    if private && no_manage_threads {
+        return Answer::error(StatusCode::FORBIDDEN, 50013, "Missing Permissions");
+    }
     history.archived(id, private, query)
+}
+
+/// `GET /channels/{id}/users/@me/threads/archived/private`: needs Read
+/// Message History only.
+pub(super) fn joined_archived_threads(state: &RestState, raw: &str, query: &Query) -> Answer {
+    let id = match snowflake(raw, "channel_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history().filter(|h| h.channel_exists(id)) else {
+        return Answer::error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    };
+    let (denied, joined) = {
+        let inner = state.lock();
+        (inner.history_denied.contains(&id), inner.joined_threads.clone())
+    };
+    if denied {
+        return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    history.joined_archived(id, |t| joined.contains(&t), query)
+}
+
+/// `GET /guilds/{id}/channels`.
+pub(super) fn guild_channels(state: &RestState, raw: &str) -> Answer {
+    let id = match snowflake(raw, "guild_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    match state.history().filter(|h| h.guild_exists(id)) {
+        Some(history) => history.guild_channels(id),
+        None => Answer::error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+    }
+}
+
+/// `GET /guilds/{id}/threads/active`: private threads only where the bot
+/// may see them.
+pub(super) fn active_threads(state: &RestState, raw: &str) -> Answer {
+    let id = match snowflake(raw, "guild_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history().filter(|h| h.guild_exists(id)) else {
+        return Answer::error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    };
+    history.active_threads(id, |t| {
+        t["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .is_none_or(|thread| sees_thread(state, &history, thread))
+    })
 }
 
 /// `GET /guilds/{id}/members`: 403 50001 without the Server Members intent.

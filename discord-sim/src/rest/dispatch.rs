@@ -120,7 +120,12 @@ fn serve(
             channel_id,
             private,
         } => channels::archived_threads(state, channel_id, *private, &query),
+        Route::JoinedPrivateArchivedThreads { channel_id } => {
+            channels::joined_archived_threads(state, channel_id, &query)
+        }
         Route::GuildMembers { guild_id } => channels::guild_members(state, guild_id, &query),
+        Route::GuildChannels { guild_id } => channels::guild_channels(state, guild_id),
+        Route::ActiveThreads { guild_id } => channels::active_threads(state, guild_id),
         Route::Gateway => Answer::json(StatusCode::OK, json!({"url": gateway_url(state)})),
         Route::GatewayBot => Answer::json(
             StatusCode::OK,

@@ -57,6 +57,20 @@ impl RestHandle {
         self.state.lock().history_denied.insert(channel);
     }
 
+    /// The bot lacks Manage Threads in `channel`: its archived private
+    /// threads listing answers 403 with code 50013, and its private
+    /// threads are listed (active, or archived through
+    /// `/users/@me/threads/archived/private`) and readable only where the
+    /// bot joined them ([`Self::join_thread`]); elsewhere 403 50001.
+    pub fn deny_manage_threads(&self, channel: u64) {
+        self.state.lock().manage_threads_denied.insert(channel);
+    }
+
+    /// The bot is a member of the private thread `thread`.
+    pub fn join_thread(&self, thread: u64) {
+        self.state.lock().joined_threads.insert(thread);
+    }
+
     /// The bot may not list `guild`'s members (no Server Members intent):
     /// 403 with code 50001.
     pub fn deny_members(&self, guild: u64) {

@@ -1,7 +1,9 @@
 //! Message history as Discord serves it to a bot: `GET
 //! /channels/{id}/messages` (newest first, `limit` 1–100, `before`,
-//! `after` or `around`), the archived-threads listings and `GET
-//! /guilds/{id}/members` (`limit` 1–1000, `after`).
+//! `after` or `around`), the guild's channels (`GET /guilds/{id}/channels`)
+//! and active threads (`GET /guilds/{id}/threads/active`), the
+//! archived-threads listings (public, private, and the private ones the
+//! bot joined) and `GET /guilds/{id}/members` (`limit` 1–1000, `after`).
 //!
 //! The history is the scenario's guilds as they stood at one instant (by
 //! default the scenario's end; tests pick the moment the bot "joined"):
@@ -34,6 +36,8 @@ pub(super) struct History {
     messages: HashMap<u64, BTreeMap<u64, Stored>>,
     /// Channels and threads that exist at the instant.
     channels: HashSet<u64>,
+    /// Channels (not threads) as they stand: id → (guild, object).
+    objects: BTreeMap<u64, (u64, Value)>,
     /// Thread id → its object as it stands.
     threads: BTreeMap<u64, Value>,
     /// Guild → member objects by user id.
@@ -62,6 +66,7 @@ impl History {
             at_ms,
             messages: HashMap::new(),
             channels: HashSet::new(),
+            objects: BTreeMap::new(),
             threads: BTreeMap::new(),
             members: HashMap::new(),
         };
@@ -70,7 +75,7 @@ impl History {
                 continue;
             };
             for c in guild["channels"].as_array().into_iter().flatten() {
-                h.channels.extend(id(&c["id"]));
+                h.channel(guild_id, c);
             }
             for t in guild["threads"].as_array().into_iter().flatten() {
                 h.thread(t);
@@ -88,6 +93,15 @@ impl History {
         h
     }
 
+    fn channel(&mut self, guild_id: u64, c: &Value) {
+        if let Some(channel) = id(&c["id"]) {
+            self.channels.insert(channel);
+            let mut c = c.clone();
+            c["guild_id"] = json!(guild_id.to_string());
+            self.objects.insert(channel, (guild_id, c));
+        }
+    }
+
     fn thread(&mut self, t: &Value) {
         if let Some(thread) = id(&t["id"]) {
             self.channels.insert(thread);
@@ -101,10 +115,11 @@ impl History {
 
     fn apply(&mut self, guild_id: u64, t: &str, d: &Value) {
         match t {
-            "CHANNEL_CREATE" => self.channels.extend(id(&d["id"])),
+            "CHANNEL_CREATE" | "CHANNEL_UPDATE" => self.channel(guild_id, d),
             "CHANNEL_DELETE" | "THREAD_DELETE" => {
                 if let Some(c) = id(&d["id"]) {
                     self.channels.remove(&c);
+                    self.objects.remove(&c);
                     self.messages.remove(&c);
                     self.threads.remove(&c);
                 }
@@ -286,6 +301,80 @@ impl History {
             StatusCode::OK,
             json!({"threads": threads, "members": [], "has_more": has_more}),
         )
+    }
+
+    /// `GET /channels/{id}/users/@me/threads/archived/private`: the
+    /// archived private threads of the parent that `joined` says the bot
+    /// is a member of, by thread id descending, `before` a thread id.
+    pub(super) fn joined_archived(
+        &self,
+        parent: u64,
+        joined: impl Fn(u64) -> bool,
+        query: &Query,
+    ) -> Answer {
+        let limit = match query.number("limit") {
+            None => 50,
+            Some(Some(n)) if (2..=100).contains(&n) => n as usize,
+            _ => return invalid("limit", "int between 2 and 100"),
+        };
+        let before = match query.number("before") {
+            None => u64::MAX,
+            Some(Some(n)) => n,
+            Some(None) => return invalid("before", "snowflake"),
+        };
+        let mut threads: Vec<&Value> = self
+            .threads
+            .range(..before)
+            .rev()
+            .map(|(_, t)| t)
+            .filter(|t| {
+                id(&t["parent_id"]) == Some(parent)
+                    && t["thread_metadata"]["archived"] == json!(true)
+                    && t["type"] == json!(12)
+                    && id(&t["id"]).is_some_and(&joined)
+            })
+            .take(limit + 1)
+            .collect();
+        let has_more = threads.len() > limit;
+        threads.truncate(limit);
+        Answer::json(
+            StatusCode::OK,
+            json!({"threads": threads, "members": [], "has_more": has_more}),
+        )
+    }
+
+    /// `GET /guilds/{id}/channels`: the guild's channels (threads are not
+    /// in it), by id.
+    pub(super) fn guild_channels(&self, guild: u64) -> Answer {
+        let list: Vec<&Value> = self
+            .objects
+            .values()
+            .filter(|(g, _)| *g == guild)
+            .map(|(_, c)| c)
+            .collect();
+        Answer::json(StatusCode::OK, json!(list))
+    }
+
+    /// `GET /guilds/{id}/threads/active`: the guild's threads not archived,
+    /// those `visible` lets the bot see, by id descending.
+    pub(super) fn active_threads(&self, guild: u64, visible: impl Fn(&Value) -> bool) -> Answer {
+        let threads: Vec<&Value> = self
+            .threads
+            .values()
+            .rev()
+            .filter(|t| {
+                id(&t["guild_id"]) == Some(guild)
+                    && t["thread_metadata"]["archived"] != json!(true)
+                    && visible(t)
+            })
+            .collect();
+        Answer::json(StatusCode::OK, json!({"threads": threads, "members": []}))
+    }
+
+    /// A thread's parent channel and type, if the thread exists.
+    pub(super) fn thread_of(&self, thread: u64) -> Option<(u64, u8)> {
+        let t = self.threads.get(&thread)?;
+        Some((id(&t["parent_id"])?, t["type"].as_u64()? as u8))
     }
 
     /// `GET /guilds/{id}/members`: by user id ascending after `after`.

@@ -121,6 +121,11 @@ struct RestInner {
     history_denied: std::collections::HashSet<u64>,
     /// Guilds whose member list the bot may not read (no Server Members intent).
     members_denied: std::collections::HashSet<u64>,
+    /// Channels where the bot lacks Manage Threads: their private threads
+    /// are listed and readable only where it joined them.
+    manage_threads_denied: std::collections::HashSet<u64>,
+    /// Private threads the bot is a member of.
+    joined_threads: std::collections::HashSet<u64>,
 }
 
 struct RestState {

@@ -34,8 +34,20 @@ pub(super) enum Route {
         channel_id: String,
         private: bool,
     },
+    /// `GET /channels/{id}/users/@me/threads/archived/private`
+    JoinedPrivateArchivedThreads {
+        channel_id: String,
+    },
     /// `GET /guilds/{id}/members`
     GuildMembers {
+        guild_id: String,
+    },
+    /// `GET /guilds/{id}/channels`
+    GuildChannels {
+        guild_id: String,
+    },
+    /// `GET /guilds/{id}/threads/active`
+    ActiveThreads {
         guild_id: String,
     },
 }
@@ -81,7 +93,24 @@ impl Route {
                 channel_id: (*id).to_owned(),
                 private: *kind == "private",
             },
+            [
+                "channels",
+                id,
+                "users",
+                "@me",
+                "threads",
+                "archived",
+                "private",
+            ] => Self::JoinedPrivateArchivedThreads {
+                channel_id: (*id).to_owned(),
+            },
             ["guilds", id, "members"] => Self::GuildMembers {
+                guild_id: (*id).to_owned(),
+            },
+            ["guilds", id, "channels"] => Self::GuildChannels {
+                guild_id: (*id).to_owned(),
+            },
+            ["guilds", id, "threads", "active"] => Self::ActiveThreads {
                 guild_id: (*id).to_owned(),
             },
             ["applications", app, "commands"] => Self::Commands {
@@ -119,7 +148,12 @@ impl Route {
             Self::ArchivedThreads { private: true, .. } => {
                 "/channels/{channel_id}/threads/archived/private"
             }
+            Self::JoinedPrivateArchivedThreads { .. } => {
+                "/channels/{channel_id}/users/@me/threads/archived/private"
+            }
             Self::GuildMembers { .. } => "/guilds/{guild_id}/members",
+            Self::GuildChannels { .. } => "/guilds/{guild_id}/channels",
+            Self::ActiveThreads { .. } => "/guilds/{guild_id}/threads/active",
         }
     }
 
@@ -136,7 +170,10 @@ impl Route {
             Self::Gateway
             | Self::GatewayBot
             | Self::ArchivedThreads { .. }
-            | Self::GuildMembers { .. } => method == Method::GET,
+            | Self::JoinedPrivateArchivedThreads { .. }
+            | Self::GuildMembers { .. }
+            | Self::GuildChannels { .. }
+            | Self::ActiveThreads { .. } => method == Method::GET,
             Self::ChannelMessages { .. } => [Method::GET, Method::POST].contains(method),
             Self::InteractionCallback { .. } | Self::Webhook { .. } => method == Method::POST,
             Self::ChannelMessage { .. } => method == Method::PATCH,
