@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::bucketing::Bucketing;
+use crate::db::catalogue::ChannelRow;
 use crate::ids::Snowflake;
 use crate::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch};
 
@@ -164,11 +165,113 @@ pub fn add_join(
     }
 }
 
+/// A channel or thread as `GET /guilds/{id}/channels`, `GET
+/// /guilds/{id}/threads/active` and the archived-threads listings show it:
+/// what the catalogue keeps of it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedChannel {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: i16,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<Snowflake>,
+    #[serde(default)]
+    pub permission_overwrites: Vec<ListedOverwrite>,
+    #[serde(default)]
+    pub thread_metadata: Option<ListedThreadMetadata>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedOverwrite {
+    pub id: Snowflake,
+    /// 0 a role, 1 a member.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Permission bits as a decimal string.
+    pub allow: String,
+    pub deny: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedThreadMetadata {
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub archive_timestamp: Option<DateTime<Utc>>,
+}
+
+/// A page of a threads listing (`threads/active`, `threads/archived/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ThreadListing {
+    pub threads: Vec<ListedChannel>,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+impl ListedChannel {
+    pub fn is_thread(&self) -> bool {
+        matches!(self.kind, 10..=12)
+    }
+
+    /// When an archived thread was archived.
+    pub fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.thread_metadata
+            .as_ref()
+            .filter(|m| m.archived)
+            .and_then(|m| m.archive_timestamp)
+    }
+
+    /// The catalogue row live ingestion would write for it (the @everyone
+    /// overwrite as allow and deny bits, as the ingester keeps them, so
+    /// whether it is private is decided the same way), seen at `now`.
+    pub fn catalogue_row(&self, guild_id: Snowflake, now: DateTime<Utc>) -> ChannelRow {
+        let bits = |text: &str| text.parse::<u64>().map_or(0, |b| b as i64);
+        let (everyone_allow, everyone_deny) = self
+            .permission_overwrites
+            .iter()
+            .find(|o| o.kind == 0 && o.id == guild_id)
+            .map_or((0, 0), |o| (bits(&o.allow), bits(&o.deny)));
+        let archived_at = self.archived_at();
+        let created = self.id.created_at();
+        ChannelRow {
+            guild_id,
+            channel_id: self.id,
+            kind: self.kind,
+            name: self.name.clone().unwrap_or_default(),
+            parent_id: self.parent_id,
+            archived: archived_at.is_some(),
+            archived_at,
+            created_at: crate::time::wire_time(created, now).unwrap_or(now),
+            deleted_at: None,
+            everyone_allow,
+            everyone_deny,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rollup::GuildHourKey;
     use crate::time::Hour;
+
+    #[test]
+    fn a_listed_channel_keeps_the_everyone_overwrite_as_the_ingester_does() {
+        let json = serde_json::json!({
+            "id": "300", "type": 0, "name": "mods", "guild_id": "7",
+            "permission_overwrites": [
+                {"id": "99", "type": 0, "allow": "1024", "deny": "0"},
+                {"id": "7", "type": 0, "allow": "0", "deny": "1024"},
+                {"id": "7", "type": 1, "allow": "1024", "deny": "0"},
+            ],
+        });
+        let listed: ListedChannel = serde_json::from_value(json).unwrap();
+        let row = listed.catalogue_row(Snowflake(7), Utc::now());
+        assert_eq!((row.everyone_allow, row.everyone_deny), (0, 1024));
+        assert_eq!((row.name.as_str(), row.archived), ("mods", false));
+    }
 
     #[test]
     fn a_history_message_counts_like_a_live_one_and_its_reactions_as_received() {

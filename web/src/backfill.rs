@@ -14,12 +14,13 @@
 //! stopped (or killed) between pages loses nothing and counts nothing
 //! twice: the next claim goes on from the cursors.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use shared::Snowflake;
-use shared::backfill::{HistoryMessage, ListedMember};
+use shared::backfill::{HistoryMessage, ListedChannel, ListedMember, ThreadListing};
 use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::backfill::{
@@ -189,10 +190,16 @@ impl BackfillWorker {
         Ok(report)
     }
 
-    /// The channels and threads to read: the catalogue's (those collected,
-    /// not deleted before tracking began) and the archived public threads Discord lists under
-    /// them. Returns how many parents refused the listing (they are marked
-    /// unreadable).
+    /// The channels and threads to read: those Discord lists now (`GET
+    /// /guilds/{id}/channels` and `/threads/active`, then the archived
+    /// threads of each channel that has threads) together with the
+    /// catalogue's (one deleted since tracking began is still asked:
+    /// Discord answers 404, which says it no longer exists), those
+    /// collected only (a thread follows its parent). Channels and threads
+    /// the catalogue did not know are added to it as the ingester writes
+    /// them (with their @everyone overwrite), so reports name them and
+    /// decide their privacy as for live ones. Returns how many parents
+    /// refused the listing (they are marked unreadable).
     async fn discover(&self, job: &BackfillJob) -> Result<u32, BackfillError> {
         let settings = shared::db::settings::load(&self.pool, job.guild_id).await?;
         let allowed: Option<Vec<Snowflake>> = match settings.collect_mode {
@@ -206,122 +213,191 @@ impl BackfillWorker {
                 .as_ref()
                 .is_none_or(|a| a.contains(&channel) || parent.is_some_and(|p| a.contains(&p)))
         };
+        let mut listed = self.listed_channels(job.guild_id).await?;
         let catalogue = shared::db::catalogue::channels_of(&self.pool, &[job.guild_id]).await?;
-        let mut found: Vec<Discovered> = Vec::new();
-        let mut parents: Vec<Snowflake> = Vec::new();
+        // Channel → (type, parent if a thread), the catalogue's first.
+        let mut known: BTreeMap<Snowflake, (i16, Option<Snowflake>)> = BTreeMap::new();
         for c in &catalogue {
-            // Deleted before tracking began: its history is gone. One
-            // deleted since is still asked for (Discord may answer 404,
-            // which then says it no longer exists).
+            // Deleted before tracking began: its history is gone.
             if c.deleted_at.is_some_and(|d| d < job.until_at) {
                 continue;
             }
-            let thread = matches!(c.kind, 10..=12);
-            let parent = if thread { c.parent_id } else { None };
-            if !collected(c.channel_id, parent) {
+            let parent = if is_thread(c.kind) { c.parent_id } else { None };
+            known.insert(c.channel_id, (c.kind, parent));
+        }
+        for l in &listed {
+            let parent = if l.is_thread() { l.parent_id } else { None };
+            known.entry(l.id).or_insert((l.kind, parent));
+        }
+        let mut found: Vec<Discovered> = Vec::new();
+        let mut parents: Vec<(Snowflake, i16)> = Vec::new();
+        for (&channel_id, &(kind, parent)) in &known {
+            if !collected(channel_id, parent) {
                 continue;
             }
-            if WITH_HISTORY.contains(&c.kind) {
+            if WITH_HISTORY.contains(&kind) {
                 found.push(Discovered {
-                    channel_id: c.channel_id,
-                    kind: c.kind,
+                    channel_id,
+                    kind,
                     parent_id: parent,
                 });
             }
-            if WITH_THREADS.contains(&c.kind) {
-                parents.push(c.channel_id);
+            if WITH_THREADS.contains(&kind) {
+                parents.push((channel_id, kind));
             }
         }
-        let mut refused: Vec<(Snowflake, String)> = Vec::new();
-        for parent in parents {
-            match self.archived_threads(parent, job.from_at).await {
+        let mut refused: Vec<(Snowflake, i16, String)> = Vec::new();
+        for (parent, kind) in parents {
+            match self.threads_of(parent, kind, job.from_at).await {
                 Ok(threads) => {
                     for t in threads {
-                        if !found.iter().any(|f| f.channel_id == t.channel_id) {
-                            found.push(t);
+                        if !found.iter().any(|f| f.channel_id == t.id) {
+                            found.push(Discovered {
+                                channel_id: t.id,
+                                kind: t.kind,
+                                parent_id: Some(parent),
+                            });
                         }
+                        listed.push(t);
                     }
                 }
-                Err(ReadError::Refused { code, message, .. }) => {
-                    refused.push((parent, refusal(code, &message)));
+                Err(BackfillError::Read(ReadError::Refused { code, message, .. })) => {
+                    refused.push((parent, kind, refusal(code, &message)));
                 }
-                Err(other) => return Err(other.into()),
+                Err(other) => return Err(other),
             }
         }
-        let mut tx = self.pool.begin().await.map_err(DbError::from)?;
         // A refusing forum still gets a row, so status can name it.
-        for (parent, _) in &refused {
+        for (parent, kind, _) in &refused {
             if !found.iter().any(|f| f.channel_id == *parent) {
-                let kind = catalogue
-                    .iter()
-                    .find(|c| c.channel_id == *parent)
-                    .map_or(0, |c| c.kind);
                 found.push(Discovered {
                     channel_id: *parent,
-                    kind,
+                    kind: *kind,
                     parent_id: None,
                 });
             }
         }
+        let now = Utc::now();
+        let rows: Vec<_> = listed
+            .iter()
+            .filter(|l| !catalogue.iter().any(|c| c.channel_id == l.id))
+            .map(|l| l.catalogue_row(job.guild_id, now))
+            .collect();
+        let mut tx = self.pool.begin().await.map_err(DbError::from)?;
+        shared::db::catalogue::insert_unknown_channels(&mut *tx, &rows).await?;
         jobs::record_discovered(&mut tx, job, &found).await?;
-        for (parent, why) in &refused {
+        for (parent, _, why) in &refused {
             jobs::mark_unreadable(&mut *tx, job.guild_id, *parent, why).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
         Ok(refused.len() as u32)
     }
 
-    /// Archived public threads of `parent` archived at or after `from`
-    /// (older ones hold no message in range), newest archive first.
-    async fn archived_threads(
+    /// The guild's channels and active threads as Discord lists them now.
+    /// A guild Discord will not list (the bot left it) leaves the
+    /// catalogue's channels alone to try.
+    async fn listed_channels(&self, guild_id: Snowflake) -> Result<Vec<ListedChannel>, BackfillError> {
+        let channels = match self
+            .poster
+            .read_json(Route::GuildChannels, guild_id, &format!("guilds/{guild_id}/channels"))
+            .await
+        {
+            Ok(body) => body,
+            Err(ReadError::Refused { code, message, .. }) => {
+                tracing::warn!(%guild_id, code, %message, "the guild's channels could not be listed");
+                return Ok(Vec::new());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let mut listed: Vec<ListedChannel> = shape(channels)?;
+        let active = self
+            .poster
+            .read_json(
+                Route::ActiveThreads,
+                guild_id,
+                &format!("guilds/{guild_id}/threads/active"),
+            )
+            .await?;
+        listed.extend(shape::<ThreadListing>(active)?.threads);
+        Ok(listed)
+    }
+
+    /// The archived threads of `parent` that may hold messages from `from`
+    /// on: the public ones, and in a text channel the private ones (all of
+    /// them with Manage Threads; without it, Discord answers 403 50013 and
+    /// the ones ServerPulse joined are listed instead).
+    async fn threads_of(
         &self,
         parent: Snowflake,
+        kind: i16,
         from: DateTime<Utc>,
-    ) -> Result<Vec<Discovered>, ReadError> {
+    ) -> Result<Vec<ListedChannel>, BackfillError> {
+        let mut threads = self
+            .archived_threads(Route::ArchivedThreads, parent, from)
+            .await?;
+        // Private threads exist in text channels only.
+        if kind == 0 {
+            let private = match self
+                .archived_threads(Route::PrivateArchivedThreads, parent, from)
+                .await
+            {
+                Err(BackfillError::Read(ReadError::Refused { code: 50013, .. })) => {
+                    self.archived_threads(Route::JoinedPrivateArchivedThreads, parent, from)
+                        .await?
+                }
+                other => other?,
+            };
+            threads.extend(private);
+        }
+        Ok(threads)
+    }
+
+    /// One archived-threads listing of `parent`, every page, without the
+    /// threads archived before `from` (they hold no message in range).
+    /// Public and private listings go by archive time, newest first (and
+    /// stop at the first thread archived before `from`); the joined
+    /// private listing goes by thread id.
+    async fn archived_threads(
+        &self,
+        route: Route,
+        parent: Snowflake,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<ListedChannel>, BackfillError> {
+        let (listing, by_id) = match route {
+            Route::PrivateArchivedThreads => ("threads/archived/private", false),
+            Route::JoinedPrivateArchivedThreads => ("users/@me/threads/archived/private", true),
+            _ => ("threads/archived/public", false),
+        };
         let mut out = Vec::new();
         let mut before: Option<String> = None;
         loop {
             let path = match &before {
-                None => format!("channels/{parent}/threads/archived/public?limit=100"),
-                Some(t) => format!(
-                    "channels/{parent}/threads/archived/public?limit=100&before={}",
-                    t.replace(':', "%3A").replace('+', "%2B")
-                ),
+                None => format!("channels/{parent}/{listing}?limit=100"),
+                Some(b) => format!("channels/{parent}/{listing}?limit=100&before={b}"),
             };
-            let body = self
-                .poster
-                .read_json(Route::ArchivedThreads, parent, &path)
-                .await?;
-            let threads = body["threads"].as_array().cloned().unwrap_or_default();
-            let mut oldest: Option<String> = None;
+            let page: ThreadListing = shape(self.poster.read_json(route, parent, &path).await?)?;
+            let mut next: Option<String> = None;
             let mut past_range = false;
-            for t in &threads {
-                let archived = t["thread_metadata"]["archive_timestamp"]
-                    .as_str()
-                    .map(str::to_owned);
-                let at = archived
-                    .as_deref()
-                    .and_then(|a| DateTime::parse_from_rfc3339(a).ok());
-                if at.is_some_and(|a| a < from) {
-                    past_range = true;
+            for t in page.threads {
+                let archived = t.archived_at();
+                next = Some(if by_id {
+                    t.id.to_string()
+                } else {
+                    match archived {
+                        Some(a) => a
+                            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                            .replace(':', "%3A"),
+                        None => continue,
+                    }
+                });
+                if archived.is_some_and(|a| a < from) {
+                    past_range |= !by_id;
                     continue;
                 }
-                let (Some(id), Some(kind)) = (
-                    t["id"].as_str().and_then(|s| s.parse().ok()),
-                    t["type"].as_i64(),
-                ) else {
-                    continue;
-                };
-                out.push(Discovered {
-                    channel_id: Snowflake(id),
-                    kind: kind as i16,
-                    parent_id: Some(parent),
-                });
-                oldest = archived.or(oldest);
+                out.push(t);
             }
-            let more = body["has_more"].as_bool().unwrap_or(false);
-            match oldest {
-                Some(t) if more && !past_range => before = Some(t),
+            match next {
+                Some(b) if page.has_more && !past_range => before = Some(b),
                 _ => return Ok(out),
             }
         }
@@ -482,26 +558,13 @@ impl BackfillWorker {
     }
 }
 
-/// The short note a report shows when its period (or the one it is
-/// compared with) reaches into imported history.
-pub async fn imported_note(
-    pool: &PgPool,
-    guild_id: Snowflake,
-    frame: &crate::report::frame::Frame,
-) -> Result<Option<String>, DbError> {
-    let Some((from, until)) = jobs::imported_range(pool, guild_id).await? else {
-        return Ok(None);
-    };
-    let start = frame
-        .previous
-        .map_or(frame.period.from, |p| p.from.min(frame.period.from));
-    Ok((start < until && frame.period.to > from).then(|| {
-        format!(
-            "Before <t:{}:f> the figures were imported from message history: reactions there are totals per message \
-             (counted as received; reactions given are not in them), and leaves, voice and deletions are not in history.",
-            until.timestamp()
-        )
-    }))
+fn is_thread(kind: i16) -> bool {
+    matches!(kind, 10..=12)
+}
+
+/// Discord's answer read as `T`.
+fn shape<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, BackfillError> {
+    serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))
 }
 
 /// Why a channel or the member list could not be read, for `/backfill status`.

@@ -75,6 +75,7 @@ pub mod discord;
 pub mod error;
 pub mod export;
 pub mod honest;
+pub mod imported;
 pub mod interactions;
 pub mod period;
 pub mod pulse;

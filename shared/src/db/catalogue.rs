@@ -183,6 +183,45 @@ pub async fn upsert_channels<'e>(
     Ok(())
 }
 
+/// Adds channels and threads the catalogue does not know yet (a backfill
+/// lists them through REST for a guild the ingester has not seen them
+/// in); a row the ingester wrote is left as it is, since the ingester
+/// keeps it current.
+pub async fn insert_unknown_channels<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[ChannelRow],
+) -> Result<u64, DbError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at,
+                               archived_at, everyone_allow, everyone_deny, updated_at)
+         select g, c, k, n, p, a, cr, null, aa, ea, ed, now()
+         from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::bool[],
+                     $7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bigint[])
+              as t(g, c, k, n, p, a, cr, aa, ea, ed)
+         on conflict (guild_id, channel_id) do nothing",
+    )
+    .bind(ids(rows.iter().map(|r| r.guild_id)))
+    .bind(ids(rows.iter().map(|r| r.channel_id)))
+    .bind(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.parent_id.map(Snowflake::to_db))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.archived).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.everyone_allow).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.everyone_deny).collect::<Vec<_>>())
+    .execute(executor)
+    .await?
+    .rows_affected())
+}
+
 pub async fn upsert_members<'e>(
     executor: impl PgExecutor<'e>,
     rows: &[MemberRow],

@@ -25,8 +25,16 @@ pub enum Route {
     ChannelHistory,
     /// `GET /channels/{channel}/threads/archived/public`
     ArchivedThreads,
+    /// `GET /channels/{channel}/threads/archived/private` (needs Manage Threads)
+    PrivateArchivedThreads,
+    /// `GET /channels/{channel}/users/@me/threads/archived/private`
+    JoinedPrivateArchivedThreads,
     /// `GET /guilds/{guild}/members` (keyed by the guild)
     GuildMembers,
+    /// `GET /guilds/{guild}/channels` (keyed by the guild)
+    GuildChannels,
+    /// `GET /guilds/{guild}/threads/active` (keyed by the guild)
+    ActiveThreads,
 }
 
 impl Route {
@@ -37,7 +45,13 @@ impl Route {
             Self::EditMessage => "PATCH /channels/{channel}/messages/{message}",
             Self::ChannelHistory => "GET /channels/{channel}/messages",
             Self::ArchivedThreads => "GET /channels/{channel}/threads/archived/public",
+            Self::PrivateArchivedThreads => "GET /channels/{channel}/threads/archived/private",
+            Self::JoinedPrivateArchivedThreads => {
+                "GET /channels/{channel}/users/@me/threads/archived/private"
+            }
             Self::GuildMembers => "GET /guilds/{guild}/members",
+            Self::GuildChannels => "GET /guilds/{guild}/channels",
+            Self::ActiveThreads => "GET /guilds/{guild}/threads/active",
         }
     }
 }

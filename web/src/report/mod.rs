@@ -165,12 +165,14 @@ pub async fn render(ctx: &Ctx, request: Request) -> Outcome<Message> {
             leaderboards::leaderboard(ctx, &frame, channel, metric, page).await?
         }
     };
-    let imported = crate::backfill::imported_note(&ctx.state.pool, ctx.guild_id, &frame).await?;
+    let imported = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, &frame)
+        .await?
+        .map(|until| crate::imported::note(&crate::imported::discord_time(until)));
     if let Some(embed) = message.embeds.first_mut() {
         if let Some(note) = imported {
             embed
                 .fields
-                .push(("📥 Imported history".into(), note, false));
+                .push((crate::imported::TITLE.into(), note, false));
         }
         if let Some(note) = &frame.retention_note {
             embed
