@@ -19,9 +19,9 @@ const LISTED: usize = 15;
 
 /// What history can and cannot tell, said wherever imported figures show.
 pub const NOTE: &str = "Imported history holds messages (per author, channel, hour and content \
-type), threads' messages, reactions as totals per message (counted as received; who reacted is \
-not in history, so reactions given are not imported) and joins of current members. Leaves, \
-voice and deleted messages are not in history.";
+type), threads' messages, reactions as totals per message (bots' reactions included, counted as \
+received; who reacted is not in history, so reactions given are not imported) and joins of current \
+members as hourly totals. Leaves, voice and deleted messages are not in history.";
 
 /// `/backfill start [days]`.
 pub(super) async fn start(ctx: &Ctx, options: &Options) -> Outcome<Reply> {

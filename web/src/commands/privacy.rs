@@ -139,6 +139,7 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
     .map_err(Failure::User)?;
     let (table, meta) = report_table(ctx, request, what).await?;
     let period = meta["period"].as_str().unwrap_or_default().to_owned();
+    let imported = meta["imported_history"].as_str().map(str::to_owned);
     let name = format!(
         "serverpulse-{}-{}-{}",
         ctx.guild_id,
@@ -181,6 +182,9 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
         text.push_str(
             " The file was larger than Discord's upload limit, so it is gzip-compressed.",
         );
+    }
+    if let Some(note) = imported {
+        text.push_str(&format!("\n{}: {note}", crate::imported::TITLE));
     }
     Ok(Reply::Message(Message {
         content: Some(text),

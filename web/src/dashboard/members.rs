@@ -2,7 +2,7 @@
 //! and leaves per day, and retention cohorts by join week (each week's
 //! cohort from the query of `/serverstats members retention`).
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use shared::db::analytics::{self, GuildTotals};
 
 use super::html::{Block, Cell, Figure, Page, Table, col};
@@ -12,7 +12,7 @@ use crate::context::Ctx;
 use crate::error::Outcome;
 use crate::period;
 use crate::reply::int;
-use crate::report::frame::{Frame, series_of};
+use crate::report::frame::{Frame, local_time, series_of};
 use crate::report::overview::previous_totals;
 
 /// Join weeks the cohort table shows at most (the latest ones).
@@ -85,7 +85,17 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             .rows
             .push(vec![Cell::Text(day.to_string()), known(j), known(l), net]);
     }
-    let cohorts = cohorts(ctx, frame).await?;
+    let imported = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, frame).await?;
+    let cohorts = cohorts(ctx, frame, imported).await?;
+    let mut cohort_note = "Cohorts: members who joined in each week (Monday to Sunday, local time) of the period, \
+         how many posted within 7 days of joining, and how many were still members 7 and 30 days \
+         after joining (of those who joined long enough ago)."
+        .to_owned();
+    if let Some(until) = imported {
+        let until = format!("{} ({})", local_time(until, frame.tz), frame.tz.name());
+        cohort_note.push(' ');
+        cohort_note.push_str(&crate::imported::cohort_note(&until));
+    }
     Ok(Page {
         family: Family::Members,
         title: "Members".into(),
@@ -93,19 +103,20 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             Block::Figures(figures),
             Block::Chart(chart),
             Block::Table(growth),
-            Block::Note(
-                "Cohorts: members who joined in each week (Monday to Sunday, local time) of the period, \
-                 how many posted within 7 days of joining, and how many were still members 7 and 30 days \
-                 after joining (of those who joined long enough ago)."
-                    .into(),
-            ),
+            Block::Note(cohort_note),
             Block::Table(cohorts),
         ],
     })
 }
 
 /// One row per local join week that overlaps the period, newest first.
-async fn cohorts(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
+/// Weeks wholly before `imported_until` (imported history, whose joins
+/// make no cohort) are left out; a week it cuts starts there.
+async fn cohorts(
+    ctx: &Ctx,
+    frame: &Frame,
+    imported_until: Option<DateTime<Utc>>,
+) -> Outcome<Table> {
     let pool = &ctx.state.pool;
     let mut table = Table::new(
         "cohorts",
@@ -136,8 +147,13 @@ async fn cohorts(ctx: &Ctx, frame: &Frame) -> Outcome<Table> {
         monday += Duration::days(7);
     }
     for week in weeks.into_iter().rev().take(MAX_COHORT_WEEKS) {
-        let from = period::local_midnight(week, frame.tz).max(frame.period.from);
+        let from = period::local_midnight(week, frame.tz)
+            .max(frame.period.from)
+            .max(imported_until.unwrap_or(frame.period.from));
         let to = period::local_midnight(week + Duration::days(7), frame.tz).min(frame.period.to);
+        if to <= from {
+            continue;
+        }
         let c = analytics::join_cohort(pool, ctx.guild_id, from, to, ctx.now, frame.bots).await?;
         let ratio = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
         table.rows.push(vec![

@@ -48,7 +48,7 @@ use crate::AppState;
 use crate::context::{Ctx, timezone_of};
 use crate::error::{Failure, Outcome};
 use crate::honest::Comparison;
-use crate::report::frame::Frame;
+use crate::report::frame::{Frame, local_time};
 use crate::view::{Request as ReportRequest, View};
 use html::{Figure, Links, Page};
 use period::PeriodQuery;
@@ -455,6 +455,16 @@ async fn build(ctx: &Ctx, family: Family, query: &PeriodQuery) -> Outcome<(Page,
         table.sort(column, query.descending());
     }
     let mut label = frame.label.clone();
+    if let Some(until) =
+        crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, &frame).await?
+    {
+        let until = format!("{} ({})", local_time(until, frame.tz), frame.tz.name());
+        page.blocks.push(html::Block::Note(format!(
+            "{}: {}",
+            crate::imported::TITLE,
+            crate::imported::note(&until)
+        )));
+    }
     if let Some(note) = &frame.retention_note {
         page.blocks.push(html::Block::Note(note.clone()));
     }

@@ -44,6 +44,9 @@ pub struct DigestFigures {
     pub top_emoji: Vec<EmojiUse>,
     /// The period's hours with data (UTC), for the peak hour and the chart.
     pub hours: Vec<HourTotals>,
+    /// When imported history ends, if the period (or the one compared
+    /// with) reaches into it: the digest then says what history cannot tell.
+    pub imported_until: Option<DateTime<Utc>>,
 }
 
 impl DigestFigures {
@@ -122,6 +125,8 @@ pub async fn gather(
     top_channels.truncate(TOP as usize);
     let top_emoji = digests::top_emoji(&mut *conn, guild, from, to, TOP, bots).await?;
     let hours = analytics::guild_hours(&mut *conn, guild, from, to, bots).await?;
+    let imported_until =
+        crate::imported::until_within(&mut *conn, guild, previous.from.min(from), to).await?;
     Ok(DigestFigures {
         period,
         previous,
@@ -136,6 +141,7 @@ pub async fn gather(
         top_channels,
         top_emoji,
         hours,
+        imported_until,
     })
 }
 
@@ -238,6 +244,13 @@ pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
             .collect::<Vec<_>>()
             .join(" · ");
         embed = embed.field("Most used emoji", or_none(emoji), false);
+    }
+    if let Some(until) = figures.imported_until {
+        embed = embed.field(
+            crate::imported::TITLE,
+            crate::imported::note(&crate::imported::discord_time(until)),
+            false,
+        );
     }
     let mut footer = match figures.comparison.why_plain() {
         None => format!(

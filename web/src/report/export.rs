@@ -37,6 +37,12 @@ pub async fn export_report(
     meta.insert("to".into(), json!(frame.period.to.to_rfc3339()));
     meta.insert("timezone".into(), json!(frame.tz.name()));
     meta.insert("comparison".into(), json!(comparison_text(&frame)));
+    // What history cannot tell, when the period reaches into imported days.
+    let imported = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, &frame).await?;
+    meta.insert(
+        "imported_history".into(),
+        json!(imported.map(|until| crate::imported::note(&until.to_rfc3339()))),
+    );
     Ok((table, meta))
 }
 

@@ -1,5 +1,6 @@
 //! `/serverstats members`: growth, active members, retention, top members.
 
+use chrono::{DateTime, Utc};
 use shared::db::analytics::{self, GuildTotals, LeaderboardMetric};
 
 use super::frame::{Frame, as_series, series_of, text_only, with_chart};
@@ -97,8 +98,15 @@ pub(super) async fn members(
         }
         MembersCategory::Retention => {
             let now = ctx.now;
+            // Imported joins are hourly totals of the members still present:
+            // no cohort is made of them, cohorts start where tracking did.
+            let imported = crate::imported::frame_until(pool, g, frame).await?;
+            let start = |from: DateTime<Utc>| imported.map_or(from, |until| from.max(until));
             let (cohort, prev_cohort) = frame
-                .now_and_before(|q| analytics::join_cohort(pool, g, q.from, q.to, now, frame.bots))
+                .now_and_before(|q| {
+                    let from = start(q.from);
+                    analytics::join_cohort(pool, g, from, q.to.max(from), now, frame.bots)
+                })
                 .await?;
             embed = embed
                 .field(
@@ -136,6 +144,13 @@ pub(super) async fn members(
                     ),
                     false,
                 );
+            if let Some(until) = imported {
+                embed = embed.field(
+                    "Cohorts",
+                    crate::imported::cohort_note(&crate::imported::discord_time(until)),
+                    false,
+                );
+            }
             Ok(text_only(embed))
         }
         MembersCategory::Top => {
