@@ -296,10 +296,17 @@ impl BackfillWorker {
     /// The guild's channels and active threads as Discord lists them now.
     /// A guild Discord will not list (the bot left it) leaves the
     /// catalogue's channels alone to try.
-    async fn listed_channels(&self, guild_id: Snowflake) -> Result<Vec<ListedChannel>, BackfillError> {
+    async fn listed_channels(
+        &self,
+        guild_id: Snowflake,
+    ) -> Result<Vec<ListedChannel>, BackfillError> {
         let channels = match self
             .poster
-            .read_json(Route::GuildChannels, guild_id, &format!("guilds/{guild_id}/channels"))
+            .read_json(
+                Route::GuildChannels,
+                guild_id,
+                &format!("guilds/{guild_id}/channels"),
+            )
             .await
         {
             Ok(body) => body,

@@ -1,11 +1,15 @@
 //! History on day one: a 30-day scenario whose first 20 days are history
 //! (before the bot "joined", `tracking_since`) and whose last 10 are lived
 //! through by the real ingester. `/backfill start` imports the history
-//! through the simulator's REST API with Discord's limits on; the stored
-//! rollups then equal the ground truth of the whole period for every
-//! figure history can tell, also after a worker killed midway and
-//! restarted; a channel without Read Message History is reported and
-//! skipped; commands answer while the import runs.
+//! through the simulator's REST API with Discord's limits on, read at the
+//! scenario's end as Discord would serve it then: messages posted live
+//! after tracking began are in it too (and counted once), a channel
+//! deleted since answers 404. The stored rollups then equal the ground
+//! truth of the whole period for every figure history can tell, also after
+//! a worker killed midway and restarted; a channel without Read Message
+//! History is reported and skipped; commands answer while the import runs.
+//! A guild the ingester never saw (an empty catalogue) finds its channels
+//! and threads, private archived ones included, through REST.
 
 mod common;
 
@@ -46,11 +50,15 @@ struct Setup {
     cut_ms: i64,
     /// The channel the bot may not read.
     denied: u64,
+    /// A channel with history before the cut, deleted after it (before the
+    /// import reads it).
+    deleted: u64,
 }
 
-/// The app, the simulator serving the scenario (history as it stood at the
-/// cut), tracking since the cut, the live part ingested by the real
-/// ingester, and one channel without Read Message History.
+/// The app, the simulator serving the scenario (history as it stands at
+/// the end, when the import runs), tracking since the cut, the live part
+/// ingested by the real ingester, and one channel without Read Message
+/// History.
 async fn setup() -> Setup {
     let (scenario, truth) = generate_from(18, SIZE, START_MS);
     let guild = truth.guild_ids[0];
@@ -61,7 +69,6 @@ async fn setup() -> Setup {
     app.db
         .set_tracking_since(Snowflake(guild), at(cut_ms))
         .await;
-    app.sim.rest.set_history_at(cut_ms);
     // The text or voice channel without threads with the most history.
     let parents: BTreeSet<u64> = truth.threads.iter().map(|t| t.parent_id).collect();
     let mut before: BTreeMap<u64, usize> = BTreeMap::new();
@@ -91,6 +98,15 @@ async fn setup() -> Setup {
         "the denied channel has history"
     );
     app.sim.rest.deny_history(denied);
+    let deleted = truth
+        .channels
+        .iter()
+        .find(|c| {
+            c.deleted_ms.is_some_and(|d| d > cut_ms)
+                && before.get(&c.channel_id).copied().unwrap_or(0) > 0
+        })
+        .expect("a channel with history deleted after the cut")
+        .channel_id;
     common::ingest_everything(&app, Duration::from_secs(120)).await;
     Setup {
         app,
@@ -98,6 +114,7 @@ async fn setup() -> Setup {
         guild,
         cut_ms,
         denied,
+        deleted,
     }
 }
 
@@ -162,7 +179,7 @@ fn member_messages_imported_or_live(s: &Setup) -> i64 {
     let history = t
         .history_messages(
             &Scope::new(s.guild, t.start_ms, s.cut_ms).including_bots(),
-            s.cut_ms,
+            t.end_ms,
         )
         .into_iter()
         .filter(|m| m.channel_id != s.denied)
@@ -185,10 +202,12 @@ async fn assert_equals_truth(s: &Setup) {
         .expect("load the rollups");
     let everyone = Scope::new(s.guild, t.start_ms, t.end_ms).including_bots();
     let readable = |m: &&sim_scenario::truth::MessageFact| m.channel_id != s.denied;
+    // History as the import read it, at the end: what was deleted since
+    // the cut (messages, a whole channel) is not in it.
     let history: Vec<_> = t
         .history_messages(
             &Scope::new(s.guild, t.start_ms, s.cut_ms).including_bots(),
-            s.cut_ms,
+            t.end_ms,
         )
         .into_iter()
         .filter(readable)
@@ -267,7 +286,7 @@ async fn assert_equals_truth(s: &Setup) {
     let authors: BTreeMap<u64, &sim_scenario::truth::MessageFact> =
         history.iter().map(|m| (m.message_id, *m)).collect();
     let mut reactions: BTreeMap<(Hour, u64, u64, String), i32> = BTreeMap::new();
-    for ((message, emoji), count) in t.history_reactions(&everyone, s.cut_ms) {
+    for ((message, emoji), count) in t.history_reactions(&everyone, t.end_ms) {
         if let Some(m) = authors.get(&message) {
             *reactions
                 .entry((hour(m.at_ms), m.channel_id, m.author_id, emoji))
@@ -305,10 +324,11 @@ async fn assert_equals_truth(s: &Setup) {
         assert_eq!(row.reactions_added, *n, "reactions added in {h:?}");
     }
 
-    // Joins of the members present at the cut, from their joined_at.
+    // Joins before the cut of the members present when the import read
+    // the member list, from their joined_at.
     let mut joins: BTreeMap<Hour, (i32, i32)> = BTreeMap::new();
-    for m in t.members_at(s.guild, s.cut_ms) {
-        if m.joined_ms >= t.start_ms {
+    for m in t.members_at(s.guild, t.end_ms) {
+        if m.joined_ms >= t.start_ms && m.joined_ms < s.cut_ms {
             let j = joins.entry(hour(m.joined_ms)).or_default();
             j.0 += 1;
             j.1 += i32::from(m.is_bot);
@@ -385,11 +405,19 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
 
     // Reported and skipped: the channel without Read Message History was
     // asked once (its archived threads or its messages, whichever came
-    // first), and status says why.
+    // first), and status says why; so was the channel deleted since the
+    // cut (Discord answers 404 Unknown Channel).
     let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
     let refused = field(&status, "Could not be read (skipped)");
     assert!(
-        refused.contains(&format!("<#{}>", s.denied)) && refused.contains("Missing Access"),
+        refused.contains(&format!("<#{}>: Missing Access", s.denied)),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(&format!(
+            "<#{}>: Unknown Channel: it no longer exists",
+            s.deleted
+        )),
         "{refused}"
     );
     let asked = s
@@ -481,4 +509,254 @@ async fn a_worker_killed_midway_resumes_from_its_cursors() {
     // A new worker claims the job once the dead one's lease ran out.
     run_to_the_end(&s, &worker(&s, lease)).await;
     assert_equals_truth(&s).await;
+}
+
+/// A guild the ingester never saw: its catalogue is empty, tracking began
+/// a day before the scenario's end, and the import finds every channel and thread
+/// through REST (`/guilds/{id}/channels`, `/threads/active`, the archived
+/// listings). In `general` the bot lacks Manage Threads: the private
+/// archived listing answers 403 50013, so only the private thread it
+/// joined (listed by `/users/@me/threads/archived/private`) is read; in
+/// the other text channels every private archived thread is. The
+/// imported messages equal the truth's history of what could be read,
+/// the catalogue holds the channels with the privacy live ingestion gives
+/// them, and every report, digest and export of imported days says what
+/// history cannot tell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
+    let size = ScenarioSize {
+        guilds: 1,
+        members_per_guild: 20,
+        days: 10,
+        messages_per_member_day: 3.0,
+    };
+    // Seed 12: two archived private threads with messages in `general`,
+    // one in another text channel.
+    let (scenario, truth) = generate_from(12, size, START_MS);
+    let guild = truth.guild_ids[0];
+    let end = truth.end_ms;
+    let until = end - DAY_MS;
+    let app = common::start_app_serving(at(end), scenario).await;
+    common::enable_tracking(&app, guild, "UTC").await;
+    app.db.set_tracking_since(Snowflake(guild), at(until)).await;
+    let g = Snowflake(guild);
+    assert!(
+        shared::db::catalogue::channels_of(&app.db.pool, &[g])
+            .await
+            .unwrap()
+            .is_empty(),
+        "the ingester never ran"
+    );
+    let general = truth
+        .channels
+        .iter()
+        .find(|c| c.guild_id == guild && c.name == "general")
+        .expect("general")
+        .channel_id;
+    let has_messages = |id: u64| truth.messages.iter().any(|m| m.channel_id == id);
+    let private: Vec<&sim_scenario::truth::ThreadFact> = truth
+        .threads
+        .iter()
+        .filter(|t| t.kind == 12 && t.archived_ms.is_some() && has_messages(t.thread_id))
+        .collect();
+    let in_general: Vec<u64> = private
+        .iter()
+        .filter(|t| t.parent_id == general)
+        .map(|t| t.thread_id)
+        .collect();
+    assert_eq!(
+        in_general.len(),
+        2,
+        "two private archived threads in general"
+    );
+    assert!(
+        private.iter().any(|t| t.parent_id != general),
+        "a private archived thread elsewhere"
+    );
+    let (joined, hidden) = (in_general[0], in_general[1]);
+    app.sim.rest.deny_manage_threads(general);
+    app.sim.rest.join_thread(joined);
+
+    let days = CommandOption::new("days", OptionValue::Integer(i64::from(size.days)));
+    let answer = final_message(&app, &backfill("start", vec![days]), &admin(guild)).await;
+    assert!(
+        content(&answer).starts_with("Importing history from"),
+        "{}",
+        content(&answer)
+    );
+    let poster = Poster::new(&app.sim.rest.api_url(), Secret::new(common::TOKEN));
+    let mut worker = BackfillWorker::new(app.db.pool.clone(), poster);
+    worker.interval = Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = shared::db::backfill::job(&app.db.pool, g)
+            .await
+            .unwrap()
+            .expect("a job");
+        if job.state == "done" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import did not finish"
+        );
+        if let Err(error) = worker.round(&CancellationToken::new()).await {
+            eprintln!("round failed (retried): {error}");
+        }
+    }
+
+    // Messages per hour, channel and author: the truth's history, less the
+    // private thread the bot can neither list nor read.
+    let history: Vec<_> = truth
+        .history_messages(
+            &Scope::new(guild, truth.start_ms, until).including_bots(),
+            end,
+        )
+        .into_iter()
+        .filter(|m| m.channel_id != hidden)
+        .collect();
+    let mut expected: BTreeMap<(Hour, u64, u64), i32> = BTreeMap::new();
+    for m in &history {
+        *expected
+            .entry((hour(m.at_ms), m.channel_id, m.author_id))
+            .or_default() += 1;
+    }
+    let stored = shared::db::rollups::load_guild(&mut app.db.pool.acquire().await.unwrap(), g)
+        .await
+        .expect("load the rollups");
+    let got: BTreeMap<(Hour, u64, u64), i32> = stored
+        .messages
+        .iter()
+        .map(|(k, v)| ((k.hour, k.channel_id.0, k.author_id.0), v.messages))
+        .collect();
+    assert_eq!(got, expected, "messages per hour, channel and author");
+    let channels_with = |id: u64| got.keys().any(|k| k.1 == id);
+    assert!(
+        channels_with(joined),
+        "the joined private thread is imported"
+    );
+    for t in private.iter().filter(|t| t.parent_id != general) {
+        assert!(channels_with(t.thread_id), "private thread {}", t.thread_id);
+    }
+    // The private listing was refused once in general, then the joined
+    // listing asked instead; the hidden thread was never asked.
+    let requests = app.sim.rest.requests();
+    let asked = |path: &str| requests.iter().filter(|r| r.path.ends_with(path)).count();
+    assert_eq!(
+        asked(&format!("/channels/{general}/threads/archived/private")),
+        1
+    );
+    assert_eq!(
+        asked(&format!(
+            "/channels/{general}/users/@me/threads/archived/private"
+        )),
+        1
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path.contains(&hidden.to_string()))
+    );
+
+    // The catalogue now holds what REST listed, private as live ingestion
+    // decides it: the truth's private channels and threads, less the
+    // hidden thread.
+    let private_now: BTreeSet<u64> = shared::db::catalogue::private_channels(&app.db.pool, g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    let private_truth: BTreeSet<u64> = truth
+        .private_channels(guild)
+        .into_iter()
+        .filter(|c| c.deleted_ms.is_none() && c.channel_id != hidden)
+        .map(|c| c.channel_id)
+        .collect();
+    assert!(private_truth.len() > 2, "{private_truth:?}");
+    assert_eq!(private_now, private_truth, "private channels and threads");
+
+    // What history cannot tell is said wherever imported days show.
+    let overview = command(
+        "serverstats",
+        vec![sub("overview", vec![common::string("timeframe", "7d")])],
+    );
+    let answer = final_message(&app, &overview, &admin(guild)).await;
+    let note = field(&answer, "📥 Imported history");
+    assert!(note.contains("bots' reactions included"), "{note}");
+    assert!(note.contains("join cohorts start at"), "{note}");
+    let retention = command(
+        "serverstats",
+        vec![sub(
+            "members",
+            vec![
+                common::string("category", "retention"),
+                common::string("timeframe", "7d"),
+            ],
+        )],
+    );
+    let answer = final_message(&app, &retention, &admin(guild)).await;
+    assert!(
+        field(&answer, "Cohorts").starts_with(&format!("Cohorts start at <t:{}:f>", until / 1000)),
+        "{}",
+        field(&answer, "Cohorts")
+    );
+    let export = command(
+        "export-report",
+        vec![
+            common::string("format", "json"),
+            common::string("timeframe", "7d"),
+        ],
+    );
+    let answer = final_message(&app, &export, &admin(guild)).await;
+    assert!(
+        content(&answer).contains("📥 Imported history: Before"),
+        "{}",
+        content(&answer)
+    );
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let period = serverpulse_web::digest::schedule::DigestPeriod {
+        frequency: shared::db::digest_settings::DigestFrequency::Weekly,
+        from: at(end - 7 * DAY_MS),
+        to: at(end),
+        scheduled_at: at(end),
+    };
+    let previous = serverpulse_web::digest::schedule::DigestPeriod {
+        from: at(end - 14 * DAY_MS),
+        to: at(end - 7 * DAY_MS),
+        ..period
+    };
+    let figures = serverpulse_web::digest::render::gather(
+        &mut conn,
+        g,
+        period,
+        previous,
+        chrono_tz::UTC,
+        false,
+        shared::db::analytics::Bots::LeftOut,
+    )
+    .await
+    .unwrap();
+    assert_eq!(figures.imported_until, Some(at(until)));
+    let message = serverpulse_web::digest::render::message(&figures, None);
+    assert!(
+        message.embeds[0]
+            .fields
+            .iter()
+            .any(|(name, value, _)| name == "📥 Imported history"
+                && value.contains("bots' reactions included")),
+        "the digest says it"
+    );
+    let link = common::dashboard::link_for(&app, &admin(guild)).await;
+    let client = common::dashboard::client();
+    let cookie = common::dashboard::open_session(&client, &link).await;
+    let (_, html) = common::dashboard::get(
+        &client,
+        &app,
+        &format!("/g/{guild}/members?period=7d"),
+        &cookie,
+    )
+    .await;
+    assert!(html.contains("📥 Imported history: Before"), "{html}");
+    assert!(html.contains("Cohorts start at"), "the dashboard's cohorts");
 }

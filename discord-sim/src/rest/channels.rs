@@ -282,7 +282,8 @@ fn sees_thread(state: &RestState, history: &History, channel: u64) -> bool {
     match history.thread_of(channel) {
         Some((parent, 12)) => {
             let inner = state.lock();
-            !inner.manage_threads_denied.contains(&parent) || inner.joined_threads.contains(&channel)
+            !inner.manage_threads_denied.contains(&parent)
+                || inner.joined_threads.contains(&channel)
         }
         _ => true,
     }
@@ -330,7 +331,10 @@ pub(super) fn joined_archived_threads(state: &RestState, raw: &str, query: &Quer
     };
     let (denied, joined) = {
         let inner = state.lock();
-        (inner.history_denied.contains(&id), inner.joined_threads.clone())
+        (
+            inner.history_denied.contains(&id),
+            inner.joined_threads.clone(),
+        )
     };
     if denied {
         return Answer::error(StatusCode::FORBIDDEN, 50001, "Missing Access");

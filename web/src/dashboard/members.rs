@@ -87,10 +87,11 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
     }
     let imported = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, frame).await?;
     let cohorts = cohorts(ctx, frame, imported).await?;
-    let mut cohort_note = "Cohorts: members who joined in each week (Monday to Sunday, local time) of the period, \
+    let mut cohort_note =
+        "Cohorts: members who joined in each week (Monday to Sunday, local time) of the period, \
          how many posted within 7 days of joining, and how many were still members 7 and 30 days \
          after joining (of those who joined long enough ago)."
-        .to_owned();
+            .to_owned();
     if let Some(until) = imported {
         let until = format!("{} ({})", local_time(until, frame.tz), frame.tz.name());
         cohort_note.push(' ');

@@ -455,8 +455,7 @@ async fn build(ctx: &Ctx, family: Family, query: &PeriodQuery) -> Outcome<(Page,
         table.sort(column, query.descending());
     }
     let mut label = frame.label.clone();
-    if let Some(until) =
-        crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, &frame).await?
+    if let Some(until) = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, &frame).await?
     {
         let until = format!("{} ({})", local_time(until, frame.tz), frame.tz.name());
         page.blocks.push(html::Block::Note(format!(
