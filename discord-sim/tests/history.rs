@@ -182,3 +182,140 @@ async fn history_pages_equal_the_truth_at_the_instant() {
     assert!(limited > 0, "80 requests at once meet the global limit");
     sim.shutdown().await;
 }
+
+/// The listings a backfill finds channels and threads with, against the
+/// truth at the scenario's end: the guild's channels with their
+/// overwrites, its active threads, and private archived threads, which
+/// need Manage Threads (403 50013 without) unless the bot joined them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_and_private_threads_are_listed_as_discord_lists_them() {
+    let size = ScenarioSize {
+        guilds: 1,
+        members_per_guild: 20,
+        days: 10,
+        messages_per_member_day: 3.0,
+    };
+    // Seed 12: two archived private threads in `general`.
+    let (scenario, truth) = sim_scenario::generate_from(12, size, 1_790_812_800_000);
+    let guild = truth.guild_ids[0];
+    let mut config = SimConfig::new(TOKEN);
+    config.rest.history_bucket = None;
+    let sim = discord_sim::start(config, scenario).await.expect("start");
+    let id_of = |v: &Value| v["id"].as_str().unwrap().parse::<u64>().unwrap();
+
+    // Channels (threads are not in it) that exist at the end.
+    let (status, channels) = get(&sim, &format!("guilds/{guild}/channels")).await;
+    assert_eq!(status, 200);
+    let listed: std::collections::BTreeSet<u64> =
+        channels.as_array().unwrap().iter().map(id_of).collect();
+    let expected: std::collections::BTreeSet<u64> = truth
+        .channels_of(guild)
+        .into_iter()
+        .filter(|c| !matches!(c.kind, 10..=12) && c.deleted_ms.is_none())
+        .map(|c| c.channel_id)
+        .collect();
+    assert_eq!(listed, expected);
+    for c in truth.private_channels(guild).iter().filter(|c| c.kind < 10) {
+        let channel = channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| id_of(v) == c.channel_id)
+            .expect("listed");
+        let everyone = channel["permission_overwrites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == Value::String(guild.to_string()))
+            .expect("an @everyone overwrite");
+        assert_eq!(everyone["deny"], "1024", "{channel}");
+    }
+
+    // Active threads: those not archived at the end.
+    let (_, active) = get(&sim, &format!("guilds/{guild}/threads/active")).await;
+    let active: std::collections::BTreeSet<u64> = active["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    let open: std::collections::BTreeSet<u64> = truth
+        .threads
+        .iter()
+        .filter(|t| t.guild_id == guild && t.archived_ms.is_none())
+        .map(|t| t.thread_id)
+        .collect();
+    assert_eq!(active, open);
+
+    // Private archived threads of general.
+    let general = truth
+        .channels_of(guild)
+        .into_iter()
+        .find(|c| c.name == "general")
+        .unwrap()
+        .channel_id;
+    let mut private: Vec<u64> = truth
+        .threads
+        .iter()
+        .filter(|t| t.parent_id == general && t.kind == 12 && t.archived_ms.is_some())
+        .map(|t| t.thread_id)
+        .collect();
+    private.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(private.len(), 2);
+    let (status, all) = get(
+        &sim,
+        &format!("channels/{general}/threads/archived/private?limit=2"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut got: Vec<u64> = all["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    got.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(got, private);
+
+    sim.rest.deny_manage_threads(general);
+    let (status, refused) = get(
+        &sim,
+        &format!("channels/{general}/threads/archived/private"),
+    )
+    .await;
+    assert_eq!((status, refused["code"].as_i64()), (403, Some(50013)));
+    let joined_path = format!("channels/{general}/users/@me/threads/archived/private");
+    let (_, none) = get(&sim, &joined_path).await;
+    assert_eq!(none["threads"], serde_json::json!([]));
+    let (status, hidden) = get(&sim, &format!("channels/{}/messages", private[0])).await;
+    assert_eq!((status, hidden["code"].as_i64()), (403, Some(50001)));
+    for t in &private {
+        sim.rest.join_thread(*t);
+    }
+    // By thread id, newest first, `before` a thread id.
+    let (_, first) = get(&sim, &format!("{joined_path}?limit=2")).await;
+    let first_ids: Vec<u64> = first["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(
+        (first_ids, first["has_more"].as_bool()),
+        (private.clone(), Some(false))
+    );
+    let (_, rest) = get(
+        &sim,
+        &format!("{joined_path}?limit=2&before={}", private[0]),
+    )
+    .await;
+    let rest_ids: Vec<u64> = rest["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(rest_ids, vec![private[1]]);
+    let (status, _) = get(&sim, &format!("channels/{}/messages", private[0])).await;
+    assert_eq!(status, 200, "a joined private thread is readable");
+}
