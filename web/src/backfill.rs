@@ -4,7 +4,8 @@
 //! exactness, [`shared::backfill`] for what a message counts as.
 //!
 //! A round claims one running job (`FOR UPDATE SKIP LOCKED` and a lease, so
-//! replicas share the work), lists its channels and archived threads once,
+//! replicas share the work), lists its channels and threads once (Discord's
+//! listings and the catalogue's),
 //! imports joins from the member list, then reads each channel's history
 //! page by page (100 messages, `before` its cursor), up to
 //! [`BackfillWorker::lanes`] channels at once. Every read goes through the

@@ -1,9 +1,10 @@
-//! Reads from Discord for backfills (history, archived threads, the member
-//! list) through the poster's client and rate limiter: the same per-route
-//! buckets learned from `X-RateLimit-*` headers, the same 429 handling, and
-//! one global budget shared with the posts, of which background reads take
-//! at most [`super::bucket::BACKGROUND_PER_SECOND`] requests a second, so
-//! digests and alerts keep priority.
+//! Reads from Discord for backfills (history, the guild's channels, active
+//! and archived threads, the member list) through the poster's client and
+//! rate limiter: the same per-route buckets learned from `X-RateLimit-*`
+//! headers, the same 429 handling, and one global budget shared with the
+//! posts, of which background reads take at most
+//! [`super::bucket::BACKGROUND_PER_SECOND`] requests a second, so digests
+//! and alerts keep priority.
 //!
 //! A 403 or 404 is returned as [`ReadError::Refused`] at once, never
 //! retried: the caller records the channel as unreadable and moves on, so
