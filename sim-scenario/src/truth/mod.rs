@@ -54,7 +54,7 @@ pub use activity::{ActivityRatio, LeaderboardMetric, Ranked};
 pub use alerts::{AlertKind, AlertParams, ExpectedIncident, IncidentDetail, KindParams, WEEK_MS};
 pub use deletions::DeletionSummary;
 pub use facts::*;
-pub use figures::{Concentration, Participation};
+pub use figures::{Concentration, FirstReplies, FirstReply, Participation};
 pub use membership::{Activation, Growth, Retention};
 pub use messages::ContentCounts;
 pub use reactions::{EmojiCounts, ReactionCell};
