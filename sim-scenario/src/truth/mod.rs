@@ -35,6 +35,7 @@
 mod activity;
 mod alerts;
 mod calendar;
+pub use calendar::{bucket_end, bucket_start};
 mod deletions;
 mod facts;
 mod figures;
