@@ -314,10 +314,7 @@ fn an_activity_drop_in_local_hours_that_start_at_half_past() {
     let (_, t) = s.finish();
     assert!(alerts(&t).is_empty(), "per UTC hour the usual is 15");
     let kolkata = chrono_tz::Asia::Kolkata;
-    assert_eq!(
-        t.member_messages_per_bucket(1, kolkata).get(&w3),
-        Some(&12)
-    );
+    assert_eq!(t.member_messages_per_bucket(1, kolkata).get(&w3), Some(&12));
     assert_eq!(
         t.expected_alerts_in(&AlertParams::default(), kolkata),
         vec![ExpectedIncident {
