@@ -157,28 +157,6 @@ fn peak_label(hour: DateTime<Utc>, tz: Tz) -> String {
     )
 }
 
-#[cfg(test)]
-mod peak_tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn the_peak_hour_label_ends_where_its_bucket_ends() {
-        let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 4, d, h, m, 0).unwrap();
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(peak_label(utc(4, 14, 0), berlin), "Sat 16:00–17:00");
-        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
-        assert_eq!(peak_label(utc(4, 14, 30), kolkata), "Sat 20:00–21:00");
-        // Lord Howe leaves DST at 02:00 (+11) on 5 April 2026, back to
-        // 01:30 (+10:30): the half hour 01:30–02:00 is a bucket of its own
-        // and its peak label says 30 minutes, not "01:30–02:30".
-        let lord_howe: Tz = "Australia/Lord_Howe".parse().unwrap();
-        assert_eq!(peak_label(utc(4, 15, 0), lord_howe), "Sun 01:30–02:00");
-        assert_eq!(peak_label(utc(4, 15, 30), lord_howe), "Sun 02:00–03:00");
-    }
-}
-
 /// `Daily digest · Sun 25 Oct 2026`, `Weekly digest · 19 Oct – 25 Oct 2026`,
 /// `Hourly digest · Mon 26 Oct 14:00–15:00`.
 pub fn title(period: &DigestPeriod, tz: Tz) -> String {
@@ -408,4 +386,26 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
             bytes,
         }),
     )
+}
+
+#[cfg(test)]
+mod peak_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_peak_hour_label_ends_where_its_bucket_ends() {
+        let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 4, d, h, m, 0).unwrap();
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 14, 0), berlin), "Sat 16:00–17:00");
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 14, 30), kolkata), "Sat 20:00–21:00");
+        // Lord Howe leaves DST at 02:00 (+11) on 5 April 2026, back to
+        // 01:30 (+10:30): the half hour 01:30–02:00 is a bucket of its own
+        // and its peak label says 30 minutes, not "01:30–02:30".
+        let lord_howe: Tz = "Australia/Lord_Howe".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 15, 0), lord_howe), "Sun 01:30–02:00");
+        assert_eq!(peak_label(utc(4, 15, 30), lord_howe), "Sun 02:00–03:00");
+    }
 }
