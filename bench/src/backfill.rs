@@ -68,6 +68,9 @@ pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
                 deleted_at: c.deleted_ms.map(at).transpose()?,
                 everyone_allow: 0,
                 everyone_deny: 0,
+                owner_id: None,
+                first_reply_at: None,
+                first_bot_reply_at: None,
             })
         })
         .collect::<anyhow::Result<_>>()?;

@@ -380,6 +380,9 @@ pub struct ChannelPayload {
     pub thread_metadata: Option<ThreadMetadata>,
     #[serde(default)]
     pub newly_created: Option<bool>,
+    /// Who opened the thread (threads only).
+    #[serde(default)]
+    pub owner_id: Option<Snowflake>,
     /// Channels carry them, threads do not; `None` when absent.
     #[serde(default)]
     pub permission_overwrites: Option<Vec<PermissionOverwrite>>,

@@ -59,7 +59,17 @@ pub async fn commit(pool: &PgPool, sealed: &Sealed) -> Result<Committed, DbError
     catalogue::upsert_guilds(&mut *tx, &guilds).await?;
     let removed: Vec<_> = p.guilds_left.iter().map(|(g, at)| (*g, *at)).collect();
     catalogue::mark_removed(&mut *tx, &removed).await?;
-    let channels: Vec<_> = c.channels.values().cloned().collect();
+    let channels: Vec<_> = c
+        .channels
+        .values()
+        .cloned()
+        .map(|mut ch| {
+            if ch.owner_id.is_some_and(|o| excluded(ch.guild_id, o)) {
+                ch.owner_id = None;
+            }
+            ch
+        })
+        .collect();
     catalogue::upsert_channels(&mut *tx, &channels).await?;
     let members: Vec<_> = c
         .members
@@ -157,6 +167,14 @@ fn member_guilds(sealed: &Sealed) -> Vec<Snowflake> {
         .chain(p.catalogue.members.keys().map(|k| k.0))
         .chain(p.catalogue.spans.keys().map(|k| k.0))
         .chain(p.catalogue.first_messages.keys().map(|k| k.0))
+        // a thread's owner is per-member data
+        .chain(
+            p.catalogue
+                .channels
+                .iter()
+                .filter(|(_, c)| c.owner_id.is_some())
+                .map(|(k, _)| k.0),
+        )
         .chain(sealed.voice_open.iter().map(|v| v.guild_id))
         .collect();
     guilds.sort_unstable();

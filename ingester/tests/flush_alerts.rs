@@ -213,3 +213,116 @@ async fn an_incident_is_posted_only_to_a_set_and_working_update_channel() {
         }
     }
 }
+
+/// A guild in Asia/Kolkata, whose buckets (local hours) run from :30 to
+/// :30 UTC: the flush judges the bucket 20:00–21:00 local against the same
+/// bucket of earlier weeks, and the incident equals the ground truth's
+/// (sim-scenario's detectors on local buckets), which a judgement per UTC
+/// hour would miss (each UTC hour's usual is 15, below the minimum).
+#[tokio::test]
+async fn a_drop_in_a_half_hour_zone_equals_the_truth_in_local_buckets() {
+    use sim_scenario::truth::{self, AlertParams, HOUR_MS};
+    const MIN: i64 = 60_000;
+    const WEEK: i64 = 7 * 24 * HOUR_MS;
+    let start = sim_scenario::DEFAULT_START_MS;
+    let mut s = sim_scenario::Script::new(1, start, 15);
+    s.channel(10, 0, "general", None)
+        .member(5, "ann", false, start - 1);
+    let mut posts = |from: i64, n: i64| {
+        for k in 0..n {
+            s.message(from + k * MIN, 10, 5, 0, 0, 0);
+        }
+    };
+    let evening = 14 * HOUR_MS + 30 * MIN;
+    for w in 0..2 {
+        posts(start + w * WEEK + evening, 15);
+        posts(start + w * WEEK + evening + 30 * MIN, 15);
+    }
+    let w3 = start + 2 * WEEK + evening;
+    posts(w3, 6);
+    posts(w3 + 30 * MIN, 6);
+    let (_, t) = s.finish();
+    let bucketing = Bucketing::named("Asia/Kolkata");
+    let kolkata = bucketing.tz();
+    let expected = t.expected_alerts_in(&AlertParams::default(), kolkata);
+    assert_eq!(expected.len(), 1, "{expected:#?}");
+
+    let db = TestDatabase::create().await;
+    let guild = Snowflake(1);
+    let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap();
+    // The member messages per bucket as the ingester's rollups hold them.
+    let mut rows = RollupBatch::default();
+    for (bucket, n) in t.member_messages_per_bucket(1, kolkata) {
+        assert_eq!(bucketing.containing(at(bucket)).start(), at(bucket));
+        rows.guild_hourly
+            .entry(GuildHourKey {
+                guild_id: guild,
+                hour: Hour::at(at(bucket)),
+            })
+            .or_default()
+            .member_messages = n as i32;
+    }
+    let mut conn = db.pool.acquire().await.expect("connection");
+    shared::db::rollups::flush_batch(&mut conn, &rows)
+        .await
+        .expect("rollups");
+    drop(conn);
+    // The batches that end week 3's evening bucket and the one after it.
+    for bucket in [w3, w3 + HOUR_MS] {
+        let mut sealed = ending(at(bucket), RollupBatch::default());
+        sealed.last_event_at = Some(at(bucket + HOUR_MS));
+        sealed.pending.alerts.drops = Some(DropEvaluation {
+            guilds: vec![DropGuild {
+                guild_id: guild,
+                since: Some(at(start)),
+                settings: AlertSettings::default_for(AlertKind::ActivityDrop),
+                bucketing,
+                hours: vec![bucketing.containing(at(bucket))],
+            }],
+        });
+        flush::commit(&db.pool, &sealed).await.expect("commit");
+    }
+    let found = shared::db::alerts::recent_incidents(&db.pool, guild, None, 10)
+        .await
+        .expect("incidents");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (i, e) = (&found[0], &expected[0]);
+    let truth::IncidentDetail::ActivityDrop {
+        hour_ms,
+        messages,
+        usual,
+        hours,
+        ..
+    } = e.detail.clone()
+    else {
+        panic!("a drop: {e:?}")
+    };
+    assert_eq!(
+        (
+            i.kind,
+            i.started_at,
+            i.detected_at,
+            i.last_event_at,
+            i.ended_at,
+            i.count
+        ),
+        (
+            AlertKind::ActivityDrop,
+            at(e.started_ms),
+            at(e.detected_ms),
+            at(e.last_event_ms),
+            e.ended_ms.map(at),
+            e.count as i32
+        )
+    );
+    assert_eq!(
+        i.detail,
+        IncidentDetail::ActivityDrop {
+            hour: at(hour_ms),
+            messages,
+            usual,
+            hours,
+        }
+    );
+    assert_eq!(i.started_at, at(w3), "the bucket from 14:30 UTC");
+}

@@ -489,6 +489,9 @@ async fn private_channels_follow_everyone_overwrites_and_parents() {
         deleted_at: None,
         everyone_allow: allow,
         everyone_deny: deny,
+        owner_id: None,
+        first_reply_at: None,
+        first_bot_reply_at: None,
     };
     catalogue::upsert_guilds(&db.pool, &[guild(Some(VIEW | 1))])
         .await

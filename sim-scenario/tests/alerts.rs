@@ -287,3 +287,51 @@ fn a_voice_surge_by_hand() {
     p.voice_surge.min_volume = 7;
     assert!(t.expected_alerts(&p).is_empty());
 }
+
+/// Asia/Kolkata (UTC+5:30): the guild's hours run from :30 to :30 UTC.
+/// In weeks 1 and 2, 30 posts between 20:00 and 21:00 local (14:30–15:30
+/// UTC), 15 in each UTC hour; in week 3, 12. Per UTC hour the usual is 15,
+/// below the minimum of 20: nothing. Per local hour it is 30, and 12 is a
+/// drop of 60 %.
+#[test]
+fn an_activity_drop_in_local_hours_that_start_at_half_past() {
+    let mut s = Script::new(1, S, 15);
+    s.channel(10, 0, "general", None)
+        .member(5, "ann", false, S - 1);
+    let posts = |s: &mut Script, from: i64, n: i64| {
+        for k in 0..n {
+            s.message(from + k * MIN, 10, 5, 0, 0, 0);
+        }
+    };
+    let evening = 14 * HOUR_MS + 30 * MIN;
+    for w in 0..2 {
+        posts(&mut s, S + w * WEEK + evening, 15);
+        posts(&mut s, S + w * WEEK + evening + 30 * MIN, 15);
+    }
+    let w3 = S + 2 * WEEK + evening;
+    posts(&mut s, w3, 6);
+    posts(&mut s, w3 + 30 * MIN, 6);
+    let (_, t) = s.finish();
+    assert!(alerts(&t).is_empty(), "per UTC hour the usual is 15");
+    let kolkata = chrono_tz::Asia::Kolkata;
+    assert_eq!(t.member_messages_per_bucket(1, kolkata).get(&w3), Some(&12));
+    assert_eq!(
+        t.expected_alerts_in(&AlertParams::default(), kolkata),
+        vec![ExpectedIncident {
+            guild_id: 1,
+            kind: AlertKind::ActivityDrop,
+            started_ms: w3,
+            detected_ms: w3 + HOUR_MS,
+            last_event_ms: w3 + HOUR_MS,
+            ended_ms: Some(w3 + 2 * HOUR_MS),
+            count: 12,
+            detail: IncidentDetail::ActivityDrop {
+                hour_ms: w3,
+                messages: 12,
+                usual: 30.0,
+                percent_below: 60.0,
+                hours: 1,
+            },
+        }]
+    );
+}

@@ -261,6 +261,16 @@ impl Catalogue {
                 .find(|t| t.guild_id == guild && t.thread_id == channel)
                 .and_then(|t| t.archived_ms)
         };
+        // Threads: their owner, and their first replies as the ingester
+        // records them (every message of the scenario counted).
+        let owner = |channel: u64| {
+            truth
+                .threads
+                .iter()
+                .find(|t| t.guild_id == guild && t.thread_id == channel)
+                .map(|t| Snowflake(t.owner_id))
+        };
+        let replies = truth.thread_first_replies(&truth::Scope::new(guild, i64::MIN, i64::MAX));
         let channels = truth
             .channels_of(guild)
             .into_iter()
@@ -282,6 +292,9 @@ impl Catalogue {
                 } else {
                     VIEW_CHANNEL
                 },
+                owner_id: owner(c.channel_id),
+                first_reply_at: replies.get(&c.channel_id).and_then(|r| r.member_ms).map(at),
+                first_bot_reply_at: replies.get(&c.channel_id).and_then(|r| r.bot_ms).map(at),
             })
             .collect();
         let stints: Vec<_> = truth

@@ -4,6 +4,7 @@
 //! exports and the dashboard.
 
 use chrono::{DateTime, Utc};
+use shared::bucketing::Bucketing;
 
 use crate::period::{Period, change, progress_bar};
 use crate::reply::int;
@@ -30,6 +31,72 @@ pub fn data_since(
     match (tracked, removed_before) {
         (Some(t), Some(h)) => Some(t.max(h)),
         (t, h) => t.or(h),
+    }
+}
+
+/// A timeframe's period and the previous period it is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spans {
+    pub period: Period,
+    pub previous: Period,
+    /// The period was ended at the last complete bucket (this instant) so
+    /// that it compares like with like; `None` when it is as resolved.
+    pub complete_to: Option<DateTime<Utc>>,
+}
+
+/// Like with like: a period that holds the guild's bucket in progress (or
+/// buckets still to come) would compare a part of a bucket with a whole
+/// one. When the previous period is compared (wholly after `since`), the
+/// compared spans end at the last complete bucket instead: a preset
+/// (`keep_length`: 24 hours, 7 days…) moves back to end there, keeping its
+/// length; a custom range is cut there and compared with the same span of
+/// the previous period, from its start. A period not compared anyway keeps
+/// its bucket in progress, counted so far.
+pub fn compared_spans(
+    period: Period,
+    now: DateTime<Utc>,
+    bucketing: Bucketing,
+    since: Option<DateTime<Utc>>,
+    keep_length: bool,
+) -> Spans {
+    let whole = Spans {
+        period,
+        previous: period.previous(),
+        complete_to: None,
+    };
+    let last = bucketing.containing(now).start();
+    if !(period.from < last && last < period.to) {
+        return whole;
+    }
+    let length = period.to - period.from;
+    let cut = if keep_length {
+        let moved = Period {
+            from: last - length,
+            to: last,
+        };
+        Spans {
+            period: moved,
+            previous: moved.previous(),
+            complete_to: Some(last),
+        }
+    } else {
+        let from = period.from - length;
+        Spans {
+            period: Period {
+                from: period.from,
+                to: last,
+            },
+            previous: Period {
+                from,
+                to: from + (last - period.from),
+            },
+            complete_to: Some(last),
+        }
+    };
+    if Comparison::of(cut.previous, since).is_full() {
+        cut
+    } else {
+        whole
     }
 }
 
@@ -243,6 +310,93 @@ mod tests {
             Comparison::Full.figure(110, 100, int),
             "**110** ↑ 10.0% (100 before)"
         );
+    }
+
+    /// "Last 24 hours" at 14:37 compared 14 minutes… of the hour in progress
+    /// plus 23 whole hours with 24 whole hours: now both end at 14:00.
+    #[test]
+    fn a_compared_period_ends_at_the_last_complete_bucket() {
+        let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+        let now = at(17, 14, 37);
+        let utc = Bucketing::UTC;
+        let span24 = Period {
+            from: at(16, 15, 0),
+            to: at(17, 15, 0),
+        };
+        let s = compared_spans(span24, now, utc, Some(day(1)), true);
+        assert_eq!(
+            s.period,
+            Period {
+                from: at(16, 14, 0),
+                to: at(17, 14, 0)
+            }
+        );
+        assert_eq!(
+            s.previous,
+            Period {
+                from: at(15, 14, 0),
+                to: at(16, 14, 0)
+            }
+        );
+        assert_eq!(s.complete_to, Some(at(17, 14, 0)));
+        // 100 messages in 23 whole hours and 37 minutes against 120 in 24
+        // whole hours read "↓ 16.7%"; over whole hours only, 96 against 100.
+        assert_eq!(
+            Comparison::of(s.previous, Some(day(1))).figure(96, 100, int),
+            "**96** ↓ 4.0% (100 before)"
+        );
+        // Kolkata's buckets start at :30: the hour in progress began 14:30.
+        let kolkata = Bucketing::named("Asia/Kolkata");
+        let s = compared_spans(
+            Period {
+                from: at(16, 15, 30),
+                to: at(17, 15, 30),
+            },
+            at(17, 15, 5),
+            kolkata,
+            None,
+            true,
+        );
+        assert_eq!(
+            s.period,
+            Period {
+                from: at(16, 14, 30),
+                to: at(17, 14, 30)
+            }
+        );
+        // A custom range holding today: cut at the last complete hour and
+        // compared with the same span from the previous period's start.
+        let custom = Period {
+            from: at(15, 0, 0),
+            to: at(18, 0, 0),
+        };
+        let s = compared_spans(custom, now, utc, None, false);
+        assert_eq!(
+            s.period,
+            Period {
+                from: at(15, 0, 0),
+                to: at(17, 14, 0)
+            }
+        );
+        assert_eq!(
+            s.previous,
+            Period {
+                from: at(12, 0, 0),
+                to: at(14, 14, 0)
+            }
+        );
+        // On the hour there is nothing in progress; a period not compared
+        // (its previous period before the data) keeps its hour so far.
+        let whole = Period {
+            from: at(16, 14, 0),
+            to: at(17, 14, 0),
+        };
+        assert_eq!(
+            compared_spans(whole, at(17, 14, 0), utc, None, true).complete_to,
+            None
+        );
+        let s = compared_spans(span24, now, utc, Some(at(16, 0, 0)), true);
+        assert_eq!((s.period, s.complete_to), (span24, None));
     }
 
     /// "Still members after 30 days: 0 of 0 eligible ░░░░ 0.0%" says what

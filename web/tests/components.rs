@@ -498,6 +498,9 @@ async fn removing_a_channel_while_collecting_all_keeps_every_other_one() {
         deleted_at: deleted.then_some(created),
         everyone_allow: 0,
         everyone_deny: 0,
+        owner_id: None,
+        first_reply_at: None,
+        first_bot_reply_at: None,
     };
     catalogue::upsert_channels(
         &app.db.pool,

@@ -134,7 +134,41 @@ async fn links_sessions_pages_and_figures() {
     let rows = csv_rows(&csv);
     assert_eq!(
         rows[0],
-        ["day", "messages", "voice_seconds", "joins", "leaves"]
+        [
+            "day",
+            "messages",
+            "voice_seconds",
+            "joins",
+            "leaves",
+            "note"
+        ]
+    );
+    // Days are marked as the commands mark them: days before the data say
+    // so, the day in progress is "so far".
+    assert_eq!(rows[rows.len() - 1][5], "so far", "{:?}", rows.last());
+    for row in &rows[1..rows.len() - 1] {
+        let expected = if row[1] == "–" {
+            "nothing recorded yet"
+        } else {
+            ""
+        };
+        assert_eq!(row[5], expected, "{row:?}");
+    }
+    // Over 7 days, all recorded: the period starts at a UTC hour, mid-day
+    // in Berlin, so its first day is partial.
+    let (_, week) = get(
+        &http,
+        &app,
+        &format!("/g/{guild}/csv/overview?table=daily&period=7d"),
+        &cookie,
+    )
+    .await;
+    let week = csv_rows(&week);
+    assert_eq!(week[1][5], "partial day", "{:?}", week[1]);
+    assert_eq!(week[week.len() - 1][5], "so far", "{:?}", week.last());
+    assert!(
+        week[2..week.len() - 1].iter().all(|r| r[5].is_empty()),
+        "{week:?}"
     );
     let per_day = truth.messages_per_local_day(
         &Scope::new(guild, truth.end_ms - 30 * DAY_MS, truth.end_ms),
@@ -149,6 +183,21 @@ async fn links_sessions_pages_and_figures() {
         }
     }
     assert!(compared >= 9, "days compared: {compared}");
+
+    // Retention cohorts of 7 days: nobody joined 30+ days before now, so
+    // the 30-day share says what it needs, as the command does.
+    let (status, members) = get(
+        &http,
+        &app,
+        &format!("/g/{guild}/members?period=7d"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        members.contains(&html_escaped("– needs members who joined 30+ days ago")),
+        "{members}"
+    );
 
     // Channels over 30 days: messages and unique authors per channel, as
     // the scenario wrote them; sorted on the server.
@@ -169,6 +218,8 @@ async fn links_sessions_pages_and_figures() {
             "channel",
             "messages",
             "authors",
+            "active_members",
+            "per_active_member",
             "last_active",
             "previous",
             "trend"
@@ -197,6 +248,14 @@ async fn links_sessions_pages_and_figures() {
             .messages_per_member(&scope30.clone().channel(id))
             .len();
         assert_eq!(row[2].parse::<usize>().unwrap(), authors, "{}", row[0]);
+        let active = truth.participation_per_parent(&scope30)[&id].active_members;
+        assert_eq!(row[3].parse::<u64>().unwrap(), active, "{}", row[0]);
+        assert_eq!(
+            row[4],
+            format!("{:.1}", messages as f64 / active as f64),
+            "{}",
+            row[0]
+        );
         assert!(messages >= last, "sorted ascending");
         last = messages;
     }

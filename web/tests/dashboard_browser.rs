@@ -260,7 +260,9 @@ async fn the_dashboard_in_headless_chromium() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("channel,messages,authors,last_active,previous,trend")
+        Some(
+            "channel,messages,authors,active_members,per_active_member,last_active,previous,trend"
+        )
     );
     let mut downloaded: Vec<f64> = lines
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())

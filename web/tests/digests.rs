@@ -610,6 +610,9 @@ async fn private_channels_are_counted_but_not_listed() {
         deleted_at: None,
         everyone_allow: 0,
         everyone_deny,
+        owner_id: None,
+        first_reply_at: None,
+        first_bot_reply_at: None,
     };
     catalogue::upsert_channels(&db.pool, &[channel(100, 0), channel(101, VIEW_CHANNEL)])
         .await

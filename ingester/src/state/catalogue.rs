@@ -105,6 +105,42 @@ impl Catalogue {
         }
     }
 
+    /// A counted message at `at` in `channel_id` by `author_id` (`bot`: a
+    /// bot or webhook): the thread's first reply when it is a known thread
+    /// with a known owner, the author is someone else, and no reply of that
+    /// kind is recorded yet. Written once, so the flush writes the thread's
+    /// row only for its first reply.
+    pub fn thread_reply(
+        &mut self,
+        changes: &mut CatalogueChanges,
+        guild_id: Snowflake,
+        channel_id: Snowflake,
+        author_id: Snowflake,
+        bot: bool,
+        at: DateTime<Utc>,
+    ) {
+        let Some(row) = self
+            .guilds
+            .get_mut(&guild_id)
+            .and_then(|g| g.channels.get_mut(&channel_id))
+        else {
+            return;
+        };
+        if row.owner_id.is_none_or(|owner| owner == author_id) || at < row.created_at {
+            return;
+        }
+        let first = if bot {
+            &mut row.first_bot_reply_at
+        } else {
+            &mut row.first_reply_at
+        };
+        if first.is_some() {
+            return;
+        }
+        *first = Some(at);
+        changes.channels.insert((guild_id, channel_id), row.clone());
+    }
+
     pub fn set_guild(&mut self, changes: &mut CatalogueChanges, row: GuildRow) {
         self.entry(row.guild_id).row = Some(row.clone());
         changes.guilds.insert(row.guild_id, row);
@@ -216,9 +252,14 @@ impl Catalogue {
             }),
             // An id dated outside the window: created when first seen.
             created_at: shared::time::wire_time(c.id.created_at(), at).unwrap_or(at),
-            deleted_at: deleted.or_else(|| previous.and_then(|p| p.deleted_at)),
+            deleted_at: deleted.or_else(|| previous.as_ref().and_then(|p| p.deleted_at)),
             everyone_allow,
             everyone_deny,
+            owner_id: c
+                .owner_id
+                .or_else(|| previous.as_ref().and_then(|p| p.owner_id)),
+            first_reply_at: previous.as_ref().and_then(|p| p.first_reply_at),
+            first_bot_reply_at: previous.as_ref().and_then(|p| p.first_bot_reply_at),
         };
         g.channels.insert(c.id, row.clone());
         changes.channels.insert((guild_id, c.id), row);

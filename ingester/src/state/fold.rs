@@ -306,6 +306,16 @@ impl ShardState {
             embeds: m.embeds.len() as i32,
             stickers: m.sticker_items.len() as i32,
         });
+        if parent.is_some() {
+            self.catalogue.thread_reply(
+                &mut self.pending.catalogue,
+                guild_id,
+                m.channel_id,
+                author_id,
+                author_kind != AuthorKind::Member,
+                at,
+            );
+        }
         if author_kind != AuthorKind::Webhook
             && let Some(joined) = self
                 .catalogue

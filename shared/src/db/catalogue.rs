@@ -44,6 +44,13 @@ pub struct ChannelRow {
     /// none (they follow their parent). See [`private_channels`].
     pub everyone_allow: i64,
     pub everyone_deny: i64,
+    /// Who opened the thread (`owner_id` of THREAD_CREATE); `None` for
+    /// channels, and for threads whose owner is unknown or erased.
+    pub owner_id: Option<Snowflake>,
+    /// When someone other than the owner first wrote in the thread: a
+    /// member, and a bot or webhook. Written once (the earliest wins).
+    pub first_reply_at: Option<DateTime<Utc>>,
+    pub first_bot_reply_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -152,16 +159,22 @@ pub async fn upsert_channels<'e>(
     }
     sqlx::query(
         "insert into channels (guild_id, channel_id, kind, name, parent_id, archived, created_at, deleted_at,
-                               archived_at, everyone_allow, everyone_deny, updated_at)
-         select g, c, k, n, p, a, cr, d, aa, ea, ed, now()
+                               archived_at, everyone_allow, everyone_deny, owner_id, first_reply_at,
+                               first_bot_reply_at, updated_at)
+         select g, c, k, n, p, a, cr, d, aa, ea, ed, o, fr, fb, now()
          from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::bool[],
-                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[])
-              as t(g, c, k, n, p, a, cr, d, aa, ea, ed)
+                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[],
+                     $12::bigint[], $13::timestamptz[], $14::timestamptz[])
+              as t(g, c, k, n, p, a, cr, d, aa, ea, ed, o, fr, fb)
          on conflict (guild_id, channel_id) do update set
              kind = excluded.kind, name = excluded.name, parent_id = excluded.parent_id,
              archived = excluded.archived, deleted_at = excluded.deleted_at,
              archived_at = excluded.archived_at, everyone_allow = excluded.everyone_allow,
-             everyone_deny = excluded.everyone_deny, updated_at = now()",
+             everyone_deny = excluded.everyone_deny, owner_id = excluded.owner_id,
+             -- the first reply is written once: the earliest wins (least ignores nulls)
+             first_reply_at = least(channels.first_reply_at, excluded.first_reply_at),
+             first_bot_reply_at = least(channels.first_bot_reply_at, excluded.first_bot_reply_at),
+             updated_at = now()",
     )
     .bind(ids(rows.iter().map(|r| r.guild_id)))
     .bind(ids(rows.iter().map(|r| r.channel_id)))
@@ -178,6 +191,13 @@ pub async fn upsert_channels<'e>(
     .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.everyone_allow).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.everyone_deny).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.owner_id.map(Snowflake::to_db))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.first_reply_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.first_bot_reply_at).collect::<Vec<_>>())
     .execute(executor)
     .await?;
     Ok(())
@@ -311,7 +331,7 @@ pub async fn channels_of<'e>(
 ) -> Result<Vec<ChannelRow>, DbError> {
     Ok(sqlx::query_as(
         "select guild_id, channel_id, kind, name, parent_id, archived, archived_at, created_at, deleted_at,
-                everyone_allow, everyone_deny
+                everyone_allow, everyone_deny, owner_id, first_reply_at, first_bot_reply_at
          from channels where guild_id = any($1)",
     )
     .bind(ids(guild_ids.iter().copied()))

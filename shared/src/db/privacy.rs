@@ -188,10 +188,15 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// changes they made stay audited without who made them (actor 0), as does
 /// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 15] = [
+const ERASE: [(&str, &str); 16] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
+    ),
+    // Threads they opened keep their reply times, not who opened them.
+    (
+        "channels (thread owner)",
+        "update channels set owner_id = null where guild_id = $1 and owner_id = $2",
     ),
     (
         "reaction_rollup (given)",
@@ -367,6 +372,8 @@ pub struct MemberData {
     pub reactions_given: Vec<ReactionRecord>,
     pub reactions_received: Vec<ReactionRecord>,
     pub voice: Vec<VoiceRecord>,
+    /// Threads the member opened (their owner in the catalogue).
+    pub threads_opened: Vec<ThreadRecord>,
     pub hidden_since: Option<DateTime<Utc>>,
     /// When others analysed this member (who is not said: their data).
     pub analysed_at: Vec<DateTime<Utc>>,
@@ -415,6 +422,13 @@ pub struct VoiceRecord {
     #[serde(serialize_with = "as_string")]
     pub channel_id: Snowflake,
     pub seconds: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ThreadRecord {
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Ids as strings, as Discord writes them (JSON numbers lose precision).
@@ -485,6 +499,15 @@ pub async fn member_data(
     .bind(user)
     .fetch_all(&mut *conn)
     .await?;
+    // The guild's rows by the primary key (guild_id, channel_id).
+    let threads_opened = sqlx::query_as(
+        "select channel_id, created_at from channels
+         where guild_id = $1 and owner_id = $2 order by created_at, channel_id",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
     let hidden_since = status(&mut *conn, guild, user).await?.hidden_since;
     let analysed_at = sqlx::query_scalar(
         "select at from access_log where guild_id = $1 and target_id = $2 order by at",
@@ -500,6 +523,7 @@ pub async fn member_data(
         reactions_given,
         reactions_received,
         voice,
+        threads_opened,
         hidden_since,
         analysed_at,
     })

@@ -20,9 +20,28 @@ pub struct Participation {
     /// Distinct admitted voice users with at least one whole second in the
     /// channel in some hour ([`GroundTruth::voice_seconds`]).
     pub voice_users: u64,
+    /// Distinct users who posted, added a reaction or had a voice second in
+    /// the channel (threads included): the guild's active-member definition
+    /// ([`GroundTruth::active_members`]) restricted to the channel.
+    pub active_members: u64,
     /// Start (Unix ms) of the last UTC hour with a counted message, a
     /// reaction event (add or remove) by an admitted giver, or a voice second.
     pub last_active_hour: Option<i64>,
+}
+
+/// When a thread first had a reply: by a member, and by a bot or webhook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstReply {
+    pub member_ms: Option<i64>,
+    pub bot_ms: Option<i64>,
+}
+
+/// The first replies of the threads created in a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FirstReplies {
+    pub opened: u64,
+    pub replied: u64,
+    pub median_ms: Option<f64>,
 }
 
 /// How concentrated the counted messages are.
@@ -43,6 +62,7 @@ impl GroundTruth {
         let mut out: BTreeMap<u64, Participation> = BTreeMap::new();
         let mut authors: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
         let mut voice_users: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+        let mut active: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
         let seen = |out: &mut BTreeMap<u64, Participation>, channel: u64, hour: i64| {
             let p = out.entry(channel).or_default();
             p.last_active_hour = Some(p.last_active_hour.map_or(hour, |h| h.max(hour)));
@@ -51,6 +71,7 @@ impl GroundTruth {
             let parent = m.thread_parent_id.unwrap_or(m.channel_id);
             out.entry(parent).or_default().messages += 1;
             authors.entry(parent).or_default().insert(m.author_id);
+            active.entry(parent).or_default().insert(m.author_id);
             seen(&mut out, parent, hour_start(m.at_ms));
         }
         for r in self.reactions_in(scope) {
@@ -60,12 +81,14 @@ impl GroundTruth {
             let parent = r.thread_parent_id.unwrap_or(r.channel_id);
             if r.added {
                 out.entry(parent).or_default().reactions += 1;
+                active.entry(parent).or_default().insert(r.user_id);
             }
             seen(&mut out, parent, hour_start(r.at_ms));
         }
         for ((channel, user, hour), seconds) in self.voice_seconds(scope) {
             if seconds > 0 {
                 voice_users.entry(channel).or_default().insert(user);
+                active.entry(channel).or_default().insert(user);
                 seen(&mut out, channel, hour);
             }
         }
@@ -75,7 +98,89 @@ impl GroundTruth {
         for (channel, set) in voice_users {
             out.entry(channel).or_default().voice_users = set.len() as u64;
         }
+        for (channel, set) in active {
+            out.entry(channel).or_default().active_members = set.len() as u64;
+        }
         out
+    }
+
+    /// Per thread of the guild: when someone other than its owner first
+    /// wrote in it, a member and a bot or webhook (`(member, bot)`, Unix
+    /// ms), over every message of the scenario the ingester counts
+    /// (tracking since `tracking_since_ms`, collected channels), as the
+    /// catalogue records them.
+    pub fn thread_first_replies(&self, scope: &Scope) -> BTreeMap<u64, FirstReply> {
+        let owners: BTreeMap<u64, (u64, i64)> = self
+            .threads
+            .iter()
+            .filter(|t| t.guild_id == scope.guild_id)
+            .map(|t| (t.thread_id, (t.owner_id, t.created_ms.unwrap_or(i64::MIN))))
+            .collect();
+        let mut out: BTreeMap<u64, FirstReply> = BTreeMap::new();
+        for m in &self.messages {
+            let Some((owner, created)) = owners.get(&m.channel_id) else {
+                continue;
+            };
+            if m.guild_id != scope.guild_id
+                || m.author_id == *owner
+                || m.at_ms < *created
+                || scope.tracking_since_ms.is_some_and(|t| m.at_ms < t)
+                || !scope.admits_channel(m.channel_id, m.thread_parent_id)
+            {
+                continue;
+            }
+            let r = out.entry(m.channel_id).or_default();
+            let slot = if m.author_kind == super::AuthorKind::Member {
+                &mut r.member_ms
+            } else {
+                &mut r.bot_ms
+            };
+            *slot = Some(slot.map_or(m.at_ms, |t| t.min(m.at_ms)));
+        }
+        out
+    }
+
+    /// The threads created in the scope's range (`THREAD_CREATE`, in an
+    /// admitted channel), how many have a reply by now (a member's; a bot's
+    /// too with `include_bots`), and the median time to it in ms (the mean
+    /// of the middle two for an even count).
+    pub fn first_replies(&self, scope: &Scope) -> FirstReplies {
+        let replies = self.thread_first_replies(scope);
+        let mut waits: Vec<i64> = Vec::new();
+        let mut opened = 0;
+        for t in &self.threads {
+            let Some(created) = t.created_ms else {
+                continue;
+            };
+            if t.guild_id != scope.guild_id
+                || !scope.admits_time(created)
+                || !scope.admits_channel(t.thread_id, Some(t.parent_id))
+            {
+                continue;
+            }
+            opened += 1;
+            let r = replies.get(&t.thread_id).copied().unwrap_or_default();
+            let first = if scope.include_bots {
+                [r.member_ms, r.bot_ms].into_iter().flatten().min()
+            } else {
+                r.member_ms
+            };
+            if let Some(at) = first {
+                waits.push(at - created);
+            }
+        }
+        waits.sort_unstable();
+        let n = waits.len();
+        let median_ms = match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(waits[n / 2] as f64),
+            _ => Some((waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0),
+        };
+        FirstReplies {
+            opened,
+            replied: n as u64,
+            median_ms,
+        }
     }
 
     /// Distinct threads with a counted message in the range.

@@ -35,6 +35,7 @@
 mod activity;
 mod alerts;
 mod calendar;
+pub use calendar::{bucket_end, bucket_start};
 mod deletions;
 mod facts;
 mod figures;
@@ -54,7 +55,7 @@ pub use activity::{ActivityRatio, LeaderboardMetric, Ranked};
 pub use alerts::{AlertKind, AlertParams, ExpectedIncident, IncidentDetail, KindParams, WEEK_MS};
 pub use deletions::DeletionSummary;
 pub use facts::*;
-pub use figures::{Concentration, Participation};
+pub use figures::{Concentration, FirstReplies, FirstReply, Participation};
 pub use membership::{Activation, Growth, Retention};
 pub use messages::ContentCounts;
 pub use reactions::{EmojiCounts, ReactionCell};

@@ -1,7 +1,7 @@
 //! Channels: every top-level channel's messages (the query of
 //! `/serverstats channels text`, threads counted under their parent),
-//! unique authors and last active hour (those of `/serverstats channels
-//! health`) and the trend against the previous period; and voice channels (a page of their own) (the query of `/serverstats channels voice`).
+//! unique authors, active members, messages per active member and last
+//! active hour (those of `/serverstats channels health`) and the trend against the previous period; and voice channels (a page of their own) (the query of `/serverstats channels voice`).
 //! Private channels are left out for members who may not see them, as in
 //! the commands.
 
@@ -50,6 +50,8 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
             col("channel", "Channel"),
             col("messages", "Messages"),
             col("authors", "Unique authors"),
+            col("active_members", "Active members"),
+            col("per_active_member", "Messages per active member"),
             col("last_active", "Last active"),
             col("previous", "Messages before"),
             col("trend", "Trend"),
@@ -70,6 +72,14 @@ pub async fn page(ctx: &Ctx, frame: &Frame) -> Outcome<Page> {
             Cell::Text(privacy.chart_label(c.channel_id, c.name.as_deref())),
             Cell::Int(c.messages),
             Cell::Int(a.map_or(0, |a| a.authors)),
+            Cell::Int(a.map_or(0, |a| a.active_members)),
+            a.filter(|a| a.active_members > 0)
+                .map_or(Cell::Text("–".into()), |a| {
+                    Cell::Text(format!(
+                        "{:.1}",
+                        c.messages as f64 / a.active_members as f64
+                    ))
+                }),
             Cell::Text(
                 a.and_then(|a| a.last_active)
                     .map_or_else(|| "–".to_owned(), |h| local_time(h, frame.tz)),

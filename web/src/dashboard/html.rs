@@ -37,6 +37,10 @@ pub enum Cell {
     Duration(i64),
     /// A ratio shown as a percentage; `None` shows a dash.
     Percent(Option<f64>),
+    /// A share with nothing to take it of: what it needs, shown as
+    /// [`crate::honest::bar`] says it (`– needs members who joined 7+ days ago`);
+    /// empty in CSV, sorted below every share.
+    Missing(&'static str),
     Text(String),
 }
 
@@ -47,6 +51,7 @@ impl Cell {
             Self::Duration(s) => duration(*s),
             Self::Percent(Some(p)) => format!("{:.1}%", p * 100.0),
             Self::Percent(None) => "–".to_owned(),
+            Self::Missing(what) => crate::honest::bar(0, 0, what),
             Self::Text(t) => t.clone(),
         }
     }
@@ -56,7 +61,7 @@ impl Cell {
         match self {
             Self::Int(v) | Self::Duration(v) => v.to_string(),
             Self::Percent(Some(p)) => format!("{:.4}", p),
-            Self::Percent(None) => String::new(),
+            Self::Percent(None) | Self::Missing(_) => String::new(),
             Self::Text(t) => t.clone(),
         }
     }
@@ -65,6 +70,7 @@ impl Cell {
         match self {
             Self::Int(v) | Self::Duration(v) => Some(*v as f64),
             Self::Percent(p) => Some(p.unwrap_or(f64::NEG_INFINITY)),
+            Self::Missing(_) => Some(f64::NEG_INFINITY),
             Self::Text(_) => None,
         }
     }

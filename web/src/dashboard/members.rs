@@ -10,9 +10,11 @@ use super::svg::{self, Line};
 use super::{Counted, Family, figure};
 use crate::context::Ctx;
 use crate::error::Outcome;
+use crate::honest;
 use crate::period;
 use crate::reply::int;
 use crate::report::frame::{Frame, local_time, series_of};
+use crate::report::members::{RETENTION_7D_MISSING, RETENTION_30D_MISSING};
 use crate::report::overview::previous_totals;
 
 /// Join weeks the cohort table shows at most (the latest ones).
@@ -72,6 +74,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             col("joins", "Joins"),
             col("leaves", "Leaves"),
             col("net", "Net"),
+            col("note", "Note"),
         ],
     )
     .sortable();
@@ -81,9 +84,13 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             (Some(j), Some(l)) => Cell::Int(j - l),
             _ => Cell::Text("–".into()),
         };
-        growth
-            .rows
-            .push(vec![Cell::Text(day.to_string()), known(j), known(l), net]);
+        growth.rows.push(vec![
+            Cell::Text(day.to_string()),
+            known(j),
+            known(l),
+            net,
+            super::overview::day_note(frame, *day, j.is_some() && l.is_some()),
+        ]);
     }
     let imported = crate::imported::frame_until(&ctx.state.pool, ctx.guild_id, frame).await?;
     let cohorts = cohorts(ctx, frame, imported).await?;
@@ -156,18 +163,26 @@ async fn cohorts(
             continue;
         }
         let c = analytics::join_cohort(pool, ctx.guild_id, from, to, ctx.now, frame.bots).await?;
-        let ratio = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
         table.rows.push(vec![
             Cell::Text(week.to_string()),
             Cell::Int(c.joined),
             Cell::Int(c.activated),
             Cell::Int(c.retained_7d),
             Cell::Int(c.eligible_7d),
-            Cell::Percent(ratio(c.retained_7d, c.eligible_7d)),
+            share(c.retained_7d, c.eligible_7d, RETENTION_7D_MISSING),
             Cell::Int(c.retained_30d),
             Cell::Int(c.eligible_30d),
-            Cell::Percent(ratio(c.retained_30d, c.eligible_30d)),
+            share(c.retained_30d, c.eligible_30d, RETENTION_30D_MISSING),
         ]);
     }
     Ok(table)
+}
+
+/// A share, or what it needs when nobody is there to take it of (as the
+/// commands say it: "needs members who joined 7+ days ago").
+fn share(part: i64, whole: i64, missing: &'static str) -> Cell {
+    match honest::percent(part, whole) {
+        Some(p) => Cell::Percent(Some(p / 100.0)),
+        None => Cell::Missing(missing),
+    }
 }

@@ -93,6 +93,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             col("voice_seconds", "Voice time"),
             col("joins", "Joins"),
             col("leaves", "Leaves"),
+            col("note", "Note"),
         ],
     )
     .sortable();
@@ -106,6 +107,7 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
             cell(&voice_days, Cell::Duration),
             cell(&joins, Cell::Int),
             cell(&leaves, Cell::Int),
+            day_note(frame, messages[i].0, messages[i].1.is_some()),
         ]);
     }
     let cells = period::heatmap(&series_of(&hours, |h| h.messages), frame.tz);
@@ -128,4 +130,10 @@ pub async fn page(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> Outcome<Page
         title: "Overview".into(),
         blocks,
     })
+}
+
+/// A per-day table's note, as the commands' per-day lists say it:
+/// `so far`, `partial day`, or why a day has no figures.
+pub(super) fn day_note(frame: &Frame, day: chrono::NaiveDate, known: bool) -> Cell {
+    Cell::Text(frame.day_note(day, known).unwrap_or_default().to_owned())
 }

@@ -5,12 +5,14 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use shared::Snowflake;
+use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::analytics::{
     self, Bots, ChannelUsage, GuildTotals, HourTotals, LeaderboardMetric, LeaderboardQuery, Ranked,
 };
 use shared::db::digest_settings::DigestFrequency;
 use shared::db::digests::{self, EmojiUse};
+use shared::time::Hour;
 use sqlx::PgConnection;
 
 use super::schedule::DigestPeriod;
@@ -149,6 +151,18 @@ fn local(t: DateTime<Utc>, tz: Tz, format: &str) -> String {
     t.with_timezone(&tz).format(format).to_string()
 }
 
+/// `Sun 01:30–02:00`: the guild's bucket starting at `hour`, from its start
+/// to its end in local time. A bucket is the local hour, or less where the
+/// offset changes inside it (30 minutes at Lord Howe's DST changes).
+fn peak_label(hour: DateTime<Utc>, tz: Tz) -> String {
+    let end = Bucketing::new(tz).end(Hour::at(hour));
+    format!(
+        "{}–{}",
+        local(hour, tz, "%a %H:%M"),
+        local(end, tz, "%H:%M")
+    )
+}
+
 /// `Daily digest · Sun 25 Oct 2026`, `Weekly digest · 19 Oct – 25 Oct 2026`,
 /// `Hourly digest · Mon 26 Oct 14:00–15:00`.
 pub fn title(period: &DigestPeriod, tz: Tz) -> String {
@@ -212,9 +226,8 @@ pub fn message(figures: &DigestFigures, chart: Option<Attachment>) -> Message {
         embed = embed.field(
             "Peak hour",
             format!(
-                "{}–{} · {} messages",
-                local(peak.hour, tz, "%a %H:%M"),
-                local(peak.hour + Duration::hours(1), tz, "%H:%M"),
+                "{} · {} messages",
+                peak_label(peak.hour, tz),
                 int(peak.messages)
             ),
             true,
@@ -386,4 +399,26 @@ pub fn chart(figures: &DigestFigures) -> Option<Result<Attachment, charts::Chart
             bytes,
         }),
     )
+}
+
+#[cfg(test)]
+mod peak_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_peak_hour_label_ends_where_its_bucket_ends() {
+        let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 4, d, h, m, 0).unwrap();
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 14, 0), berlin), "Sat 16:00–17:00");
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 14, 30), kolkata), "Sat 20:00–21:00");
+        // Lord Howe leaves DST at 02:00 (+11) on 5 April 2026, back to
+        // 01:30 (+10:30): the half hour 01:30–02:00 is a bucket of its own
+        // and its peak label says 30 minutes, not "01:30–02:30".
+        let lord_howe: Tz = "Australia/Lord_Howe".parse().unwrap();
+        assert_eq!(peak_label(utc(4, 15, 0), lord_howe), "Sun 01:30–02:00");
+        assert_eq!(peak_label(utc(4, 15, 30), lord_howe), "Sun 02:00–03:00");
+    }
 }

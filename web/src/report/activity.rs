@@ -85,6 +85,7 @@ pub(super) async fn activity(
                 before_content,
                 &[("Thread messages", in_threads)],
             );
+            embed = super::channel_health::first_reply_field(ctx, frame, embed).await?;
             (series_of(&hours, |h| h.threads_created), int)
         }
         ActivityKind::Emoji => return super::emoji::emoji(ctx, frame, None).await,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use shared::Snowflake;
-use shared::db::analytics::{self, ThreadSummary};
+use shared::db::analytics::{self, FirstReplies, ThreadSummary};
 use shared::db::settings::CollectMode;
 
 use super::channels::HIDDEN_NOTE;
@@ -13,7 +13,7 @@ use super::frame::{Frame, local_time, text_only};
 use super::privacy::{Privacy, mention};
 use crate::context::Ctx;
 use crate::error::Outcome;
-use crate::reply::{Embed, Message, int};
+use crate::reply::{Embed, Message, duration, int};
 
 /// Channels listed.
 const LISTED: usize = 15;
@@ -67,12 +67,12 @@ pub(super) fn counts_text(counts: &[(i16, i64)]) -> String {
         .join(" · ")
 }
 
-/// Messages per author, one decimal.
-fn per(messages: i64, authors: i64) -> String {
-    if authors == 0 {
+/// Messages per active member, one decimal.
+fn per(messages: i64, members: i64) -> String {
+    if members == 0 {
         "–".into()
     } else {
-        format!("{:.1}", messages as f64 / authors as f64)
+        format!("{:.1}", messages as f64 / members as f64)
     }
 }
 
@@ -111,7 +111,15 @@ pub(super) async fn health(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
             if c.messages > 0 {
                 parts.push(format!("{} messages", int(c.messages)));
                 parts.push(format!("{} authors", int(c.authors)));
-                parts.push(format!("{} per author", per(c.messages, c.authors)));
+            }
+            if c.active_members > 0 {
+                parts.push(format!("{} active members", int(c.active_members)));
+            }
+            if c.messages > 0 {
+                parts.push(format!(
+                    "{} per active member",
+                    per(c.messages, c.active_members)
+                ));
             }
             if c.reactions > 0 {
                 parts.push(format!("{} reactions", int(c.reactions)));
@@ -129,7 +137,7 @@ pub(super) async fn health(ctx: &Ctx, frame: &Frame) -> Outcome<Message> {
         "No activity in any channel in this timeframe.".to_owned()
     } else {
         format!(
-            "**Who takes part** (authors, reactions and people in voice per channel, threads under their channel)\n{}",
+            "**Who takes part** (authors, active members — who posted, reacted or was in voice —, reactions and people in voice per channel, threads under their channel)\n{}",
             lines.join("\n")
         )
     });
@@ -274,10 +282,50 @@ pub(super) async fn thread_fields(ctx: &Ctx, frame: &Frame, embed: Embed) -> Out
             ("Active threads", |t| t.active),
         ],
     );
-    Ok(embed.field(
+    let embed = embed.field(
         "Messages per active thread",
         now.messages_per_thread()
             .map_or_else(|| "–".into(), |m| format!("**{m:.1}**")),
         true,
-    ))
+    );
+    first_reply_field(ctx, frame, embed).await
+}
+
+/// "Time to first reply": the median over the threads created in the
+/// period, and how many have no reply yet.
+pub(super) async fn first_reply_field(ctx: &Ctx, frame: &Frame, embed: Embed) -> Outcome<Embed> {
+    let pool = &ctx.state.pool;
+    let collected = match ctx.tracked_settings().await?.collect_mode {
+        CollectMode::AllowList => {
+            Some(shared::db::settings::collected_channels(pool, ctx.guild_id).await?)
+        }
+        CollectMode::All => None,
+    };
+    let replies = analytics::first_replies(
+        pool,
+        ctx.guild_id,
+        frame.period.from,
+        frame.period.to,
+        frame.bots,
+        collected.as_deref(),
+    )
+    .await?;
+    Ok(embed.field("Time to first reply", first_reply_text(&replies), true))
+}
+
+/// `**0h 12m 05s** median · 2 of 9 threads without a reply`.
+pub(super) fn first_reply_text(r: &FirstReplies) -> String {
+    match r.median_seconds {
+        _ if r.opened == 0 => "no threads created in this period".to_owned(),
+        None => format!(
+            "none of the {} threads created has a reply yet",
+            int(r.opened)
+        ),
+        Some(median) => format!(
+            "**{}** median · {} of {} threads without a reply",
+            duration(median.round() as i64),
+            int(r.unanswered()),
+            int(r.opened)
+        ),
+    }
 }

@@ -28,6 +28,11 @@ pub type Figure<T> = (&'static str, fn(&T) -> i64);
 
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/// A day that a gap (lost events) touches.
+pub const GAP_DAY: &str = "gap (events lost)";
+/// A day that ended before anything was recorded.
+pub const UNRECORDED_DAY: &str = "nothing recorded yet";
+
 /// Everything a view needs to know about its period.
 #[derive(Clone)]
 pub struct Frame {
@@ -41,6 +46,9 @@ pub struct Frame {
     pub comparison: Option<Comparison>,
     /// When the report is made: the day or hour holding it is not over.
     pub now: DateTime<Utc>,
+    /// The period ends at this last complete bucket, before `now`, so it
+    /// compares like with like (see `honest::compared_spans`).
+    pub complete_to: Option<DateTime<Utc>>,
     pub tz: Tz,
     pub gaps: Vec<CoverageGap>,
     pub label: String,
@@ -184,18 +192,29 @@ impl Frame {
         }
     }
 
+    /// What is said beside a day's value in per-day lists and tables:
+    /// `so far` or `partial day` ([`Self::partial_day`]) for a day with a
+    /// value, and why a day without one (`known` false) has none.
+    pub fn day_note(&self, day: NaiveDate, known: bool) -> Option<&'static str> {
+        match known {
+            true => self.partial_day(day),
+            false if self.day_has_gap(day) => Some(GAP_DAY),
+            false => Some(UNRECORDED_DAY),
+        }
+    }
+
     /// `2026-10-25 1,234` per line; days without data say why, partial
     /// days say so (`1,234 (so far)`).
     pub fn daily_lines(&self, days: &Days, show: Show) -> String {
         days.iter()
-            .map(|(day, value)| match value {
-                Some(v) => match self.partial_day(*day) {
-                    Some(part) => format!("`{day}` {} ({part})", show(*v)),
-                    None => format!("`{day}` {}", show(*v)),
+            .map(
+                |(day, value)| match (value, self.day_note(*day, value.is_some())) {
+                    (Some(v), Some(part)) => format!("`{day}` {} ({part})", show(*v)),
+                    (Some(v), None) => format!("`{day}` {}", show(*v)),
+                    (None, Some(GAP_DAY)) => format!("`{day}` {GAP_DAY}"),
+                    (None, _) => format!("`{day}` – ({UNRECORDED_DAY})"),
                 },
-                None if self.day_has_gap(*day) => format!("`{day}` gap (events lost)"),
-                None => format!("`{day}` – (nothing recorded yet)"),
-            })
+            )
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -242,7 +261,12 @@ impl Frame {
         };
         // The period ends on the hour; the hour in progress is counted as
         // far as it went.
-        let so_far = if self.period.from <= self.now && self.now < self.period.to {
+        let so_far = if let Some(last) = self.complete_to {
+            format!(
+                " · to the last complete hour ({}): the hour in progress is left out so both periods are whole hours",
+                last.with_timezone(&self.tz).format("%H:%M")
+            )
+        } else if self.period.from <= self.now && self.now < self.period.to {
             format!(
                 " · the current hour counts so far (to {})",
                 self.now.with_timezone(&self.tz).format("%H:%M")

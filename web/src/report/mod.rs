@@ -16,7 +16,7 @@ mod export;
 pub(crate) mod frame;
 pub(crate) mod health;
 pub(crate) mod leaderboards;
-mod members;
+pub(crate) mod members;
 mod navigation;
 pub(crate) mod overview;
 mod presence;
@@ -84,17 +84,23 @@ pub(crate) async fn prepare(
     let bucketing = shared::bucketing::Bucketing::new(tz);
     let period =
         period::resolve(request.timeframe, ctx.now, first, bucketing).ok_or_else(no_data)?;
-    let previous = (request.timeframe != Timeframe::AllTime).then(|| period.previous());
-    let compared = previous.is_some();
+    // Compared only with a previous period wholly after tracking began and
+    // the retention horizon; otherwise every figure says why not. Compared
+    // spans end at the last complete bucket (like with like).
+    let since = honest::data_since(settings.tracking_since, first, removed_before);
+    let spans = (request.timeframe != Timeframe::AllTime).then(|| {
+        let preset = !matches!(request.timeframe, Timeframe::Custom { .. });
+        honest::compared_spans(period, ctx.now, bucketing, since, preset)
+    });
+    let period = spans.map_or(period, |s| s.period);
+    let complete_to = spans.and_then(|s| s.complete_to);
+    let previous = spans.map(|s| s.previous);
     let Retained {
         period,
         previous,
         note: retention_note,
     } = frame::within_retention(period, previous, removed_before)?;
-    // Compared only with a previous period wholly after tracking began and
-    // the retention horizon; otherwise every figure says why not.
-    let since = honest::data_since(settings.tracking_since, first, removed_before);
-    let comparison = compared.then(|| Comparison::of(period.previous(), since));
+    let comparison = spans.map(|s| Comparison::of(s.previous, since));
     let previous = previous.filter(|_| comparison.is_some_and(Comparison::is_full));
     let bots = analytics::Bots::from_setting(settings.count_bots);
     let totals = async {
@@ -119,6 +125,7 @@ pub(crate) async fn prepare(
         first_data: first,
         comparison,
         now: ctx.now,
+        complete_to,
         retention_note,
         bots,
         concurrent: room_for(pool, 4),

@@ -207,6 +207,20 @@ pub async fn threads_and_deletions(f: &Fixture) {
             format!("**{:.1}**", thread_messages as f64 / active as f64)
         };
         assert_eq!(field(&m, "Messages per active thread"), per_thread);
+        let replies = t.first_replies(&s);
+        assert_eq!(
+            field(&m, "Time to first reply"),
+            first_reply_text(&replies),
+            "{key}"
+        );
+        if days == 7 {
+            assert!(replies.replied > 0, "threads get replies: {replies:?}");
+            // The same figure under /serverstats activity threads.
+            let a = f
+                .show(&stats("activity", key, vec![string("type", "threads")]))
+                .await;
+            assert_eq!(field(&a, "Time to first reply"), first_reply_text(&replies));
+        }
     }
     assert!(
         t.threads_per_parent(&f.all())
@@ -247,6 +261,20 @@ pub async fn threads_and_deletions(f: &Fixture) {
         .collect();
     expected.truncate(15);
     assert_eq!(shown, expected);
+}
+
+/// "Time to first reply" as the truth expects it.
+fn first_reply_text(r: &sim_scenario::truth::FirstReplies) -> String {
+    match r.median_ms {
+        _ if r.opened == 0 => "no threads created in this period".to_owned(),
+        None => format!("none of the {} threads created has a reply yet", r.opened),
+        Some(ms) => format!(
+            "**{}** median · {} of {} threads without a reply",
+            serverpulse_web::reply::duration((ms / 1000.0).round() as i64),
+            r.opened - r.replied,
+            r.opened
+        ),
+    }
 }
 
 /// The truth's name of a channel type in "Channels by type".
@@ -297,9 +325,17 @@ pub async fn channel_health(f: &Fixture) {
         if want.messages > 0 {
             expected.push(format!("{} messages", int(want.messages as i64)));
             expected.push(format!("{} authors", int(want.authors as i64)));
+        }
+        if want.active_members > 0 {
             expected.push(format!(
-                "{:.1} per author",
-                want.messages as f64 / want.authors as f64
+                "{} active members",
+                int(want.active_members as i64)
+            ));
+        }
+        if want.messages > 0 {
+            expected.push(format!(
+                "{:.1} per active member",
+                want.messages as f64 / want.active_members as f64
             ));
         }
         if want.reactions > 0 {
@@ -315,6 +351,12 @@ pub async fn channel_health(f: &Fixture) {
         listed += 1;
     }
     assert_eq!(listed, truth.len().min(15));
+    assert!(
+        truth
+            .values()
+            .any(|c| c.messages > 0 && c.active_members > c.authors),
+        "some channel has active members who did not post"
+    );
     assert!(
         truth.values().any(|c| c.voice_users > 0),
         "voice users are listed"
@@ -608,6 +650,9 @@ pub async fn dead_only_among_collected(f: &Fixture) {
         deleted_at: None,
         everyone_allow: 0,
         everyone_deny: 0,
+        owner_id: None,
+        first_reply_at: None,
+        first_bot_reply_at: None,
     };
     catalogue::upsert_channels(&f.app.db.pool, &[row])
         .await

@@ -16,6 +16,10 @@ pub struct ChannelParticipation {
     pub messages: i64,
     /// Distinct authors of those messages.
     pub authors: i64,
+    /// Distinct people who posted, added a reaction or spent time in voice
+    /// in the channel (threads included): the guild's active member
+    /// ([`super::active_members`]) restricted to the channel.
+    pub active_members: i64,
     /// Reactions added in the channel, by members (bots too when counted).
     pub reactions: i64,
     /// Distinct people in voice in the channel.
@@ -44,29 +48,50 @@ pub async fn channel_participation<'e>(
              from message_rollup
              where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0
              group by 1
-         ), reacts as (
-             select coalesce(t.parent_id, r.channel_id) as channel_id, sum(r.added)::bigint as reactions,
-                    max(r.hour) filter (where r.added > 0 or r.removed > 0) as last_hour
+         ), reaction_rows as (
+             select coalesce(t.parent_id, r.channel_id) as channel_id, r.user_id, r.added, r.removed, r.hour
              from reaction_rollup r
              left join channels t on t.guild_id = $1 and t.channel_id = r.channel_id and t.kind in (10, 11, 12)
              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
                and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
+         ), reacts as (
+             select channel_id, sum(added)::bigint as reactions,
+                    max(hour) filter (where added > 0 or removed > 0) as last_hour
+             from reaction_rows
              group by 1
-         ), voice as (
-             select v.channel_id, count(distinct v.user_id)::bigint as voice_users, max(v.hour) as last_hour
+         ), voice_rows as (
+             select v.channel_id, v.user_id, v.hour
              from voice_rollup v
              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3 and v.seconds > 0
                and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
+         ), voice as (
+             select channel_id, count(distinct user_id)::bigint as voice_users, max(hour) as last_hour
+             from voice_rows
+             group by 1
+         ), active as (
+             -- the guild's active member (membership::active_members), per channel
+             select channel_id, count(*)::bigint as active_members
+             from (select coalesce(thread_parent_id, channel_id) as channel_id, author_id as user_id
+                   from message_rollup
+                   where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0
+                   union
+                   select channel_id, user_id from reaction_rows where added > 0 and user_id <> 0
+                   union
+                   select channel_id, user_id from voice_rows) a
              group by 1
          )
          select channel_id, sum(messages)::bigint as messages, sum(authors)::bigint as authors,
+                sum(active_members)::bigint as active_members,
                 sum(reactions)::bigint as reactions, sum(voice_users)::bigint as voice_users,
                 max(last_hour) as last_active
-         from (select channel_id, messages, authors, 0::bigint as reactions, 0::bigint as voice_users, last_hour from msgs
+         from (select channel_id, messages, authors, 0::bigint as active_members, 0::bigint as reactions,
+                      0::bigint as voice_users, last_hour from msgs
                union all
-               select channel_id, 0, 0, reactions, 0, last_hour from reacts
+               select channel_id, 0, 0, 0, reactions, 0, last_hour from reacts
                union all
-               select channel_id, 0, 0, 0, voice_users, last_hour from voice) a
+               select channel_id, 0, 0, 0, 0, voice_users, last_hour from voice
+               union all
+               select channel_id, 0, 0, active_members, 0, 0, null from active) a
          group by channel_id
          order by messages desc, channel_id",
     )

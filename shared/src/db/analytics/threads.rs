@@ -57,3 +57,59 @@ pub async fn thread_summary<'e>(
     .fetch_one(executor)
     .await?)
 }
+
+/// The first replies of the threads created in a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
+pub struct FirstReplies {
+    /// Threads (and forum posts) created in the range, from the catalogue.
+    pub opened: i64,
+    /// Of them, those someone other than their owner has written in (by
+    /// now, not only within the range).
+    pub replied: i64,
+    /// The median of `replied`'s times from creation to the first reply,
+    /// in seconds; `None` without a reply.
+    pub median_seconds: Option<f64>,
+}
+
+impl FirstReplies {
+    /// Threads created in the range that nobody else has written in yet.
+    pub fn unanswered(&self) -> i64 {
+        self.opened - self.replied
+    }
+}
+
+/// The median time from a thread's creation to the first message by
+/// someone other than its owner, over the threads created in `[from, to)`,
+/// and how many have no reply. A reply is a member's message; a bot's or
+/// webhook's too when [`Bots::Counted`]. Only counted messages (collected
+/// channels, tracking on) are replies, as the ingester records them; with
+/// `collected` (an allow-list) only threads it collects (the thread or its
+/// parent listed) count.
+pub async fn first_replies<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bots: Bots,
+    collected: Option<&[Snowflake]>,
+) -> Result<FirstReplies, DbError> {
+    // channels_parent_idx (guild_id, parent_id, created_at) where parent_id is not null.
+    Ok(sqlx::query_as(
+        "select count(*)::bigint as opened, count(r)::bigint as replied,
+                percentile_cont(0.5) within group (order by extract(epoch from r - created_at)::float8)
+                    as median_seconds
+         from (select created_at,
+                      case when $4 then least(first_reply_at, first_bot_reply_at) else first_reply_at end as r
+               from channels
+               where guild_id = $1 and parent_id is not null and created_at >= $2 and created_at < $3
+                 and kind in (10, 11, 12)
+                 and ($5::bigint[] is null or channel_id = any($5) or parent_id = any($5))) t",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .bind(bots.counted())
+    .bind(collected.map(|c| c.iter().map(|s| s.to_db()).collect::<Vec<i64>>()))
+    .fetch_one(executor)
+    .await?)
+}

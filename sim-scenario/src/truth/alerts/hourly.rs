@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono_tz::Tz;
+
 use super::{AlertKind, ExpectedIncident, IncidentDetail, KindParams, WEEK_MS};
-use crate::truth::{AuthorKind, GroundTruth, HOUR_MS, hour_start};
+use crate::truth::calendar::{bucket_end, bucket_start};
+use crate::truth::{AuthorKind, GroundTruth};
 
 /// An activity drop while it lasts: its first hour, the end of its last
 /// drop hour, how many drop hours, and its worst hour `(start, messages,
@@ -17,7 +20,7 @@ struct DropRun {
     worst: (i64, u32, f64),
 }
 
-/// A stretch of time with the same people in voice, inside one UTC hour.
+/// A stretch of time with the same people in voice, inside one bucket.
 struct Segment {
     from: i64,
     to: i64,
@@ -32,13 +35,19 @@ impl GroundTruth {
     /// of `guild_id`; hours without any are left out. This is the figure
     /// the activity drop watches.
     pub fn member_messages_per_hour(&self, guild_id: u64) -> BTreeMap<i64, u32> {
+        self.member_messages_per_bucket(guild_id, Tz::UTC)
+    }
+
+    /// [`Self::member_messages_per_hour`] per bucket of a guild in `tz`
+    /// (its local hours, cut where the offset changes; keyed by start).
+    pub fn member_messages_per_bucket(&self, guild_id: u64, tz: Tz) -> BTreeMap<i64, u32> {
         let mut out = BTreeMap::new();
         for m in &self.messages {
             if m.guild_id == guild_id
                 && m.author_kind == AuthorKind::Member
                 && m.at_ms >= self.start_ms
             {
-                *out.entry(hour_start(m.at_ms)).or_insert(0) += 1;
+                *out.entry(bucket_start(m.at_ms, tz)).or_insert(0) += 1;
             }
         }
         out
@@ -50,10 +59,15 @@ impl GroundTruth {
     /// with someone joining at `t`. Hours with nobody are left out. This is
     /// the figure whose usual the voice surge compares with.
     pub fn voice_peak_per_hour(&self, guild_id: u64) -> BTreeMap<i64, u32> {
+        self.voice_peak_per_bucket(guild_id, Tz::UTC)
+    }
+
+    /// [`Self::voice_peak_per_hour`] per bucket of a guild in `tz`.
+    pub fn voice_peak_per_bucket(&self, guild_id: u64, tz: Tz) -> BTreeMap<i64, u32> {
         let mut out = BTreeMap::new();
-        for s in self.voice_segments(guild_id) {
+        for s in self.voice_segments(guild_id, tz) {
             if s.people > 0 {
-                let peak = out.entry(hour_start(s.from)).or_insert(0);
+                let peak = out.entry(bucket_start(s.from, tz)).or_insert(0);
                 *peak = s.people.max(*peak);
             }
         }
@@ -65,22 +79,33 @@ impl GroundTruth {
     /// weeks` starts at or after the scenario start (tracking starts with the
     /// scenario); `None` with fewer than two such weeks.
     pub fn usual(&self, per_hour: &BTreeMap<i64, u32>, hour_ms: i64) -> Option<f64> {
+        self.usual_in(per_hour, hour_ms, Tz::UTC)
+    }
+
+    /// [`Self::usual`] of the bucket starting at `bucket_ms` in `tz`: the
+    /// buckets holding the instant 1 to 4 weeks before its start.
+    pub fn usual_in(&self, per_hour: &BTreeMap<i64, u32>, bucket_ms: i64, tz: Tz) -> Option<f64> {
         let weeks: Vec<f64> = (1..=4)
-            .map(|k| hour_ms - k * WEEK_MS)
+            .map(|k| bucket_start(bucket_ms - k * WEEK_MS, tz))
             .filter(|h| *h >= self.start_ms)
             .map(|h| f64::from(per_hour.get(&h).copied().unwrap_or(0)))
             .collect();
         (weeks.len() >= 2).then(|| weeks.iter().sum::<f64>() / weeks.len() as f64)
     }
 
-    pub(super) fn expected_drops(&self, guild_id: u64, p: &KindParams) -> Vec<ExpectedIncident> {
-        let per_hour = self.member_messages_per_hour(guild_id);
+    pub(super) fn expected_drops(
+        &self,
+        guild_id: u64,
+        p: &KindParams,
+        tz: Tz,
+    ) -> Vec<ExpectedIncident> {
+        let per_hour = self.member_messages_per_bucket(guild_id, tz);
         let (quiet, cooldown) = (p.quiet_secs * 1000, p.cooldown_secs * 1000);
         let finish = |run: DropRun| ExpectedIncident {
             guild_id,
             kind: AlertKind::ActivityDrop,
             started_ms: run.started_ms,
-            detected_ms: run.started_ms + HOUR_MS,
+            detected_ms: bucket_end(run.started_ms, tz),
             last_event_ms: run.last_ms,
             ended_ms: self.ended(run.last_ms, p),
             count: run.worst.1,
@@ -95,12 +120,17 @@ impl GroundTruth {
         let mut out = Vec::new();
         let mut open: Option<DropRun> = None;
         let mut allowed_from = i64::MIN;
-        let mut hour = self.start_ms;
-        while hour + HOUR_MS <= self.end_ms {
-            // Hour `hour` is judged at `at`, when it is over.
-            let at = hour + HOUR_MS;
+        // The first bucket that starts in the scenario (tracking starts
+        // with it).
+        let mut hour = bucket_start(self.start_ms, tz);
+        if hour < self.start_ms {
+            hour = bucket_end(hour, tz);
+        }
+        while bucket_end(hour, tz) <= self.end_ms {
+            // Bucket `hour` is judged at `at`, when it is over.
+            let at = bucket_end(hour, tz);
             let messages = per_hour.get(&hour).copied().unwrap_or(0);
-            let is_drop = self.usual(&per_hour, hour).filter(|u| {
+            let is_drop = self.usual_in(&per_hour, hour, tz).filter(|u| {
                 *u >= p.min_volume as f64 && f64::from(messages) <= u * (1.0 - p.threshold / 100.0)
             });
             if let Some(run) = open.as_mut() {
@@ -136,8 +166,8 @@ impl GroundTruth {
     }
 
     /// Humans in voice in `guild_id`, as stretches split at every voice
-    /// event and every UTC hour start, covering the scenario.
-    fn voice_segments(&self, guild_id: u64) -> Vec<Segment> {
+    /// event and every bucket start (in `tz`), covering the scenario.
+    fn voice_segments(&self, guild_id: u64, tz: Tz) -> Vec<Segment> {
         let mut edges: Vec<(i64, i32, u64)> = Vec::new();
         for v in &self.voice {
             if v.guild_id == guild_id && !v.user_is_bot && v.start_ms < v.end_ms {
@@ -147,7 +177,11 @@ impl GroundTruth {
         }
         edges.sort_unstable();
         let mut times: Vec<i64> = edges.iter().map(|e| e.0).collect();
-        times.extend((self.start_ms..self.end_ms).step_by(HOUR_MS as usize));
+        let mut edge = bucket_start(self.start_ms, tz);
+        while edge < self.end_ms {
+            times.push(edge);
+            edge = bucket_end(edge, tz);
+        }
         times.retain(|t| *t >= self.start_ms && *t < self.end_ms);
         times.sort_unstable();
         times.dedup();
@@ -174,11 +208,16 @@ impl GroundTruth {
         out
     }
 
-    pub(super) fn expected_surges(&self, guild_id: u64, p: &KindParams) -> Vec<ExpectedIncident> {
-        let segments = self.voice_segments(guild_id);
+    pub(super) fn expected_surges(
+        &self,
+        guild_id: u64,
+        p: &KindParams,
+        tz: Tz,
+    ) -> Vec<ExpectedIncident> {
+        let segments = self.voice_segments(guild_id, tz);
         let mut peaks: BTreeMap<i64, u32> = BTreeMap::new();
         for s in &segments {
-            let peak = peaks.entry(hour_start(s.from)).or_insert(0);
+            let peak = peaks.entry(bucket_start(s.from, tz)).or_insert(0);
             *peak = s.people.max(*peak);
         }
         let (quiet, cooldown) = (p.quiet_secs * 1000, p.cooldown_secs * 1000);
@@ -192,7 +231,7 @@ impl GroundTruth {
                 allowed_from = inc.last_event_ms + quiet + cooldown;
                 out.extend(open.take());
             }
-            let usual = self.usual(&peaks, hour_start(s.from));
+            let usual = self.usual_in(&peaks, bucket_start(s.from, tz), tz);
             let Some(usual) = usual else { continue };
             let needed = (p.min_volume as f64).max(p.threshold * usual);
             if f64::from(s.people) < needed {

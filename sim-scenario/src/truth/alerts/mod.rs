@@ -20,9 +20,12 @@
 //!   `last_event_ms + quiet_secs`. A crossing starts a new incident only at
 //!   or after the previous one's end plus `cooldown_secs`, and its window
 //!   never reaches back into the previous incident's events.
+//! - **Hours are the guild's buckets**: its local hours, cut where the UTC
+//!   offset changes ([`GroundTruth::expected_alerts_in`]; UTC hours with
+//!   [`GroundTruth::expected_alerts`]). Below, "hour" means bucket.
 //! - **Activity drop**: see [`GroundTruth::member_messages_per_hour`] for the
 //!   figure and [`GroundTruth::usual`] for the baseline. Hour `H` is
-//!   evaluated at `H + 1h` for every hour that ends by the scenario end; it
+//!   evaluated at its end for every hour that ends by the scenario end; it
 //!   is a drop when `usual >= min_volume` and `messages <= usual × (1 −
 //!   threshold / 100)`. An evaluation at or before `last_event_ms +
 //!   quiet_secs` that is a drop extends the open incident (its last event is
@@ -187,6 +190,18 @@ impl GroundTruth {
     /// Every incident of every guild under `params`, ordered by guild (as
     /// in [`GroundTruth::guild_ids`]), kind, then start.
     pub fn expected_alerts(&self, params: &AlertParams) -> Vec<ExpectedIncident> {
+        self.expected_alerts_in(params, chrono_tz::Tz::UTC)
+    }
+
+    /// [`Self::expected_alerts`] of guilds in timezone `tz`: the hourly
+    /// detectors (drop, surge) work on the guild's buckets, its local hours
+    /// (cut where the UTC offset changes), as the product's rollups do: in
+    /// Asia/Kolkata an "hour" runs from :30 to :30 UTC.
+    pub fn expected_alerts_in(
+        &self,
+        params: &AlertParams,
+        tz: chrono_tz::Tz,
+    ) -> Vec<ExpectedIncident> {
         let mut out = Vec::new();
         for &g in &self.guild_ids {
             if params.join_raid.enabled {
@@ -196,10 +211,10 @@ impl GroundTruth {
                 out.extend(self.expected_mass_deletions(g, &params.mass_delete));
             }
             if params.activity_drop.enabled {
-                out.extend(self.expected_drops(g, &params.activity_drop));
+                out.extend(self.expected_drops(g, &params.activity_drop, tz));
             }
             if params.voice_surge.enabled {
-                out.extend(self.expected_surges(g, &params.voice_surge));
+                out.extend(self.expected_surges(g, &params.voice_surge, tz));
             }
         }
         out
