@@ -247,6 +247,11 @@ impl ListedChannel {
             deleted_at: None,
             everyone_allow,
             everyone_deny,
+            // History does not say who replied first; the figure leaves
+            // out threads created before tracking began.
+            owner_id: None,
+            first_reply_at: None,
+            first_bot_reply_at: None,
         }
     }
 }
