@@ -316,7 +316,7 @@ pub(super) async fn first_reply_field(ctx: &Ctx, frame: &Frame, embed: Embed) ->
 /// `**0h 12m 05s** median · 2 of 9 threads without a reply`.
 pub(super) fn first_reply_text(r: &FirstReplies) -> String {
     match r.median_seconds {
-        _ if r.opened == 0 => "no threads created in this period since tracking began".to_owned(),
+        _ if r.opened == 0 => "no threads created in this period".to_owned(),
         None => format!(
             "none of the {} threads created has a reply yet",
             int(r.opened)

@@ -266,7 +266,7 @@ pub async fn threads_and_deletions(f: &Fixture) {
 /// "Time to first reply" as the truth expects it.
 fn first_reply_text(r: &sim_scenario::truth::FirstReplies) -> String {
     match r.median_ms {
-        _ if r.opened == 0 => "no threads created in this period since tracking began".to_owned(),
+        _ if r.opened == 0 => "no threads created in this period".to_owned(),
         None => format!("none of the {} threads created has a reply yet", r.opened),
         Some(ms) => format!(
             "**{}** median · {} of {} threads without a reply",

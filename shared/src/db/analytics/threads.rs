@@ -84,9 +84,9 @@ impl FirstReplies {
 /// webhook's too when [`Bots::Counted`]. Only counted messages (collected
 /// channels, tracking on) are replies, as the ingester records them; with
 /// `collected` (an allow-list) only threads it collects (the thread or its
-/// parent listed) count. Threads created before the guild's
-/// `tracking_since` are left out: their replies were never watched (threads
-/// found through a history import, or listed in `GUILD_CREATE`).
+/// parent listed) count. Threads created before the time a history import
+/// ends (`backfill_jobs.until_at`) are left out: the import finds them but
+/// does not record replies, so they would read as unanswered.
 pub async fn first_replies<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -105,8 +105,8 @@ pub async fn first_replies<'e>(
                from channels
                where guild_id = $1 and parent_id is not null and created_at >= $2 and created_at < $3
                  and kind in (10, 11, 12)
-                 and created_at >= coalesce((select s.tracking_since from guild_settings s
-                                             where s.guild_id = $1), '-infinity')
+                 and created_at >= coalesce((select b.until_at from backfill_jobs b
+                                             where b.guild_id = $1), '-infinity')
                  and ($5::bigint[] is null or channel_id = any($5) or parent_id = any($5))) t",
     )
     .bind(guild_id)
