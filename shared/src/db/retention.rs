@@ -381,6 +381,14 @@ const TRIM_DELETIONS: &str = trim_batch!(
     "t.hour = b.hour and t.channel_id = b.channel_id"
 );
 const TRIM_GUILD_HOURLY: &str = trim_batch!("guild_hourly", "hour", "t.hour = b.hour");
+/// Daily totals of days that began before the horizon (served by the
+/// primary key's `(guild_id, day_start)` prefix). A day the horizon cuts
+/// is then rebuilt from the hourly rows it keeps ([`trim_member_rows`]).
+const TRIM_MEMBER_DAILY: &str = "delete from member_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.user_id) in (
+           select day_start, user_id from member_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
 /// Spans and members that ended before the horizon (served by the
 /// primary keys' `guild_id` prefix).
 const TRIM_SPANS: &str = "delete from membership_spans t
@@ -403,10 +411,11 @@ const TRIM_ACCESS_LOG: &str = "delete from access_log t
            where guild_id = $1 and at < $2 limit $3)";
 
 /// The per-member tables, trimmed to a guild's own window.
-const PER_MEMBER: [&str; 6] = [
+const PER_MEMBER: [&str; 7] = [
     TRIM_MESSAGES,
     TRIM_REACTIONS,
     TRIM_VOICE,
+    TRIM_MEMBER_DAILY,
     TRIM_SPANS,
     TRIM_MEMBERS,
     TRIM_ACCESS_LOG,
@@ -451,6 +460,10 @@ pub async fn trim_member_rows(
     for statement in PER_MEMBER {
         total += in_batches(pool, statement, guild, before, batch_rows).await?;
     }
+    // The local day holding `before` (when it begins earlier) lost its
+    // daily rows above and some hourly rows: its daily rows become the sum
+    // of the hourly rows it keeps, as the `member_daily` rule says.
+    super::daily::rebuild_member_daily(pool, guild, before, before).await?;
     Ok(total)
 }
 
@@ -619,6 +632,7 @@ pub async fn erase_guild(
         TRIM_VOICE_PEAKS,
         TRIM_DELETIONS,
         TRIM_GUILD_HOURLY,
+        TRIM_MEMBER_DAILY,
     ] {
         in_batches(pool, statement, guild, forever, BATCH_ROWS).await?;
     }
