@@ -411,11 +411,10 @@ const TRIM_ACCESS_LOG: &str = "delete from access_log t
            where guild_id = $1 and at < $2 limit $3)";
 
 /// The per-member tables, trimmed to a guild's own window.
-const PER_MEMBER: [&str; 7] = [
+const PER_MEMBER: [&str; 6] = [
     TRIM_MESSAGES,
     TRIM_REACTIONS,
     TRIM_VOICE,
-    TRIM_MEMBER_DAILY,
     TRIM_SPANS,
     TRIM_MEMBERS,
     TRIM_ACCESS_LOG,
@@ -448,8 +447,9 @@ async fn in_batches(
 
 /// Deletes the guild's per-member rows of hours before `before` (and the
 /// membership spans and departed members that ended before it), in
-/// batches of at most `batch_rows` rows ([`BATCH_ROWS`] in a run).
-/// Returns the rows deleted.
+/// batches of at most `batch_rows` rows ([`BATCH_ROWS`] in a run), and
+/// the daily totals of the days before it. Returns the rows deleted (the
+/// daily totals, sums of the others, not counted).
 pub async fn trim_member_rows(
     pool: &PgPool,
     guild: Snowflake,
@@ -460,6 +460,8 @@ pub async fn trim_member_rows(
     for statement in PER_MEMBER {
         total += in_batches(pool, statement, guild, before, batch_rows).await?;
     }
+    // Daily totals are sums of the rows above: not counted again.
+    in_batches(pool, TRIM_MEMBER_DAILY, guild, before, batch_rows).await?;
     // The local day holding `before` (when it begins earlier) lost its
     // daily rows above and some hourly rows: its daily rows become the sum
     // of the hourly rows it keeps, as the `member_daily` rule says.

@@ -302,6 +302,8 @@ async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Resul
                 sum(r.messages), sum(r.bot_messages), sum(r.given), sum(r.received), sum(r.voice)
          from r join days d using (guild_id, hour)
          group by r.guild_id, d.day_start, r.user_id
+         -- one order for every writer: two flushes of a guild wait, never deadlock
+         order by r.guild_id, d.day_start, r.user_id
          on conflict (guild_id, day_start, user_id) do update set
              messages = member_daily.messages + excluded.messages,
              bot_messages = member_daily.bot_messages + excluded.bot_messages,
