@@ -351,13 +351,14 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 33] = [
+pub const GUILD_TABLES: [&str; 34] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
     "voice_peak_rollup",
     "deletion_rollup",
     "guild_hourly",
+    "member_daily",
     "membership_spans",
     "members",
     "channels",

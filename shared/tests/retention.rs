@@ -223,8 +223,11 @@ async fn a_run_while_the_ingester_flushes_blocks_neither() {
     // Meanwhile another flush starts and commits: the pending detach takes
     // no lock that holds writers back (a plain DROP TABLE of the partition
     // would queue an exclusive lock on the rollup and block this flush).
+    // It writes the next day: two flushes adding to the same member's day
+    // (`member_daily`) wait for each other, as the ingester's never do (one
+    // flush at a time per shard, a guild on one shard).
     let mut next = RollupBatch::default();
-    activity(&mut next, DEFAULT, utc(2026, 12, 2) + Duration::hours(1));
+    activity(&mut next, DEFAULT, utc(2026, 12, 2) + Duration::days(1));
     let mut tx = pool.begin().await.unwrap();
     rollups::flush_batch(&mut tx, &next).await.unwrap();
     tx.commit().await.unwrap();

@@ -408,3 +408,146 @@ async fn lord_howes_spring_change_makes_a_half_hour_bucket_and_exact_days() {
         ]
     );
 }
+
+/// Rankings, active members and a member's interactions over periods of
+/// whole local days (read from `member_daily`) and with hourly ends, in
+/// Asia/Kolkata and across Lord Howe's autumn change (a 24½-hour day),
+/// equal the ground truth; the daily rows the flushes wrote equal a rebuild
+/// from the hourly rows, lie on the zone's local midnights, and move to
+/// the new zone's days when /setup changes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rankings_read_whole_local_days_and_equal_truth() {
+    use shared::Snowflake;
+    use shared::db::analytics::{self, Bots, LeaderboardMetric as Metric, LeaderboardQuery};
+    use shared::db::daily;
+    use sim_scenario::truth::LeaderboardMetric as TruthMetric;
+
+    let guilds: Vec<Guild> = guilds()
+        .into_iter()
+        .filter(|g| [1, 4].contains(&g.id))
+        .collect();
+    let app = daily_figures_equal_truth(&guilds, START, DAYS).await;
+    let pool = &app.db.pool;
+    let local_day = |at: chrono::DateTime<chrono::Utc>, tz: Tz| {
+        serverpulse_web::period::local_midnight(at.with_timezone(&tz).date_naive(), tz)
+    };
+    for g in &guilds {
+        let (_, truth) = script(g, START, DAYS);
+        let guild = Snowflake(g.id);
+        let (first, last) = g.dates;
+        let (day_from, day_to) = (
+            midnight(first, g.tz),
+            midnight(last.succ_opt().unwrap(), g.tz),
+        );
+        // Whole days, then the same shifted by an hour (bucket edges in
+        // both zones): whole days from member_daily, the ends hourly.
+        for (from, to) in [(day_from, day_to), (day_from + H, day_to + H)] {
+            let scope = Scope::new(g.id, from, to);
+            let (from, to) = (at(from), at(to));
+            let (days_from, days_to) = daily::full_days(pool, guild, from, to).await.unwrap();
+            assert!(
+                from <= days_from && days_from < days_to && days_to <= to,
+                "{}",
+                g.tz
+            );
+            for (metric, truth_metric) in [
+                (Metric::Messages, TruthMetric::Messages),
+                (Metric::VoiceSeconds, TruthMetric::VoiceSeconds),
+                (Metric::ReactionsGiven, TruthMetric::ReactionsGiven),
+                (Metric::ReactionsReceived, TruthMetric::ReactionsReceived),
+            ] {
+                let query = LeaderboardQuery {
+                    metric,
+                    channel: None,
+                    limit: 100,
+                    offset: 0,
+                };
+                let board = analytics::leaderboard(pool, guild, from, to, query, Bots::LeftOut)
+                    .await
+                    .unwrap();
+                let shown: Vec<(u64, i64)> =
+                    board.rows.iter().map(|r| (r.user_id.0, r.value)).collect();
+                let expected: Vec<(u64, i64)> = truth
+                    .leaderboard(&scope, truth_metric)
+                    .iter()
+                    .map(|r| (r.user_id, r.value as i64))
+                    .collect();
+                assert!(!expected.is_empty(), "{} {metric:?}", g.tz);
+                assert_eq!(shown, expected, "{} {metric:?} {from}..{to}", g.tz);
+                if metric == Metric::Messages {
+                    let top = expected[0];
+                    let rank = analytics::member_rank(
+                        pool,
+                        guild,
+                        from,
+                        to,
+                        Snowflake(top.0),
+                        Bots::LeftOut,
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(rank, Some((1, top.1)), "{}", g.tz);
+                }
+            }
+            let active = analytics::active_members(pool, guild, from, to, Bots::LeftOut)
+                .await
+                .unwrap();
+            assert_eq!(
+                active,
+                truth.active_members(&scope).len() as i64,
+                "{}",
+                g.tz
+            );
+            for user in truth.active_members(&scope) {
+                let shown = analytics::member_interactions(pool, guild, from, to, Snowflake(user))
+                    .await
+                    .unwrap();
+                let of = |metric| {
+                    truth
+                        .leaderboard(&scope, metric)
+                        .iter()
+                        .find(|r| r.user_id == user)
+                        .map_or(0, |r| r.value as i64)
+                };
+                assert_eq!(shown.voice_seconds, of(TruthMetric::VoiceSeconds), "{user}");
+                assert_eq!(
+                    shown.reactions_given,
+                    of(TruthMetric::ReactionsGiven),
+                    "{user}"
+                );
+                assert_eq!(
+                    shown.reactions_received,
+                    of(TruthMetric::ReactionsReceived),
+                    "{user}"
+                );
+            }
+        }
+        // What the flushes wrote is what the hourly rows say, day by local day.
+        let stored = daily::member_days(pool, guild).await.unwrap();
+        assert!(!stored.is_empty());
+        for day in &stored {
+            assert_eq!(day.day_start, local_day(day.day_start, g.tz), "{}", g.tz);
+            assert_eq!(day.day_end, local_day(day.day_end, g.tz), "{}", g.tz);
+        }
+        daily::rebuild_all_member_daily(pool, guild).await.unwrap();
+        assert_eq!(
+            daily::member_days(pool, guild).await.unwrap(),
+            stored,
+            "{}",
+            g.tz
+        );
+    }
+
+    // A new zone rebuilds the days in the /setup transaction: Berlin's
+    // midnights, every message still counted once.
+    let setup = command("setup", vec![string("timezone", "Europe/Berlin")]);
+    final_message(&app, &setup, &admin(1)).await;
+    let berlin = chrono_tz::Europe::Berlin;
+    let moved = daily::member_days(pool, Snowflake(1)).await.unwrap();
+    assert!(!moved.is_empty());
+    for day in &moved {
+        assert_eq!(day.day_start, local_day(day.day_start, berlin));
+    }
+    let messages: i64 = moved.iter().map(|d| i64::from(d.messages)).sum();
+    assert_eq!(messages, guilds[0].messages.len() as i64);
+}

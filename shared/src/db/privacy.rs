@@ -188,7 +188,7 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// changes they made stay audited without who made them (actor 0), as does
 /// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 16] = [
+const ERASE: [(&str, &str); 17] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -217,6 +217,10 @@ const ERASE: [(&str, &str); 16] = [
     (
         "voice_rollup",
         "delete from voice_rollup where guild_id = $1 and user_id = $2",
+    ),
+    (
+        "member_daily",
+        "delete from member_daily where guild_id = $1 and user_id = $2",
     ),
     (
         "voice_sessions",
@@ -377,6 +381,19 @@ pub struct MemberData {
     pub hidden_since: Option<DateTime<Utc>>,
     /// When others analysed this member (who is not said: their data).
     pub analysed_at: Vec<DateTime<Utc>>,
+    /// Per local day, the sums of the rows above (`member_daily`).
+    pub daily: Vec<DailyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DailyRecord {
+    pub day_start: DateTime<Utc>,
+    pub day_end: DateTime<Utc>,
+    pub messages: i32,
+    pub bot_messages: i32,
+    pub reactions_given: i32,
+    pub reactions_received: i32,
+    pub voice_seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
@@ -508,6 +525,15 @@ pub async fn member_data(
     .bind(user)
     .fetch_all(&mut *conn)
     .await?;
+    let daily = sqlx::query_as(
+        "select day_start, day_end, messages, bot_messages, reactions_given, reactions_received,
+                voice_seconds
+         from member_daily where guild_id = $1 and user_id = $2 order by day_start",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
     let hidden_since = status(&mut *conn, guild, user).await?.hidden_since;
     let analysed_at = sqlx::query_scalar(
         "select at from access_log where guild_id = $1 and target_id = $2 order by at",
@@ -526,6 +552,7 @@ pub async fn member_data(
         threads_opened,
         hidden_since,
         analysed_at,
+        daily,
     })
 }
 

@@ -381,6 +381,14 @@ const TRIM_DELETIONS: &str = trim_batch!(
     "t.hour = b.hour and t.channel_id = b.channel_id"
 );
 const TRIM_GUILD_HOURLY: &str = trim_batch!("guild_hourly", "hour", "t.hour = b.hour");
+/// Daily totals of days that began before the horizon (served by the
+/// primary key's `(guild_id, day_start)` prefix). A day the horizon cuts
+/// is then rebuilt from the hourly rows it keeps ([`trim_member_rows`]).
+const TRIM_MEMBER_DAILY: &str = "delete from member_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.user_id) in (
+           select day_start, user_id from member_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
 /// Spans and members that ended before the horizon (served by the
 /// primary keys' `guild_id` prefix).
 const TRIM_SPANS: &str = "delete from membership_spans t
@@ -439,8 +447,9 @@ async fn in_batches(
 
 /// Deletes the guild's per-member rows of hours before `before` (and the
 /// membership spans and departed members that ended before it), in
-/// batches of at most `batch_rows` rows ([`BATCH_ROWS`] in a run).
-/// Returns the rows deleted.
+/// batches of at most `batch_rows` rows ([`BATCH_ROWS`] in a run), and
+/// the daily totals of the days before it. Returns the rows deleted (the
+/// daily totals, sums of the others, not counted).
 pub async fn trim_member_rows(
     pool: &PgPool,
     guild: Snowflake,
@@ -451,6 +460,12 @@ pub async fn trim_member_rows(
     for statement in PER_MEMBER {
         total += in_batches(pool, statement, guild, before, batch_rows).await?;
     }
+    // Daily totals are sums of the rows above: not counted again.
+    in_batches(pool, TRIM_MEMBER_DAILY, guild, before, batch_rows).await?;
+    // The local day holding `before` (when it begins earlier) lost its
+    // daily rows above and some hourly rows: its daily rows become the sum
+    // of the hourly rows it keeps, as the `member_daily` rule says.
+    super::daily::rebuild_member_daily(pool, guild, before, before).await?;
     Ok(total)
 }
 
@@ -619,6 +634,7 @@ pub async fn erase_guild(
         TRIM_VOICE_PEAKS,
         TRIM_DELETIONS,
         TRIM_GUILD_HOURLY,
+        TRIM_MEMBER_DAILY,
     ] {
         in_batches(pool, statement, guild, forever, BATCH_ROWS).await?;
     }

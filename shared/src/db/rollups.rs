@@ -1,5 +1,7 @@
 //! Writing and reading rollups.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -224,6 +226,101 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
         .execute(&mut *conn)
         .await?;
     }
+    add_member_daily(&mut *conn, batch).await?;
+    Ok(())
+}
+
+/// One member's hourly sums in a batch: what [`add_member_daily`] adds to
+/// the member's local day.
+#[derive(Default)]
+struct MemberHour {
+    messages: i64,
+    bot_messages: i64,
+    given: i64,
+    received: i64,
+    voice: i64,
+}
+
+/// Adds the batch's per-member rows to `member_daily` (one upsert): summed
+/// per (guild, hour, member) here, then per local day in SQL, whose day
+/// edges come from the guild's timezone in `guild_settings` (read `for
+/// share`, so a concurrent `/setup` timezone change, which rebuilds the
+/// guild's days, commits wholly before or after this flush). Keeps the
+/// rule of the `member_daily` migration: a daily row is the sum of the
+/// member's hourly rows of that day.
+async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Result<(), DbError> {
+    use crate::rollup::AuthorKind;
+    use crate::time::Hour;
+    let mut sums: HashMap<(Snowflake, Hour, Snowflake), MemberHour> = HashMap::new();
+    for (k, v) in &batch.messages {
+        let s = sums.entry((k.guild_id, k.hour, k.author_id)).or_default();
+        if v.author_kind == AuthorKind::Member {
+            s.messages += i64::from(v.messages);
+        } else {
+            s.bot_messages += i64::from(v.messages);
+        }
+    }
+    for (k, v) in &batch.reactions {
+        if k.user_id != Snowflake(0) {
+            sums.entry((k.guild_id, k.hour, k.user_id))
+                .or_default()
+                .given += i64::from(v.added);
+        }
+        if k.receiver_id != Snowflake(0) {
+            sums.entry((k.guild_id, k.hour, k.receiver_id))
+                .or_default()
+                .received += i64::from(v.added);
+        }
+    }
+    for (k, v) in &batch.voice_seconds {
+        sums.entry((k.guild_id, k.hour, k.user_id))
+            .or_default()
+            .voice += i64::from(*v);
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = sums.into_iter().collect();
+    sqlx::query(
+        "with r as (
+             select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+                 as r(guild_id, hour, user_id, messages, bot_messages, given, received, voice)
+         ), zones as (
+             select guild_id, serverpulse_zone(timezone) as tz from guild_settings
+             where guild_id in (select guild_id from r)
+             for share
+         ), days as (
+             select h.guild_id, h.hour, serverpulse_day_start(h.hour, coalesce(z.tz, 'UTC')) as day_start,
+                    coalesce(z.tz, 'UTC') as tz
+             from (select distinct guild_id, hour from r) h
+             left join zones z using (guild_id)
+         )
+         insert into member_daily (guild_id, day_start, day_end, user_id, messages, bot_messages,
+                                   reactions_given, reactions_received, voice_seconds)
+         select r.guild_id, d.day_start, serverpulse_day_end(d.day_start, min(d.tz)), r.user_id,
+                sum(r.messages), sum(r.bot_messages), sum(r.given), sum(r.received), sum(r.voice)
+         from r join days d using (guild_id, hour)
+         group by r.guild_id, d.day_start, r.user_id
+         -- one order for every writer: two flushes of a guild wait, never deadlock
+         order by r.guild_id, d.day_start, r.user_id
+         on conflict (guild_id, day_start, user_id) do update set
+             messages = member_daily.messages + excluded.messages,
+             bot_messages = member_daily.bot_messages + excluded.bot_messages,
+             reactions_given = member_daily.reactions_given + excluded.reactions_given,
+             reactions_received = member_daily.reactions_received + excluded.reactions_received,
+             voice_seconds = member_daily.voice_seconds + excluded.voice_seconds",
+    )
+    .bind(ids(rows.iter().map(|((g, _, _), _)| *g)))
+    .bind(rows.iter().map(|((_, h, _), _)| h.start()).collect::<Vec<_>>())
+    .bind(ids(rows.iter().map(|((_, _, u), _)| *u)))
+    .bind(rows.iter().map(|(_, s)| s.messages).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.bot_messages).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.given).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.received).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.voice).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

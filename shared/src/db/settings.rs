@@ -310,7 +310,8 @@ pub async fn collected_channels<'e>(
     Ok(rows.into_iter().map(|(c,)| c).collect())
 }
 
-/// Sets the guild's timezone (an IANA name the caller has checked), with audit.
+/// Sets the guild's timezone (an IANA name the caller has checked), with
+/// audit, and rebuilds the guild's daily totals on the new local days.
 pub async fn set_timezone(
     conn: &mut PgConnection,
     guild_id: Snowflake,
@@ -325,6 +326,10 @@ pub async fn set_timezone(
     .bind(timezone)
     .execute(&mut *conn)
     .await?;
+    // Daily totals are per local day: the new zone's days are rebuilt from
+    // the hourly rows now, in this transaction (a flush reads the zone
+    // `for share`, so it commits wholly before or after).
+    super::daily::rebuild_all_member_daily(&mut *conn, guild_id).await?;
     record_audit(
         conn,
         guild_id,

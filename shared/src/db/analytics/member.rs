@@ -88,12 +88,30 @@ pub async fn member_interactions<'e>(
     user_id: Snowflake,
 ) -> Result<MemberInteractions, DbError> {
     Ok(sqlx::query_as(
-        "select (select coalesce(sum(seconds), 0)::bigint from voice_rollup
-                  where guild_id = $1 and user_id = $4 and hour >= $2 and hour < $3) as voice_seconds,
-                (select coalesce(sum(added), 0)::bigint from reaction_rollup
-                  where guild_id = $1 and user_id = $4 and hour >= $2 and hour < $3) as reactions_given,
-                (select coalesce(sum(added), 0)::bigint from reaction_rollup
-                  where guild_id = $1 and receiver_id = $4 and hour >= $2 and hour < $3) as reactions_received",
+        // Whole local days from `member_daily` (its (guild_id, user_id,
+        // day_start) index), the range's ends from the hourly rollups.
+        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
+         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
+                   union all select (select days_to from s), $3::timestamptz)
+         select coalesce(sum(voice), 0)::bigint as voice_seconds,
+                coalesce(sum(given), 0)::bigint as reactions_given,
+                coalesce(sum(received), 0)::bigint as reactions_received
+         from (
+             select d.voice_seconds as voice, d.reactions_given::bigint as given,
+                    d.reactions_received::bigint as received
+             from member_daily d
+             where d.guild_id = $1 and d.user_id = $4 and d.day_start >= (select days_from from s)
+               and d.day_start < (select days_to from s)
+             union all
+             select v.seconds, 0, 0 from voice_rollup v join edges e on v.hour >= e.lo and v.hour < e.hi
+             where v.guild_id = $1 and v.user_id = $4
+             union all
+             select 0, r.added, 0 from reaction_rollup r join edges e on r.hour >= e.lo and r.hour < e.hi
+             where r.guild_id = $1 and r.user_id = $4
+             union all
+             select 0, 0, r.added from reaction_rollup r join edges e on r.hour >= e.lo and r.hour < e.hi
+             where r.guild_id = $1 and r.receiver_id = $4 and r.receiver_id <> 0
+         ) x",
     )
     .bind(guild_id)
     .bind(from)

@@ -77,23 +77,38 @@ pub async fn active_members<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<i64, DbError> {
-    // Each branch is a range scan of one rollup's (guild_id, hour, …)
-    // primary key, pruned to the range's partitions. Reactions imported from
-    // history have no known giver (user 0) and make nobody active.
+    // Whole local days of the range from `member_daily` (a range scan of
+    // its primary key); the ends outside whole days from the hourly
+    // rollups, each a range scan of one rollup's (guild_id, hour, …)
+    // primary key per end, pruned to the range's partitions. Reactions
+    // imported from history have no known giver (user 0) and make nobody
+    // active.
     Ok(sqlx::query_scalar(
-        "select count(*)::bigint from (
+        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
+         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
+                   union all select (select days_to from s), $3::timestamptz)
+         select count(*)::bigint from (
+             select d.user_id from member_daily d
+              where d.guild_id = $1 and d.day_start >= (select days_from from s)
+                and d.day_start < (select days_to from s)
+                and (d.messages > 0 or ($4 and d.bot_messages > 0)
+                     or ((d.reactions_given > 0 or d.voice_seconds > 0)
+                         and ($4 or not exists (select 1 from members b
+                                                 where b.guild_id = $1 and b.user_id = d.user_id and b.is_bot))))
+             union
              select m.author_id as user_id from message_rollup m
-              where m.guild_id = $1 and m.hour >= $2 and m.hour < $3
-                and (m.author_kind = 0 or $4) and m.messages > 0
+              join edges e on m.hour >= e.lo and m.hour < e.hi
+              where m.guild_id = $1 and (m.author_kind = 0 or $4) and m.messages > 0
              union
              select r.user_id from reaction_rollup r
-              where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.added > 0
-                and r.user_id <> 0
+              join edges e on r.hour >= e.lo and r.hour < e.hi
+              where r.guild_id = $1 and r.added > 0 and r.user_id <> 0
                 and ($4 or not exists (select 1 from members b
                                         where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
              union
              select v.user_id from voice_rollup v
-              where v.guild_id = $1 and v.hour >= $2 and v.hour < $3 and v.seconds > 0
+              join edges e on v.hour >= e.lo and v.hour < e.hi
+              where v.guild_id = $1 and v.seconds > 0
                 and ($4 or not exists (select 1 from members b
                                         where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
          ) active",

@@ -73,6 +73,41 @@ pub async fn leaderboard_with_hidden<'e>(
     ranked(executor, guild_id, from, to, query, bots, true).await
 }
 
+/// A leaderboard read by day: `$daily`, the value of a `member_daily d`
+/// row; `$hourly`, `(user, value)` rows of an hourly rollup joined with
+/// `edges e` (the range's ends outside whole days); `$filter`, which users
+/// `t` rank (bots). Parameters as in [`ranked`]; `$4` (channel) is null.
+macro_rules! by_day {
+    ($daily:literal, $hourly:literal, $filter:literal) => {
+        concat!(
+            "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
+             edges as (select $2::timestamptz as lo, (select days_from from s) as hi
+                       union all select (select days_to from s), $3::timestamptz),
+             totals as (
+                 select user_id, sum(v)::bigint as value from (
+                     select d.user_id, (",
+            $daily,
+            ")::bigint as v from member_daily d
+                     where d.guild_id = $1 and d.day_start >= (select days_from from s)
+                       and d.day_start < (select days_to from s)
+                     union all ",
+            $hourly,
+            "
+                 ) x (user_id, v) group by user_id)
+             select t.user_id, t.value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = t.user_id) as hidden
+             from totals t
+             where t.value > 0 and $4::bigint is null
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = t.user_id))
+               and ",
+            $filter,
+            "
+             order by t.value desc, (t.user_id::numeric + case when t.user_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        )
+    };
+}
+
 async fn ranked<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -89,9 +124,42 @@ async fn ranked<'e>(
         offset,
     } = query;
     // Ids are ordered as unsigned numbers: a BIGINT holding an id above
-    // 2^63 is negative, so sort on the numeric value of the bits.
-    let sql = match metric {
-        LeaderboardMetric::Messages => {
+    // 2^63 is negative, so sort on the numeric value of the bits. Without a
+    // channel, whole local days come from `member_daily` and the ends of
+    // the range from the hourly rollups (see `by_day!`); per channel, the
+    // hourly rollups (`member_daily` has no channel).
+    let sql = match (metric, channel.is_some()) {
+        (LeaderboardMetric::Messages, false) => by_day!(
+            "d.messages + case when $8 then d.bot_messages else 0 end",
+            "select m.author_id, m.messages from message_rollup m
+             join edges e on m.hour >= e.lo and m.hour < e.hi
+             where m.guild_id = $1 and (m.author_kind = 0 or $8)",
+            "true"
+        ),
+        (LeaderboardMetric::VoiceSeconds, false) => by_day!(
+            "d.voice_seconds",
+            "select v.user_id, v.seconds from voice_rollup v
+             join edges e on v.hour >= e.lo and v.hour < e.hi
+             where v.guild_id = $1",
+            "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
+        ),
+        (LeaderboardMetric::ReactionsGiven, false) => by_day!(
+            "d.reactions_given",
+            "select r.user_id, r.added from reaction_rollup r
+             join edges e on r.hour >= e.lo and r.hour < e.hi
+             where r.guild_id = $1 and r.user_id <> 0",
+            "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
+        ),
+        (LeaderboardMetric::ReactionsReceived, false) => by_day!(
+            "d.reactions_received",
+            "select r.receiver_id, r.added from reaction_rollup r
+             join edges e on r.hour >= e.lo and r.hour < e.hi
+             where r.guild_id = $1 and r.receiver_id <> 0",
+            "($8 or (not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot)
+                    and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = t.user_id
+                                      and w.author_kind <> 0)))"
+        ),
+        (LeaderboardMetric::Messages, true) => {
             "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id) as hidden
              from message_rollup
@@ -102,7 +170,7 @@ async fn ranked<'e>(
              order by value desc, (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
         }
-        LeaderboardMetric::VoiceSeconds => {
+        (LeaderboardMetric::VoiceSeconds, true) => {
             "select v.user_id, sum(v.seconds)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id) as hidden
              from voice_rollup v
@@ -114,7 +182,7 @@ async fn ranked<'e>(
              order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
         }
-        LeaderboardMetric::ReactionsGiven => {
+        (LeaderboardMetric::ReactionsGiven, true) => {
             "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id) as hidden
              from reaction_rollup r
@@ -127,7 +195,7 @@ async fn ranked<'e>(
              order by value desc, (r.user_id::numeric + case when r.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
         }
-        LeaderboardMetric::ReactionsReceived => {
+        (LeaderboardMetric::ReactionsReceived, true) => {
             "select r.receiver_id as user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.receiver_id) as hidden
              from reaction_rollup r
@@ -180,14 +248,25 @@ pub async fn member_rank<'e>(
     bots: Bots,
 ) -> Result<Option<(i64, i64)>, DbError> {
     Ok(sqlx::query_as(
-        "with totals as (
-             select author_id, sum(messages)::bigint as value,
+        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
+         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
+                   union all select (select days_to from s), $3::timestamptz),
+         totals as (
+             select author_id, sum(v)::bigint as value,
                     (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $5)
-               and (author_id = $4 or not exists (select 1 from member_privacy h
-                                                  where h.guild_id = $1 and h.user_id = author_id))
-             group by author_id having sum(messages) > 0
+             from (
+                 select d.user_id, (d.messages + case when $5 then d.bot_messages else 0 end)::bigint
+                 from member_daily d
+                 where d.guild_id = $1 and d.day_start >= (select days_from from s)
+                   and d.day_start < (select days_to from s)
+                 union all
+                 select m.author_id, m.messages from message_rollup m
+                 join edges e on m.hour >= e.lo and m.hour < e.hi
+                 where m.guild_id = $1 and (m.author_kind = 0 or $5)
+             ) x (author_id, v)
+             where author_id = $4 or not exists (select 1 from member_privacy h
+                                                 where h.guild_id = $1 and h.user_id = author_id)
+             group by author_id having sum(v) > 0
          ), me as (select value, id_order from totals where author_id = $4)
          select (select count(*) from totals t where t.value > me.value
                     or (t.value = me.value and t.id_order < me.id_order))::bigint + 1,
