@@ -311,13 +311,19 @@ pub async fn collected_channels<'e>(
 }
 
 /// Sets the guild's timezone (an IANA name the caller has checked), with
-/// audit, and rebuilds the guild's daily totals on the new local days.
+/// audit, and rebuilds the guild's daily totals on the new local days when
+/// the zone changed (the same zone again leaves them as they are).
 pub async fn set_timezone(
     conn: &mut PgConnection,
     guild_id: Snowflake,
     actor_id: Snowflake,
     timezone: &str,
 ) -> Result<(), DbError> {
+    let previous: Option<String> =
+        sqlx::query_scalar("select timezone from guild_settings where guild_id = $1 for update")
+            .bind(guild_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     sqlx::query(
         "insert into guild_settings (guild_id, timezone) values ($1, $2)
          on conflict (guild_id) do update set timezone = excluded.timezone, updated_at = now()",
@@ -329,7 +335,9 @@ pub async fn set_timezone(
     // Daily totals are per local day: the new zone's days are rebuilt from
     // the hourly rows now, in this transaction (a flush reads the zone
     // `for share`, so it commits wholly before or after).
-    super::daily::rebuild_all_member_daily(&mut *conn, guild_id).await?;
+    if previous.as_deref() != Some(timezone) {
+        super::daily::rebuild_all_member_daily(&mut *conn, guild_id).await?;
+    }
     record_audit(
         conn,
         guild_id,
