@@ -136,6 +136,20 @@ impl Meter {
         } else {
             None
         };
+        // Where the database's WAL went: the relations that wrote most,
+        // and the full-page images' share.
+        let by_relation = if self.database_wal {
+            shared::db::bench::database_wal_by_relation(&mut self.conn, &mark.lsn, &done.lsn)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let fpi_bytes: i64 = by_relation.iter().map(|r| r.fpi_bytes).sum();
+        let top_relations: Vec<Value> = by_relation
+            .iter()
+            .take(12)
+            .map(|r| json!({"relation": r.relation, "bytes": r.bytes, "fpi_bytes": r.fpi_bytes}))
+            .collect();
         let per = |v: f64| {
             if events > 0 {
                 json!(v / events as f64)
@@ -154,6 +168,8 @@ impl Meter {
             } else {
                 "pg_wal_lsn_diff of pg_current_wal_lsn() at the first event and after the last: the whole cluster, neighbours included"
             },
+            "wal_fpi_bytes_per_event": if self.database_wal { per(fpi_bytes as f64) } else { Value::Null },
+            "wal_by_relation": top_relations,
             "postgres_cpu_secs": done.postgres_cpu_secs,
             "postgres_cpu_us_per_event": per(done.postgres_cpu_secs * 1e6),
             "postgres_backends": done.backends,

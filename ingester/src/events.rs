@@ -515,6 +515,15 @@ impl EmojiRef {
             (None, None) => String::new(),
         }
     }
+
+    /// [`EmojiRef::key`], reusing the name's allocation for a unicode emoji
+    /// (the common case: no copy per reaction).
+    pub fn into_key(self) -> String {
+        match (self.id, self.name) {
+            (None, Some(name)) => name,
+            (id, name) => Self { id, name }.key(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -678,5 +687,7 @@ mod tests {
         assert_eq!(custom.key(), "party:9");
         let unicode: EmojiRef = serde_json::from_str(r#"{"id":null,"name":"👍"}"#).unwrap();
         assert_eq!(unicode.key(), "👍");
+        assert_eq!(unicode.into_key(), "👍");
+        assert_eq!(custom.into_key(), "party:9");
     }
 }

@@ -5,6 +5,7 @@
 //! the next event.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ impl Filter {
 #[derive(Debug, Default)]
 pub struct SettingsCache {
     filters: RwLock<HashMap<Snowflake, Arc<Filter>>>,
+    /// Bumped after every [`SettingsCache::set`]: the shards' copies
+    /// ([`ShardFilters`]) are stale once it moves.
+    version: AtomicU64,
 }
 
 impl SettingsCache {
@@ -74,6 +78,13 @@ impl SettingsCache {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(guild_id, Arc::new(filter));
+        // After the write: a shard that sees the new version reads the new
+        // filter.
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Reloads one guild.
@@ -119,6 +130,53 @@ impl SettingsCache {
             self.reload(pool, guild_id).await?;
         }
         Ok(())
+    }
+}
+
+/// One shard's copy of the filters it has used, so that folding an event
+/// costs no lock and no shared hash lookup: the copy is dropped whenever
+/// the shared cache's version moves (any guild's settings changed), so a
+/// change still takes effect for the next event.
+#[derive(Debug)]
+pub struct ShardFilters {
+    shared: Arc<SettingsCache>,
+    version: u64,
+    local: foldhash::HashMap<Snowflake, Arc<Filter>>,
+}
+
+impl ShardFilters {
+    pub fn new(shared: Arc<SettingsCache>) -> Self {
+        Self {
+            version: shared.version(),
+            shared,
+            local: foldhash::HashMap::default(),
+        }
+    }
+
+    /// The version of the shared cache this copy holds (it moves when any
+    /// guild's settings change).
+    pub fn version(&mut self) -> u64 {
+        self.refresh();
+        self.version
+    }
+
+    fn refresh(&mut self) {
+        let version = self.shared.version();
+        if version != self.version {
+            self.local.clear();
+            self.version = version;
+        }
+    }
+
+    /// A guild's filter as the shared cache holds it now.
+    pub fn get(&mut self, guild_id: Snowflake) -> Arc<Filter> {
+        self.refresh();
+        let Self { shared, local, .. } = self;
+        Arc::clone(
+            local
+                .entry(guild_id)
+                .or_insert_with(|| shared.get(guild_id)),
+        )
     }
 }
 

@@ -508,7 +508,7 @@ impl Detectors {
         &mut self,
         writes: &mut AlertWrites,
         clock: DateTime<Utc>,
-        settings_of: impl Fn(Snowflake, AlertKind) -> AlertSettings,
+        mut settings_of: impl FnMut(Snowflake, AlertKind) -> AlertSettings,
     ) {
         if self.ongoing.is_empty() {
             return;

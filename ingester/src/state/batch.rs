@@ -1,7 +1,9 @@
 //! The batch a shard is building: every write one flush commits,
 //! pre-aggregated by primary key, and the sealed form handed to the flush.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap as StdHashMap};
+
+use foldhash::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use shared::Snowflake;
@@ -100,7 +102,7 @@ pub struct Pending {
     pub coverage: BTreeSet<Hour>,
     pub gaps: Vec<Gap>,
     /// Guilds the bot left (GUILD_DELETE without `unavailable`), with when.
-    pub guilds_left: HashMap<Snowflake, DateTime<Utc>>,
+    pub guilds_left: StdHashMap<Snowflake, DateTime<Utc>>,
     /// Gateway frames folded in (what the bounded buffer counts).
     pub frames: u64,
     /// Holds a new session's READY: commit it at once, so a crash right

@@ -2,7 +2,9 @@
 //! database holds them plus the events folded since. Every change is also
 //! written to the batch's [`CatalogueChanges`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 use shared::Snowflake;

@@ -383,7 +383,7 @@ impl ShardState {
                 channel_id: r.channel_id,
                 user_id: r.user_id,
                 receiver_id: r.message_author_id.unwrap_or_default(),
-                emoji: r.emoji.key(),
+                emoji: r.emoji.into_key(),
             };
             self.pending.rollups.add_reaction(key, added, by_bot);
         }
@@ -461,7 +461,7 @@ impl ShardState {
         let catalogue = &self.catalogue;
         let payload_bot = v.member.as_ref().is_some_and(|m| m.user.bot);
         self.voice.update(
-            &self.settings,
+            &mut self.settings,
             &mut self.pending,
             guild_id,
             v.user_id,

@@ -35,7 +35,7 @@ pub use voice::VoiceSessions;
 use serde_json::value::RawValue;
 
 use crate::events::{EventKind, Payload};
-use crate::settings::{Filter, SettingsCache};
+use crate::settings::{Filter, SettingsCache, ShardFilters};
 
 /// A read from the database the fold needs first (see
 /// [`ShardState::lookup_needed`]).
@@ -48,13 +48,14 @@ pub enum Lookup {
 pub struct ShardState {
     pub shard_id: u32,
     pub shard_total: u32,
-    settings: Arc<SettingsCache>,
+    /// The shard's copy of the guilds' settings (no lock per event).
+    settings: ShardFilters,
     catalogue: Catalogue,
     voice: VoiceSessions,
     detectors: alerts::Detectors,
     /// The usual people in voice of a guild's hour (`None`: too little
     /// history), read before the hour's first voice update is folded.
-    voice_usual: HashMap<(Snowflake, Hour), Option<f64>>,
+    voice_usual: foldhash::HashMap<(Snowflake, Hour), Option<f64>>,
     /// Buckets that end after this instant are still to be evaluated for
     /// activity drops (by the flush of the batch whose clock passes their
     /// end); those that ended by it were.
@@ -69,6 +70,20 @@ pub struct ShardState {
     /// The first time of the frame being folded that was unreadable or
     /// out of range (see [`ShardState::arrival`] and `fold.rs`).
     out_of_range: Option<&'static str>,
+    /// Where the next edge after the clock is (see [`ShardState::edges`]),
+    /// so that a frame that crosses none costs no walk over the guilds.
+    quiet: Option<Quiet>,
+}
+
+/// No edge ([`ShardState::edges`]) lies after the clock and before `until`,
+/// as long as the settings (`settings`, their version) and the guilds with
+/// someone in voice (`occupied`, see [`VoiceSessions::occupied_generation`])
+/// have not changed: guilds that empty only take edges away.
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    until: DateTime<Utc>,
+    settings: u64,
+    occupied: u64,
 }
 
 /// The most hour starts one frame's jump of the clock reads the usual
@@ -85,16 +100,17 @@ impl ShardState {
         Self {
             shard_id,
             shard_total,
-            settings,
+            settings: ShardFilters::new(settings),
             catalogue: Catalogue::default(),
             voice: VoiceSessions::default(),
             detectors: alerts::Detectors::default(),
-            voice_usual: HashMap::new(),
+            voice_usual: foldhash::HashMap::default(),
             drop_from: None,
             clock: None,
             wall_clock: None,
             pending: Pending::default(),
             out_of_range: None,
+            quiet: None,
         }
     }
 
@@ -238,7 +254,7 @@ impl ShardState {
         self.catalogue.member_count()
     }
 
-    fn filter(&self, guild_id: Snowflake) -> Arc<Filter> {
+    fn filter(&mut self, guild_id: Snowflake) -> Arc<Filter> {
         self.settings.get(guild_id)
     }
 
@@ -310,6 +326,12 @@ impl ShardState {
         if self.voice.take_unobserved() {
             self.observe_voice(previous);
         }
+        if self.no_edge_within(previous, t) {
+            self.pending.coverage.insert(Hour::containing(t));
+            self.clock = Some(t);
+            self.end_alerts(t);
+            return t;
+        }
         // Edges strictly between: nothing changed, occupancy carries.
         let edges = self.edges(previous, t);
         for edge in edges.range(..t).copied() {
@@ -330,19 +352,9 @@ impl ShardState {
     /// hour starts (coverage is kept by UTC hour) and the bucket starts of
     /// guilds with someone in voice (each bucket's peak is observed at its
     /// start; a guild in a zone of :30 or :45 has its own).
-    fn edges(&self, previous: DateTime<Utc>, t: DateTime<Utc>) -> BTreeSet<DateTime<Utc>> {
+    fn edges(&mut self, previous: DateTime<Utc>, t: DateTime<Utc>) -> BTreeSet<DateTime<Utc>> {
         let mut edges = BTreeSet::new();
-        let mut hour = Hour::containing(previous).next();
-        while hour.start() <= t {
-            edges.insert(hour.start());
-            hour = hour.next();
-        }
-        let mut seen = HashSet::from([shared::bucketing::Bucketing::UTC]);
-        for guild_id in self.voice.occupied_guild_ids() {
-            let bucketing = self.filter(guild_id).bucketing;
-            if !seen.insert(bucketing) {
-                continue;
-            }
+        for bucketing in self.voice_bucketings() {
             let mut bucket = bucketing.next(bucketing.containing(previous));
             while bucket.start() <= t {
                 edges.insert(bucket.start());
@@ -352,6 +364,46 @@ impl ShardState {
         edges
     }
 
+    /// UTC and the bucketings of the guilds with someone in voice, once each.
+    fn voice_bucketings(&mut self) -> Vec<shared::bucketing::Bucketing> {
+        let mut seen = vec![shared::bucketing::Bucketing::UTC];
+        for guild_id in self.voice.occupied_guild_ids() {
+            let bucketing = self.settings.get(guild_id).bucketing;
+            if !seen.contains(&bucketing) {
+                seen.push(bucketing);
+            }
+        }
+        seen
+    }
+
+    /// Whether no edge ([`ShardState::edges`]) lies in `(previous, t]`,
+    /// `previous` being the clock: answered from [`Quiet`] while it holds,
+    /// so most frames cost no walk over the guilds in voice.
+    fn no_edge_within(&mut self, previous: DateTime<Utc>, t: DateTime<Utc>) -> bool {
+        let settings = self.settings.version();
+        let occupied = self.voice.occupied_generation();
+        let until = match self.quiet {
+            Some(q) if q.settings == settings && q.occupied == occupied && previous < q.until => {
+                q.until
+            }
+            _ => {
+                let until = self
+                    .voice_bucketings()
+                    .into_iter()
+                    .map(|b| b.next(b.containing(previous)).start())
+                    .min()
+                    .expect("UTC is always there");
+                self.quiet = Some(Quiet {
+                    until,
+                    settings,
+                    occupied,
+                });
+                until
+            }
+        };
+        t < until
+    }
+
     /// Observes voice occupancy at `at` (see [`VoiceSessions::observe`])
     /// and feeds the people in voice to the surge detector, when the usual
     /// of `at`'s hour is known (it is read before a voice update of the
@@ -359,13 +411,13 @@ impl ShardState {
     fn observe_voice(&mut self, at: DateTime<Utc>) {
         let people = self
             .voice
-            .observe(&self.settings, at, &mut self.pending.rollups);
+            .observe(&mut self.settings, at, &mut self.pending.rollups);
         for p in people {
-            let hour = self.filter(p.guild_id).bucket(at);
+            let filter = self.settings.get(p.guild_id);
+            let hour = filter.bucket(at);
             let Some(Some(usual)) = self.voice_usual.get(&(p.guild_id, hour)).copied() else {
                 continue;
             };
-            let filter = self.settings.get(p.guild_id);
             self.detectors.people(
                 &mut self.pending.alerts,
                 filter.alerts.get(shared::alerts::AlertKind::VoiceSurge),
@@ -382,7 +434,7 @@ impl ShardState {
     /// guilds with people in voice (the threshold changes there), up to
     /// [`SURGE_HOURS_AHEAD`] of them.
     pub fn voice_usual_needed(
-        &self,
+        &mut self,
         t: &str,
         d: Option<&RawValue>,
         arrival: DateTime<Utc>,
@@ -403,7 +455,7 @@ impl ShardState {
 
     /// [`ShardState::voice_usual_needed`] of a payload already read.
     pub fn voice_usual_needed_for(
-        &self,
+        &mut self,
         payload: Option<&Payload>,
         arrival: DateTime<Utc>,
     ) -> Vec<(Snowflake, Hour)> {
@@ -418,7 +470,7 @@ impl ShardState {
     /// The hours to read for a frame arriving at `arrival` that concerns
     /// the voice of `guild_id` (a voice update or a guild's voice states).
     fn voice_usual_needed_in(
-        &self,
+        &mut self,
         guild_id: Option<Snowflake>,
         arrival: DateTime<Utc>,
     ) -> Vec<(Snowflake, Hour)> {
@@ -427,9 +479,13 @@ impl ShardState {
         if let Some(guild_id) = guild_id {
             needed.push((guild_id, self.filter(guild_id).bucket(at)));
         }
-        if let Some(clock) = self.clock {
-            for guild_id in self.voice.occupied_guild_ids() {
-                let bucketing = self.filter(guild_id).bucketing;
+        // No bucket of a guild in voice starts in (clock, at]: nothing more.
+        if let Some(clock) = self.clock
+            && !self.no_edge_within(clock, at)
+        {
+            let occupied: Vec<Snowflake> = self.voice.occupied_guild_ids().collect();
+            for guild_id in occupied {
+                let bucketing = self.settings.get(guild_id).bucketing;
                 let mut bucket = bucketing.next(bucketing.containing(clock));
                 let mut left = SURGE_HOURS_AHEAD;
                 while bucket.start() <= at && left > 0 {
@@ -439,7 +495,9 @@ impl ShardState {
                 }
             }
         }
-        needed.retain(|key| self.filter(key.0).tracked && !self.voice_usual.contains_key(key));
+        let settings = &mut self.settings;
+        let usual = &self.voice_usual;
+        needed.retain(|key| settings.get(key.0).tracked && !usual.contains_key(key));
         needed.sort();
         needed.dedup();
         needed
@@ -503,12 +561,13 @@ impl ShardState {
             return;
         }
         self.drop_from = Some(clock);
+        let ids = self.guild_ids();
         let gaps = &self.pending.gaps;
-        let guilds: Vec<alerts::DropGuild> = self
-            .guild_ids()
+        let settings = &mut self.settings;
+        let guilds: Vec<alerts::DropGuild> = ids
             .into_iter()
             .filter_map(|guild_id| {
-                let filter = self.filter(guild_id);
+                let filter = settings.get(guild_id);
                 if !filter.tracked {
                     return None;
                 }
@@ -546,7 +605,7 @@ impl ShardState {
 
     /// Ends the ongoing incidents that are over at `clock`.
     fn end_alerts(&mut self, clock: DateTime<Utc>) {
-        let settings = &self.settings;
+        let settings = &mut self.settings;
         self.detectors
             .tick(&mut self.pending.alerts, clock, |guild_id, kind| {
                 settings.get(guild_id).alerts.get(kind).clone()
@@ -582,13 +641,15 @@ impl ShardState {
         self.drop_hours_done();
         if let Some(clock) = self.clock.map(voice::floor_second) {
             self.voice
-                .credit_open(&self.settings, clock, &mut self.pending.rollups);
+                .credit_open(&mut self.settings, clock, &mut self.pending.rollups);
         }
         let voice_open = self.voice.open_rows();
         let mut pending = std::mem::take(&mut self.pending);
-        pending
-            .voice_closed
-            .retain(|key| !voice_open.iter().any(|v| (v.guild_id, v.user_id) == *key));
+        if !pending.voice_closed.is_empty() {
+            let open: HashSet<(Snowflake, Snowflake)> =
+                voice_open.iter().map(|v| (v.guild_id, v.user_id)).collect();
+            pending.voice_closed.retain(|key| !open.contains(key));
+        }
         let (session_id, sequence) = match session {
             Some((id, seq)) => (Some(id), Some(seq as i64)),
             None => (None, None),

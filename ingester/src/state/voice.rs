@@ -7,7 +7,9 @@
 //! concurrency when the clock leaves an instant, so that all updates of one
 //! instant net out first.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+use foldhash::HashMap;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use shared::Snowflake;
@@ -15,7 +17,7 @@ use shared::db::ingest::VoiceSessionRow;
 use shared::rollup::{ChannelHourKey, GuildHourKey, RollupBatch, VoiceKey};
 
 use super::batch::Pending;
-use crate::settings::{Filter, SettingsCache};
+use crate::settings::{Filter, ShardFilters};
 
 pub fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
@@ -53,6 +55,8 @@ pub struct VoiceSessions {
     /// Occupancy changed at the clock's instant and is observed once time
     /// moves on (so simultaneous leaves and joins net out first).
     unobserved: bool,
+    /// Bumped whenever a guild without anyone in voice gets someone.
+    occupied_generation: u64,
 }
 
 impl VoiceSessions {
@@ -83,6 +87,12 @@ impl VoiceSessions {
             .map(|(id, _)| *id)
     }
 
+    /// Moves whenever a guild without anyone in voice gets someone (so the
+    /// set of [`VoiceSessions::occupied_guild_ids`] may have grown).
+    pub fn occupied_generation(&self) -> u64 {
+        self.occupied_generation
+    }
+
     /// Occupancy at the clock's instant is to be observed when it moves on.
     pub fn mark_unobserved(&mut self) {
         self.unobserved = true;
@@ -99,7 +109,7 @@ impl VoiceSessions {
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
-        settings: &SettingsCache,
+        settings: &mut ShardFilters,
         pending: &mut Pending,
         guild_id: Snowflake,
         user_id: Snowflake,
@@ -131,7 +141,7 @@ impl VoiceSessions {
         filter: &Filter,
         pending: &mut Pending,
         guild_id: Snowflake,
-        now_in: &HashMap<Snowflake, Snowflake>,
+        now_in: &StdHashMap<Snowflake, Snowflake>,
         at: DateTime<Utc>,
         is_bot: &dyn Fn(Snowflake, Snowflake) -> bool,
     ) {
@@ -163,6 +173,9 @@ impl VoiceSessions {
 
     fn open_session(&mut self, guild_id: Snowflake, user_id: Snowflake, session: Session) {
         let g = self.guilds.entry(guild_id).or_default();
+        if g.sessions.is_empty() {
+            self.occupied_generation += 1;
+        }
         *g.occupancy.entry(session.channel).or_default() += 1;
         g.sessions.insert(user_id, session);
     }
@@ -221,7 +234,7 @@ impl VoiceSessions {
     /// the people per channel.
     pub fn observe(
         &self,
-        settings: &SettingsCache,
+        settings: &mut ShardFilters,
         at: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) -> Vec<GuildPeople> {
@@ -232,7 +245,7 @@ impl VoiceSessions {
                 continue;
             }
             let hour = filter.bucket(at);
-            let mut channels: HashMap<Snowflake, u32> = HashMap::new();
+            let mut channels: HashMap<Snowflake, u32> = HashMap::default();
             for s in g.sessions.values() {
                 if filter.collects(s.channel, None) && !s.bot {
                     *channels.entry(s.channel).or_default() += 1;
@@ -276,7 +289,7 @@ impl VoiceSessions {
     /// Credits every open session up to `clock` (whole seconds).
     pub fn credit_open(
         &mut self,
-        settings: &SettingsCache,
+        settings: &mut ShardFilters,
         clock: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) {

@@ -90,6 +90,43 @@ pub async fn database_wal_bytes_between(
     .await?)
 }
 
+/// One relation's share of the database's WAL between two positions.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RelationWal {
+    /// The table or index (`filenode N` when it no longer exists).
+    pub relation: String,
+    /// Bytes of the records whose first block is in this relation.
+    pub bytes: i64,
+    /// Of which full-page images (the first change to a page after a
+    /// checkpoint writes the whole page).
+    pub fpi_bytes: i64,
+}
+
+/// The records of [`database_wal_bytes_between`] that name a block of the
+/// current database, by the relation of their first block, most first
+/// (commit records name no block and are left out). Needs
+/// [`reserve_wal`] on this session before `start`.
+pub async fn database_wal_by_relation(
+    conn: &mut PgConnection,
+    start: &str,
+    end: &str,
+) -> Result<Vec<RelationWal>, DbError> {
+    Ok(sqlx::query_as(
+        "with r as (
+             select record_length, fpi_length,
+                    substring(block_ref from 'rel [0-9]+/' || (select oid from pg_database where datname = current_database())::text || '/([0-9]+)') as node
+             from pg_get_wal_records_info($1::pg_lsn, least($2::pg_lsn, pg_current_wal_flush_lsn())))
+         select coalesce(pg_filenode_relation(0, node::oid)::text, 'filenode ' || node) as relation,
+                sum(record_length)::bigint as bytes, sum(fpi_length)::bigint as fpi_bytes
+         from r where node is not null
+         group by 1 order by 2 desc",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Process ids of the server backends connected to the current database
 /// under `application_name`.
 pub async fn backend_pids(

@@ -18,7 +18,8 @@ pub use baseline::{
 };
 pub use copy::CopyRows;
 pub use cost::{
-    backend_pids, database_wal_bytes_between, reserve_wal, rows_written, wal_bytes_between, wal_lsn,
+    RelationWal, backend_pids, database_wal_by_relation, database_wal_bytes_between, reserve_wal,
+    rows_written, wal_bytes_between, wal_lsn,
 };
 pub use overview::{
     NaiveOverview, expand_message_log, index_message_log, naive_overview, rollup_overview,
