@@ -4,22 +4,30 @@
 //! by the web crate's backfill worker (the one `serve` runs, with its
 //! lanes and its share of the global budget). Prints messages per second
 //! overall and per channel, and checks the count imported against the
-//! ground truth.
+//! ground truth. Meanwhile it asks `/serverstats overview` through the
+//! web endpoint (answer cache off) a few times a second, and again after
+//! the import with the same data: the latency of commands while a backfill
+//! runs against their latency without one.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use discord_sim::interactions::{
+    CommandOption, InteractionKeys, InteractionKind, Invoker, OptionValue,
+};
 use serde_json::{Value, json};
 use serverpulse_web::backfill::BackfillWorker;
 use serverpulse_web::delivery::Poster;
 use shared::Snowflake;
-use shared::config::Secret;
+use shared::config::{DatabaseConfig, LogFormat, Secret, WebConfig};
 use shared::db::catalogue::ChannelRow;
 use sim_scenario::ScenarioSize;
 use sim_scenario::truth::Scope;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::client::Client;
+use crate::commands::percentile;
 use crate::profile::{Profile, ProfileName};
 
 const TOKEN: &str = "bench-backfill-token";
@@ -43,7 +51,42 @@ fn at(ms: i64) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp_millis(ms).context("an instant in range")
 }
 
-pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
+/// Commands sampled after the import, as the baseline of those sampled
+/// while it ran.
+const AFTER_SAMPLES: usize = 30;
+/// Pause between two commands during the import (a light, steady load).
+const DURING_PAUSE: Duration = Duration::from_millis(200);
+
+fn overview_7d() -> InteractionKind {
+    InteractionKind::Command {
+        name: "serverstats".into(),
+        options: vec![CommandOption::new(
+            "overview",
+            OptionValue::Subcommand(vec![CommandOption::new(
+                "timeframe",
+                OptionValue::String("7d".into()),
+            )]),
+        )],
+    }
+}
+
+/// p50 and p99 in ms, and how many failed.
+fn summary(samples: &[(f64, bool)]) -> Value {
+    let mut millis: Vec<f64> = samples.iter().map(|(ms, _)| *ms).collect();
+    millis.sort_by(f64::total_cmp);
+    json!({
+        "requests": samples.len(),
+        "failed": samples.iter().filter(|(_, ok)| !ok).count(),
+        "p50_ms": percentile(&millis, 0.50),
+        "p99_ms": percentile(&millis, 0.99),
+    })
+}
+
+pub async fn run(
+    profile: &Profile,
+    database: &DatabaseConfig,
+    pool: &PgPool,
+) -> anyhow::Result<Value> {
     let (scenario, truth) = sim_scenario::generate(SEED, size(profile));
     let guild = truth.guild_ids[0];
     let sim = discord_sim::start(discord_sim::SimConfig::new(TOKEN), scenario)
@@ -87,24 +130,77 @@ pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
     .await?;
     tx.commit().await?;
 
+    // The web endpoint in-process, its deferred answers through the same
+    // simulator (and its global limit) as the import's reads.
+    let keys = InteractionKeys::generate();
+    let config = WebConfig {
+        database: database.clone(),
+        discord_token: Secret::new(TOKEN),
+        application_id: Snowflake(discord_sim::DEFAULT_APPLICATION_ID),
+        public_key: keys.verifying_key().to_bytes(),
+        api_url: sim.rest.api_url().to_string(),
+        listen: "127.0.0.1:0".parse()?,
+        ops_listen: "127.0.0.1:0".parse()?,
+        http: Default::default(),
+        log_format: LogFormat::Text,
+        deferred_limit: shared::config::DEFAULT_DEFERRED_LIMIT,
+        deferred_deadline: shared::config::DEFAULT_DEFERRED_DEADLINE,
+        retention: shared::config::RetentionPolicy::default(),
+        ai: Default::default(),
+        dashboard: Default::default(),
+    };
+    let mut state = serverpulse_web::AppState::new(
+        pool.clone(),
+        config,
+        shared::telemetry::init_metrics("serverpulse-web"),
+    )?;
+    state.answers = std::sync::Arc::new(serverpulse_web::answers::AnswerCache::off());
+    let client = Client {
+        router: serverpulse_web::router(state),
+        keys,
+        sim: &sim,
+    };
+    let channel = rows.first().context("a channel")?.channel_id.0;
+    let invoker = Invoker::admin(guild, channel);
+    let command = overview_7d();
+    let sample = async || {
+        let outcome = client.send(&command, &invoker).await;
+        (outcome.latency.as_secs_f64() * 1e3, outcome.ok)
+    };
+
     let poster = Poster::new(&sim.rest.api_url(), Secret::new(TOKEN));
     let worker = BackfillWorker::new(pool.clone(), poster);
     let started = Instant::now();
-    loop {
-        let job = shared::db::backfill::job(pool, Snowflake(guild))
-            .await?
-            .context("the job")?;
-        if !job.is_running() {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("the import did not finish in 30 minutes");
-        }
-        if let Err(error) = worker.round(&CancellationToken::new()).await {
-            tracing::warn!(%error, "backfill round failed; trying again");
-        }
+    let import = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                let job = shared::db::backfill::job(&pool, Snowflake(guild))
+                    .await?
+                    .context("the job")?;
+                if !job.is_running() {
+                    return anyhow::Ok(started.elapsed().as_secs_f64());
+                }
+                if started.elapsed() > Duration::from_secs(1800) {
+                    bail!("the import did not finish in 30 minutes");
+                }
+                if let Err(error) = worker.round(&CancellationToken::new()).await {
+                    tracing::warn!(%error, "backfill round failed; trying again");
+                }
+            }
+        })
+    };
+    let mut during = Vec::new();
+    while !import.is_finished() {
+        during.push(sample().await);
+        tokio::time::sleep(DURING_PAUSE).await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = import.await.context("the import task")??;
+    let mut after = Vec::with_capacity(AFTER_SAMPLES);
+    for _ in 0..AFTER_SAMPLES {
+        after.push(sample().await);
+    }
+    let (during, after) = (summary(&during), summary(&after));
     let channels = shared::db::backfill::channels(pool, Snowflake(guild)).await?;
     let imported: i64 = channels.iter().map(|c| c.messages).sum();
     let expected = truth
@@ -141,7 +237,25 @@ pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
         .iter()
         .filter(|r| r.status == 429)
         .count();
+    drop(client);
     sim.shutdown().await;
+    let ms = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "\nCOMMANDS DURING THE IMPORT (/serverstats overview 7d, answer cache off)\n\
+         | when | requests | failed | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: | ---: |\n\
+         | while the import ran | {} | {} | {:.1} | {:.1} |\n\
+         | after it, same data | {} | {} | {:.1} | {:.1} |\n\
+         p99 during ÷ after: {:.2}",
+        during["requests"],
+        during["failed"],
+        ms(&during, "p50_ms"),
+        ms(&during, "p99_ms"),
+        after["requests"],
+        after["failed"],
+        ms(&after, "p50_ms"),
+        ms(&after, "p99_ms"),
+        ms(&during, "p99_ms") / ms(&after, "p99_ms"),
+    );
     println!(
         "\nBACKFILL: {imported} messages (ground truth {expected}) from {} channels and threads in {elapsed:.1} s, \
          {requests} requests, {rate_limited} answered 429\n\
@@ -161,5 +275,7 @@ pub async fn run(profile: &Profile, pool: &PgPool) -> anyhow::Result<Value> {
         "messages_per_second": imported as f64 / elapsed,
         "per_channel_median": median,
         "per_channel_best": per_channel.last().copied().unwrap_or(0.0),
+        "commands_during_import": during,
+        "commands_after_import": after,
     }))
 }

@@ -192,7 +192,7 @@ async fn run_benchmarks(
         report["alerts"] = alerts::run(profile, &database, &pool).await?;
     }
     if args.which == Which::Backfill {
-        report["backfill"] = backfill::run(profile, &pool).await?;
+        report["backfill"] = backfill::run(profile, &database, &pool).await?;
     }
     pool.close().await;
     Ok(report)

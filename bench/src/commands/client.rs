@@ -17,16 +17,16 @@ use super::cases::CommandCase;
 use super::{DEFERRED_TIMEOUT, percentile};
 use crate::seed::SeededGuild;
 
-pub(super) struct Client<'a> {
-    pub(super) router: Router,
-    pub(super) keys: InteractionKeys,
-    pub(super) sim: &'a discord_sim::SimHandle,
+pub(crate) struct Client<'a> {
+    pub(crate) router: Router,
+    pub(crate) keys: InteractionKeys,
+    pub(crate) sim: &'a discord_sim::SimHandle,
 }
 
 /// How one request went.
-pub(super) struct Outcome {
-    pub(super) latency: Duration,
-    pub(super) ok: bool,
+pub(crate) struct Outcome {
+    pub(crate) latency: Duration,
+    pub(crate) ok: bool,
     pub(super) deferred: bool,
     /// The final message carried files (a chart).
     pub(super) chart: bool,
@@ -37,7 +37,7 @@ impl Client<'_> {
     /// Signs and sends one interaction through the router, and for a
     /// deferred answer waits for the edit of `@original`: the latency is
     /// what the user waits for (server side, no network).
-    pub(super) async fn send(&self, kind: &InteractionKind, invoker: &Invoker) -> Outcome {
+    pub(crate) async fn send(&self, kind: &InteractionKind, invoker: &Invoker) -> Outcome {
         let id = fresh_id();
         let token = fresh_token();
         self.sim.rest.register_interaction(id, &token);

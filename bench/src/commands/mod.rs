@@ -3,7 +3,7 @@
 //! the cost of a signature check, and PING throughput.
 
 mod cases;
-mod client;
+pub(crate) mod client;
 
 use cases::command_cases;
 use client::Client;
