@@ -747,6 +747,28 @@ async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
                 && value.contains("bots' reactions included")),
         "the digest says it"
     );
+    // The Pulse Report of the same week.
+    let pulse = serverpulse_web::pulse::PulseFigures::load_period(
+        &mut conn,
+        g,
+        chrono_tz::UTC,
+        at(end - 7 * DAY_MS),
+        at(end),
+        at(end),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pulse.imported_until, Some(at(until)));
+    let text = serverpulse_web::pulse::builtin::write(&pulse);
+    let message = serverpulse_web::pulse::message(&pulse, &text);
+    assert!(
+        message.embeds[0]
+            .fields
+            .iter()
+            .any(|(name, value, _)| name == "📥 Imported history"
+                && value.contains("bots' reactions included")),
+        "the Pulse Report says it"
+    );
     let link = common::dashboard::link_for(&app, &admin(guild)).await;
     let client = common::dashboard::client();
     let cookie = common::dashboard::open_session(&client, &link).await;

@@ -93,6 +93,9 @@ pub struct PulseFigures {
     pub gaps: usize,
     /// Whether bots and webhooks count in the figures (`count_bots`).
     pub bots: Bots,
+    /// When imported history ends, if the week, the week before or the
+    /// baseline's weeks reach into it (see [`crate::imported`]).
+    pub imported_until: Option<DateTime<Utc>>,
 }
 
 /// The reported week for `now`: the seven local days before today.
@@ -265,6 +268,9 @@ impl PulseFigures {
                 (day, *h, *m)
             });
 
+        let imported_until =
+            crate::imported::until_within(&mut *conn, guild_id, week_before(BASELINE_WEEKS).0, to)
+                .await?;
         let cohort = analytics::join_cohort(&mut *conn, guild_id, from, to, now, bots).await?;
         let mut incidents: Vec<Incident> =
             shared::db::alerts::recent_incidents(&mut *conn, guild_id, None, 200)
@@ -293,6 +299,7 @@ impl PulseFigures {
             cohort,
             incidents,
             gaps,
+            imported_until,
         })
     }
 }
@@ -354,6 +361,13 @@ pub fn message(figures: &PulseFigures, text: &builtin::PulseText) -> Message {
             capitalised(label),
             format!("{now_text} ({before_text}{baseline})"),
             true,
+        );
+    }
+    if let Some(until) = figures.imported_until {
+        embed = embed.field(
+            crate::imported::TITLE,
+            crate::imported::note(&crate::imported::discord_time(until)),
+            false,
         );
     }
     Message {
