@@ -123,7 +123,23 @@ fn smoke_profile_writes_every_expected_key() {
         .map(|w| (w["computed"].as_u64(), w["failed"].as_u64()))
         .collect();
     assert_eq!(computed, [(Some(1), Some(0)), (Some(0), Some(0))]);
-    assert_eq!(report["goals"].as_array().map(Vec::len), Some(6));
+    // Four ingest goals and issue 14's three command goals (text and chart
+    // at concurrency 1, every view at 32), each naming its worst view.
+    let goals = report["goals"].as_array().expect("the goals");
+    assert_eq!(goals.len(), 7);
+    let command_goals: Vec<_> = goals
+        .iter()
+        .filter(|g| {
+            g["goal"]
+                .as_str()
+                .is_some_and(|g| g.contains("view within"))
+        })
+        .collect();
+    assert_eq!(command_goals.len(), 3);
+    assert!(
+        command_goals.iter().all(|g| g["worst"].is_string()),
+        "{command_goals:?}"
+    );
     // Every event the naive bot was sent is one row: it wrote at least one
     // row per event (the inserts), and the ingester's rollups fewer.
     let naive_rows = report["ingest"]["naive_bot"]["database"]["rows_written_per_event"]
