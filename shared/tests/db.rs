@@ -553,3 +553,35 @@ async fn private_channels_follow_everyone_overwrites_and_parents() {
         (VIEW, VIEW | 64)
     );
 }
+
+/// Every connection of a binary's pool starts with the configured timeouts
+/// and with PostgreSQL's JIT off (compiling a year-long partitioned read
+/// cost seconds per command; see `session_options`).
+#[tokio::test]
+async fn pool_connections_start_with_timeouts_and_jit_off() {
+    let db = TestDatabase::create().await;
+    let config = shared::config::DatabaseConfig {
+        url: shared::config::Secret::new(db.url.clone()),
+        max_connections: 2,
+        connect_timeout: std::time::Duration::from_secs(30),
+        limits: shared::config::DatabaseLimits::WEB,
+    };
+    let pool = db::connect(&config).await.expect("connect");
+    // pg_settings gives statement_timeout in milliseconds.
+    let (jit, statement_timeout): (String, String) = sqlx::query_as(
+        "select current_setting('jit'),
+                (select setting from pg_settings where name = 'statement_timeout')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(jit, "off");
+    assert_eq!(
+        statement_timeout,
+        shared::config::DatabaseLimits::WEB
+            .statement_timeout
+            .as_millis()
+            .to_string()
+    );
+    pool.close().await;
+}
