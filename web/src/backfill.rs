@@ -21,7 +21,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use shared::Snowflake;
-use shared::backfill::{HistoryMessage, ListedChannel, ListedMember, ThreadListing};
+use shared::backfill::{
+    HistoryMessage, ListedChannel, ListedMember, LiveReactions, ThreadListing,
+};
 use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::backfill::{
@@ -513,22 +515,11 @@ impl BackfillWorker {
             };
             let messages: Vec<HistoryMessage> =
                 serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))?;
-            let mut batch = RollupBatch::default();
-            let mut in_range = 0i64;
-            for m in messages
+            let in_range: Vec<&HistoryMessage> = messages
                 .iter()
                 .filter(|m| m.at() >= job.from_at && m.id < cursor)
-            {
-                shared::backfill::add_message(
-                    &mut batch,
-                    bucketing,
-                    job.guild_id,
-                    channel.channel_id,
-                    channel.parent_id,
-                    m,
-                );
-                in_range += 1;
-            }
+                .collect();
+            let ids: Vec<Snowflake> = in_range.iter().map(|m| m.id).collect();
             let oldest = messages.iter().map(|m| m.id).min();
             let last = messages.len() < PAGE || oldest.is_none_or(|o| o.created_at() < job.from_at);
             let next_cursor = oldest.unwrap_or(cursor);
@@ -544,20 +535,34 @@ impl BackfillWorker {
                 next_cursor,
                 covered_from,
                 last,
-                messages: in_range,
-                rollups: &batch,
+                message_ids: &ids,
                 lease_until: self.lease_until(),
                 now: Utc::now(),
             };
-            match jobs::commit_page(&self.pool, &page).await? {
+            let rollups = |live: &LiveReactions| {
+                let mut batch = RollupBatch::default();
+                for m in &in_range {
+                    shared::backfill::add_message(
+                        &mut batch,
+                        bucketing,
+                        job.guild_id,
+                        channel.channel_id,
+                        channel.parent_id,
+                        m,
+                        live,
+                    );
+                }
+                batch
+            };
+            match jobs::commit_page(&self.pool, &page, rollups).await? {
                 PageOutcome::Committed => {}
                 PageOutcome::JobStopped | PageOutcome::AlreadyWritten => {
                     return Ok((ChannelEnd::Stopped, pages, imported));
                 }
             }
-            metrics::counter!("serverpulse_backfill_messages_total").increment(in_range as u64);
+            metrics::counter!("serverpulse_backfill_messages_total").increment(ids.len() as u64);
             pages += 1;
-            imported += in_range as u64;
+            imported += ids.len() as u64;
             cursor = next_cursor;
             if last {
                 return Ok((ChannelEnd::Done, pages, imported));

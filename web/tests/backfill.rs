@@ -200,7 +200,6 @@ async fn assert_equals_truth(s: &Setup) {
     let stored = shared::db::rollups::load_guild(&mut s.app.db.pool.acquire().await.unwrap(), g)
         .await
         .expect("load the rollups");
-    let everyone = Scope::new(s.guild, t.start_ms, t.end_ms).including_bots();
     let readable = |m: &&sim_scenario::truth::MessageFact| m.channel_id != s.denied;
     // History as the import read it, at the end: what was deleted since
     // the cut (messages, a whole channel) is not in it.
@@ -282,17 +281,38 @@ async fn assert_equals_truth(s: &Setup) {
         .collect();
     assert_eq!(stored_hours, per_hour, "messages per hour in guild_hourly");
 
-    // Reactions of the history: totals per message, received by its author.
+    // Reactions of the history: per message, as they stood when tracking
+    // began (the truth's adds less removes before the cut), received by
+    // its author. History read at the end shows the reactions given and
+    // taken back since as well; live ingestion counted those in their own
+    // hours, so the import leaves them out.
     let authors: BTreeMap<u64, &sim_scenario::truth::MessageFact> =
         history.iter().map(|m| (m.message_id, *m)).collect();
     let mut reactions: BTreeMap<(Hour, u64, u64, String), i32> = BTreeMap::new();
-    for ((message, emoji), count) in t.history_reactions(&everyone, t.end_ms) {
-        if let Some(m) = authors.get(&message) {
+    for r in t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms < s.cut_ms)
+    {
+        if let Some(m) = authors.get(&r.message_id) {
             *reactions
-                .entry((hour(m.at_ms), m.channel_id, m.author_id, emoji))
-                .or_default() += count as i32;
+                .entry((hour(m.at_ms), m.channel_id, m.author_id, r.emoji.clone()))
+                .or_default() += if r.added { 1 } else { -1 };
         }
     }
+    reactions.retain(|_, n| *n != 0);
+    // The case this guards: reactions given live to messages posted before
+    // the cut, which history's totals at the end include.
+    let live_on_history = t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms >= s.cut_ms && r.added)
+        .filter(|r| authors.contains_key(&r.message_id))
+        .count();
+    assert!(
+        live_on_history > 0,
+        "the scenario gives reactions live to messages of the history"
+    );
     let stored_reactions: BTreeMap<(Hour, u64, u64, String), i32> = stored
         .reactions
         .iter()
@@ -323,6 +343,20 @@ async fn assert_equals_truth(s: &Setup) {
         }];
         assert_eq!(row.reactions_added, *n, "reactions added in {h:?}");
     }
+    // Every reaction given after the cut counted once, live, in its hour
+    // (those to messages of the history included).
+    let live_added = t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms >= s.cut_ms && r.at_ms < t.end_ms && r.added)
+        .count() as i64;
+    let stored_live_added: i64 = stored
+        .guild_hourly
+        .iter()
+        .filter(|(k, _)| k.hour.start().timestamp_millis() >= s.cut_ms)
+        .map(|(_, v)| i64::from(v.reactions_added))
+        .sum();
+    assert_eq!(stored_live_added, live_added, "reactions added after the cut");
 
     // Joins before the cut of the members present when the import read
     // the member list, from their joined_at.
