@@ -442,6 +442,11 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
     // first), and status says why; so was the channel deleted since the
     // cut (Discord answers 404 Unknown Channel).
     let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
+    // What history cannot tell, in the words of every report.
+    assert!(
+        field(&status, "📥 Imported history").contains("bots' reactions included"),
+        "the status's imported-history note"
+    );
     let refused = field(&status, "Could not be read (skipped)");
     assert!(
         refused.contains(&format!("<#{}>: Missing Access", s.denied)),
