@@ -753,6 +753,36 @@ async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
         "{}",
         content(&answer)
     );
+    let json_file: serde_json::Value =
+        serde_json::from_slice(&answer.files.first().expect("the JSON file").bytes()).unwrap();
+    let json_note = json_file["imported_history"]
+        .as_str()
+        .expect("the JSON export's note")
+        .to_owned();
+    // The CSV file says it too, in its last column (the same words).
+    for what in ["overview", "daily"] {
+        let export = command(
+            "export-report",
+            vec![
+                common::string("format", "csv"),
+                common::string("timeframe", "7d"),
+                common::string("what", what),
+            ],
+        );
+        let answer = final_message(&app, &export, &admin(guild)).await;
+        let csv = String::from_utf8(answer.files.first().expect("the CSV file").bytes()).unwrap();
+        let mut lines = csv.lines();
+        assert!(
+            lines.next().unwrap().ends_with(",imported_history"),
+            "{csv}"
+        );
+        let quoted = format!(",\"{}\"", json_note.replace('"', "\"\""));
+        let rows: Vec<&str> = lines.collect();
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert!(row.ends_with(&quoted), "{what}: {row}");
+        }
+    }
     let mut conn = app.db.pool.acquire().await.unwrap();
     let period = serverpulse_web::digest::schedule::DigestPeriod {
         frequency: shared::db::digest_settings::DigestFrequency::Weekly,
