@@ -392,7 +392,15 @@ mod tests {
         counts.sort();
         assert_eq!(counts, vec![("🎉".to_owned(), 1), ("👍".to_owned(), 2)]);
         let mut batch = RollupBatch::default();
-        add_message(&mut batch, Bucketing::UTC, Snowflake(1), Snowflake(10), None, &message, &live);
+        add_message(
+            &mut batch,
+            Bucketing::UTC,
+            Snowflake(1),
+            Snowflake(10),
+            None,
+            &message,
+            &live,
+        );
         let totals = batch.guild_hourly[&GuildHourKey {
             guild_id: Snowflake(1),
             hour: Hour::containing(at),

@@ -356,7 +356,10 @@ async fn assert_equals_truth(s: &Setup) {
         .filter(|(k, _)| k.hour.start().timestamp_millis() >= s.cut_ms)
         .map(|(_, v)| i64::from(v.reactions_added))
         .sum();
-    assert_eq!(stored_live_added, live_added, "reactions added after the cut");
+    assert_eq!(
+        stored_live_added, live_added,
+        "reactions added after the cut"
+    );
 
     // Joins before the cut of the members present when the import read
     // the member list, from their joined_at.
