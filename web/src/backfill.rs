@@ -21,9 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use shared::Snowflake;
-use shared::backfill::{
-    HistoryMessage, ListedChannel, ListedMember, LiveReactions, ThreadListing,
-};
+use shared::backfill::{HistoryMessage, ListedChannel, ListedMember, LiveReactions, ThreadListing};
 use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::backfill::{
@@ -38,6 +36,7 @@ use tokio_util::task::TaskTracker;
 use crate::delivery::Poster;
 use crate::delivery::bucket::Route;
 use crate::delivery::reader::ReadError;
+use crate::priority::CommandsInFlight;
 
 /// Messages per history page (Discord's maximum).
 pub const PAGE: usize = 100;
@@ -49,6 +48,10 @@ pub const WORKER_INTERVAL: Duration = Duration::from_secs(10);
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Channels read at once (each has its own bucket).
 pub const LANES: usize = 4;
+/// The longest a page waits for the commands being answered before it is
+/// read or written anyway (a steady stream of commands slows an import
+/// down, never stops it).
+pub const YIELD_LIMIT: Duration = Duration::from_secs(2);
 
 /// Channel types with a message history: text, voice (text in voice),
 /// announcement, the threads, stage.
@@ -86,6 +89,9 @@ pub struct BackfillWorker {
     pub interval: Duration,
     pub lease: chrono::Duration,
     pub lanes: usize,
+    /// The commands this process is answering: each page waits for them
+    /// (up to [`YIELD_LIMIT`]) before it is read and before it is written.
+    pub commands: CommandsInFlight,
 }
 
 enum ChannelEnd {
@@ -103,6 +109,7 @@ impl BackfillWorker {
             interval: WORKER_INTERVAL,
             lease: LEASE,
             lanes: LANES,
+            commands: CommandsInFlight::default(),
         }
     }
 
@@ -491,6 +498,7 @@ impl BackfillWorker {
             if stop.is_cancelled() {
                 return Ok((ChannelEnd::Stopped, pages, imported));
             }
+            self.commands.yield_to_commands(YIELD_LIMIT).await;
             let path = format!(
                 "channels/{}/messages?limit={PAGE}&before={cursor}",
                 channel.channel_id
@@ -554,6 +562,7 @@ impl BackfillWorker {
                 }
                 batch
             };
+            self.commands.yield_to_commands(YIELD_LIMIT).await;
             match jobs::commit_page(&self.pool, &page, rollups).await? {
                 PageOutcome::Committed => {}
                 PageOutcome::JobStopped | PageOutcome::AlreadyWritten => {
