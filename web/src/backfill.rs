@@ -224,6 +224,7 @@ impl BackfillWorker {
                 .is_none_or(|a| a.contains(&channel) || parent.is_some_and(|p| a.contains(&p)))
         };
         let mut listed = self.listed_channels(job.guild_id).await?;
+        let everyone = self.everyone_permissions(job.guild_id).await?;
         let catalogue = shared::db::catalogue::channels_of(&self.pool, &[job.guild_id]).await?;
         // Channel → (type, parent if a thread), the catalogue's first.
         let mut known: BTreeMap<Snowflake, (i16, Option<Snowflake>)> = BTreeMap::new();
@@ -294,6 +295,9 @@ impl BackfillWorker {
             .map(|l| l.catalogue_row(job.guild_id, now))
             .collect();
         let mut tx = self.pool.begin().await.map_err(DbError::from)?;
+        if let Some(bits) = everyone {
+            shared::db::catalogue::learn_everyone_permissions(&mut *tx, job.guild_id, bits).await?;
+        }
         shared::db::catalogue::insert_unknown_channels(&mut *tx, &rows).await?;
         jobs::record_discovered(&mut tx, job, &found).await?;
         for (parent, _, why) in &refused {
@@ -337,6 +341,37 @@ impl BackfillWorker {
             .await?;
         listed.extend(shape::<ThreadListing>(active)?.threads);
         Ok(listed)
+    }
+
+    /// The permissions of the guild's @everyone role (the role whose id is
+    /// the guild's), from `GET /guilds/{id}/roles`; `None` when Discord
+    /// will not list them.
+    async fn everyone_permissions(
+        &self,
+        guild_id: Snowflake,
+    ) -> Result<Option<i64>, BackfillError> {
+        let roles = match self
+            .poster
+            .read_json(
+                Route::GuildRoles,
+                guild_id,
+                &format!("guilds/{guild_id}/roles"),
+            )
+            .await
+        {
+            Ok(body) => body,
+            Err(ReadError::Refused { code, message, .. }) => {
+                tracing::warn!(%guild_id, code, %message, "the guild's roles could not be listed");
+                return Ok(None);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let roles: Vec<ListedRole> = shape(roles)?;
+        Ok(roles
+            .iter()
+            .find(|r| r.id == guild_id)
+            .and_then(|r| r.permissions.parse::<u64>().ok())
+            .map(|bits| bits as i64))
     }
 
     /// The archived threads of `parent` that may hold messages from `from`
@@ -578,6 +613,14 @@ impl BackfillWorker {
             }
         }
     }
+}
+
+/// A role of `GET /guilds/{id}/roles`: what privacy needs of it.
+#[derive(serde::Deserialize)]
+struct ListedRole {
+    id: Snowflake,
+    /// Permission bits as a decimal string.
+    permissions: String,
 }
 
 fn is_thread(kind: i16) -> bool {

@@ -854,3 +854,73 @@ async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
     assert!(html.contains("📥 Imported history: Before"), "{html}");
     assert!(html.contains("Cohorts start at"), "the dashboard's cohorts");
 }
+
+/// A guild the ingester never saw, whose @everyone role may not view
+/// channels (no View Channel): the import reads the guild's roles (`GET
+/// /guilds/{id}/roles`), so a channel it adds without an @everyone
+/// overwrite is private, as live ingestion decides once it has seen them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_reads_the_everyone_role_for_the_channels_it_adds() {
+    let size = ScenarioSize {
+        guilds: 1,
+        members_per_guild: 8,
+        days: 3,
+        messages_per_member_day: 1.0,
+    };
+    let (scenario, truth) = generate_from(12, size, START_MS);
+    let guild = truth.guild_ids[0];
+    let end = truth.end_ms;
+    let app = common::start_app_serving(at(end), scenario).await;
+    common::enable_tracking(&app, guild, "UTC").await;
+    app.db
+        .set_tracking_since(Snowflake(guild), at(end - DAY_MS))
+        .await;
+    let g = Snowflake(guild);
+    // The scenario's @everyone permissions, less View Channel (1 << 10).
+    let without_view: u64 = 1_071_698_660_929 & !(1 << 10);
+    app.sim.rest.set_everyone_permissions(guild, without_view);
+    let general = truth
+        .channels
+        .iter()
+        .find(|c| c.guild_id == guild && c.name == "general")
+        .expect("general")
+        .channel_id;
+    let days = CommandOption::new("days", OptionValue::Integer(2));
+    let answer = final_message(&app, &backfill("start", vec![days]), &admin(guild)).await;
+    assert!(
+        content(&answer).starts_with("Importing history from"),
+        "{}",
+        content(&answer)
+    );
+    let poster = Poster::new(&app.sim.rest.api_url(), Secret::new(common::TOKEN));
+    let worker = BackfillWorker::new(app.db.pool.clone(), poster);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while shared::db::backfill::job(&app.db.pool, g)
+        .await
+        .unwrap()
+        .expect("a job")
+        .state
+        != "done"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import did not finish"
+        );
+        if let Err(error) = worker.round(&CancellationToken::new()).await {
+            eprintln!("round failed (retried): {error}");
+        }
+    }
+    let guilds = shared::db::catalogue::guilds(&app.db.pool).await.unwrap();
+    let row = guilds
+        .iter()
+        .find(|r| r.guild_id == g)
+        .expect("the guild's row");
+    assert_eq!(row.everyone_permissions, Some(without_view as i64));
+    let private = shared::db::catalogue::private_channels(&app.db.pool, g)
+        .await
+        .unwrap();
+    assert!(
+        private.contains(&Snowflake(general)),
+        "general has no @everyone overwrite: private by the role alone ({private:?})"
+    );
+}
