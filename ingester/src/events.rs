@@ -530,6 +530,9 @@ impl EmojiRef {
 pub struct Reaction {
     pub user_id: Snowflake,
     pub channel_id: Snowflake,
+    /// The message reacted to (always sent by Discord).
+    #[serde(default)]
+    pub message_id: Option<Snowflake>,
     #[serde(default)]
     pub guild_id: Option<Snowflake>,
     pub emoji: EmojiRef,

@@ -14,6 +14,8 @@
 //! bots' share. Joins come from present members' `joined_at`; leaves,
 //! voice and deletions are not in history.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -93,9 +95,51 @@ impl HistoryMessage {
     }
 }
 
+/// Reactions live ingestion counted (after tracking began) on messages
+/// posted before it, net per message and emoji (`pre_tracking_reactions`):
+/// history's totals include them, the import takes them out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveReactions(HashMap<Snowflake, Vec<(String, i32)>>);
+
+impl LiveReactions {
+    /// Adds `delta` (adds less removes) of `emoji` on `message`.
+    pub fn add(&mut self, message: Snowflake, emoji: String, delta: i32) {
+        let emojis = self.0.entry(message).or_default();
+        match emojis.iter_mut().find(|(e, _)| *e == emoji) {
+            Some((_, d)) => *d += delta,
+            None => emojis.push((emoji, delta)),
+        }
+    }
+
+    fn of(&self, message: Snowflake) -> &[(String, i32)] {
+        self.0.get(&message).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A message's reactions per emoji key as they stood when tracking began:
+/// history's totals (as they stand when the page is read) less what live
+/// ingestion counted since (an emoji removed since is absent from history
+/// and comes back from the live removals).
+fn reactions_before_tracking(message: &HistoryMessage, live: &LiveReactions) -> Vec<(String, i32)> {
+    let mut counts: Vec<(String, i32)> = message
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.key(), r.count.max(0)))
+        .collect();
+    for (emoji, delta) in live.of(message.id) {
+        match counts.iter_mut().find(|(e, _)| e == emoji) {
+            Some((_, count)) => *count -= delta,
+            None => counts.push((emoji.clone(), -delta)),
+        }
+    }
+    counts
+}
+
 /// Adds one history message of `channel_id` (a thread's messages carry
 /// its `thread_parent_id`) to `batch`: the message as live ingestion
-/// counts it, and its reactions as received by its author.
+/// counts it, and its reactions as they stood when tracking began (less
+/// the `live` ones, counted by live ingestion in their own hours) as
+/// received by its author.
 pub fn add_message(
     batch: &mut RollupBatch,
     bucketing: Bucketing,
@@ -103,6 +147,7 @@ pub fn add_message(
     channel_id: Snowflake,
     thread_parent_id: Option<Snowflake>,
     message: &HistoryMessage,
+    live: &LiveReactions,
 ) {
     let hour = bucketing.containing(message.at());
     let (author_id, author_kind) = message.author();
@@ -117,16 +162,16 @@ pub fn add_message(
         embeds: message.embeds.len() as i32,
         stickers: message.sticker_items.len() as i32,
     });
-    for reaction in &message.reactions {
+    for (emoji, count) in reactions_before_tracking(message, live) {
         let key = ReactionKey {
             guild_id,
             hour,
             channel_id,
             user_id: UNKNOWN_REACTOR,
             receiver_id: author_id,
-            emoji: reaction.emoji.key(),
+            emoji,
         };
-        for _ in 0..reaction.count.max(0) {
+        for _ in 0..count.max(0) {
             batch.add_reaction(key.clone(), true, false);
         }
     }
@@ -303,6 +348,7 @@ mod tests {
             Snowflake(10),
             None,
             &message,
+            &LiveReactions::default(),
         );
         let totals = batch.guild_hourly[&GuildHourKey {
             guild_id: Snowflake(1),
@@ -321,5 +367,44 @@ mod tests {
             .sum();
         assert_eq!(received, 4);
         assert!(batch.reactions.keys().any(|k| k.emoji == "party:9"));
+    }
+
+    /// A 👍 added live and a 🎉 removed live (it was given before tracking
+    /// began, so history no longer shows it) count as they stood then.
+    #[test]
+    fn live_reactions_come_out_of_history_totals() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-02T10:15:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = Snowflake(Snowflake::at(at).0 + 7);
+        let json = serde_json::json!({
+            "id": id.to_string(),
+            "author": {"id": "42"},
+            "reactions": [{"count": 3, "emoji": {"id": null, "name": "👍"}}],
+        });
+        let message: HistoryMessage = serde_json::from_value(json).unwrap();
+        let mut live = LiveReactions::default();
+        live.add(id, "👍".to_owned(), 1);
+        live.add(id, "🎉".to_owned(), 1);
+        live.add(id, "🎉".to_owned(), -2);
+        live.add(Snowflake(id.0 + 1), "👍".to_owned(), 5);
+        let mut counts = reactions_before_tracking(&message, &live);
+        counts.sort();
+        assert_eq!(counts, vec![("🎉".to_owned(), 1), ("👍".to_owned(), 2)]);
+        let mut batch = RollupBatch::default();
+        add_message(
+            &mut batch,
+            Bucketing::UTC,
+            Snowflake(1),
+            Snowflake(10),
+            None,
+            &message,
+            &live,
+        );
+        let totals = batch.guild_hourly[&GuildHourKey {
+            guild_id: Snowflake(1),
+            hour: Hour::containing(at),
+        }];
+        assert_eq!(totals.reactions_added, 3);
     }
 }

@@ -87,6 +87,18 @@ pub struct ReactionKey {
     pub emoji: String,
 }
 
+/// A reaction added or removed live to a message posted before the guild's
+/// tracking began: history will show it in the message's totals too, so a
+/// history import takes it out of them (`pre_tracking_reactions`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PreTrackingReactionKey {
+    pub guild_id: Snowflake,
+    pub channel_id: Snowflake,
+    pub message_id: Snowflake,
+    /// As [`ReactionKey::emoji`].
+    pub emoji: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReactionCounts {
     pub added: i32,
@@ -190,6 +202,9 @@ pub struct RollupBatch {
     /// People in voice in the guild at once (bots left out), the hour's
     /// peak: `guild_hourly.voice_peak`, the baseline of voice surges.
     pub guild_voice_peaks: HashMap<GuildHourKey, i32>,
+    /// Live reactions to messages posted before tracking began, net (adds
+    /// less removes) per message and emoji; also counted in `reactions`.
+    pub pre_tracking_reactions: HashMap<PreTrackingReactionKey, i32>,
     /// Events folded into this batch (for metrics and flush triggers).
     pub events: u64,
 }
@@ -204,6 +219,7 @@ impl RollupBatch {
             && self.deletions.is_empty()
             && self.guild_hourly.is_empty()
             && self.guild_voice_peaks.is_empty()
+            && self.pre_tracking_reactions.is_empty()
     }
 
     /// `people` in voice in a guild at one instant of the hour.
@@ -264,6 +280,12 @@ impl RollupBatch {
             totals.bot_reactions_removed += totals_removed;
         }
         self.events += 1;
+    }
+
+    /// A live reaction (already added with [`Self::add_reaction`]) to a
+    /// message posted before the guild's tracking began.
+    pub fn add_pre_tracking_reaction(&mut self, key: PreTrackingReactionKey, added: bool) {
+        *self.pre_tracking_reactions.entry(key).or_default() += if added { 1 } else { -1 };
     }
 
     /// Voice time already split at hour boundaries by the caller; `bot`:
@@ -405,6 +427,9 @@ impl RollupBatch {
         }
         for (key, peak) in other.guild_voice_peaks {
             self.observe_guild_voice(key, peak);
+        }
+        for (key, delta) in other.pre_tracking_reactions {
+            *self.pre_tracking_reactions.entry(key).or_default() += delta;
         }
         self.events += other.events;
     }

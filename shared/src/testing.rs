@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 34] = [
+pub const GUILD_TABLES: [&str; 35] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -386,6 +386,7 @@ pub const GUILD_TABLES: [&str; 34] = [
     "guild_data_versions",
     "backfill_jobs",
     "backfill_channels",
+    "pre_tracking_reactions",
 ];
 
 /// Rows of `guild` in each table of [`GUILD_TABLES`] (test support only:

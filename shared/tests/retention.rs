@@ -13,7 +13,9 @@ use shared::db::outbox::{self, NewOutboxItem, OutboxKind};
 use shared::db::pulse::{self, NewReport};
 use shared::db::pulse_jobs::{self, NewJob};
 use shared::db::{alerts, dashboard, retention, rollups, settings};
-use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
+use shared::rollup::{
+    AuthorKind, MessageFacts, PreTrackingReactionKey, ReactionKey, RollupBatch, VoiceKey,
+};
 use shared::testing::{TestDatabase, guild_row_counts, statements_waiting_for_locks, table_exists};
 use shared::time::Hour;
 use sqlx::PgPool;
@@ -43,8 +45,9 @@ fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).unwrap()
 }
 
-/// One message from MEMBER with a reaction from OTHER and a minute of
-/// MEMBER's voice, at `at`.
+/// One message from MEMBER with a reaction from OTHER, as to a message
+/// posted before tracking began (the history import's correction, kept by
+/// the message's time), and a minute of MEMBER's voice, at `at`.
 fn activity(batch: &mut RollupBatch, guild: Snowflake, at: DateTime<Utc>) {
     let hour = Hour::containing(at);
     batch.add_message(MessageFacts {
@@ -69,6 +72,15 @@ fn activity(batch: &mut RollupBatch, guild: Snowflake, at: DateTime<Utc>) {
         },
         true,
         false,
+    );
+    batch.add_pre_tracking_reaction(
+        PreTrackingReactionKey {
+            guild_id: guild,
+            channel_id: CHANNEL,
+            message_id: Snowflake::at(at),
+            emoji: "👍".into(),
+        },
+        true,
     );
     batch.add_voice_seconds(
         VoiceKey {
@@ -249,6 +261,7 @@ async fn a_run_while_the_ingester_flushes_blocks_neither() {
     assert_eq!(short["message_rollup"], 2, "15 Nov and 1 Dec 2026");
     assert_eq!(short["reaction_rollup"], 2);
     assert_eq!(short["voice_rollup"], 2);
+    assert_eq!(short["pre_tracking_reactions"], 2, "by the message's time");
     assert_eq!(short["membership_spans"], 1, "the span that ended 20 Oct");
     assert_eq!(short["members"], 1, "the member who left 20 Oct");
     // Guild-wide totals stay to the global horizon (12 hours from Dec 2025).
@@ -258,7 +271,7 @@ async fn a_run_while_the_ingester_flushes_blocks_neither() {
         vec![(
             SHORT,
             Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
-            12 * 3 + 2
+            12 * 3 + 14 + 2
         )]
     );
     assert_eq!(
@@ -318,17 +331,18 @@ async fn a_trim_in_batches_smaller_than_the_backlog_removes_all_of_it_and_nothin
     let deleted = retention::trim_member_rows(pool, SHORT, horizon, 2)
         .await
         .unwrap();
-    // 5 rows in each of the three rollups, the span and the member that
-    // ended on 20 October.
-    assert_eq!(deleted, 5 * 3 + 2);
+    // 5 rows in each of the three rollups and of the live reactions to
+    // old messages, the span and the member that ended on 20 October.
+    assert_eq!(deleted, 5 * 4 + 2);
     let rows = guild_row_counts(pool, SHORT).await;
     assert_eq!(
         (
             rows["message_rollup"],
             rows["reaction_rollup"],
-            rows["voice_rollup"]
+            rows["voice_rollup"],
+            rows["pre_tracking_reactions"]
         ),
-        (1, 1, 1)
+        (1, 1, 1, 1)
     );
     assert_eq!(
         rows["guild_hourly"], 6,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use shared::Snowflake;
-use shared::backfill::{HistoryMessage, ListedChannel, ListedMember, ThreadListing};
+use shared::backfill::{HistoryMessage, ListedChannel, ListedMember, LiveReactions, ThreadListing};
 use shared::bucketing::Bucketing;
 use shared::db::DbError;
 use shared::db::backfill::{
@@ -36,6 +36,7 @@ use tokio_util::task::TaskTracker;
 use crate::delivery::Poster;
 use crate::delivery::bucket::Route;
 use crate::delivery::reader::ReadError;
+use crate::priority::CommandsInFlight;
 
 /// Messages per history page (Discord's maximum).
 pub const PAGE: usize = 100;
@@ -47,6 +48,10 @@ pub const WORKER_INTERVAL: Duration = Duration::from_secs(10);
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Channels read at once (each has its own bucket).
 pub const LANES: usize = 4;
+/// The longest a page waits for the commands being answered before it is
+/// read or written anyway (a steady stream of commands slows an import
+/// down, never stops it).
+pub const YIELD_LIMIT: Duration = Duration::from_secs(2);
 
 /// Channel types with a message history: text, voice (text in voice),
 /// announcement, the threads, stage.
@@ -84,6 +89,9 @@ pub struct BackfillWorker {
     pub interval: Duration,
     pub lease: chrono::Duration,
     pub lanes: usize,
+    /// The commands this process is answering: each page waits for them
+    /// (up to [`YIELD_LIMIT`]) before it is read and before it is written.
+    pub commands: CommandsInFlight,
 }
 
 enum ChannelEnd {
@@ -101,6 +109,7 @@ impl BackfillWorker {
             interval: WORKER_INTERVAL,
             lease: LEASE,
             lanes: LANES,
+            commands: CommandsInFlight::default(),
         }
     }
 
@@ -215,6 +224,7 @@ impl BackfillWorker {
                 .is_none_or(|a| a.contains(&channel) || parent.is_some_and(|p| a.contains(&p)))
         };
         let mut listed = self.listed_channels(job.guild_id).await?;
+        let everyone = self.everyone_permissions(job.guild_id).await?;
         let catalogue = shared::db::catalogue::channels_of(&self.pool, &[job.guild_id]).await?;
         // Channel → (type, parent if a thread), the catalogue's first.
         let mut known: BTreeMap<Snowflake, (i16, Option<Snowflake>)> = BTreeMap::new();
@@ -285,6 +295,9 @@ impl BackfillWorker {
             .map(|l| l.catalogue_row(job.guild_id, now))
             .collect();
         let mut tx = self.pool.begin().await.map_err(DbError::from)?;
+        if let Some(bits) = everyone {
+            shared::db::catalogue::learn_everyone_permissions(&mut *tx, job.guild_id, bits).await?;
+        }
         shared::db::catalogue::insert_unknown_channels(&mut *tx, &rows).await?;
         jobs::record_discovered(&mut tx, job, &found).await?;
         for (parent, _, why) in &refused {
@@ -328,6 +341,37 @@ impl BackfillWorker {
             .await?;
         listed.extend(shape::<ThreadListing>(active)?.threads);
         Ok(listed)
+    }
+
+    /// The permissions of the guild's @everyone role (the role whose id is
+    /// the guild's), from `GET /guilds/{id}/roles`; `None` when Discord
+    /// will not list them.
+    async fn everyone_permissions(
+        &self,
+        guild_id: Snowflake,
+    ) -> Result<Option<i64>, BackfillError> {
+        let roles = match self
+            .poster
+            .read_json(
+                Route::GuildRoles,
+                guild_id,
+                &format!("guilds/{guild_id}/roles"),
+            )
+            .await
+        {
+            Ok(body) => body,
+            Err(ReadError::Refused { code, message, .. }) => {
+                tracing::warn!(%guild_id, code, %message, "the guild's roles could not be listed");
+                return Ok(None);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let roles: Vec<ListedRole> = shape(roles)?;
+        Ok(roles
+            .iter()
+            .find(|r| r.id == guild_id)
+            .and_then(|r| r.permissions.parse::<u64>().ok())
+            .map(|bits| bits as i64))
     }
 
     /// The archived threads of `parent` that may hold messages from `from`
@@ -489,6 +533,7 @@ impl BackfillWorker {
             if stop.is_cancelled() {
                 return Ok((ChannelEnd::Stopped, pages, imported));
             }
+            self.commands.yield_to_commands(YIELD_LIMIT).await;
             let path = format!(
                 "channels/{}/messages?limit={PAGE}&before={cursor}",
                 channel.channel_id
@@ -513,22 +558,11 @@ impl BackfillWorker {
             };
             let messages: Vec<HistoryMessage> =
                 serde_json::from_value(body).map_err(|e| BackfillError::Shape(e.to_string()))?;
-            let mut batch = RollupBatch::default();
-            let mut in_range = 0i64;
-            for m in messages
+            let in_range: Vec<&HistoryMessage> = messages
                 .iter()
                 .filter(|m| m.at() >= job.from_at && m.id < cursor)
-            {
-                shared::backfill::add_message(
-                    &mut batch,
-                    bucketing,
-                    job.guild_id,
-                    channel.channel_id,
-                    channel.parent_id,
-                    m,
-                );
-                in_range += 1;
-            }
+                .collect();
+            let ids: Vec<Snowflake> = in_range.iter().map(|m| m.id).collect();
             let oldest = messages.iter().map(|m| m.id).min();
             let last = messages.len() < PAGE || oldest.is_none_or(|o| o.created_at() < job.from_at);
             let next_cursor = oldest.unwrap_or(cursor);
@@ -544,26 +578,49 @@ impl BackfillWorker {
                 next_cursor,
                 covered_from,
                 last,
-                messages: in_range,
-                rollups: &batch,
+                message_ids: &ids,
                 lease_until: self.lease_until(),
                 now: Utc::now(),
             };
-            match jobs::commit_page(&self.pool, &page).await? {
+            let rollups = |live: &LiveReactions| {
+                let mut batch = RollupBatch::default();
+                for m in &in_range {
+                    shared::backfill::add_message(
+                        &mut batch,
+                        bucketing,
+                        job.guild_id,
+                        channel.channel_id,
+                        channel.parent_id,
+                        m,
+                        live,
+                    );
+                }
+                batch
+            };
+            self.commands.yield_to_commands(YIELD_LIMIT).await;
+            match jobs::commit_page(&self.pool, &page, rollups).await? {
                 PageOutcome::Committed => {}
                 PageOutcome::JobStopped | PageOutcome::AlreadyWritten => {
                     return Ok((ChannelEnd::Stopped, pages, imported));
                 }
             }
-            metrics::counter!("serverpulse_backfill_messages_total").increment(in_range as u64);
+            metrics::counter!("serverpulse_backfill_messages_total").increment(ids.len() as u64);
             pages += 1;
-            imported += in_range as u64;
+            imported += ids.len() as u64;
             cursor = next_cursor;
             if last {
                 return Ok((ChannelEnd::Done, pages, imported));
             }
         }
     }
+}
+
+/// A role of `GET /guilds/{id}/roles`: what privacy needs of it.
+#[derive(serde::Deserialize)]
+struct ListedRole {
+    id: Snowflake,
+    /// Permission bits as a decimal string.
+    permissions: String,
 }
 
 fn is_thread(kind: i16) -> bool {

@@ -57,6 +57,17 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// The table with one more column, `column`, holding `value` in every
+    /// row (empty when `None`): what a JSON export says once in its header,
+    /// a CSV file can say only in its rows.
+    pub fn with_column(mut self, column: &'static str, value: Option<&str>) -> Self {
+        self.columns.push(column);
+        for row in &mut self.rows {
+            row.push(value.map_or(Cell::Empty, Cell::from));
+        }
+        self
+    }
+
     /// RFC 4180 CSV with a header line. Text that a spreadsheet would run
     /// as a formula (starting with `=`, `+`, `-` or `@`) is prefixed with
     /// `'`.

@@ -171,7 +171,15 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let name = kind_name(kind);
     let token = interaction.token.clone();
     let update = kind == InteractionType::MessageComponent;
-    let mut work = tokio::spawn(crate::commands::dispatch(state.clone(), interaction));
+    // Counted while it is computed: a history import waits meanwhile.
+    let answering = state.commands_in_flight.enter();
+    let mut work = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let _answering = answering;
+            crate::commands::dispatch(state, interaction).await
+        }
+    });
     // A zero budget always defers (deterministically, even for answers
     // that are ready at once).
     let ready = if state.inline_budget.is_zero() {

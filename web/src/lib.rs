@@ -78,6 +78,7 @@ pub mod honest;
 pub mod imported;
 pub mod interactions;
 pub mod period;
+pub mod priority;
 pub mod pulse;
 pub mod reply;
 pub mod report;
@@ -114,6 +115,8 @@ pub struct AppState {
     pub dashboard: dashboard::SharedDashboard,
     /// Finished report answers of this process ([`answers`]).
     pub answers: Arc<answers::AnswerCache>,
+    /// Answers being computed now: the backfill worker waits for them.
+    pub commands_in_flight: priority::CommandsInFlight,
 }
 
 impl AppState {
@@ -140,6 +143,7 @@ impl AppState {
             providers,
             dashboard: Arc::default(),
             answers: Arc::default(),
+            commands_in_flight: priority::CommandsInFlight::default(),
         })
     }
 
@@ -234,6 +238,7 @@ pub async fn serve(
         &state.config,
         &background_pool,
         &backfill_pool,
+        &state.commands_in_flight,
         deferred.tracker(),
         &stop,
     );
@@ -310,11 +315,12 @@ pub fn backfill_database(
 /// them: the digest claim, the report job's claim and the outbox lease
 /// make each digest and report post once, the day's claim runs retention
 /// once a day, and the backfill claim gives each import to one replica at
-/// a time.
+/// a time; it yields to the `commands` this replica is answering.
 pub fn spawn_background(
     config: &WebConfig,
     pool: &PgPool,
     backfill_pool: &PgPool,
+    commands: &priority::CommandsInFlight,
     tasks: &TaskTracker,
     stop: &CancellationToken,
 ) {
@@ -343,7 +349,9 @@ pub fn spawn_background(
         interval: OUTBOX_INTERVAL,
     }
     .spawn(tasks, stop.clone());
-    backfill::BackfillWorker::new(backfill_pool.clone(), poster).spawn(tasks, stop.clone());
+    let mut backfill = backfill::BackfillWorker::new(backfill_pool.clone(), poster);
+    backfill.commands = commands.clone();
+    backfill.spawn(tasks, stop.clone());
 }
 
 /// Descriptors kept for everything but client connections: the database

@@ -200,7 +200,6 @@ async fn assert_equals_truth(s: &Setup) {
     let stored = shared::db::rollups::load_guild(&mut s.app.db.pool.acquire().await.unwrap(), g)
         .await
         .expect("load the rollups");
-    let everyone = Scope::new(s.guild, t.start_ms, t.end_ms).including_bots();
     let readable = |m: &&sim_scenario::truth::MessageFact| m.channel_id != s.denied;
     // History as the import read it, at the end: what was deleted since
     // the cut (messages, a whole channel) is not in it.
@@ -282,17 +281,38 @@ async fn assert_equals_truth(s: &Setup) {
         .collect();
     assert_eq!(stored_hours, per_hour, "messages per hour in guild_hourly");
 
-    // Reactions of the history: totals per message, received by its author.
+    // Reactions of the history: per message, as they stood when tracking
+    // began (the truth's adds less removes before the cut), received by
+    // its author. History read at the end shows the reactions given and
+    // taken back since as well; live ingestion counted those in their own
+    // hours, so the import leaves them out.
     let authors: BTreeMap<u64, &sim_scenario::truth::MessageFact> =
         history.iter().map(|m| (m.message_id, *m)).collect();
     let mut reactions: BTreeMap<(Hour, u64, u64, String), i32> = BTreeMap::new();
-    for ((message, emoji), count) in t.history_reactions(&everyone, t.end_ms) {
-        if let Some(m) = authors.get(&message) {
+    for r in t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms < s.cut_ms)
+    {
+        if let Some(m) = authors.get(&r.message_id) {
             *reactions
-                .entry((hour(m.at_ms), m.channel_id, m.author_id, emoji))
-                .or_default() += count as i32;
+                .entry((hour(m.at_ms), m.channel_id, m.author_id, r.emoji.clone()))
+                .or_default() += if r.added { 1 } else { -1 };
         }
     }
+    reactions.retain(|_, n| *n != 0);
+    // The case this guards: reactions given live to messages posted before
+    // the cut, which history's totals at the end include.
+    let live_on_history = t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms >= s.cut_ms && r.added)
+        .filter(|r| authors.contains_key(&r.message_id))
+        .count();
+    assert!(
+        live_on_history > 0,
+        "the scenario gives reactions live to messages of the history"
+    );
     let stored_reactions: BTreeMap<(Hour, u64, u64, String), i32> = stored
         .reactions
         .iter()
@@ -323,6 +343,23 @@ async fn assert_equals_truth(s: &Setup) {
         }];
         assert_eq!(row.reactions_added, *n, "reactions added in {h:?}");
     }
+    // Every reaction given after the cut counted once, live, in its hour
+    // (those to messages of the history included).
+    let live_added = t
+        .reactions
+        .iter()
+        .filter(|r| r.guild_id == s.guild && r.at_ms >= s.cut_ms && r.at_ms < t.end_ms && r.added)
+        .count() as i64;
+    let stored_live_added: i64 = stored
+        .guild_hourly
+        .iter()
+        .filter(|(k, _)| k.hour.start().timestamp_millis() >= s.cut_ms)
+        .map(|(_, v)| i64::from(v.reactions_added))
+        .sum();
+    assert_eq!(
+        stored_live_added, live_added,
+        "reactions added after the cut"
+    );
 
     // Joins before the cut of the members present when the import read
     // the member list, from their joined_at.
@@ -408,6 +445,11 @@ async fn history_and_live_meet_exactly_and_commands_answer_meanwhile() {
     // first), and status says why; so was the channel deleted since the
     // cut (Discord answers 404 Unknown Channel).
     let status = final_message(&s.app, &backfill("status", vec![]), &admin(guild)).await;
+    // What history cannot tell, in the words of every report.
+    assert!(
+        field(&status, "📥 Imported history").contains("bots' reactions included"),
+        "the status's imported-history note"
+    );
     let refused = field(&status, "Could not be read (skipped)");
     assert!(
         refused.contains(&format!("<#{}>: Missing Access", s.denied)),
@@ -714,6 +756,36 @@ async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
         "{}",
         content(&answer)
     );
+    let json_file: serde_json::Value =
+        serde_json::from_slice(&answer.files.first().expect("the JSON file").bytes()).unwrap();
+    let json_note = json_file["imported_history"]
+        .as_str()
+        .expect("the JSON export's note")
+        .to_owned();
+    // The CSV file says it too, in its last column (the same words).
+    for what in ["overview", "daily"] {
+        let export = command(
+            "export-report",
+            vec![
+                common::string("format", "csv"),
+                common::string("timeframe", "7d"),
+                common::string("what", what),
+            ],
+        );
+        let answer = final_message(&app, &export, &admin(guild)).await;
+        let csv = String::from_utf8(answer.files.first().expect("the CSV file").bytes()).unwrap();
+        let mut lines = csv.lines();
+        assert!(
+            lines.next().unwrap().ends_with(",imported_history"),
+            "{csv}"
+        );
+        let quoted = format!(",\"{}\"", json_note.replace('"', "\"\""));
+        let rows: Vec<&str> = lines.collect();
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert!(row.ends_with(&quoted), "{what}: {row}");
+        }
+    }
     let mut conn = app.db.pool.acquire().await.unwrap();
     let period = serverpulse_web::digest::schedule::DigestPeriod {
         frequency: shared::db::digest_settings::DigestFrequency::Weekly,
@@ -781,4 +853,74 @@ async fn a_guild_the_ingester_never_saw_imports_its_history_through_rest() {
     .await;
     assert!(html.contains("📥 Imported history: Before"), "{html}");
     assert!(html.contains("Cohorts start at"), "the dashboard's cohorts");
+}
+
+/// A guild the ingester never saw, whose @everyone role may not view
+/// channels (no View Channel): the import reads the guild's roles (`GET
+/// /guilds/{id}/roles`), so a channel it adds without an @everyone
+/// overwrite is private, as live ingestion decides once it has seen them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_reads_the_everyone_role_for_the_channels_it_adds() {
+    let size = ScenarioSize {
+        guilds: 1,
+        members_per_guild: 8,
+        days: 3,
+        messages_per_member_day: 1.0,
+    };
+    let (scenario, truth) = generate_from(12, size, START_MS);
+    let guild = truth.guild_ids[0];
+    let end = truth.end_ms;
+    let app = common::start_app_serving(at(end), scenario).await;
+    common::enable_tracking(&app, guild, "UTC").await;
+    app.db
+        .set_tracking_since(Snowflake(guild), at(end - DAY_MS))
+        .await;
+    let g = Snowflake(guild);
+    // The scenario's @everyone permissions, less View Channel (1 << 10).
+    let without_view: u64 = 1_071_698_660_929 & !(1 << 10);
+    app.sim.rest.set_everyone_permissions(guild, without_view);
+    let general = truth
+        .channels
+        .iter()
+        .find(|c| c.guild_id == guild && c.name == "general")
+        .expect("general")
+        .channel_id;
+    let days = CommandOption::new("days", OptionValue::Integer(2));
+    let answer = final_message(&app, &backfill("start", vec![days]), &admin(guild)).await;
+    assert!(
+        content(&answer).starts_with("Importing history from"),
+        "{}",
+        content(&answer)
+    );
+    let poster = Poster::new(&app.sim.rest.api_url(), Secret::new(common::TOKEN));
+    let worker = BackfillWorker::new(app.db.pool.clone(), poster);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while shared::db::backfill::job(&app.db.pool, g)
+        .await
+        .unwrap()
+        .expect("a job")
+        .state
+        != "done"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import did not finish"
+        );
+        if let Err(error) = worker.round(&CancellationToken::new()).await {
+            eprintln!("round failed (retried): {error}");
+        }
+    }
+    let guilds = shared::db::catalogue::guilds(&app.db.pool).await.unwrap();
+    let row = guilds
+        .iter()
+        .find(|r| r.guild_id == g)
+        .expect("the guild's row");
+    assert_eq!(row.everyone_permissions, Some(without_view as i64));
+    let private = shared::db::catalogue::private_channels(&app.db.pool, g)
+        .await
+        .unwrap();
+    assert!(
+        private.contains(&Snowflake(general)),
+        "general has no @everyone overwrite: private by the role alone ({private:?})"
+    );
 }

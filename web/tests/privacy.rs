@@ -534,6 +534,8 @@ async fn export_report_totals_equal_the_overview() {
     assert!(name.ends_with("-overview-7d.csv"), "{name}");
     let rows = csv_rows(&text);
     assert_eq!(rows.len(), 1);
+    // Nothing was imported from history: the note's column is empty.
+    assert_eq!(rows[0]["imported_history"], "");
     let json_answer = final_message(&app, &export("json", "overview"), &admin).await;
     let (_, text) = file_text(&json_answer);
     let document: Value = serde_json::from_str(&text).unwrap();

@@ -354,6 +354,21 @@ pub(super) fn guild_channels(state: &RestState, raw: &str) -> Answer {
     }
 }
 
+/// `GET /guilds/{id}/roles`: the guild's roles as they stand, the
+/// @everyone role's permissions as [`super::RestHandle::set_everyone_permissions`]
+/// set them.
+pub(super) fn guild_roles(state: &RestState, raw: &str) -> Answer {
+    let id = match snowflake(raw, "guild_id") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(history) = state.history().filter(|h| h.guild_exists(id)) else {
+        return Answer::error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    };
+    let everyone = state.lock().everyone_permissions.get(&id).copied();
+    history.guild_roles(id, everyone)
+}
+
 /// `GET /guilds/{id}/threads/active`: private threads only where the bot
 /// may see them.
 pub(super) fn active_threads(state: &RestState, raw: &str) -> Answer {

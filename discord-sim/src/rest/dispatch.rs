@@ -126,6 +126,7 @@ fn serve(
         Route::GuildMembers { guild_id } => channels::guild_members(state, guild_id, &query),
         Route::GuildChannels { guild_id } => channels::guild_channels(state, guild_id),
         Route::ActiveThreads { guild_id } => channels::active_threads(state, guild_id),
+        Route::GuildRoles { guild_id } => channels::guild_roles(state, guild_id),
         Route::Gateway => Answer::json(StatusCode::OK, json!({"url": gateway_url(state)})),
         Route::GatewayBot => Answer::json(
             StatusCode::OK,

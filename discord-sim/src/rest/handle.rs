@@ -66,6 +66,15 @@ impl RestHandle {
         self.state.lock().manage_threads_denied.insert(channel);
     }
 
+    /// The @everyone role of `guild` has `permissions` (bits) in `GET
+    /// /guilds/{id}/roles` from now on (the gateway is not told).
+    pub fn set_everyone_permissions(&self, guild: u64, permissions: u64) {
+        self.state
+            .lock()
+            .everyone_permissions
+            .insert(guild, permissions);
+    }
+
     /// The bot is a member of the private thread `thread`.
     pub fn join_thread(&self, thread: u64) {
         self.state.lock().joined_threads.insert(thread);

@@ -1,7 +1,8 @@
 //! Message history as Discord serves it to a bot: `GET
 //! /channels/{id}/messages` (newest first, `limit` 1–100, `before`,
 //! `after` or `around`), the guild's channels (`GET /guilds/{id}/channels`)
-//! and active threads (`GET /guilds/{id}/threads/active`), the
+//! and active threads (`GET /guilds/{id}/threads/active`), its roles
+//! (`GET /guilds/{id}/roles`), the
 //! archived-threads listings (public, private, and the private ones the
 //! bot joined) and `GET /guilds/{id}/members` (`limit` 1–1000, `after`).
 //!
@@ -42,6 +43,8 @@ pub(super) struct History {
     threads: BTreeMap<u64, Value>,
     /// Guild → member objects by user id.
     members: HashMap<u64, BTreeMap<u64, Value>>,
+    /// Guild → role objects by role id.
+    roles: HashMap<u64, BTreeMap<u64, Value>>,
 }
 
 fn id(v: &Value) -> Option<u64> {
@@ -69,6 +72,7 @@ impl History {
             objects: BTreeMap::new(),
             threads: BTreeMap::new(),
             members: HashMap::new(),
+            roles: HashMap::new(),
         };
         for guild in &scenario.guilds {
             let Some(guild_id) = id(&guild["id"]) else {
@@ -79,6 +83,12 @@ impl History {
             }
             for t in guild["threads"].as_array().into_iter().flatten() {
                 h.thread(t);
+            }
+            let roles = h.roles.entry(guild_id).or_default();
+            for r in guild["roles"].as_array().into_iter().flatten() {
+                if let Some(role) = id(&r["id"]) {
+                    roles.insert(role, r.clone());
+                }
             }
             let members = h.members.entry(guild_id).or_default();
             for m in guild["members"].as_array().into_iter().flatten() {
@@ -189,6 +199,19 @@ impl History {
                         o.remove("guild_id");
                     }
                     self.members.entry(guild_id).or_default().insert(user, m);
+                }
+            }
+            "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" => {
+                if let Some(role) = id(&d["role"]["id"]) {
+                    self.roles
+                        .entry(guild_id)
+                        .or_default()
+                        .insert(role, d["role"].clone());
+                }
+            }
+            "GUILD_ROLE_DELETE" => {
+                if let Some(role) = id(&d["role_id"]) {
+                    self.roles.entry(guild_id).or_default().remove(&role);
                 }
             }
             "GUILD_MEMBER_REMOVE" => {
@@ -353,6 +376,25 @@ impl History {
             .map(|(_, c)| c)
             .collect();
         Answer::json(StatusCode::OK, json!(list))
+    }
+
+    /// `GET /guilds/{id}/roles`: the guild's roles by position, the
+    /// @everyone role's permissions replaced by `everyone` when given.
+    pub(super) fn guild_roles(&self, guild: u64, everyone: Option<u64>) -> Answer {
+        let mut roles: Vec<Value> = self
+            .roles
+            .get(&guild)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+            .cloned()
+            .collect();
+        for role in &mut roles {
+            if let Some(bits) = everyone.filter(|_| id(&role["id"]) == Some(guild)) {
+                role["permissions"] = json!(bits.to_string());
+            }
+        }
+        roles.sort_by_key(|r| r["position"].as_i64().unwrap_or(0));
+        Answer::json(StatusCode::OK, json!(roles))
     }
 
     /// `GET /guilds/{id}/threads/active`: the guild's threads not archived,

@@ -126,6 +126,8 @@ struct RestInner {
     manage_threads_denied: std::collections::HashSet<u64>,
     /// Private threads the bot is a member of.
     joined_threads: std::collections::HashSet<u64>,
+    /// Guild → the @everyone role's permissions, where a test changed them.
+    everyone_permissions: HashMap<u64, u64>,
 }
 
 struct RestState {

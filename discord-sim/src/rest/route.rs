@@ -50,6 +50,10 @@ pub(super) enum Route {
     ActiveThreads {
         guild_id: String,
     },
+    /// `GET /guilds/{id}/roles`
+    GuildRoles {
+        guild_id: String,
+    },
 }
 
 impl Route {
@@ -113,6 +117,9 @@ impl Route {
             ["guilds", id, "threads", "active"] => Self::ActiveThreads {
                 guild_id: (*id).to_owned(),
             },
+            ["guilds", id, "roles"] => Self::GuildRoles {
+                guild_id: (*id).to_owned(),
+            },
             ["applications", app, "commands"] => Self::Commands {
                 application_id: (*app).to_owned(),
                 guild_id: None,
@@ -154,6 +161,7 @@ impl Route {
             Self::GuildMembers { .. } => "/guilds/{guild_id}/members",
             Self::GuildChannels { .. } => "/guilds/{guild_id}/channels",
             Self::ActiveThreads { .. } => "/guilds/{guild_id}/threads/active",
+            Self::GuildRoles { .. } => "/guilds/{guild_id}/roles",
         }
     }
 
@@ -173,7 +181,8 @@ impl Route {
             | Self::JoinedPrivateArchivedThreads { .. }
             | Self::GuildMembers { .. }
             | Self::GuildChannels { .. }
-            | Self::ActiveThreads { .. } => method == Method::GET,
+            | Self::ActiveThreads { .. }
+            | Self::GuildRoles { .. } => method == Method::GET,
             Self::ChannelMessages { .. } => [Method::GET, Method::POST].contains(method),
             Self::InteractionCallback { .. } | Self::Webhook { .. } => method == Method::POST,
             Self::ChannelMessage { .. } => method == Method::PATCH,

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use shared::Snowflake;
 use shared::alerts::AlertKind;
-use shared::rollup::{AuthorKind, ChannelHourKey, MessageFacts, ReactionKey};
+use shared::rollup::{
+    AuthorKind, ChannelHourKey, MessageFacts, PreTrackingReactionKey, ReactionKey,
+};
 
 use super::alerts::{Entry, Fact, YOUNG_ACCOUNT};
 use super::{Gap, ShardState};
@@ -385,6 +387,19 @@ impl ShardState {
                 receiver_id: r.message_author_id.unwrap_or_default(),
                 emoji: r.emoji.into_key(),
             };
+            // History shows this reaction in the message's totals too: a
+            // history import takes it out of them.
+            if let (Some(message_id), Some(since)) = (r.message_id, filter.since)
+                && message_id.created_at() < since
+            {
+                let pre = PreTrackingReactionKey {
+                    guild_id,
+                    channel_id: r.channel_id,
+                    message_id,
+                    emoji: key.emoji.clone(),
+                };
+                self.pending.rollups.add_pre_tracking_reaction(pre, added);
+            }
             self.pending.rollups.add_reaction(key, added, by_bot);
         }
         Ok(true)

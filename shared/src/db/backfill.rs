@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use super::DbError;
 use super::settings::record_audit;
+use crate::backfill::LiveReactions;
 use crate::ids::Snowflake;
 use crate::rollup::RollupBatch;
 
@@ -327,10 +328,8 @@ pub struct Page<'a> {
     pub covered_from: DateTime<Utc>,
     /// The last page of the channel (older messages are out of range).
     pub last: bool,
-    /// Messages the page imported.
-    pub messages: i64,
-    /// Their rollups.
-    pub rollups: &'a RollupBatch,
+    /// The messages the page imports (their ids).
+    pub message_ids: &'a [Snowflake],
     pub lease_until: DateTime<Utc>,
     pub now: DateTime<Utc>,
 }
@@ -349,7 +348,14 @@ pub enum PageOutcome {
 /// ([`super::rollups::flush_batch`]) and moves the channel's cursor, in ONE
 /// transaction, and only if the job still runs and the cursor is still the
 /// one the page was read before: a page is counted once, whatever crashes.
-pub async fn commit_page(pool: &PgPool, page: &Page<'_>) -> Result<PageOutcome, DbError> {
+/// `rollups` makes them from the live reactions to the page's messages
+/// ([`live_reactions`], read in that transaction), which history's totals
+/// include and live ingestion counted already.
+pub async fn commit_page(
+    pool: &PgPool,
+    page: &Page<'_>,
+    rollups: impl FnOnce(&LiveReactions) -> RollupBatch,
+) -> Result<PageOutcome, DbError> {
     let mut tx = pool.begin().await?;
     if !renew(&mut *tx, page.guild_id, page.lease_until).await? {
         return Ok(PageOutcome::JobStopped);
@@ -367,7 +373,7 @@ pub async fn commit_page(pool: &PgPool, page: &Page<'_>) -> Result<PageOutcome, 
     .bind(page.next_cursor)
     .bind(page.covered_from)
     .bind(page.last)
-    .bind(page.messages)
+    .bind(page.message_ids.len() as i64)
     .bind(page.now)
     .execute(&mut *tx)
     .await?
@@ -375,11 +381,38 @@ pub async fn commit_page(pool: &PgPool, page: &Page<'_>) -> Result<PageOutcome, 
     if moved == 0 {
         return Ok(PageOutcome::AlreadyWritten);
     }
-    super::rollups::flush_batch(&mut tx, page.rollups).await?;
+    let live = live_reactions(&mut *tx, page.guild_id, page.message_ids).await?;
+    super::rollups::flush_batch(&mut tx, &rollups(&live)).await?;
     // As the ingester's flush: answers kept for the guild are stale now.
     super::data_version::bump(&mut *tx, &[page.guild_id]).await?;
     tx.commit().await?;
     Ok(PageOutcome::Committed)
+}
+
+/// The reactions live ingestion counted on `messages` of the guild (posted
+/// before tracking began), net per message and emoji. Served by the
+/// primary key's `(guild_id, message_id)` prefix.
+pub async fn live_reactions<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    messages: &[Snowflake],
+) -> Result<LiveReactions, DbError> {
+    let mut live = LiveReactions::default();
+    if messages.is_empty() {
+        return Ok(live);
+    }
+    let rows: Vec<(Snowflake, String, i32)> = sqlx::query_as(
+        "select message_id, emoji, delta from pre_tracking_reactions
+         where guild_id = $1 and message_id = any($2::bigint[]) and delta <> 0",
+    )
+    .bind(guild_id)
+    .bind(messages.iter().map(|m| m.to_db()).collect::<Vec<_>>())
+    .fetch_all(executor)
+    .await?;
+    for (message, emoji, delta) in rows {
+        live.add(message, emoji, delta);
+    }
+    Ok(live)
 }
 
 /// Writes the joins read from the member list (`rollups`, joins only) and

@@ -20,7 +20,8 @@ pub struct GuildRow {
     pub member_count: i32,
     pub available: bool,
     /// Permissions of the @everyone role (whose id is the guild id), as
-    /// Discord's bits in a BIGINT; `None` until the ingester has seen it.
+    /// Discord's bits in a BIGINT; `None` until the ingester (or a history
+    /// import, through `GET /guilds/{id}/roles`) has seen it.
     /// See [`private_channels`].
     pub everyone_permissions: Option<i64>,
 }
@@ -198,6 +199,30 @@ pub async fn upsert_channels<'e>(
     )
     .bind(rows.iter().map(|r| r.first_reply_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.first_bot_reply_at).collect::<Vec<_>>())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// The @everyone role's permissions of a guild as a backfill read them
+/// (`GET /guilds/{id}/roles`), kept only where the ingester has not
+/// learnt them (its `GUILD_CREATE` and role updates keep them current):
+/// so the channels a backfill adds decide their privacy as live ones do.
+/// A guild the ingester never saw gets its catalogue row here.
+pub async fn learn_everyone_permissions<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    permissions: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into guilds (guild_id, everyone_permissions, updated_at) values ($1, $2, now())
+         on conflict (guild_id) do update set
+             everyone_permissions = coalesce(guilds.everyone_permissions, excluded.everyone_permissions),
+             updated_at = now()
+         where guilds.everyone_permissions is null",
+    )
+    .bind(guild_id)
+    .bind(permissions)
     .execute(executor)
     .await?;
     Ok(())

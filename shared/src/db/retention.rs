@@ -410,14 +410,29 @@ const TRIM_ACCESS_LOG: &str = "delete from access_log t
            select entry_id from access_log
            where guild_id = $1 and at < $2 limit $3)";
 
-/// The per-member tables, trimmed to a guild's own window.
-const PER_MEMBER: [&str; 6] = [
+/// Live reactions to messages posted before the horizon (by the message
+/// id, whose time is the message's; served by the primary key's
+/// `(guild_id, message_id)` prefix): the import they correct reads no
+/// message older than the window.
+const TRIM_PRE_TRACKING_REACTIONS: &str = "delete from pre_tracking_reactions t
+     where t.guild_id = $1
+       and (t.message_id, t.emoji) in (
+           select message_id, emoji from pre_tracking_reactions
+           where guild_id = $1
+             and message_id < (((extract(epoch from $2::timestamptz) * 1000)::bigint
+                                - 1420070400000) << 22)
+           limit $3)";
+
+/// The per-member tables (and the live reactions of old messages, which
+/// correct them), trimmed to a guild's own window.
+const PER_MEMBER: [&str; 7] = [
     TRIM_MESSAGES,
     TRIM_REACTIONS,
     TRIM_VOICE,
     TRIM_SPANS,
     TRIM_MEMBERS,
     TRIM_ACCESS_LOG,
+    TRIM_PRE_TRACKING_REACTIONS,
 ];
 
 /// Deletes batch after batch of at most `batch_rows` rows with
@@ -646,6 +661,7 @@ pub async fn erase_guild(
         "delete from digest_runs where guild_id = $1",
         "delete from backfill_channels where guild_id = $1",
         "delete from backfill_jobs where guild_id = $1",
+        "delete from pre_tracking_reactions where guild_id = $1",
         "delete from alert_incidents where guild_id = $1",
         "delete from pulse_reports where guild_id = $1",
         "delete from pulse_report_jobs where guild_id = $1",

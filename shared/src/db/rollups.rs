@@ -226,6 +226,26 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
         .execute(&mut *conn)
         .await?;
     }
+    if !batch.pre_tracking_reactions.is_empty() {
+        let rows: Vec<_> = batch.pre_tracking_reactions.iter().collect();
+        sqlx::query(
+            "insert into pre_tracking_reactions (guild_id, message_id, emoji, channel_id, delta)
+             select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::int[])
+             on conflict (guild_id, message_id, emoji) do update set
+                 delta = pre_tracking_reactions.delta + excluded.delta",
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.guild_id)))
+        .bind(ids(rows.iter().map(|(k, _)| k.message_id)))
+        .bind(
+            rows.iter()
+                .map(|(k, _)| k.emoji.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(ids(rows.iter().map(|(k, _)| k.channel_id)))
+        .bind(rows.iter().map(|(_, v)| **v).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
     add_member_daily(&mut *conn, batch).await?;
     Ok(())
 }

@@ -17,12 +17,6 @@ pub const DEFAULT_DAYS: i64 = 30;
 /// Channels listed one by one in `/backfill status`.
 const LISTED: usize = 15;
 
-/// What history can and cannot tell, said wherever imported figures show.
-pub const NOTE: &str = "Imported history holds messages (per author, channel, hour and content \
-type), threads' messages, reactions as totals per message (bots' reactions included, counted as \
-received; who reacted is not in history, so reactions given are not imported) and joins of current \
-members as hourly totals. Leaves, voice and deleted messages are not in history.";
-
 /// `/backfill start [days]`.
 pub(super) async fn start(ctx: &Ctx, options: &Options) -> Outcome<Reply> {
     ctx.require_admin()?;
@@ -250,5 +244,10 @@ fn status_embed(job: &BackfillJob, channels: &[BackfillChannel], now: DateTime<U
             false,
         );
     }
-    embed.footer(NOTE)
+    // What history can and cannot tell: the one wording of every report.
+    embed.field(
+        crate::imported::TITLE,
+        crate::imported::note(&crate::imported::discord_time(job.until_at)),
+        false,
+    )
 }

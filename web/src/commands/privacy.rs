@@ -140,6 +140,7 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
     let (table, meta) = report_table(ctx, request, what).await?;
     let period = meta["period"].as_str().unwrap_or_default().to_owned();
     let imported = meta["imported_history"].as_str().map(str::to_owned);
+    let csv_note = imported.clone();
     let name = format!(
         "serverpulse-{}-{}-{}",
         ctx.guild_id,
@@ -149,7 +150,11 @@ pub(super) async fn export_report(ctx: &Ctx, options: &Options) -> Outcome<Reply
     let rows = table.rows.len();
     let filename = format!("{name}.{}", format.key());
     let packed = build_file(filename, ctx.attachment_size_limit, move || match format {
-        ExportFormat::Csv => Ok(table.csv().into_bytes()),
+        // The JSON header's `imported_history`, as the CSV's last column.
+        ExportFormat::Csv => Ok(table
+            .with_column("imported_history", csv_note.as_deref())
+            .csv()
+            .into_bytes()),
         ExportFormat::Json => serde_json::to_vec_pretty(&table.json(meta))
             .map_err(|e| format!("encoding an export: {e}")),
     })

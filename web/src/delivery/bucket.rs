@@ -35,6 +35,8 @@ pub enum Route {
     GuildChannels,
     /// `GET /guilds/{guild}/threads/active` (keyed by the guild)
     ActiveThreads,
+    /// `GET /guilds/{guild}/roles` (keyed by the guild)
+    GuildRoles,
 }
 
 impl Route {
@@ -52,6 +54,7 @@ impl Route {
             Self::GuildMembers => "GET /guilds/{guild}/members",
             Self::GuildChannels => "GET /guilds/{guild}/channels",
             Self::ActiveThreads => "GET /guilds/{guild}/threads/active",
+            Self::GuildRoles => "GET /guilds/{guild}/roles",
         }
     }
 }

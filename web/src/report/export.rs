@@ -16,7 +16,8 @@ use crate::view::{Request, keyed_enum};
 keyed_enum!(ExportWhat { Overview = "overview", Members = "members", Channels = "channels", Daily = "daily" });
 
 /// The table of `what` over `request.timeframe`, and a JSON object naming
-/// what it covers (the JSON export's header; the CSV's file name says it).
+/// what it covers (the JSON export's header; the CSV's file name says it,
+/// and its last column carries `imported_history`).
 pub async fn export_report(
     ctx: &Ctx,
     request: Request,
