@@ -924,3 +924,63 @@ async fn an_import_reads_the_everyone_role_for_the_channels_it_adds() {
         "general has no @everyone overwrite: private by the role alone ({private:?})"
     );
 }
+
+/// A member who chose `/privacy delete` before the import gets no
+/// per-member row from imported history either (the import applies the
+/// opt-outs as the ingester's flush does), while their messages still
+/// count in the guild's hourly totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_leaves_out_members_who_chose_privacy_delete() {
+    let s = setup().await;
+    let t = &s.truth;
+    let mut history_by_author: BTreeMap<u64, usize> = BTreeMap::new();
+    for m in t
+        .history_messages(&Scope::new(s.guild, t.start_ms, s.cut_ms), t.end_ms)
+        .into_iter()
+        .filter(|m| m.channel_id != s.denied)
+    {
+        *history_by_author.entry(m.author_id).or_default() += 1;
+    }
+    let (&erased, &their_history) = history_by_author
+        .iter()
+        .max_by_key(|(author, count)| (**count, **author))
+        .expect("a member with history");
+    let invoker = discord_sim::Invoker {
+        user_id: erased,
+        ..discord_sim::Invoker::member(s.guild, s.guild + 1)
+    };
+    let answer = final_message(
+        &s.app,
+        &command("privacy", vec![sub("delete", vec![])]),
+        &invoker,
+    )
+    .await;
+    assert!(content(&answer).starts_with("Done"), "{}", content(&answer));
+
+    start_import(&s).await;
+    run_to_the_end(&s, &worker(&s, chrono::Duration::minutes(5))).await;
+    let g = Snowflake(s.guild);
+    assert_eq!(
+        shared::testing::columns_holding_user(&s.app.db.pool, g, Snowflake(erased)).await,
+        Vec::<String>::new(),
+        "no column holds the member who chose /privacy delete after the import"
+    );
+    let (hourly, per_member): (i64, i64) = sqlx::query_as(
+        "select (select coalesce(sum(member_messages), 0) from guild_hourly where guild_id = $1),
+                (select coalesce(sum(messages), 0) from message_rollup
+                  where guild_id = $1 and author_kind = 0)",
+    )
+    .bind(g)
+    .fetch_one(&s.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        hourly,
+        member_messages_imported_or_live(&s),
+        "the guild's totals count every member's messages"
+    );
+    assert!(
+        hourly - per_member >= their_history as i64,
+        "their {their_history} imported messages are in the totals, not per member ({hourly} vs {per_member})"
+    );
+}

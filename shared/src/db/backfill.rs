@@ -381,8 +381,17 @@ pub async fn commit_page(
     if moved == 0 {
         return Ok(PageOutcome::AlreadyWritten);
     }
+    // As the ingester's flush (before any rollup write): members who chose
+    // `/privacy delete` get no per-member row from imported history either.
+    let opt_outs = super::privacy::opt_outs_for_flush(&mut tx, &[page.guild_id]).await?;
     let live = live_reactions(&mut *tx, page.guild_id, page.message_ids).await?;
-    super::rollups::flush_batch(&mut tx, &rollups(&live)).await?;
+    let batch = rollups(&live);
+    if opt_outs.is_empty() {
+        super::rollups::flush_batch(&mut tx, &batch).await?;
+    } else {
+        let excluded = |guild, user| opt_outs.excludes(guild, user);
+        super::rollups::flush_batch(&mut tx, &batch.without_members(excluded)).await?;
+    }
     // As the ingester's flush: answers kept for the guild are stale now.
     super::data_version::bump(&mut *tx, &[page.guild_id]).await?;
     tx.commit().await?;
