@@ -553,3 +553,32 @@ async fn private_channels_follow_everyone_overwrites_and_parents() {
         (VIEW, VIEW | 64)
     );
 }
+
+/// Rollup partitions (of any month) and member_daily leave a quarter of each
+/// page free, so the flush's upserts of their counters can be HOT.
+#[tokio::test]
+async fn rollup_partitions_and_member_daily_keep_room_for_hot_updates() {
+    let db = TestDatabase::create().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let months = [
+        hour(3, 10).start(),
+        Utc.with_ymd_and_hms(2031, 5, 1, 0, 0, 0).unwrap(),
+    ];
+    rollups::ensure_partitions(&mut conn, &months)
+        .await
+        .unwrap();
+    let options: Vec<(String, Option<Vec<String>>)> = sqlx::query_as(
+        "select c.relname::text, c.reloptions from pg_class c
+         where c.relname in ('message_rollup_203105', 'reaction_rollup_203105', 'voice_rollup_203105',
+                             'voice_peak_rollup_203105', 'deletion_rollup_203105', 'guild_hourly_203105',
+                             'message_rollup_202610', 'guild_hourly_202610', 'member_daily')
+         order by 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(options.len(), 9, "{options:?}");
+    for (table, options) in options {
+        assert_eq!(options, Some(vec!["fillfactor=75".to_owned()]), "{table}");
+    }
+}
