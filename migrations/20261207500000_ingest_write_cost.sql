@@ -1,3 +1,5 @@
+-- What the ingester writes per event (issue 14).
+--
 -- Hourly rollup partitions and member_daily keep a quarter of each page free
 -- (fillfactor 75), so that the ingester's upserts (ON CONFLICT DO UPDATE of
 -- counters, never of an indexed column) find room on the row's own page and
@@ -47,3 +49,12 @@ $$;
 
 -- member_daily (not partitioned) is upserted by every flush the same way.
 alter table member_daily set (fillfactor = 75);
+
+-- message_rollup's (guild_id, channel_id, hour) index served no query: the
+-- one-channel reads (channel analysis, a channel's leaderboard) ask for
+-- `channel_id = $c or thread_parent_id = $c` over a period, which the
+-- primary key's (guild_id, hour) range serves (no index has
+-- thread_parent_id, so the OR cannot use this one), and every other read
+-- names the author or the whole guild. Each message row still wrote an
+-- entry into it (a twelfth of the ingester's WAL in `serverpulse-bench --quick ingest`).
+drop index message_rollup_channel_idx;
