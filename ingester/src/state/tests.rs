@@ -196,6 +196,30 @@ fn a_settings_change_credits_open_sessions_under_the_settings_before_it() {
 }
 
 #[test]
+fn a_guild_left_empty_is_observed_once_until_someone_joins() {
+    let mut s = state();
+    let observed = |s: &mut ShardState, when| {
+        let mut rollups = shared::rollup::RollupBatch::default();
+        s.voice
+            .observe(&mut s.settings, when, &mut rollups)
+            .into_iter()
+            .map(|p| (p.guild_id, p.people))
+            .collect::<Vec<_>>()
+    };
+    voice(&mut s, 1, Some(7), at(10, 0, 0));
+    assert_eq!(observed(&mut s, at(10, 0, 0)), [(GUILD, 1)]);
+    voice(&mut s, 1, None, at(10, 5, 0));
+    assert_eq!(
+        observed(&mut s, at(10, 5, 0)),
+        [(GUILD, 0)],
+        "the drop to nobody"
+    );
+    assert_eq!(observed(&mut s, at(11, 0, 0)), [], "nothing new to observe");
+    voice(&mut s, 2, Some(7), at(11, 10, 0));
+    assert_eq!(observed(&mut s, at(11, 10, 0)), [(GUILD, 1)]);
+}
+
+#[test]
 fn a_leave_and_a_join_at_the_same_instant_never_overlap() {
     let mut s = state();
     voice(&mut s, 1, Some(7), at(10, 0, 5));

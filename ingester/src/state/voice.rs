@@ -48,6 +48,11 @@ struct Session {
 struct GuildVoice {
     sessions: HashMap<Snowflake, Session>,
     occupancy: HashMap<Snowflake, i32>,
+    /// Observed with nobody in voice since its last session ended: until
+    /// someone joins, observing it again adds nothing (no peak, and the
+    /// surge detector already saw its zero), so [`VoiceSessions::observe`]
+    /// skips it.
+    observed_empty: bool,
 }
 
 /// People in voice in one guild at one instant (bots left out).
@@ -190,6 +195,7 @@ impl VoiceSessions {
         if g.sessions.is_empty() {
             self.occupied_generation += 1;
         }
+        g.observed_empty = false;
         *g.occupancy.entry(session.channel).or_default() += 1;
         g.sessions.insert(user_id, session);
     }
@@ -246,19 +252,24 @@ impl VoiceSessions {
     /// into the peak concurrency of its guild's bucket (with and without bots), and
     /// the people in voice in each guild (bots left out) into the guild's
     /// hourly peak. Returns the people of every counted guild at `at`, with
-    /// the people per channel.
+    /// the people per channel; a guild nobody is in voice in is returned
+    /// once after it empties, not at every observation.
     pub fn observe(
-        &self,
+        &mut self,
         settings: &mut ShardFilters,
         at: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) -> Vec<GuildPeople> {
         let mut out = Vec::new();
-        for (guild_id, g) in &self.guilds {
+        for (guild_id, g) in &mut self.guilds {
+            if g.observed_empty {
+                continue;
+            }
             let filter = settings.get(*guild_id);
             if !filter.counts_at(at) {
                 continue;
             }
+            g.observed_empty = g.sessions.is_empty();
             let hour = filter.bucket(at);
             let mut channels: HashMap<Snowflake, u32> = HashMap::default();
             for s in g.sessions.values() {
