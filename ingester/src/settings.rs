@@ -134,7 +134,7 @@ impl SettingsCache {
 }
 
 /// One shard's copy of the filters it has used, so that folding an event
-/// costs no lock and no shared hash lookup: the copy is dropped whenever
+/// costs no lock and no shared hash lookup: the copy is set aside whenever
 /// the shared cache's version moves (any guild's settings changed), so a
 /// change still takes effect for the next event.
 #[derive(Debug)]
@@ -142,6 +142,10 @@ pub struct ShardFilters {
     shared: Arc<SettingsCache>,
     version: u64,
     local: foldhash::HashMap<Snowflake, Arc<Filter>>,
+    /// The copy as it was before the version moved, until
+    /// [`ShardFilters::take_superseded`] takes it: what applied until the
+    /// change (open voice sessions are credited with it up to the change).
+    superseded: Option<foldhash::HashMap<Snowflake, Arc<Filter>>>,
 }
 
 impl ShardFilters {
@@ -150,6 +154,7 @@ impl ShardFilters {
             version: shared.version(),
             shared,
             local: foldhash::HashMap::default(),
+            superseded: None,
         }
     }
 
@@ -163,9 +168,18 @@ impl ShardFilters {
     fn refresh(&mut self) {
         let version = self.shared.version();
         if version != self.version {
-            self.local.clear();
+            let before = std::mem::take(&mut self.local);
+            // Several changes before a take: the oldest copy is what applied.
+            self.superseded.get_or_insert(before);
             self.version = version;
         }
+    }
+
+    /// The filters that applied before the settings last changed (those
+    /// used since the change before), if they changed since the last take.
+    pub fn take_superseded(&mut self) -> Option<foldhash::HashMap<Snowflake, Arc<Filter>>> {
+        self.refresh();
+        self.superseded.take()
     }
 
     /// A guild's filter as the shared cache holds it now.

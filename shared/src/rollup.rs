@@ -6,7 +6,9 @@
 //! touches a row twice, and merging two batches gives the same rows as
 //! flushing them one after the other.
 
-use std::collections::HashMap;
+// foldhash, not SipHash: the fold hashes every event's key into these maps,
+// and the keys are ids, not attacker-chosen strings worth a DoS-resistant hash.
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -356,7 +358,7 @@ impl RollupBatch {
     /// unknown receiver, and the guild-wide totals (`guild_hourly`, peaks,
     /// deletions) are untouched, so they still count anonymously.
     pub fn without_members(&self, excluded: impl Fn(Snowflake, Snowflake) -> bool) -> Self {
-        let mut reactions: HashMap<ReactionKey, ReactionCounts> = HashMap::new();
+        let mut reactions: HashMap<ReactionKey, ReactionCounts> = HashMap::default();
         for (key, counts) in &self.reactions {
             if excluded(key.guild_id, key.user_id) {
                 continue;

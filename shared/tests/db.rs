@@ -585,3 +585,84 @@ async fn pool_connections_start_with_timeouts_and_jit_off() {
     );
     pool.close().await;
 }
+
+/// Rollup partitions (of any month) and member_daily leave a quarter of each
+/// page free, so the flush's upserts of their counters can be HOT.
+#[tokio::test]
+async fn rollup_partitions_and_member_daily_keep_room_for_hot_updates() {
+    let db = TestDatabase::create().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let months = [
+        hour(3, 10).start(),
+        Utc.with_ymd_and_hms(2031, 5, 1, 0, 0, 0).unwrap(),
+    ];
+    rollups::ensure_partitions(&mut conn, &months)
+        .await
+        .unwrap();
+    let options: Vec<(String, Option<Vec<String>>)> = sqlx::query_as(
+        "select c.relname::text, c.reloptions from pg_class c
+         where c.relname in ('message_rollup_203105', 'reaction_rollup_203105', 'voice_rollup_203105',
+                             'voice_peak_rollup_203105', 'deletion_rollup_203105', 'guild_hourly_203105',
+                             'message_rollup_202610', 'guild_hourly_202610', 'member_daily')
+         order by 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(options.len(), 9, "{options:?}");
+    for (table, options) in options {
+        assert_eq!(options, Some(vec!["fillfactor=75".to_owned()]), "{table}");
+    }
+}
+
+/// A span's first message moves only earlier; a later one leaves the row
+/// as it is (no new row version, so no WAL for it).
+#[tokio::test]
+async fn a_later_first_message_does_not_rewrite_the_span() {
+    use shared::db::catalogue::{self, FirstMessage, SpanRow};
+    let db = TestDatabase::create().await;
+    let joined_at = hour(3, 10).start();
+    catalogue::upsert_spans(
+        &db.pool,
+        &[SpanRow {
+            guild_id: Snowflake(1),
+            user_id: Snowflake(2),
+            joined_at,
+            left_at: None,
+            is_rejoin: false,
+        }],
+    )
+    .await
+    .unwrap();
+    let first = |minutes: i64| FirstMessage {
+        guild_id: Snowflake(1),
+        user_id: Snowflake(2),
+        joined_at,
+        at: joined_at + Duration::minutes(minutes),
+    };
+    let stored = async || -> (String, Option<chrono::DateTime<Utc>>) {
+        sqlx::query_as("select xmin::text, first_message_at from membership_spans")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    catalogue::record_first_messages(&db.pool, &[first(30)])
+        .await
+        .unwrap();
+    let (version, at) = stored().await;
+    assert_eq!(at, Some(joined_at + Duration::minutes(30)));
+    catalogue::record_first_messages(&db.pool, &[first(40)])
+        .await
+        .unwrap();
+    assert_eq!(
+        stored().await,
+        (version.clone(), at),
+        "unchanged, same row version"
+    );
+    catalogue::record_first_messages(&db.pool, &[first(20)])
+        .await
+        .unwrap();
+    let (newer, at) = stored().await;
+    assert_eq!(at, Some(joined_at + Duration::minutes(20)));
+    assert_ne!(newer, version);
+}

@@ -52,6 +52,7 @@ impl ShardState {
         arrival: DateTime<Utc>,
     ) -> Outcome {
         self.pending.frames += 1;
+        self.sync_settings();
         let kind = event.as_ref().map(|(kind, _)| *kind);
         let folded = match event {
             Some((kind, payload)) => payload.and_then(|payload| self.fold(kind, payload, arrival)),

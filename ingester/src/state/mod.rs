@@ -158,6 +158,8 @@ impl ShardState {
         for v in ingest::voice_sessions_of(pool, &all).await? {
             let bot = self.is_bot(v.guild_id, v.user_id);
             self.voice.restore(&v, bot);
+            // In the shard's copy: see `sync_settings`.
+            self.settings.get(v.guild_id);
         }
         // Alert windows with their ongoing incidents and cooldowns, as
         // the checkpoint's flush left them (same transaction).
@@ -304,6 +306,7 @@ impl ShardState {
         let Some(previous) = self.clock else {
             return;
         };
+        self.sync_settings();
         if now > previous {
             let crossed = !self.edges(previous, now).is_empty();
             self.advance(now);
@@ -630,9 +633,34 @@ impl ShardState {
         );
     }
 
-    /// Credits open voice sessions up to the clock and takes the pending
-    /// batch, with the checkpoint it brings the shard to.
+    /// After a settings change: credits the open voice sessions of every
+    /// guild whose filter changed up to the clock, under the filter that
+    /// applied until then (a channel dropped from the allow-list keeps the
+    /// seconds spent in it before), and puts the filters of the guilds with
+    /// someone in voice in the shard's copy, so the next change finds them.
+    /// Run before a frame is folded and at every seal.
+    fn sync_settings(&mut self) {
+        let Some(before) = self.settings.take_superseded() else {
+            return;
+        };
+        let occupied: Vec<Snowflake> = self.voice.occupied_guild_ids().collect();
+        let clock = self.clock.map(voice::floor_second);
+        for guild_id in occupied {
+            let now = self.settings.get(guild_id);
+            if let (Some(clock), Some(old)) = (clock, before.get(&guild_id))
+                && **old != *now
+            {
+                self.voice
+                    .credit_guild(guild_id, old, clock, &mut self.pending.rollups);
+            }
+        }
+    }
+
+    /// Credits open voice sessions up to the start of their current
+    /// bucket and takes the pending batch, with the checkpoint it brings
+    /// the shard to.
     pub fn seal(&mut self, session: Option<(String, u64)>, resume_url: Option<String>) -> Sealed {
+        self.sync_settings();
         if let Some(clock) = self.clock {
             // A kind switched off since the last event ends its incident.
             self.end_alerts(clock);
@@ -641,9 +669,9 @@ impl ShardState {
         self.drop_hours_done();
         if let Some(clock) = self.clock.map(voice::floor_second) {
             self.voice
-                .credit_open(&mut self.settings, clock, &mut self.pending.rollups);
+                .credit_ended_buckets(&mut self.settings, clock, &mut self.pending.rollups);
         }
-        let voice_open = self.voice.open_rows();
+        let voice_open = self.voice.take_unsaved_rows();
         let mut pending = std::mem::take(&mut self.pending);
         if !pending.voice_closed.is_empty() {
             let open: HashSet<(Snowflake, Snowflake)> =

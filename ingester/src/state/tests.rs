@@ -82,6 +82,143 @@ fn voice_seconds_split_at_hours_and_moves_end_sessions() {
     assert_eq!(seconds(8, 11), Some(20));
 }
 
+/// Seconds of member `user` in `channel` in the UTC hour of `hour` that
+/// the batch `rollups` holds.
+fn voice_seconds_in(
+    rollups: &shared::rollup::RollupBatch,
+    user: u64,
+    channel: u64,
+    hour: DateTime<Utc>,
+) -> Option<i32> {
+    rollups
+        .voice_seconds
+        .get(&VoiceKey {
+            guild_id: GUILD,
+            hour: Hour::containing(hour),
+            channel_id: Snowflake(channel),
+            user_id: Snowflake(user),
+        })
+        .copied()
+}
+
+#[test]
+fn open_voice_sessions_are_written_when_their_hour_ends_not_at_every_seal() {
+    let mut s = state();
+    let rows = |sealed: &super::Sealed| {
+        let mut rows: Vec<_> = sealed
+            .voice_open
+            .iter()
+            .map(|v| (v.user_id.0, v.credited_until))
+            .collect();
+        rows.sort();
+        rows
+    };
+    voice(&mut s, 1, Some(7), at(10, 10, 0));
+    let sealed = s.seal(None, None);
+    assert_eq!(
+        rows(&sealed),
+        [(1, at(10, 10, 0))],
+        "a new session is stored"
+    );
+    voice(&mut s, 2, Some(7), at(10, 30, 0));
+    let sealed = s.seal(None, None);
+    assert_eq!(rows(&sealed), [(2, at(10, 30, 0))], "only what changed");
+    assert!(
+        sealed.pending.rollups.voice_seconds.is_empty(),
+        "the hour under way is not written yet"
+    );
+    assert!(sealed.pending.rollups.guild_hourly.is_empty());
+    let _ = s.apply("TYPING_START", None, at(10, 59, 59));
+    let sealed = s.seal(None, None);
+    assert!(sealed.voice_open.is_empty() && sealed.pending.rollups.voice_seconds.is_empty());
+
+    let _ = s.apply("TYPING_START", None, at(11, 5, 0));
+    let sealed = s.seal(None, None);
+    assert_eq!(
+        rows(&sealed),
+        [(1, at(11, 0, 0)), (2, at(11, 0, 0))],
+        "credited up to the hour's end"
+    );
+    let r = &sealed.pending.rollups;
+    assert_eq!(voice_seconds_in(r, 1, 7, at(10, 0, 0)), Some(3000));
+    assert_eq!(voice_seconds_in(r, 2, 7, at(10, 0, 0)), Some(1800));
+    assert_eq!(voice_seconds_in(r, 1, 7, at(11, 0, 0)), None);
+
+    voice(&mut s, 1, None, at(11, 20, 0));
+    let sealed = s.seal(None, None);
+    assert!(sealed.voice_open.is_empty());
+    assert_eq!(
+        sealed
+            .pending
+            .voice_closed
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [(GUILD, Snowflake(1))]
+    );
+    let r = &sealed.pending.rollups;
+    assert_eq!(
+        voice_seconds_in(r, 1, 7, at(11, 0, 0)),
+        Some(1200),
+        "the session ended"
+    );
+    assert_eq!(voice_seconds_in(r, 2, 7, at(11, 0, 0)), None, "still open");
+}
+
+#[test]
+fn a_settings_change_credits_open_sessions_under_the_settings_before_it() {
+    let settings = Arc::new(SettingsCache::default());
+    let everything = Filter {
+        tracked: true,
+        ..Filter::default()
+    };
+    settings.set(GUILD, everything.clone());
+    let mut s = ShardState::new(0, 1, Arc::clone(&settings));
+    voice(&mut s, 1, Some(7), at(10, 10, 0));
+    let _ = s.seal(None, None);
+    let _ = s.apply("TYPING_START", None, at(10, 40, 0));
+    // Channel 7 stops being collected at 10:40.
+    settings.set(
+        GUILD,
+        Filter {
+            allow: Some([Snowflake(8)].into()),
+            ..everything
+        },
+    );
+    let _ = s.apply("TYPING_START", None, at(10, 41, 0));
+    voice(&mut s, 1, None, at(10, 50, 0));
+    let sealed = s.seal(None, None);
+    assert_eq!(
+        voice_seconds_in(&sealed.pending.rollups, 1, 7, at(10, 0, 0)),
+        Some(1800),
+        "10:10 to 10:40 counts, 10:40 to 10:50 does not"
+    );
+}
+
+#[test]
+fn a_guild_left_empty_is_observed_once_until_someone_joins() {
+    let mut s = state();
+    let observed = |s: &mut ShardState, when| {
+        let mut rollups = shared::rollup::RollupBatch::default();
+        s.voice
+            .observe(&mut s.settings, when, &mut rollups)
+            .into_iter()
+            .map(|p| (p.guild_id, p.people))
+            .collect::<Vec<_>>()
+    };
+    voice(&mut s, 1, Some(7), at(10, 0, 0));
+    assert_eq!(observed(&mut s, at(10, 0, 0)), [(GUILD, 1)]);
+    voice(&mut s, 1, None, at(10, 5, 0));
+    assert_eq!(
+        observed(&mut s, at(10, 5, 0)),
+        [(GUILD, 0)],
+        "the drop to nobody"
+    );
+    assert_eq!(observed(&mut s, at(11, 0, 0)), [], "nothing new to observe");
+    voice(&mut s, 2, Some(7), at(11, 10, 0));
+    assert_eq!(observed(&mut s, at(11, 10, 0)), [(GUILD, 1)]);
+}
+
 #[test]
 fn a_leave_and_a_join_at_the_same_instant_never_overlap() {
     let mut s = state();

@@ -2,10 +2,17 @@
 //!
 //! A session runs from a join or move to a leave or move; its seconds are
 //! credited to the batch, split at the guild's bucket edges (its local
-//! hours; UTC hours in whole-hour zones), when it ends and (for open
-//! sessions) at every seal. Occupancy is observed into the batch's peak
-//! concurrency when the clock leaves an instant, so that all updates of one
-//! instant net out first.
+//! hours; UTC hours in whole-hour zones), when it ends and, while it is
+//! open, once a bucket it spans has ended (at the first seal after the
+//! bucket's end) or the guild's settings change. An open session's row
+//! (`voice_sessions`, with the instant it is credited until) is written
+//! only when it opens or its credit moves, not at every seal: rewriting
+//! every open session's rollup and session rows each second made the WAL
+//! grow with the people in voice rather than with the events. A restart
+//! resumes crediting from the stored instant, so nothing is lost or
+//! counted twice. Occupancy is observed into the batch's peak concurrency
+//! when the clock leaves an instant, so that all updates of one instant
+//! net out first.
 
 use std::collections::HashMap as StdHashMap;
 
@@ -32,12 +39,20 @@ struct Session {
     /// The user is a bot account: its seconds are the bots' share of the
     /// guild's voice time, and it counts only in peaks with bots.
     bot: bool,
+    /// The stored row (`voice_sessions`) is not this session as it is now
+    /// (new, moved, or credited further): the next seal writes it.
+    unsaved: bool,
 }
 
 #[derive(Debug, Default)]
 struct GuildVoice {
     sessions: HashMap<Snowflake, Session>,
     occupancy: HashMap<Snowflake, i32>,
+    /// Observed with nobody in voice since its last session ended: until
+    /// someone joins, observing it again adds nothing (no peak, and the
+    /// surge detector already saw its zero), so [`VoiceSessions::observe`]
+    /// skips it.
+    observed_empty: bool,
 }
 
 /// People in voice in one guild at one instant (bots left out).
@@ -71,6 +86,7 @@ impl VoiceSessions {
                 started: row.started_at,
                 credited: row.credited_until,
                 bot,
+                unsaved: false,
             },
         );
     }
@@ -130,6 +146,9 @@ impl VoiceSessions {
             self.close(&settings.get(guild_id), pending, guild_id, user_id, at);
         }
         if let Some(channel) = channel {
+            // Keeps the guild's filter in the shard's copy: a settings
+            // change credits its open sessions with the filter before it.
+            settings.get(guild_id);
             self.open(guild_id, user_id, channel, at, is_bot(guild_id, user_id));
         }
     }
@@ -176,6 +195,7 @@ impl VoiceSessions {
         if g.sessions.is_empty() {
             self.occupied_generation += 1;
         }
+        g.observed_empty = false;
         *g.occupancy.entry(session.channel).or_default() += 1;
         g.sessions.insert(user_id, session);
     }
@@ -196,6 +216,7 @@ impl VoiceSessions {
                 started: at,
                 credited: at,
                 bot,
+                unsaved: true,
             },
         );
         self.unobserved = true;
@@ -231,19 +252,24 @@ impl VoiceSessions {
     /// into the peak concurrency of its guild's bucket (with and without bots), and
     /// the people in voice in each guild (bots left out) into the guild's
     /// hourly peak. Returns the people of every counted guild at `at`, with
-    /// the people per channel.
+    /// the people per channel; a guild nobody is in voice in is returned
+    /// once after it empties, not at every observation.
     pub fn observe(
-        &self,
+        &mut self,
         settings: &mut ShardFilters,
         at: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) -> Vec<GuildPeople> {
         let mut out = Vec::new();
-        for (guild_id, g) in &self.guilds {
+        for (guild_id, g) in &mut self.guilds {
+            if g.observed_empty {
+                continue;
+            }
             let filter = settings.get(*guild_id);
             if !filter.counts_at(at) {
                 continue;
             }
+            g.observed_empty = g.sessions.is_empty();
             let hour = filter.bucket(at);
             let mut channels: HashMap<Snowflake, u32> = HashMap::default();
             for s in g.sessions.values() {
@@ -286,45 +312,82 @@ impl VoiceSessions {
         out
     }
 
-    /// Credits every open session up to `clock` (whole seconds).
-    pub fn credit_open(
+    /// Credits every open session up to the start of its guild's bucket
+    /// containing `clock` (whole seconds): the buckets that ended get
+    /// their seconds, the one under way waits for its end or the
+    /// session's.
+    pub fn credit_ended_buckets(
         &mut self,
         settings: &mut ShardFilters,
         clock: DateTime<Utc>,
         rollups: &mut RollupBatch,
     ) {
         for (guild_id, g) in &mut self.guilds {
-            let filter = settings.get(*guild_id);
-            for (user_id, s) in &mut g.sessions {
-                if s.credited < clock {
-                    credit(
-                        rollups,
-                        &filter,
-                        (*guild_id, *user_id, s.bot),
-                        s.channel,
-                        s.credited,
-                        clock,
-                    );
-                    s.credited = clock;
-                }
+            if g.sessions.is_empty() {
+                continue;
             }
+            let filter = settings.get(*guild_id);
+            let until = filter.bucket(clock).start();
+            credit_sessions(rollups, &filter, *guild_id, g, until);
         }
     }
 
-    /// The open sessions, as rows to store.
-    pub fn open_rows(&self) -> Vec<VoiceSessionRow> {
-        self.guilds
-            .iter()
-            .flat_map(|(guild_id, g)| {
-                g.sessions.iter().map(|(user_id, s)| VoiceSessionRow {
-                    guild_id: *guild_id,
-                    user_id: *user_id,
-                    channel_id: s.channel,
-                    started_at: s.started,
-                    credited_until: s.credited,
-                })
-            })
-            .collect()
+    /// Credits the open sessions of one guild up to `clock` (whole
+    /// seconds) under `filter`: what applied until its settings changed.
+    pub fn credit_guild(
+        &mut self,
+        guild_id: Snowflake,
+        filter: &Filter,
+        clock: DateTime<Utc>,
+        rollups: &mut RollupBatch,
+    ) {
+        if let Some(g) = self.guilds.get_mut(&guild_id) {
+            credit_sessions(rollups, filter, guild_id, g, clock);
+        }
+    }
+
+    /// The open sessions whose stored row is out of date, as rows to store
+    /// (then counted as stored).
+    pub fn take_unsaved_rows(&mut self) -> Vec<VoiceSessionRow> {
+        let mut rows = Vec::new();
+        for (guild_id, g) in &mut self.guilds {
+            for (user_id, s) in &mut g.sessions {
+                if std::mem::take(&mut s.unsaved) {
+                    rows.push(VoiceSessionRow {
+                        guild_id: *guild_id,
+                        user_id: *user_id,
+                        channel_id: s.channel,
+                        started_at: s.started,
+                        credited_until: s.credited,
+                    });
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// Credits a guild's open sessions up to `until`.
+fn credit_sessions(
+    rollups: &mut RollupBatch,
+    filter: &Filter,
+    guild_id: Snowflake,
+    g: &mut GuildVoice,
+    until: DateTime<Utc>,
+) {
+    for (user_id, s) in &mut g.sessions {
+        if s.credited < until {
+            credit(
+                rollups,
+                filter,
+                (guild_id, *user_id, s.bot),
+                s.channel,
+                s.credited,
+                until,
+            );
+            s.credited = until;
+            s.unsaved = true;
+        }
     }
 }
 

@@ -283,7 +283,7 @@ pub fn expected(t: &GroundTruth, guild: u64) -> RollupBatch {
             totals!(c).threads_created += 1;
         }
     }
-    out.guild_hourly = hourly;
+    out.guild_hourly = hourly.into_iter().collect();
     out
 }
 
@@ -308,10 +308,14 @@ pub async fn gap_hours(db: &TestDatabase, guild: u64) -> BTreeSet<Hour> {
     hours
 }
 
-fn diff<K: std::fmt::Debug + Eq + std::hash::Hash + Clone, V: std::fmt::Debug + PartialEq>(
+fn diff<
+    K: std::fmt::Debug + Eq + std::hash::Hash + Clone,
+    V: std::fmt::Debug + PartialEq,
+    S: std::hash::BuildHasher,
+>(
     what: &str,
-    expected: &HashMap<K, V>,
-    actual: &HashMap<K, V>,
+    expected: &HashMap<K, V, S>,
+    actual: &HashMap<K, V, S>,
     keep: impl Fn(&K) -> bool,
 ) -> Vec<String> {
     let mut out = Vec::new();

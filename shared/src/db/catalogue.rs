@@ -330,7 +330,9 @@ pub async fn record_first_messages<'e>(
     sqlx::query(
         "update membership_spans s set first_message_at = least(coalesce(s.first_message_at, f.at), f.at)
          from unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) as f(g, u, j, at)
-         where s.guild_id = f.g and s.user_id = f.u and s.joined_at = f.j",
+         where s.guild_id = f.g and s.user_id = f.u and s.joined_at = f.j
+           -- a span's first message is usually known: no new row version then
+           and (s.first_message_at is null or s.first_message_at > f.at)",
     )
     .bind(ids(rows.iter().map(|r| r.guild_id)))
     .bind(ids(rows.iter().map(|r| r.user_id)))
