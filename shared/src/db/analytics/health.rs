@@ -39,12 +39,23 @@ pub async fn message_concentration<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<Concentration, DbError> {
-    // message_rollup's primary key (guild_id, hour, …) over the range.
-    Ok(sqlx::query_as(
-        "with per_author as (
-             select author_id, sum(messages)::bigint as messages
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)
+    // Per-author totals: whole local days from `member_daily` (a range
+    // scan of its primary key), the range's ends from message_rollup's
+    // primary key (guild_id, hour, …).
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", per_author as (
+             select author_id, sum(messages)::bigint as messages from (
+                 select d.user_id, (d.messages + case when $4 then d.bot_messages else 0 end)::bigint
+                 from member_daily d
+                 where d.guild_id = $1 and d.day_start >= (select days_from from s)
+                   and d.day_start < (select days_to from s)
+                 union all
+                 select m.author_id, m.messages::bigint from message_rollup m
+                 join edges e on m.hour >= e.lo and m.hour < e.hi
+                 where m.guild_id = $1 and (m.author_kind = 0 or $4)
+             ) x (author_id, messages)
              group by author_id having sum(messages) > 0
          ), ranked as (
              select messages, row_number() over (order by messages desc, author_id) as place,
@@ -55,8 +66,8 @@ pub async fn message_concentration<'e>(
                 coalesce(ceil(max(authors) / 10.0), 0)::bigint as top_authors,
                 coalesce(sum(messages) filter (where place <= ceil(authors / 10.0)), 0)::bigint as top_messages,
                 coalesce(sum(messages), 0)::bigint as messages
-         from ranked",
-    )
+         from ranked"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
