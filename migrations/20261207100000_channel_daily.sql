@@ -78,7 +78,9 @@ create index voice_daily_user_idx on voice_daily (guild_id, user_id, day_start);
 
 -- Rebuilds guild g's channel daily rows of the local days that overlap
 -- [t_from, t_to) from its hourly rows, like
--- serverpulse_rebuild_member_daily (the same whole days).
+-- serverpulse_rebuild_member_daily (the same whole days). Rows go in key
+-- order, so a rebuilt table lies on disk by day as the flush's does and a
+-- period's days are few pages.
 create function serverpulse_rebuild_channel_daily(g bigint, t_from timestamptz, t_to timestamptz)
 returns void
 language plpgsql as $$
@@ -105,7 +107,8 @@ begin
            max(m.hour) filter (where m.messages > 0)
     from message_rollup m join days d using (hour)
     where m.guild_id = g and m.hour >= lo and m.hour < hi
-    group by d.day_start, m.channel_id, m.author_id, m.author_kind;
+    group by d.day_start, m.channel_id, m.author_id, m.author_kind
+    order by d.day_start, m.channel_id, m.author_id, m.author_kind;
 
     insert into reaction_daily (guild_id, day_start, channel_id, user_id, emoji, added, removed,
                                 last_hour)
@@ -118,7 +121,8 @@ begin
            max(r.hour) filter (where r.added > 0 or r.removed > 0)
     from reaction_rollup r join days d using (hour)
     where r.guild_id = g and r.hour >= lo and r.hour < hi
-    group by d.day_start, r.channel_id, r.user_id, r.emoji;
+    group by d.day_start, r.channel_id, r.user_id, r.emoji
+    order by d.day_start, r.channel_id, r.user_id, r.emoji;
 
     insert into voice_daily (guild_id, day_start, channel_id, user_id, seconds, last_hour)
     with days as (
@@ -130,7 +134,8 @@ begin
            max(v.hour) filter (where v.seconds > 0)
     from voice_rollup v join days d using (hour)
     where v.guild_id = g and v.hour >= lo and v.hour < hi
-    group by d.day_start, v.channel_id, v.user_id;
+    group by d.day_start, v.channel_id, v.user_id
+    order by d.day_start, v.channel_id, v.user_id;
 end;
 $$;
 

@@ -47,15 +47,20 @@ pub async fn message_concentration<'e>(
         split_days!(),
         ", per_author as (
              select author_id, sum(messages)::bigint as messages from (
-                 select d.user_id, (d.messages + case when $4 then d.bot_messages else 0 end)::bigint
-                 from member_daily d
-                 where d.guild_id = $1 and d.day_start >= (select days_from from s)
-                   and d.day_start < (select days_to from s)
-                 union all
-                 select m.author_id, m.messages::bigint from message_rollup m
-                 join edges e on m.hour >= e.lo and m.hour < e.hi
-                 where m.guild_id = $1 and (m.author_kind = 0 or $4)
-             ) x (author_id, messages)
+                 ",
+        whole_days!(
+            "d.user_id, (d.messages + case when $4 then d.bot_messages else 0 end)::bigint, 0::smallint",
+            "member_daily"
+        ),
+        " union all ",
+        hourly_ends!(
+            "m.author_id, m.messages::bigint, m.author_kind",
+            "message_rollup",
+            "m"
+        ),
+        "
+             ) x (author_id, messages, author_kind)
+             where author_kind = 0 or $4
              group by author_id having sum(messages) > 0
          ), ranked as (
              select messages, row_number() over (order by messages desc, author_id) as place,

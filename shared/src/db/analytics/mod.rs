@@ -19,15 +19,72 @@
 //! guild-wide totals as the total less its `bot_*` share. Counted: every
 //! author, reactor, voice user and member.
 
-/// The CTEs every O(days) read starts with: `s` (`days_from`, `days_to`),
+/// The CTE every O(days) read starts with: `s` (`days_from`, `days_to`),
 /// the whole local days of guild `$1` inside `[$2, $3)`
-/// (`serverpulse_full_days`), and `edges` (`lo`, `hi`), the range's two
-/// ends outside them, read from the hourly rollups.
+/// (`serverpulse_full_days`); the range's two ends outside them,
+/// `[$2, days_from)` and `[days_to, $3)`, are read from the hourly
+/// rollups, each as a range scan of its own (a join with a table of the
+/// two ranges lets the planner scan every partition instead).
 macro_rules! split_days {
     () => {
-        "s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
-         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
-                   union all select (select days_to from s), $3::timestamptz)"
+        "s as (select days_from, days_to from serverpulse_full_days($1, $2, $3))"
+    };
+}
+
+/// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
+/// guild `$1` in the two ends of the range outside its whole days (after
+/// [`split_days!`]), as two range scans of its `(guild_id, hour, …)`
+/// primary key, pruned to the partitions of each end.
+macro_rules! hourly_ends {
+    ($columns:literal, $table:literal, $alias:literal) => {
+        concat!(
+            "select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour >= $2
+                and ",
+            $alias,
+            ".hour < (select days_from from s)
+             union all
+             select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour >= (select days_to from s)
+                and ",
+            $alias,
+            ".hour < $3"
+        )
+    };
+}
+
+/// The whole-day rows of `$table` (aliased `d`, with `$columns` selected)
+/// of guild `$1` (after [`split_days!`]): a range scan of its
+/// `(guild_id, day_start, …)` primary key.
+macro_rules! whole_days {
+    ($columns:literal, $table:literal) => {
+        concat!(
+            "select ",
+            $columns,
+            " from ",
+            $table,
+            " d
+             where d.guild_id = $1 and d.day_start >= (select days_from from s)
+               and d.day_start < (select days_to from s)"
+        )
     };
 }
 
@@ -39,17 +96,22 @@ macro_rules! split_days {
 /// and channels, and the last hour are those of the hourly rows alone.
 macro_rules! msg_rows {
     () => {
-        "msg_rows as (
-             select d.channel_id, d.author_id, d.author_kind, d.thread_parent_id, d.messages,
-                    d.attachments, d.embeds, d.stickers, d.last_hour as hour
-             from message_daily d
-             where d.guild_id = $1 and d.day_start >= (select days_from from s)
-               and d.day_start < (select days_to from s)
-             union all
-             select m.channel_id, m.author_id, m.author_kind, m.thread_parent_id, m.messages,
-                    m.attachments, m.embeds, m.stickers, m.hour
-             from message_rollup m join edges e on m.hour >= e.lo and m.hour < e.hi
-             where m.guild_id = $1)"
+        concat!(
+            "msg_rows as (",
+            whole_days!(
+                "d.channel_id, d.author_id, d.author_kind, d.thread_parent_id, d.messages,
+                 d.attachments, d.embeds, d.stickers, d.last_hour as hour",
+                "message_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "m.channel_id, m.author_id, m.author_kind, m.thread_parent_id, m.messages,
+                 m.attachments, m.embeds, m.stickers, m.hour",
+                "message_rollup",
+                "m"
+            ),
+            ")"
+        )
     };
 }
 
@@ -58,15 +120,20 @@ macro_rules! msg_rows {
 /// added, removed, hour` (a daily row's last hour with an add or removal).
 macro_rules! reaction_rows {
     () => {
-        "reaction_rows as (
-             select d.channel_id, d.user_id, d.emoji, d.added, d.removed, d.last_hour as hour
-             from reaction_daily d
-             where d.guild_id = $1 and d.day_start >= (select days_from from s)
-               and d.day_start < (select days_to from s)
-             union all
-             select r.channel_id, r.user_id, r.emoji, r.added, r.removed, r.hour
-             from reaction_rollup r join edges e on r.hour >= e.lo and r.hour < e.hi
-             where r.guild_id = $1)"
+        concat!(
+            "reaction_rows as (",
+            whole_days!(
+                "d.channel_id, d.user_id, d.emoji, d.added, d.removed, d.last_hour as hour",
+                "reaction_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "r.channel_id, r.user_id, r.emoji, r.added, r.removed, r.hour",
+                "reaction_rollup",
+                "r"
+            ),
+            ")"
+        )
     };
 }
 
@@ -75,15 +142,20 @@ macro_rules! reaction_rows {
 /// with voice time).
 macro_rules! voice_rows {
     () => {
-        "voice_rows as (
-             select d.channel_id, d.user_id, d.seconds, d.last_hour as hour
-             from voice_daily d
-             where d.guild_id = $1 and d.day_start >= (select days_from from s)
-               and d.day_start < (select days_to from s)
-             union all
-             select v.channel_id, v.user_id, v.seconds::bigint, v.hour
-             from voice_rollup v join edges e on v.hour >= e.lo and v.hour < e.hi
-             where v.guild_id = $1)"
+        concat!(
+            "voice_rows as (",
+            whole_days!(
+                "d.channel_id, d.user_id, d.seconds, d.last_hour as hour",
+                "voice_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "v.channel_id, v.user_id, v.seconds::bigint, v.hour",
+                "voice_rollup",
+                "v"
+            ),
+            ")"
+        )
     };
 }
 
