@@ -510,7 +510,7 @@ pub async fn seed_large_guild(pool: &PgPool, size: LargeGuild) -> anyhow::Result
         // Per-member daily totals from the hourly rows just written, by the
         // product's own rebuild (what the migration and a timezone change
         // run), so the commands read the tables the ingester maintains.
-        shared::db::daily::rebuild_all_member_daily(&mut *conn, guild_id).await?;
+        shared::db::daily::rebuild_all_daily(&mut *conn, guild_id).await?;
         shared::db::bench::analyze(&mut conn).await?;
     }
     let write_secs = written.elapsed().as_secs_f64();

@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 35] = [
+pub const GUILD_TABLES: [&str; 38] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -359,6 +359,9 @@ pub const GUILD_TABLES: [&str; 35] = [
     "deletion_rollup",
     "guild_hourly",
     "member_daily",
+    "message_daily",
+    "reaction_daily",
+    "voice_daily",
     "membership_spans",
     "members",
     "channels",

@@ -350,6 +350,55 @@ async fn a_trim_in_batches_smaller_than_the_backlog_removes_all_of_it_and_nothin
     );
 }
 
+/// In Asia/Kolkata the local day of 15 November 2026 runs from 18:30Z on
+/// the 14th: a horizon at midnight UTC on the 15th cuts it. The channel
+/// daily rows of days before it go, and the cut day's become the sums of
+/// the hourly rows it keeps (its last hour too), as a rebuild says.
+#[tokio::test]
+async fn the_local_day_the_horizon_cuts_keeps_channel_daily_rows_of_the_hours_it_keeps() {
+    use shared::db::{channel_daily, daily};
+    let db = TestDatabase::create().await;
+    let pool = &db.pool;
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        settings::set_timezone(&mut conn, SHORT, ADMIN, "Asia/Kolkata")
+            .await
+            .unwrap();
+    }
+    let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+    seed_guild(pool, SHORT, &[at(10, 10), at(14, 20), at(15, 10)]).await;
+    let horizon = at(15, 0);
+    retention::trim_member_rows(pool, SHORT, horizon, 2)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let kept = channel_daily::channel_days(&mut conn, SHORT).await.unwrap();
+    let day = Utc.with_ymd_and_hms(2026, 11, 14, 18, 30, 0).unwrap();
+    let messages: Vec<_> = kept
+        .messages
+        .iter()
+        .map(|d| (d.day_start, d.messages, d.last_hour))
+        .collect();
+    assert_eq!(messages, [(day, 1, Some(at(15, 10)))]);
+    let reactions: Vec<_> = kept
+        .reactions
+        .iter()
+        .map(|d| (d.day_start, d.added))
+        .collect();
+    assert_eq!(reactions, [(day, 1)]);
+    let voice: Vec<_> = kept
+        .voice
+        .iter()
+        .map(|d| (d.day_start, d.seconds))
+        .collect();
+    assert_eq!(voice, [(day, 60)]);
+    daily::rebuild_all_daily(&mut *conn, SHORT).await.unwrap();
+    assert_eq!(
+        channel_daily::channel_days(&mut conn, SHORT).await.unwrap(),
+        kept
+    );
+}
+
 #[tokio::test]
 async fn coverage_and_gaps_past_the_global_horizon_are_deleted() {
     let db = TestDatabase::create().await;

@@ -194,6 +194,19 @@ async fn hide_delete_resume_and_export_equal_the_ground_truth() {
             .copied()
             .unwrap_or(0) as i64
     );
+    // The daily rows per channel are the same rows summed by day.
+    for (daily, hourly, key) in [
+        ("daily_messages", "messages", "messages"),
+        ("daily_reactions", "reactions_given", "added"),
+        ("daily_voice", "voice", "seconds"),
+    ] {
+        assert_eq!(
+            sum(&document["data"][daily], key),
+            sum(&document["data"][hourly], key),
+            "{daily}"
+        );
+    }
+    assert!(sum(&document["data"]["daily_messages"], "messages") > 0);
     assert!(
         !text.contains(&hidden.to_string()) && !text.contains(&erased.to_string()),
         "no one else's id in a member's export"

@@ -529,7 +529,7 @@ async fn rankings_read_whole_local_days_and_equal_truth() {
             assert_eq!(day.day_start, local_day(day.day_start, g.tz), "{}", g.tz);
             assert_eq!(day.day_end, local_day(day.day_end, g.tz), "{}", g.tz);
         }
-        daily::rebuild_all_member_daily(pool, guild).await.unwrap();
+        daily::rebuild_all_daily(pool, guild).await.unwrap();
         assert_eq!(
             daily::member_days(pool, guild).await.unwrap(),
             stored,
@@ -549,5 +549,267 @@ async fn rankings_read_whole_local_days_and_equal_truth() {
         assert_eq!(day.day_start, local_day(day.day_start, berlin));
     }
     let messages: i64 = moved.iter().map(|d| i64::from(d.messages)).sum();
+    assert_eq!(messages, guilds[0].messages.len() as i64);
+}
+
+/// Channel figures (usage, participation, a member's channels and content,
+/// threads, emoji, per-channel leaderboards) and message concentration over
+/// periods of whole local days (read from the channel daily tables and
+/// `member_daily`) and with hourly ends, in Asia/Kolkata, across St John's
+/// 23-hour day and Lord Howe's 24½-hour day, equal the ground truth; the
+/// channel daily rows the flushes wrote equal a rebuild from the hourly
+/// rows, lie on the zone's local midnights, and move to the new zone's days
+/// when /setup changes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_figures_read_whole_local_days_and_equal_truth() {
+    use shared::Snowflake;
+    use shared::db::analytics::{self, Bots, LeaderboardMetric as Metric, LeaderboardQuery};
+    use shared::db::{channel_daily, daily};
+    use sim_scenario::truth::LeaderboardMetric as TruthMetric;
+
+    let guilds: Vec<Guild> = guilds()
+        .into_iter()
+        .filter(|g| [1, 3, 4].contains(&g.id))
+        .collect();
+    let app = daily_figures_equal_truth(&guilds, START, DAYS).await;
+    let pool = &app.db.pool;
+    let local_day = |at: chrono::DateTime<chrono::Utc>, tz: Tz| {
+        serverpulse_web::period::local_midnight(at.with_timezone(&tz).date_naive(), tz)
+    };
+    for g in &guilds {
+        let (_, truth) = script(g, START, DAYS);
+        let guild = Snowflake(g.id);
+        let (text, voice) = (g.id * 100 + 1, g.id * 100 + 2);
+        let (first, last) = g.dates;
+        let (day_from, day_to) = (
+            midnight(first, g.tz),
+            midnight(last.succ_opt().unwrap(), g.tz),
+        );
+        for (from, to) in [(day_from, day_to), (day_from + H, day_to + H)] {
+            let scope = Scope::new(g.id, from, to);
+            let (from, to) = (at(from), at(to));
+            let (days_from, days_to) = daily::full_days(pool, guild, from, to).await.unwrap();
+            assert!(days_from < days_to, "{}", g.tz);
+            let when = format!("{} {from}..{to}", g.tz);
+
+            let participation =
+                analytics::channel_participation(pool, guild, from, to, Bots::LeftOut)
+                    .await
+                    .unwrap();
+            let shown: BTreeMap<u64, (i64, i64, i64, i64, i64)> = participation
+                .iter()
+                .map(|p| {
+                    let figures = (
+                        p.messages,
+                        p.authors,
+                        p.active_members,
+                        p.reactions,
+                        p.voice_users,
+                    );
+                    (p.channel_id.0, figures)
+                })
+                .collect();
+            let expected: BTreeMap<u64, (i64, i64, i64, i64, i64)> = truth
+                .participation_per_parent(&scope)
+                .into_iter()
+                .map(|(channel, p)| {
+                    let figures = (
+                        p.messages as i64,
+                        p.authors as i64,
+                        p.active_members as i64,
+                        p.reactions as i64,
+                        p.voice_users as i64,
+                    );
+                    (channel, figures)
+                })
+                .collect();
+            assert_eq!(expected.len(), 2, "{when}");
+            assert_eq!(shown, expected, "{when}");
+            // The last active bucket is the stored hourly rows' (in these
+            // zones a bucket is a local hour, not the truth's UTC hour).
+            let hourly = {
+                let mut conn = pool.acquire().await.unwrap();
+                shared::db::rollups::load_guild(&mut conn, guild)
+                    .await
+                    .unwrap()
+            };
+            let mut last: BTreeMap<u64, chrono::DateTime<chrono::Utc>> = BTreeMap::new();
+            let mut seen = |channel: Snowflake, hour: chrono::DateTime<chrono::Utc>| {
+                if from <= hour && hour < to {
+                    let at = last.entry(channel.0).or_insert(hour);
+                    *at = (*at).max(hour);
+                }
+            };
+            for (k, v) in &hourly.messages {
+                if v.messages > 0 && v.author_kind == shared::rollup::AuthorKind::Member {
+                    seen(v.thread_parent_id.unwrap_or(k.channel_id), k.hour.start());
+                }
+            }
+            for (k, v) in &hourly.reactions {
+                if v.added > 0 || v.removed > 0 {
+                    seen(k.channel_id, k.hour.start());
+                }
+            }
+            for (k, seconds) in &hourly.voice_seconds {
+                if *seconds > 0 {
+                    seen(k.channel_id, k.hour.start());
+                }
+            }
+            let shown: BTreeMap<u64, chrono::DateTime<chrono::Utc>> = participation
+                .iter()
+                .filter_map(|p| Some((p.channel_id.0, p.last_active?)))
+                .collect();
+            assert_eq!(shown, last, "{when}");
+
+            let usage = analytics::channel_usage(pool, guild, from, to, Bots::LeftOut)
+                .await
+                .unwrap();
+            let shown: BTreeMap<u64, i64> = usage
+                .iter()
+                .filter(|u| u.messages > 0)
+                .map(|u| (u.channel_id.0, u.messages))
+                .collect();
+            let expected: BTreeMap<u64, i64> = truth
+                .messages_per_parent_channel(&scope)
+                .into_iter()
+                .map(|(c, n)| (c, n as i64))
+                .collect();
+            assert_eq!(shown, expected, "{when}");
+
+            let content = truth.content_counts(&scope);
+            let shown = analytics::member_content(pool, guild, from, to, Bots::LeftOut)
+                .await
+                .unwrap();
+            assert_eq!(
+                (shown.attachments, shown.embeds, shown.stickers),
+                (
+                    content.attachments as i64,
+                    content.embeds as i64,
+                    content.stickers as i64
+                ),
+                "{when}"
+            );
+            let threads = analytics::thread_summary(pool, guild, from, to, Bots::LeftOut)
+                .await
+                .unwrap();
+            assert_eq!(threads.active, truth.active_threads(&scope) as i64);
+
+            for user in truth.messages_per_member(&scope).into_keys() {
+                let shown: BTreeMap<u64, i64> = analytics::member_channels(
+                    pool,
+                    guild,
+                    from,
+                    to,
+                    Snowflake(user),
+                    Bots::LeftOut,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.channel_id.0, c.messages))
+                .collect();
+                let expected: BTreeMap<u64, i64> = truth
+                    .messages_per_parent_channel(&scope.clone().user(user))
+                    .into_iter()
+                    .map(|(c, n)| (c, n as i64))
+                    .collect();
+                assert!(!expected.is_empty());
+                assert_eq!(shown, expected, "{when} {user}");
+            }
+
+            let emoji = analytics::emoji_usage(pool, guild, from, to, None, Bots::LeftOut)
+                .await
+                .unwrap();
+            let shown: BTreeMap<String, (i64, i64)> = emoji
+                .into_iter()
+                .map(|e| (e.emoji, (e.added, e.removed)))
+                .collect();
+            let expected: BTreeMap<String, (i64, i64)> = truth
+                .reactions_per_emoji(&scope)
+                .into_iter()
+                .map(|(e, c)| (e, (c.added as i64, c.removed as i64)))
+                .collect();
+            assert!(!expected.is_empty(), "{when}");
+            assert_eq!(shown, expected, "{when}");
+
+            let concentration =
+                analytics::message_concentration(pool, guild, from, to, Bots::LeftOut)
+                    .await
+                    .unwrap();
+            let expected = truth.message_concentration(&scope);
+            assert_eq!(
+                (
+                    concentration.authors,
+                    concentration.top_authors,
+                    concentration.top_messages,
+                    concentration.messages
+                ),
+                (
+                    expected.authors as i64,
+                    expected.top_authors as i64,
+                    expected.top_messages as i64,
+                    expected.messages as i64
+                ),
+                "{when}"
+            );
+
+            for (metric, truth_metric, channel) in [
+                (Metric::Messages, TruthMetric::Messages, text),
+                (Metric::ReactionsGiven, TruthMetric::ReactionsGiven, text),
+                (Metric::VoiceSeconds, TruthMetric::VoiceSeconds, voice),
+            ] {
+                let query = LeaderboardQuery {
+                    metric,
+                    channel: Some(Snowflake(channel)),
+                    limit: 100,
+                    offset: 0,
+                };
+                let board = analytics::leaderboard(pool, guild, from, to, query, Bots::LeftOut)
+                    .await
+                    .unwrap();
+                let shown: Vec<(u64, i64)> =
+                    board.rows.iter().map(|r| (r.user_id.0, r.value)).collect();
+                let expected: Vec<(u64, i64)> = truth
+                    .leaderboard(&scope.clone().channel(channel), truth_metric)
+                    .iter()
+                    .map(|r| (r.user_id, r.value as i64))
+                    .collect();
+                assert!(!expected.is_empty(), "{when} {metric:?}");
+                assert_eq!(shown, expected, "{when} {metric:?}");
+            }
+        }
+        // What the flushes wrote is what the hourly rows say, day by local day.
+        let mut conn = pool.acquire().await.unwrap();
+        let stored = channel_daily::channel_days(&mut conn, guild).await.unwrap();
+        assert!(!stored.messages.is_empty() && !stored.reactions.is_empty());
+        assert!(!stored.voice.is_empty());
+        let starts = stored.messages.iter().map(|d| d.day_start);
+        let starts = starts.chain(stored.reactions.iter().map(|d| d.day_start));
+        for start in starts.chain(stored.voice.iter().map(|d| d.day_start)) {
+            assert_eq!(start, local_day(start, g.tz), "{}", g.tz);
+        }
+        daily::rebuild_all_daily(&mut *conn, guild).await.unwrap();
+        assert_eq!(
+            channel_daily::channel_days(&mut conn, guild).await.unwrap(),
+            stored,
+            "{}",
+            g.tz
+        );
+    }
+
+    // A new zone rebuilds the channel days in the /setup transaction:
+    // Berlin's midnights, every message still counted once.
+    let setup = command("setup", vec![string("timezone", "Europe/Berlin")]);
+    final_message(&app, &setup, &admin(1)).await;
+    let berlin = chrono_tz::Europe::Berlin;
+    let mut conn = pool.acquire().await.unwrap();
+    let moved = channel_daily::channel_days(&mut conn, Snowflake(1))
+        .await
+        .unwrap();
+    assert!(!moved.messages.is_empty());
+    for day in &moved.messages {
+        assert_eq!(day.day_start, local_day(day.day_start, berlin));
+    }
+    let messages: i64 = moved.messages.iter().map(|d| i64::from(d.messages)).sum();
     assert_eq!(messages, guilds[0].messages.len() as i64);
 }

@@ -1,5 +1,6 @@
-//! Per-member daily totals (`member_daily`): the rule they keep and the
-//! writes other than the flush's.
+//! Daily totals (`member_daily`, and per channel `message_daily`,
+//! `reaction_daily`, `voice_daily`): the rule they keep and the writes
+//! other than the flush's.
 //!
 //! A `member_daily` row is the sum of one member's hourly rollup rows whose
 //! `hour` lies in one local day of the guild (its timezone in
@@ -30,17 +31,17 @@ pub struct MemberDay {
     pub voice_seconds: i64,
 }
 
-/// Rebuilds the guild's daily rows of the local days overlapping
-/// `[from, to)` from its hourly rows (whole days: from the start of
-/// `from`'s day). The timezone change rebuilds all of them; the retention
-/// trim the day its horizon cuts.
-pub async fn rebuild_member_daily<'e>(
+/// Rebuilds the guild's daily rows (every daily table) of the local days
+/// overlapping `[from, to)` from its hourly rows (whole days: from the
+/// start of `from`'s day). The timezone change rebuilds all of them; the
+/// retention trim the day its horizon cuts.
+pub async fn rebuild_daily<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    sqlx::query("select serverpulse_rebuild_member_daily($1, $2, $3)")
+    sqlx::query("select serverpulse_rebuild_daily($1, $2, $3)")
         .bind(guild_id)
         .bind(from)
         .bind(to)
@@ -51,12 +52,12 @@ pub async fn rebuild_member_daily<'e>(
 
 /// All the daily rows of every local day, from the first hourly row on:
 /// what a timezone change rebuilds (old days do not align with new ones).
-pub async fn rebuild_all_member_daily<'e>(
+pub async fn rebuild_all_daily<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "select serverpulse_rebuild_member_daily($1, '1970-01-01T00:00:00Z', '9999-01-01T00:00:00Z')",
+        "select serverpulse_rebuild_daily($1, '1970-01-01T00:00:00Z', '9999-01-01T00:00:00Z')",
     )
     .bind(guild_id)
     .execute(executor)

@@ -10,6 +10,7 @@ pub mod backfill;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalogue;
+pub mod channel_daily;
 pub mod daily;
 pub mod dashboard;
 pub mod data_version;

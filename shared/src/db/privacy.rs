@@ -188,7 +188,7 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// changes they made stay audited without who made them (actor 0), as does
 /// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 17] = [
+const ERASE: [(&str, &str); 20] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -221,6 +221,18 @@ const ERASE: [(&str, &str); 17] = [
     (
         "member_daily",
         "delete from member_daily where guild_id = $1 and user_id = $2",
+    ),
+    (
+        "message_daily",
+        "delete from message_daily where guild_id = $1 and author_id = $2",
+    ),
+    (
+        "reaction_daily",
+        "delete from reaction_daily where guild_id = $1 and user_id = $2",
+    ),
+    (
+        "voice_daily",
+        "delete from voice_daily where guild_id = $1 and user_id = $2",
     ),
     (
         "voice_sessions",
@@ -383,6 +395,41 @@ pub struct MemberData {
     pub analysed_at: Vec<DateTime<Utc>>,
     /// Per local day, the sums of the rows above (`member_daily`).
     pub daily: Vec<DailyRecord>,
+    /// Per local day and channel, the sums of the message, reaction-given
+    /// and voice rows above (`message_daily`, `reaction_daily`,
+    /// `voice_daily`).
+    pub daily_messages: Vec<DailyMessageRecord>,
+    pub daily_reactions: Vec<DailyReactionRecord>,
+    pub daily_voice: Vec<DailyVoiceRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DailyMessageRecord {
+    pub day_start: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub messages: i64,
+    pub attachments: i64,
+    pub embeds: i64,
+    pub stickers: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DailyReactionRecord {
+    pub day_start: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub emoji: String,
+    pub added: i32,
+    pub removed: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DailyVoiceRecord {
+    pub day_start: DateTime<Utc>,
+    #[serde(serialize_with = "as_string")]
+    pub channel_id: Snowflake,
+    pub seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
@@ -534,6 +581,34 @@ pub async fn member_data(
     .bind(user)
     .fetch_all(&mut *conn)
     .await?;
+    // The channel daily tables' (guild_id, user, day_start) indexes.
+    let daily_messages = sqlx::query_as(
+        "select day_start, channel_id, sum(messages)::bigint as messages,
+                sum(attachments)::bigint as attachments, sum(embeds)::bigint as embeds,
+                sum(stickers)::bigint as stickers
+         from message_daily where guild_id = $1 and author_id = $2
+         group by day_start, channel_id order by day_start, channel_id",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let daily_reactions = sqlx::query_as(
+        "select day_start, channel_id, emoji, added, removed from reaction_daily
+         where guild_id = $1 and user_id = $2 order by day_start, channel_id, emoji",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
+    let daily_voice = sqlx::query_as(
+        "select day_start, channel_id, seconds from voice_daily
+         where guild_id = $1 and user_id = $2 order by day_start, channel_id",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
     let hidden_since = status(&mut *conn, guild, user).await?.hidden_since;
     let analysed_at = sqlx::query_scalar(
         "select at from access_log where guild_id = $1 and target_id = $2 order by at",
@@ -553,6 +628,9 @@ pub async fn member_data(
         hidden_since,
         analysed_at,
         daily,
+        daily_messages,
+        daily_reactions,
+        daily_voice,
     })
 }
 

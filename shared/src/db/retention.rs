@@ -389,6 +389,30 @@ const TRIM_MEMBER_DAILY: &str = "delete from member_daily t
        and (t.day_start, t.user_id) in (
            select day_start, user_id from member_daily
            where guild_id = $1 and day_start < $2 limit $3)";
+/// The per-channel daily rows of days that began before the horizon, like
+/// [`TRIM_MEMBER_DAILY`].
+const TRIM_MESSAGE_DAILY: &str = "delete from message_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.channel_id, t.author_id, t.author_kind) in (
+           select day_start, channel_id, author_id, author_kind from message_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
+const TRIM_REACTION_DAILY: &str = "delete from reaction_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.channel_id, t.user_id, t.emoji) in (
+           select day_start, channel_id, user_id, emoji from reaction_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
+const TRIM_VOICE_DAILY: &str = "delete from voice_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.channel_id, t.user_id) in (
+           select day_start, channel_id, user_id from voice_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
+/// The daily tables: sums of the per-member rows.
+const DAILY: [&str; 4] = [
+    TRIM_MEMBER_DAILY,
+    TRIM_MESSAGE_DAILY,
+    TRIM_REACTION_DAILY,
+    TRIM_VOICE_DAILY,
+];
 /// Spans and members that ended before the horizon (served by the
 /// primary keys' `guild_id` prefix).
 const TRIM_SPANS: &str = "delete from membership_spans t
@@ -476,11 +500,13 @@ pub async fn trim_member_rows(
         total += in_batches(pool, statement, guild, before, batch_rows).await?;
     }
     // Daily totals are sums of the rows above: not counted again.
-    in_batches(pool, TRIM_MEMBER_DAILY, guild, before, batch_rows).await?;
+    for statement in DAILY {
+        in_batches(pool, statement, guild, before, batch_rows).await?;
+    }
     // The local day holding `before` (when it begins earlier) lost its
     // daily rows above and some hourly rows: its daily rows become the sum
-    // of the hourly rows it keeps, as the `member_daily` rule says.
-    super::daily::rebuild_member_daily(pool, guild, before, before).await?;
+    // of the hourly rows it keeps, as the daily tables' rule says.
+    super::daily::rebuild_daily(pool, guild, before, before).await?;
     Ok(total)
 }
 
@@ -650,6 +676,9 @@ pub async fn erase_guild(
         TRIM_DELETIONS,
         TRIM_GUILD_HOURLY,
         TRIM_MEMBER_DAILY,
+        TRIM_MESSAGE_DAILY,
+        TRIM_REACTION_DAILY,
+        TRIM_VOICE_DAILY,
     ] {
         in_batches(pool, statement, guild, forever, BATCH_ROWS).await?;
     }

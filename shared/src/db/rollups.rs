@@ -247,6 +247,7 @@ pub async fn flush_batch(conn: &mut PgConnection, batch: &RollupBatch) -> Result
         .await?;
     }
     add_member_daily(&mut *conn, batch).await?;
+    super::channel_daily::add(&mut *conn, batch).await?;
     Ok(())
 }
 

@@ -336,7 +336,7 @@ pub async fn set_timezone(
     // the hourly rows now, in this transaction (a flush reads the zone
     // `for share`, so it commits wholly before or after).
     if previous.as_deref() != Some(timezone) {
-        super::daily::rebuild_all_member_daily(&mut *conn, guild_id).await?;
+        super::daily::rebuild_all_daily(&mut *conn, guild_id).await?;
     }
     record_audit(
         conn,

@@ -38,46 +38,56 @@ pub async fn channel_participation<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<Vec<ChannelParticipation>, DbError> {
-    // Each rollup is read through its primary key (guild_id, hour, …); a
-    // reaction or voice row in a thread counts under the thread's parent
-    // (the catalogue's parent_id of a thread).
-    Ok(sqlx::query_as(
-        "with msgs as (
-             select coalesce(thread_parent_id, channel_id) as channel_id, sum(messages)::bigint as messages,
+    // Whole local days from the channel daily tables, the ends from the
+    // hourly rollups (`msg_rows!` and the like), each through its primary
+    // key (guild_id, day or hour, …); the distinct counts are exact as a
+    // member is in a day's rows of a channel exactly when they are in one
+    // of its hours. A reaction or voice row in a thread counts under the
+    // thread's parent (the catalogue's parent_id of a thread).
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        msg_rows!(),
+        ", ",
+        reaction_rows!(),
+        ", ",
+        voice_rows!(),
+        ", counted_msgs as (
+             select coalesce(thread_parent_id, channel_id) as channel_id, author_id, messages, hour
+             from msg_rows where (author_kind = 0 or $4) and messages > 0
+         ), msgs as (
+             select channel_id, sum(messages)::bigint as messages,
                     count(distinct author_id)::bigint as authors, max(hour) as last_hour
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0
+             from counted_msgs
              group by 1
-         ), reaction_rows as (
+         ), counted_reactions as (
              select coalesce(t.parent_id, r.channel_id) as channel_id, r.user_id, r.added, r.removed, r.hour
-             from reaction_rollup r
+             from reaction_rows r
              left join channels t on t.guild_id = $1 and t.channel_id = r.channel_id and t.kind in (10, 11, 12)
-             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
-               and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
+             where ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
          ), reacts as (
              select channel_id, sum(added)::bigint as reactions,
                     max(hour) filter (where added > 0 or removed > 0) as last_hour
-             from reaction_rows
+             from counted_reactions
              group by 1
-         ), voice_rows as (
+         ), counted_voice as (
              select v.channel_id, v.user_id, v.hour
-             from voice_rollup v
-             where v.guild_id = $1 and v.hour >= $2 and v.hour < $3 and v.seconds > 0
+             from voice_rows v
+             where v.seconds > 0
                and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
          ), voice as (
              select channel_id, count(distinct user_id)::bigint as voice_users, max(hour) as last_hour
-             from voice_rows
+             from counted_voice
              group by 1
          ), active as (
              -- the guild's active member (membership::active_members), per channel
              select channel_id, count(*)::bigint as active_members
-             from (select coalesce(thread_parent_id, channel_id) as channel_id, author_id as user_id
-                   from message_rollup
-                   where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4) and messages > 0
+             from (select channel_id, author_id as user_id from counted_msgs
                    union
-                   select channel_id, user_id from reaction_rows where added > 0 and user_id <> 0
+                   select channel_id, user_id from counted_reactions where added > 0 and user_id <> 0
                    union
-                   select channel_id, user_id from voice_rows) a
+                   select channel_id, user_id from counted_voice) a
              group by 1
          )
          select channel_id, sum(messages)::bigint as messages, sum(authors)::bigint as authors,
@@ -93,8 +103,8 @@ pub async fn channel_participation<'e>(
                union all
                select channel_id, 0, 0, active_members, 0, 0, null from active) a
          group by channel_id
-         order by messages desc, channel_id",
-    )
+         order by messages desc, channel_id"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -34,14 +34,21 @@ pub async fn channel_usage<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<Vec<ChannelUsage>, DbError> {
-    Ok(sqlx::query_as(
-        "with usage as (
+    // Whole local days from message_daily, the ends from message_rollup
+    // (`msg_rows!`), each a range scan of its primary key (guild_id, day
+    // or hour, …); threads from channels_parent_idx.
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        msg_rows!(),
+        ", usage as (
              select coalesce(thread_parent_id, channel_id) as channel_id,
                     sum(messages)::bigint as messages, sum(attachments)::bigint as attachments,
                     sum(embeds)::bigint as embeds, sum(stickers)::bigint as stickers,
                     (sum(messages) filter (where thread_parent_id is not null))::bigint as thread_messages
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)
+             from msg_rows
+             where author_kind = 0 or $4
              group by 1
          ), threads as (
              select parent_id as channel_id, count(*)::bigint as threads_created from channels
@@ -56,8 +63,8 @@ pub async fn channel_usage<'e>(
                 coalesce(t.threads_created, 0) as threads_created
          from usage u full join threads t on t.channel_id = u.channel_id
          left join channels c on c.guild_id = $1 and c.channel_id = coalesce(u.channel_id, t.channel_id)
-         order by messages desc, channel_id",
-    )
+         order by messages desc, channel_id"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
@@ -89,11 +96,17 @@ pub async fn voice_usage<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<Vec<VoiceUsage>, DbError> {
-    Ok(sqlx::query_as(
-        "with seconds as (
-             select v.channel_id, sum(v.seconds)::bigint as seconds from voice_rollup v
-             where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
-               and ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
+    // Seconds: whole local days from voice_daily, the ends from
+    // voice_rollup (`voice_rows!`); peaks (per hour): voice_peak_rollup's
+    // primary key (guild_id, hour, channel_id).
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        voice_rows!(),
+        ", seconds as (
+             select v.channel_id, sum(v.seconds)::bigint as seconds from voice_rows v
+             where ($4 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
              group by 1
          ), peaks as (
              select distinct on (channel_id) channel_id, peak::bigint as peak_concurrent, hour as peak_hour
@@ -108,8 +121,8 @@ pub async fn voice_usage<'e>(
                 p.peak_hour
          from seconds s full join peaks p on p.channel_id = s.channel_id
          left join channels c on c.guild_id = $1 and c.channel_id = coalesce(s.channel_id, p.channel_id)
-         order by seconds desc, channel_id",
-    )
+         order by seconds desc, channel_id"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -30,18 +30,22 @@ pub async fn emoji_usage<'e>(
     channel: Option<Snowflake>,
     bots: Bots,
 ) -> Result<Vec<EmojiCount>, DbError> {
-    // Served by the primary key (guild_id, hour, …): the hour range prunes
-    // to the months of the period.
-    Ok(sqlx::query_as(
-        "select r.emoji, sum(r.added)::bigint as added, sum(r.removed)::bigint as removed
-         from reaction_rollup r
-         where r.guild_id = $1 and r.hour >= $2 and r.hour < $3
-           and ($4::bigint is null or r.channel_id = $4
+    // Whole local days from reaction_daily, the ends from reaction_rollup
+    // (`reaction_rows!`), each a range scan of its primary key.
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        reaction_rows!(),
+        "
+         select r.emoji, sum(r.added)::bigint as added, sum(r.removed)::bigint as removed
+         from reaction_rows r
+         where ($4::bigint is null or r.channel_id = $4
                 or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
            and ($5 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
          group by r.emoji having sum(r.added) > 0 or sum(r.removed) > 0
-         order by added desc, r.emoji collate \"C\"",
-    )
+         order by added desc, r.emoji collate \"C\""
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -39,12 +39,28 @@ pub async fn message_concentration<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<Concentration, DbError> {
-    // message_rollup's primary key (guild_id, hour, …) over the range.
-    Ok(sqlx::query_as(
-        "with per_author as (
-             select author_id, sum(messages)::bigint as messages
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)
+    // Per-author totals: whole local days from `member_daily` (a range
+    // scan of its primary key), the range's ends from message_rollup's
+    // primary key (guild_id, hour, …).
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", per_author as (
+             select author_id, sum(messages)::bigint as messages from (
+                 ",
+        whole_days!(
+            "d.user_id, (d.messages + case when $4 then d.bot_messages else 0 end)::bigint, 0::smallint",
+            "member_daily"
+        ),
+        " union all ",
+        hourly_ends!(
+            "m.author_id, m.messages::bigint, m.author_kind",
+            "message_rollup",
+            "m"
+        ),
+        "
+             ) x (author_id, messages, author_kind)
+             where author_kind = 0 or $4
              group by author_id having sum(messages) > 0
          ), ranked as (
              select messages, row_number() over (order by messages desc, author_id) as place,
@@ -55,8 +71,8 @@ pub async fn message_concentration<'e>(
                 coalesce(ceil(max(authors) / 10.0), 0)::bigint as top_authors,
                 coalesce(sum(messages) filter (where place <= ceil(authors / 10.0)), 0)::bigint as top_messages,
                 coalesce(sum(messages), 0)::bigint as messages
-         from ranked",
-    )
+         from ranked"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -54,15 +54,22 @@ pub async fn member_channels<'e>(
     user_id: Snowflake,
     bots: Bots,
 ) -> Result<Vec<ChannelCount>, DbError> {
-    Ok(sqlx::query_as(
-        "select m.channel_id, c.name, m.messages from (
+    // Whole local days from message_daily_author_idx (guild_id, author_id,
+    // day_start), the ends from message_rollup_author_idx.
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        msg_rows!(),
+        "
+         select m.channel_id, c.name, m.messages from (
              select coalesce(thread_parent_id, channel_id) as channel_id, sum(messages)::bigint as messages
-             from message_rollup
-             where guild_id = $1 and author_id = $4 and hour >= $2 and hour < $3 and (author_kind = 0 or $5)
+             from msg_rows
+             where author_id = $4 and (author_kind = 0 or $5)
              group by 1
          ) m left join channels c on c.guild_id = $1 and c.channel_id = m.channel_id
-         order by m.messages desc, m.channel_id",
-    )
+         order by m.messages desc, m.channel_id"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
@@ -166,14 +173,20 @@ pub async fn member_content<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<MemberContent, DbError> {
-    Ok(sqlx::query_as(
-        "select coalesce(sum(attachments), 0)::bigint as attachments,
+    // Whole local days from message_daily, the ends from message_rollup.
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        msg_rows!(),
+        "
+         select coalesce(sum(attachments), 0)::bigint as attachments,
                 coalesce(sum(embeds), 0)::bigint as embeds,
                 coalesce(sum(stickers), 0)::bigint as stickers,
                 coalesce(sum(messages) filter (where thread_parent_id is not null), 0)::bigint as thread_messages
-         from message_rollup
-         where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $4)",
-    )
+         from msg_rows
+         where author_kind = 0 or $4"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -3,8 +3,11 @@
 //! Every function reads one guild over a half-open UTC range `[from, to)`
 //! whose edges are whole hours (rollups are hourly). Guild-wide totals and
 //! series come from `guild_hourly` (O(hours)); per-channel and per-member
-//! figures from the wide rollups through their `(guild_id, …, hour)`
-//! indexes, with partition pruning on `hour`. Local days, weekdays and
+//! figures over a period from the daily tables for its whole local days
+//! (`member_daily`, `message_daily`, `reaction_daily`, `voice_daily`) and
+//! from the wide rollups for its ends (through their `(guild_id, …, hour)`
+//! indexes, with partition pruning on `hour`), and series per hour from
+//! the wide rollups. Local days, weekdays and
 //! hours are computed by the caller from the UTC hours returned here, so
 //! daylight-saving changes are handled in one place (the web crate).
 //!
@@ -15,6 +18,146 @@
 //! reactions received, authors seen writing as a bot or webhook);
 //! guild-wide totals as the total less its `bot_*` share. Counted: every
 //! author, reactor, voice user and member.
+
+/// The CTE every O(days) read starts with: `s` (`days_from`, `days_to`),
+/// the whole local days of guild `$1` inside `[$2, $3)`
+/// (`serverpulse_full_days`); the range's two ends outside them,
+/// `[$2, days_from)` and `[days_to, $3)`, are read from the hourly
+/// rollups, each as a range scan of its own (a join with a table of the
+/// two ranges lets the planner scan every partition instead).
+macro_rules! split_days {
+    () => {
+        "s as (select days_from, days_to from serverpulse_full_days($1, $2, $3))"
+    };
+}
+
+/// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
+/// guild `$1` in the two ends of the range outside its whole days (after
+/// [`split_days!`]), as two range scans of its `(guild_id, hour, …)`
+/// primary key, pruned to the partitions of each end.
+macro_rules! hourly_ends {
+    ($columns:literal, $table:literal, $alias:literal) => {
+        concat!(
+            "select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour >= $2
+                and ",
+            $alias,
+            ".hour < (select days_from from s)
+             union all
+             select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour >= (select days_to from s)
+                and ",
+            $alias,
+            ".hour < $3"
+        )
+    };
+}
+
+/// The whole-day rows of `$table` (aliased `d`, with `$columns` selected)
+/// of guild `$1` (after [`split_days!`]): a range scan of its
+/// `(guild_id, day_start, …)` primary key.
+macro_rules! whole_days {
+    ($columns:literal, $table:literal) => {
+        concat!(
+            "select ",
+            $columns,
+            " from ",
+            $table,
+            " d
+             where d.guild_id = $1 and d.day_start >= (select days_from from s)
+               and d.day_start < (select days_to from s)"
+        )
+    };
+}
+
+/// `msg_rows`: the `message_rollup` rows of `[$2, $3)` of guild `$1` as
+/// whole days of `message_daily` and hourly rows at the ends (after
+/// [`split_days!`]). Columns: `channel_id, author_id, author_kind,
+/// thread_parent_id, messages, attachments, embeds, stickers, hour` (a daily
+/// row's `hour` is its last hour with messages). Sums, distinct authors
+/// and channels, and the last hour are those of the hourly rows alone.
+macro_rules! msg_rows {
+    () => {
+        concat!(
+            "msg_rows as (",
+            whole_days!(
+                "d.channel_id, d.author_id, d.author_kind, d.thread_parent_id, d.messages,
+                 d.attachments, d.embeds, d.stickers, d.last_hour as hour",
+                "message_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "m.channel_id, m.author_id, m.author_kind, m.thread_parent_id, m.messages,
+                 m.attachments, m.embeds, m.stickers, m.hour",
+                "message_rollup",
+                "m"
+            ),
+            ")"
+        )
+    };
+}
+
+/// `reaction_rows`: `reaction_rollup` rows of the range like
+/// [`msg_rows!`] (receivers summed). Columns: `channel_id, user_id, emoji,
+/// added, removed, hour` (a daily row's last hour with an add or removal).
+macro_rules! reaction_rows {
+    () => {
+        concat!(
+            "reaction_rows as (",
+            whole_days!(
+                "d.channel_id, d.user_id, d.emoji, d.added, d.removed, d.last_hour as hour",
+                "reaction_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "r.channel_id, r.user_id, r.emoji, r.added, r.removed, r.hour",
+                "reaction_rollup",
+                "r"
+            ),
+            ")"
+        )
+    };
+}
+
+/// `voice_rows`: `voice_rollup` rows of the range like [`msg_rows!`].
+/// Columns: `channel_id, user_id, seconds, hour` (a daily row's last hour
+/// with voice time).
+macro_rules! voice_rows {
+    () => {
+        concat!(
+            "voice_rows as (",
+            whole_days!(
+                "d.channel_id, d.user_id, d.seconds, d.last_hour as hour",
+                "voice_daily"
+            ),
+            " union all ",
+            hourly_ends!(
+                "v.channel_id, v.user_id, v.seconds::bigint, v.hour",
+                "voice_rollup",
+                "v"
+            ),
+            ")"
+        )
+    };
+}
 
 mod channel_health;
 mod channels;

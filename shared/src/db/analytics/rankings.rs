@@ -108,6 +108,37 @@ macro_rules! by_day {
     };
 }
 
+/// A leaderboard of one channel (`$4`, threads under it included), read by
+/// day: `$rows`, one of the `*_rows!` CTEs (whole local days from a channel
+/// daily table, the ends hourly); `$values`, `(user, value)` rows of it in
+/// the channel; `$filter`, which users `t` rank (bots). Parameters as in
+/// [`ranked`].
+macro_rules! by_channel {
+    ($rows:expr, $values:literal, $filter:literal) => {
+        concat!(
+            "with ",
+            split_days!(),
+            ", ",
+            $rows,
+            ",
+             totals as (
+                 select user_id, sum(v)::bigint as value from (",
+            $values,
+            ") x (user_id, v) group by user_id)
+             select t.user_id, t.value, count(*) over ()::bigint as total,
+                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = t.user_id) as hidden
+             from totals t
+             where t.value > 0
+               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = t.user_id))
+               and ",
+            $filter,
+            "
+             order by t.value desc, (t.user_id::numeric + case when t.user_id < 0 then 18446744073709551616 else 0 end)
+             limit $5 offset $6"
+        )
+    };
+}
+
 async fn ranked<'e>(
     executor: impl PgExecutor<'e>,
     guild_id: Snowflake,
@@ -127,7 +158,8 @@ async fn ranked<'e>(
     // 2^63 is negative, so sort on the numeric value of the bits. Without a
     // channel, whole local days come from `member_daily` and the ends of
     // the range from the hourly rollups (see `by_day!`); per channel, the
-    // hourly rollups (`member_daily` has no channel).
+    // channel daily tables the same way (`by_channel!`), but for reactions
+    // received (`reaction_daily` has no receiver): the hourly rollup.
     let sql = match (metric, channel.is_some()) {
         (LeaderboardMetric::Messages, false) => by_day!(
             "d.messages + case when $8 then d.bot_messages else 0 end",
@@ -159,42 +191,25 @@ async fn ranked<'e>(
                     and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = t.user_id
                                       and w.author_kind <> 0)))"
         ),
-        (LeaderboardMetric::Messages, true) => {
-            "select author_id as user_id, sum(messages)::bigint as value, count(*) over ()::bigint as total,
-                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id) as hidden
-             from message_rollup
-             where guild_id = $1 and hour >= $2 and hour < $3 and (author_kind = 0 or $8)
-               and ($4::bigint is null or channel_id = $4 or thread_parent_id = $4)
-               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = author_id))
-             group by author_id having sum(messages) > 0
-             order by value desc, (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end)
-             limit $5 offset $6"
-        }
-        (LeaderboardMetric::VoiceSeconds, true) => {
-            "select v.user_id, sum(v.seconds)::bigint as value, count(*) over ()::bigint as total,
-                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id) as hidden
-             from voice_rollup v
-             where v.guild_id = $1 and v.hour >= $2 and v.hour < $3
-               and ($4::bigint is null or v.channel_id = $4)
-               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = v.user_id))
-               and ($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
-             group by v.user_id having sum(v.seconds) > 0
-             order by value desc, (v.user_id::numeric + case when v.user_id < 0 then 18446744073709551616 else 0 end)
-             limit $5 offset $6"
-        }
-        (LeaderboardMetric::ReactionsGiven, true) => {
-            "select r.user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
-                    exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id) as hidden
-             from reaction_rollup r
-             where r.guild_id = $1 and r.hour >= $2 and r.hour < $3 and r.user_id <> 0
-               and ($7 or not exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.user_id))
-               and ($4::bigint is null or r.channel_id = $4
-                    or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))
-               and ($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
-             group by r.user_id having sum(r.added) > 0
-             order by value desc, (r.user_id::numeric + case when r.user_id < 0 then 18446744073709551616 else 0 end)
-             limit $5 offset $6"
-        }
+        (LeaderboardMetric::Messages, true) => by_channel!(
+            msg_rows!(),
+            "select author_id, messages from msg_rows
+             where (author_kind = 0 or $8) and (channel_id = $4 or thread_parent_id = $4)",
+            "true"
+        ),
+        (LeaderboardMetric::VoiceSeconds, true) => by_channel!(
+            voice_rows!(),
+            "select user_id, seconds from voice_rows where channel_id = $4",
+            "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
+        ),
+        (LeaderboardMetric::ReactionsGiven, true) => by_channel!(
+            reaction_rows!(),
+            "select r.user_id, r.added from reaction_rows r
+             where r.user_id <> 0
+               and (r.channel_id = $4
+                    or r.channel_id in (select channel_id from channels t where t.guild_id = $1 and t.parent_id = $4))",
+            "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
+        ),
         (LeaderboardMetric::ReactionsReceived, true) => {
             "select r.receiver_id as user_id, sum(r.added)::bigint as value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = r.receiver_id) as hidden

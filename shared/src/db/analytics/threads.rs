@@ -37,19 +37,24 @@ pub async fn thread_summary<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<ThreadSummary, DbError> {
-    // guild_hourly's and message_rollup's primary keys (guild_id, hour, …);
+    // guild_hourly's primary key (guild_id, hour); thread messages as
+    // whole local days of message_daily and hourly ends (`msg_rows!`);
     // channels_archived_idx (guild_id, parent_id, archived_at) the archives.
-    Ok(sqlx::query_as(
-        "select (select coalesce(sum(threads_created), 0) from guild_hourly
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ", ",
+        msg_rows!(),
+        "
+         select (select coalesce(sum(threads_created), 0) from guild_hourly
                   where guild_id = $1 and hour >= $2 and hour < $3)::bigint as created,
                 (select count(*) from channels where guild_id = $1 and parent_id is not null
                    and archived_at >= $2 and archived_at < $3 and kind in (10, 11, 12))::bigint as archived,
                 count(distinct m.channel_id)::bigint as active,
                 coalesce(sum(m.messages), 0)::bigint as messages
-         from message_rollup m
-         where m.guild_id = $1 and m.hour >= $2 and m.hour < $3 and m.thread_parent_id is not null
-           and (m.author_kind = 0 or $4) and m.messages > 0",
-    )
+         from msg_rows m
+         where m.thread_parent_id is not null and (m.author_kind = 0 or $4) and m.messages > 0"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
