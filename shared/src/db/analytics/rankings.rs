@@ -73,12 +73,17 @@ pub async fn leaderboard_with_hidden<'e>(
     ranked(executor, guild_id, from, to, query, bots, true).await
 }
 
-/// A leaderboard read by day: `$daily`, the value of a `member_daily d`
-/// row; `$hourly`, `(user, value)` rows of an hourly rollup joined with
+/// A leaderboard read by day: `$daily`, the value of a `d` row of the
+/// daily table `$table` (`member_daily`, or `voice_daily` for voice: only
+/// members who were in voice have rows there, so a year of a large guild
+/// reads its voice days, not every active member's); `$hourly`, `(user, value)` rows of an hourly rollup joined with
 /// `edges e` (the range's ends outside whole days); `$filter`, which users
 /// `t` rank (bots). Parameters as in [`ranked`]; `$4` (channel) is null.
 macro_rules! by_day {
     ($daily:literal, $hourly:literal, $filter:literal) => {
+        by_day!($daily, "member_daily", $hourly, $filter)
+    };
+    ($daily:literal, $table:literal, $hourly:literal, $filter:literal) => {
         concat!(
             "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
              edges as (select $2::timestamptz as lo, (select days_from from s) as hi
@@ -87,7 +92,9 @@ macro_rules! by_day {
                  select user_id, sum(v)::bigint as value from (
                      select d.user_id, (",
             $daily,
-            ")::bigint as v from member_daily d
+            ")::bigint as v from ",
+            $table,
+            " d
                      where d.guild_id = $1 and d.day_start >= (select days_from from s)
                        and d.day_start < (select days_to from s)
                      union all ",
@@ -169,7 +176,8 @@ async fn ranked<'e>(
             "true"
         ),
         (LeaderboardMetric::VoiceSeconds, false) => by_day!(
-            "d.voice_seconds",
+            "d.seconds",
+            "voice_daily",
             "select v.user_id, v.seconds from voice_rollup v
              join edges e on v.hour >= e.lo and v.hour < e.hi
              where v.guild_id = $1",
