@@ -357,6 +357,12 @@ pub async fn commit_page(
     rollups: impl FnOnce(&LiveReactions) -> RollupBatch,
 ) -> Result<PageOutcome, DbError> {
     let mut tx = pool.begin().await?;
+    // As the ingester's flush, before this transaction writes anything:
+    // members who chose `/privacy delete` get no per-member row from
+    // imported history either. The shared lock comes first because an
+    // erasure holds it exclusively while it updates `backfill_jobs` (the
+    // row `renew` writes): the other order could deadlock.
+    let opt_outs = super::privacy::opt_outs_for_flush(&mut tx, &[page.guild_id]).await?;
     if !renew(&mut *tx, page.guild_id, page.lease_until).await? {
         return Ok(PageOutcome::JobStopped);
     }
@@ -381,9 +387,6 @@ pub async fn commit_page(
     if moved == 0 {
         return Ok(PageOutcome::AlreadyWritten);
     }
-    // As the ingester's flush (before any rollup write): members who chose
-    // `/privacy delete` get no per-member row from imported history either.
-    let opt_outs = super::privacy::opt_outs_for_flush(&mut tx, &[page.guild_id]).await?;
     let live = live_reactions(&mut *tx, page.guild_id, page.message_ids).await?;
     let batch = rollups(&live);
     if opt_outs.is_empty() {
