@@ -188,7 +188,7 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// changes they made stay audited without who made them (actor 0), as does
 /// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 20] = [
+const ERASE: [(&str, &str); 22] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -221,6 +221,22 @@ const ERASE: [(&str, &str); 20] = [
     (
         "member_daily",
         "delete from member_daily where guild_id = $1 and user_id = $2",
+    ),
+    // Their bits in the active-member bitmaps, then their number.
+    (
+        "active_daily",
+        "update active_daily a set
+             posted = set_bit(a.posted, i.idx % 2048, 0),
+             bot_posted = set_bit(a.bot_posted, i.idx % 2048, 0),
+             took_part = set_bit(a.took_part, i.idx % 2048, 0)
+         from member_index i
+         where i.guild_id = $1 and i.user_id = $2 and a.guild_id = $1 and a.chunk = i.idx / 2048
+           and (get_bit(a.posted, i.idx % 2048) = 1 or get_bit(a.bot_posted, i.idx % 2048) = 1
+                or get_bit(a.took_part, i.idx % 2048) = 1)",
+    ),
+    (
+        "member_index",
+        "delete from member_index where guild_id = $1 and user_id = $2",
     ),
     (
         "message_daily",

@@ -406,13 +406,34 @@ const TRIM_VOICE_DAILY: &str = "delete from voice_daily t
        and (t.day_start, t.channel_id, t.user_id) in (
            select day_start, channel_id, user_id from voice_daily
            where guild_id = $1 and day_start < $2 limit $3)";
+/// The active-member bitmaps of days that began before the horizon, like
+/// [`TRIM_MEMBER_DAILY`].
+const TRIM_ACTIVE_DAILY: &str = "delete from active_daily t
+     where t.guild_id = $1
+       and (t.day_start, t.chunk) in (
+           select day_start, chunk from active_daily
+           where guild_id = $1 and day_start < $2 limit $3)";
 /// The daily tables: sums of the per-member rows.
-const DAILY: [&str; 4] = [
+const DAILY: [&str; 5] = [
     TRIM_MEMBER_DAILY,
     TRIM_MESSAGE_DAILY,
     TRIM_REACTION_DAILY,
     TRIM_VOICE_DAILY,
+    TRIM_ACTIVE_DAILY,
 ];
+/// Members' numbers in the bitmaps (`member_index`) once none of their
+/// daily rows is left: no bit of a remaining day is theirs (a bit is set
+/// only with a `member_daily` row), so the id goes with the rest of their
+/// rows. Served by `member_daily_user_idx`; `$2` (the horizon) is unused
+/// but bound like every trim.
+const TRIM_MEMBER_INDEX: &str = "delete from member_index t
+     where t.guild_id = $1
+       and t.user_id in (
+           select i.user_id from member_index i
+           where i.guild_id = $1 and $2::timestamptz is not null
+             and not exists (select 1 from member_daily d
+                             where d.guild_id = $1 and d.user_id = i.user_id)
+           limit $3)";
 /// Spans and members that ended before the horizon (served by the
 /// primary keys' `guild_id` prefix).
 const TRIM_SPANS: &str = "delete from membership_spans t
@@ -507,6 +528,7 @@ pub async fn trim_member_rows(
     // daily rows above and some hourly rows: its daily rows become the sum
     // of the hourly rows it keeps, as the daily tables' rule says.
     super::daily::rebuild_daily(pool, guild, before, before).await?;
+    in_batches(pool, TRIM_MEMBER_INDEX, guild, before, batch_rows).await?;
     Ok(total)
 }
 
@@ -679,6 +701,7 @@ pub async fn erase_guild(
         TRIM_MESSAGE_DAILY,
         TRIM_REACTION_DAILY,
         TRIM_VOICE_DAILY,
+        TRIM_ACTIVE_DAILY,
     ] {
         in_batches(pool, statement, guild, forever, BATCH_ROWS).await?;
     }
@@ -700,6 +723,8 @@ pub async fn erase_guild(
         "delete from alert_windows where guild_id = $1",
         "delete from alert_settings where guild_id = $1",
         "delete from outbox where guild_id = $1",
+        "delete from member_index where guild_id = $1",
+        "delete from member_index_next where guild_id = $1",
         "delete from membership_spans where guild_id = $1",
         "delete from members where guild_id = $1",
         "delete from voice_sessions where guild_id = $1",

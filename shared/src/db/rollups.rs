@@ -302,7 +302,7 @@ async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Resul
         return Ok(());
     }
     let rows: Vec<_> = sums.into_iter().collect();
-    sqlx::query(
+    let days: Vec<ActiveDay> = sqlx::query_as(
         "with r as (
              select * from unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[],
                                   $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
@@ -330,7 +330,9 @@ async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Resul
              bot_messages = member_daily.bot_messages + excluded.bot_messages,
              reactions_given = member_daily.reactions_given + excluded.reactions_given,
              reactions_received = member_daily.reactions_received + excluded.reactions_received,
-             voice_seconds = member_daily.voice_seconds + excluded.voice_seconds",
+             voice_seconds = member_daily.voice_seconds + excluded.voice_seconds
+         returning guild_id, day_start, day_end, user_id,
+                   serverpulse_active_flags(messages, bot_messages, reactions_given, voice_seconds)",
     )
     .bind(ids(rows.iter().map(|((g, _, _), _)| *g)))
     .bind(rows.iter().map(|((_, h, _), _)| h.start()).collect::<Vec<_>>())
@@ -340,8 +342,31 @@ async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Resul
     .bind(rows.iter().map(|(_, s)| s.given).collect::<Vec<_>>())
     .bind(rows.iter().map(|(_, s)| s.received).collect::<Vec<_>>())
     .bind(rows.iter().map(|(_, s)| s.voice).collect::<Vec<_>>())
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    mark_active(conn, &days).await
+}
+
+/// A member's day after the flush's upsert: guild, day start and end,
+/// member, and the `serverpulse_active_flags` of their row.
+type ActiveDay = (Snowflake, DateTime<Utc>, DateTime<Utc>, Snowflake, i32);
+
+/// Sets the bits of the members the batch made active in `active_daily`
+/// (the rule of its migration: a bit is set exactly when the member's
+/// `member_daily` row of that day has the flag), numbering new members.
+async fn mark_active(conn: &mut PgConnection, days: &[ActiveDay]) -> Result<(), DbError> {
+    let active: Vec<_> = days.iter().filter(|d| d.4 != 0).collect();
+    if active.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("select serverpulse_mark_active($1, $2, $3, $4, $5)")
+        .bind(ids(active.iter().map(|d| d.0)))
+        .bind(active.iter().map(|d| d.1).collect::<Vec<_>>())
+        .bind(active.iter().map(|d| d.2).collect::<Vec<_>>())
+        .bind(ids(active.iter().map(|d| d.3)))
+        .bind(active.iter().map(|d| d.4).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

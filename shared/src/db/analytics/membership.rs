@@ -77,42 +77,62 @@ pub async fn active_members<'e>(
     to: DateTime<Utc>,
     bots: Bots,
 ) -> Result<i64, DbError> {
-    // Whole local days of the range from `member_daily` (a range scan of
-    // its primary key); the ends outside whole days from the hourly
-    // rollups, each a range scan of one rollup's (guild_id, hour, …)
-    // primary key per end, pruned to the range's partitions. Reactions
-    // imported from history have no known giver (user 0) and make nobody
-    // active.
-    Ok(sqlx::query_scalar(
-        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
-         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
-                   union all select (select days_to from s), $3::timestamptz)
-         select count(*)::bigint from (
-             select d.user_id from member_daily d
-              where d.guild_id = $1 and d.day_start >= (select days_from from s)
-                and d.day_start < (select days_to from s)
-                and (d.messages > 0 or ($4 and d.bot_messages > 0)
-                     or ((d.reactions_given > 0 or d.voice_seconds > 0)
-                         and ($4 or not exists (select 1 from members b
-                                                 where b.guild_id = $1 and b.user_id = d.user_id and b.is_bot))))
+    // Whole local days from `active_daily` (a range scan of its primary
+    // key: one row per day and 2,048 members, OR-ed per chunk and its bits
+    // counted); the ends outside whole days from the hourly rollups, each
+    // end a range scan of one rollup's (guild_id, hour, …) primary key,
+    // whose members count when their bit is not already set. Bots among
+    // those who only reacted or spoke are left out by the catalogue's flag
+    // (`members_bots_idx`). Reactions imported from history have no known
+    // giver (user 0) and make nobody active.
+    Ok(sqlx::query_scalar(concat!(
+        "with ",
+        split_days!(),
+        ", bots as (
+             select i.idx / 2048 as chunk, bit_or(set_bit(B'0'::bit(2048), i.idx % 2048, 1)) as bits
+             from members b join member_index i on i.guild_id = b.guild_id and i.user_id = b.user_id
+             where b.guild_id = $1 and b.is_bot and not $4
+             group by 1
+         ), chunks as (
+             select chunk, bit_or(posted) as posted, bit_or(bot_posted) as bot_posted,
+                    bit_or(took_part) as took_part
+             from active_daily
+             where guild_id = $1 and day_start >= (select days_from from s)
+               and day_start < (select days_to from s)
+             group by chunk
+         ), days as (
+             select c.chunk,
+                    case when $4 then c.posted | c.bot_posted | c.took_part
+                         else c.posted | (c.took_part & ~coalesce(b.bits, B'0'::bit(2048)))
+                    end as bits
+             from chunks c left join bots b on b.chunk = c.chunk
+         ), ends as (
+             select author_id as user_id from (",
+        hourly_ends!(
+            "m.author_id, m.author_kind, m.messages",
+            "message_rollup",
+            "m"
+        ),
+        ") m where (author_kind = 0 or $4) and messages > 0
              union
-             select m.author_id as user_id from message_rollup m
-              join edges e on m.hour >= e.lo and m.hour < e.hi
-              where m.guild_id = $1 and (m.author_kind = 0 or $4) and m.messages > 0
+             select user_id from (",
+        hourly_ends!("r.user_id, r.added", "reaction_rollup", "r"),
+        ") r where added > 0 and user_id <> 0
+                 and ($4 or not exists (select 1 from members b
+                                         where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
              union
-             select r.user_id from reaction_rollup r
-              join edges e on r.hour >= e.lo and r.hour < e.hi
-              where r.guild_id = $1 and r.added > 0 and r.user_id <> 0
-                and ($4 or not exists (select 1 from members b
-                                        where b.guild_id = $1 and b.user_id = r.user_id and b.is_bot))
-             union
-             select v.user_id from voice_rollup v
-              join edges e on v.hour >= e.lo and v.hour < e.hi
-              where v.guild_id = $1 and v.seconds > 0
-                and ($4 or not exists (select 1 from members b
-                                        where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
-         ) active",
-    )
+             select user_id from (",
+        hourly_ends!("v.user_id, v.seconds", "voice_rollup", "v"),
+        ") v where seconds > 0
+                 and ($4 or not exists (select 1 from members b
+                                         where b.guild_id = $1 and b.user_id = v.user_id and b.is_bot))
+         )
+         select (select coalesce(sum(bit_count(bits)), 0) from days)::bigint
+              + (select count(*) from ends e
+                 left join member_index i on i.guild_id = $1 and i.user_id = e.user_id
+                 left join days d on d.chunk = i.idx / 2048
+                 where d.bits is null or get_bit(d.bits, i.idx % 2048) = 0)::bigint"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)

@@ -8,6 +8,7 @@
 mod baseline;
 mod copy;
 mod cost;
+mod distinct;
 mod overview;
 mod rollups;
 mod seed;
@@ -21,6 +22,7 @@ pub use cost::{
     RelationWal, backend_pids, database_wal_by_relation, database_wal_bytes_between, reserve_wal,
     rows_written, wal_bytes_between, wal_lsn,
 };
+pub use distinct::active_members_by_member_days;
 pub use overview::{
     NaiveOverview, expand_message_log, index_message_log, naive_overview, rollup_overview,
 };

@@ -1,0 +1,388 @@
+//! The active-member bitmaps (`active_daily`) against a real PostgreSQL:
+//! the count of active members over any period equals the distinct count
+//! of the people active in the rows written (computed here from the events
+//! themselves) and the member-day count (`active_members_by_member_days`),
+//! after flushes, a timezone change, an erasure and a retention trim.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use shared::Snowflake;
+use shared::db::analytics::{self, Bots};
+use shared::db::bench::active_members_by_member_days;
+use shared::db::catalogue::{self, MemberRow};
+use shared::db::{privacy, retention, rollups, settings};
+use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
+use shared::testing::TestDatabase;
+use shared::time::Hour;
+use sqlx::PgPool;
+
+const GUILD: Snowflake = Snowflake(701);
+const CHANNEL: Snowflake = Snowflake(7000);
+const ADMIN: Snowflake = Snowflake(1);
+/// Users 1..=USERS; the last BOTS of them are bots in the catalogue. More
+/// than 2,048, so members fall in two chunks of the bitmaps.
+const USERS: u64 = 2_100;
+const BOTS: u64 = 40;
+
+fn is_bot(user: u64) -> bool {
+    user > USERS - BOTS
+}
+
+/// What one event makes of a user: the ways of being active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A message written as a member.
+    Posted,
+    /// A message written as a bot or webhook.
+    BotPosted,
+    /// A reaction added (user 0: an imported reaction, giver unknown).
+    Reacted,
+    /// A reaction removed: makes nobody active.
+    Unreacted,
+    /// Time in voice.
+    Voice,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    at: DateTime<Utc>,
+    user: u64,
+    kind: Kind,
+}
+
+/// A small deterministic generator (the figures must not depend on luck).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 15, 0, 0, 0).unwrap()
+}
+
+/// 40 days of hours (New York's change on 1 November inside them).
+const HOURS: i64 = 40 * 24;
+
+fn events() -> Vec<Event> {
+    let mut rng = Lcg(14);
+    (0..5_000)
+        .map(|_| {
+            let at = start() + Duration::hours(rng.next(HOURS as u64) as i64);
+            let user = 1 + rng.next(USERS);
+            let kind = match rng.next(10) {
+                0..=3 => {
+                    if is_bot(user) {
+                        Kind::BotPosted
+                    } else {
+                        Kind::Posted
+                    }
+                }
+                4 => Kind::BotPosted,
+                5..=6 => Kind::Reacted,
+                7 => Kind::Unreacted,
+                _ => Kind::Voice,
+            };
+            let user = if kind == Kind::Reacted && rng.next(20) == 0 {
+                0
+            } else {
+                user
+            };
+            Event { at, user, kind }
+        })
+        .collect()
+}
+
+fn add(batch: &mut RollupBatch, e: &Event) {
+    let hour = Hour::containing(e.at);
+    let user = Snowflake(e.user);
+    match e.kind {
+        Kind::Posted | Kind::BotPosted => batch.add_message(MessageFacts {
+            guild_id: GUILD,
+            hour,
+            channel_id: CHANNEL,
+            thread_parent_id: None,
+            author_id: user,
+            author_kind: if e.kind == Kind::Posted {
+                AuthorKind::Member
+            } else {
+                AuthorKind::Webhook
+            },
+            attachments: 0,
+            embeds: 0,
+            stickers: 0,
+        }),
+        Kind::Reacted | Kind::Unreacted => batch.add_reaction(
+            ReactionKey {
+                guild_id: GUILD,
+                hour,
+                channel_id: CHANNEL,
+                user_id: user,
+                receiver_id: Snowflake(1),
+                emoji: "👍".into(),
+            },
+            e.kind == Kind::Reacted,
+            is_bot(e.user),
+        ),
+        Kind::Voice => batch.add_voice_seconds(
+            VoiceKey {
+                guild_id: GUILD,
+                hour,
+                channel_id: CHANNEL,
+                user_id: user,
+            },
+            30,
+            is_bot(e.user),
+        ),
+    }
+}
+
+/// The people active in `[from, to)` among `events`, as the one definition
+/// says: a member message always; a bot's or webhook's message, and a bot's
+/// reaction or voice, only when bots count; the unknown giver never.
+fn truth(events: &[Event], from: DateTime<Utc>, to: DateTime<Utc>, bots: Bots) -> i64 {
+    let counted = bots == Bots::Counted;
+    let active: HashSet<u64> = events
+        .iter()
+        .filter(|e| e.at >= from && e.at < to)
+        .filter(|e| match e.kind {
+            Kind::Posted => true,
+            Kind::BotPosted => counted,
+            Kind::Reacted => e.user != 0 && (counted || !is_bot(e.user)),
+            Kind::Unreacted => false,
+            Kind::Voice => counted || !is_bot(e.user),
+        })
+        .map(|e| e.user)
+        .collect();
+    active.len() as i64
+}
+
+/// Periods of every shape: an hour, parts of a day, a day, a week across
+/// the change, 30 days, everything, and some at random.
+fn periods() -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let at = |h: i64| start() + Duration::hours(h);
+    let mut periods = vec![
+        (at(5), at(6)),
+        (at(3), at(20)),
+        (at(0), at(24)),
+        (at(13), at(13 + 7 * 24)),
+        (at(14 * 24), at(21 * 24 + 5)),
+        (at(7), at(7 + 30 * 24)),
+        (at(0), at(HOURS)),
+        (at(-100), at(HOURS + 100)),
+    ];
+    let mut rng = Lcg(7);
+    for _ in 0..12 {
+        let a = rng.next(HOURS as u64) as i64;
+        let b = a + 1 + rng.next((HOURS - a) as u64) as i64;
+        periods.push((at(a), at(b)));
+    }
+    periods
+}
+
+async fn check(pool: &PgPool, events: &[Event], when: &str) {
+    for (from, to) in periods() {
+        for bots in [Bots::LeftOut, Bots::Counted] {
+            let expected = truth(events, from, to, bots);
+            let bitmaps = analytics::active_members(pool, GUILD, from, to, bots)
+                .await
+                .unwrap();
+            let member_days = active_members_by_member_days(pool, GUILD, from, to, bots)
+                .await
+                .unwrap();
+            assert_eq!(
+                (bitmaps, member_days),
+                (expected, expected),
+                "{when}: active members of [{from}, {to}) with {bots:?}"
+            );
+        }
+    }
+}
+
+async fn flush(pool: &PgPool, batch: &RollupBatch) {
+    let mut conn = pool.acquire().await.unwrap();
+    rollups::flush_batch(&mut conn, batch).await.unwrap();
+}
+
+async fn set_timezone(pool: &PgPool, zone: &str) {
+    let mut tx = pool.begin().await.unwrap();
+    settings::set_timezone(&mut tx, GUILD, ADMIN, zone)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// The users with a number in the bitmaps.
+async fn numbered(pool: &PgPool) -> BTreeSet<i64> {
+    sqlx::query_scalar("select user_id from member_index where guild_id = $1")
+        .bind(GUILD)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn active_members_from_bitmaps_equal_the_distinct_people_of_the_rows() {
+    let db = TestDatabase::create().await;
+    let pool = &db.pool;
+    set_timezone(pool, "America/New_York").await;
+    let bots: Vec<MemberRow> = (USERS - BOTS + 1..=USERS)
+        .map(|u| MemberRow {
+            guild_id: GUILD,
+            user_id: Snowflake(u),
+            is_bot: true,
+            joined_at: None,
+            left_at: None,
+            join_count: 1,
+        })
+        .collect();
+    catalogue::upsert_members(pool, &bots).await.unwrap();
+
+    // Flushed in five batches: a member active again on a day they already
+    // were sets no new bit, one active in a new way sets another.
+    let mut events = events();
+    for part in events.chunks(1_000) {
+        let mut batch = RollupBatch::default();
+        for e in part {
+            add(&mut batch, e);
+        }
+        flush(pool, &batch).await;
+    }
+    check(pool, &events, "after the flushes").await;
+
+    // New local days: every bitmap rebuilt from the member-days.
+    set_timezone(pool, "Asia/Kathmandu").await;
+    check(pool, &events, "after a timezone change").await;
+
+    // An erased member and an erased bot: their bits cleared, their numbers
+    // forgotten.
+    let (member, bot) = (
+        events.iter().find(|e| e.kind == Kind::Posted).unwrap().user,
+        events.iter().find(|e| is_bot(e.user)).unwrap().user,
+    );
+    for user in [member, bot] {
+        privacy::erase_member(pool, GUILD, Snowflake(user), Utc::now())
+            .await
+            .unwrap();
+    }
+    events.retain(|e| e.user != member && e.user != bot);
+    check(pool, &events, "after two erasures").await;
+    let numbers = numbered(pool).await;
+    assert!(!numbers.contains(&(member as i64)) && !numbers.contains(&(bot as i64)));
+
+    // Retention cuts a local day: days before it go, the cut day is rebuilt
+    // from the hours it keeps, members with nothing left lose their number.
+    let horizon = start() + Duration::hours(20 * 24 + 7);
+    retention::trim_member_rows(pool, GUILD, horizon, 500)
+        .await
+        .unwrap();
+    events.retain(|e| e.at >= horizon);
+    check(pool, &events, "after a retention trim").await;
+    let left: BTreeSet<i64> = events
+        .iter()
+        .filter(|e| e.user != 0 && e.kind != Kind::Unreacted)
+        .map(|e| e.user as i64)
+        .collect();
+    let numbers = numbered(pool).await;
+    assert!(
+        left.is_subset(&numbers),
+        "everyone active after the horizon keeps a number"
+    );
+    // Reacting with a removal only, or receiving, leaves a member_daily row
+    // (and the number) without making anyone active.
+    let extra: Vec<_> = numbers.difference(&left).collect();
+    for user in extra {
+        let row: i64 = sqlx::query_scalar(
+            "select count(*) from member_daily where guild_id = $1 and user_id = $2",
+        )
+        .bind(GUILD)
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert!(row > 0, "user {user} keeps a number with no daily row left");
+    }
+}
+
+/// Two writers numbering new members of one guild at once (the ingester's
+/// flush and a history import): the second waits for the first's counter
+/// and skips a member it numbered meanwhile, so no number is handed out
+/// twice and everyone counts.
+#[tokio::test]
+async fn two_flushes_number_new_members_once() {
+    let db = TestDatabase::create().await;
+    let pool = db.pool.clone();
+    let day = |d: i64| start() + Duration::days(d) + Duration::hours(12);
+    let batch_of = |events: &[(i64, u64)]| {
+        let mut batch = RollupBatch::default();
+        for &(d, user) in events {
+            add(
+                &mut batch,
+                &Event {
+                    at: day(d),
+                    user,
+                    kind: Kind::Posted,
+                },
+            );
+        }
+        batch
+    };
+    let first = batch_of(&[(0, 5_000)]);
+    // Other days than the first's: no member_daily row in common, so the
+    // second flush reaches the numbering while the first is uncommitted.
+    let second = batch_of(&[(1, 5_000), (1, 5_001), (2, 5_002)]);
+
+    // The month's partitions first (two flushes creating one partition at
+    // once collide on its name: not what this test is about).
+    let mut other_guild = RollupBatch::default();
+    other_guild.add_message(MessageFacts {
+        guild_id: Snowflake(702),
+        hour: Hour::containing(day(0)),
+        channel_id: CHANNEL,
+        thread_parent_id: None,
+        author_id: Snowflake(9),
+        author_kind: AuthorKind::Member,
+        attachments: 0,
+        embeds: 0,
+        stickers: 0,
+    });
+    flush(&pool, &other_guild).await;
+
+    let mut tx = pool.begin().await.unwrap();
+    rollups::flush_batch(&mut tx, &first).await.unwrap();
+    let other = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            rollups::flush_batch(&mut tx, &second).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.commit().await.unwrap();
+    other.await.unwrap();
+
+    let numbers: Vec<(i64, i32)> =
+        sqlx::query_as("select user_id, idx from member_index where guild_id = $1 order by idx")
+            .bind(GUILD)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let users: BTreeSet<i64> = numbers.iter().map(|(u, _)| *u).collect();
+    let idxs: BTreeSet<i32> = numbers.iter().map(|(_, i)| *i).collect();
+    assert_eq!(users, BTreeSet::from([5_000, 5_001, 5_002]));
+    assert_eq!(idxs.len(), 3, "one number each: {numbers:?}");
+    let active = analytics::active_members(&pool, GUILD, day(0), day(3), Bots::LeftOut)
+        .await
+        .unwrap();
+    assert_eq!(active, 3);
+}
