@@ -335,6 +335,23 @@ pub fn table(report: &Value) -> String {
             out,
             "latencies in ms, server side, signature check included, answer cache off"
         );
+        if let Some(periods) = commands["active_member_options"]["periods"].as_array() {
+            let _ = writeln!(
+                out,
+                "\nActive members (issue 14's options), p50 ms: | period | per-day bitmaps | member-day distinct count | ratio | same count |"
+            );
+            for p in periods {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {}× | {} |",
+                    p["period"].as_str().unwrap_or("?"),
+                    num(&p["bitmaps_p50_ms"], 1),
+                    num(&p["member_days_p50_ms"], 1),
+                    num(&p["member_days_over_bitmaps"], 1),
+                    if p["same_count"] == true { "yes" } else { "NO" }
+                );
+            }
+        }
         let burst = &commands["answer_cache_burst"];
         if let Some(waves) = burst["waves"].as_array() {
             let _ = writeln!(

@@ -114,6 +114,15 @@ fn smoke_profile_writes_every_expected_key() {
             "naive and rollup figures agree: {period}"
         );
     }
+    // Both ways of counting active members give the same number.
+    let options = report["commands"]["active_member_options"]["periods"]
+        .as_array()
+        .expect("the active-member options");
+    assert_eq!(options.len(), 3);
+    for period in options {
+        assert_eq!(period["same_count"], true, "{period}");
+        assert!(period["bitmaps_p50_ms"].is_number(), "{period}");
+    }
     // A burst through the answer cache is computed once, then kept.
     let waves = report["commands"]["answer_cache_burst"]["waves"]
         .as_array()

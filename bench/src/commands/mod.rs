@@ -4,6 +4,7 @@
 
 mod cases;
 pub(crate) mod client;
+mod distinct;
 
 use cases::command_cases;
 use client::Client;
@@ -67,6 +68,7 @@ pub async fn run(
         expanded_at.elapsed().as_secs_f64()
     );
     report["guild"] = guild_report;
+    report["active_member_options"] = distinct::active_member_options(pool, &guild).await?;
 
     // The web endpoint, in-process, answering deferred work through the
     // simulator's REST side.
