@@ -97,9 +97,10 @@ pub async fn member_interactions<'e>(
     Ok(sqlx::query_as(
         // Whole local days from `member_daily` (its (guild_id, user_id,
         // day_start) index), the range's ends from the hourly rollups.
-        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
-         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
-                   union all select (select days_to from s), $3::timestamptz)
+        concat!(
+            "with ",
+            split_days!(),
+            "
          select coalesce(sum(voice), 0)::bigint as voice_seconds,
                 coalesce(sum(given), 0)::bigint as reactions_given,
                 coalesce(sum(received), 0)::bigint as reactions_received
@@ -110,15 +111,19 @@ pub async fn member_interactions<'e>(
              where d.guild_id = $1 and d.user_id = $4 and d.day_start >= (select days_from from s)
                and d.day_start < (select days_to from s)
              union all
-             select v.seconds, 0, 0 from voice_rollup v join edges e on v.hour >= e.lo and v.hour < e.hi
-             where v.guild_id = $1 and v.user_id = $4
+             select seconds, 0, 0 from (",
+            hourly_ends!("v.user_id, v.seconds", "voice_rollup", "v"),
+            ") v where user_id = $4
              union all
-             select 0, r.added, 0 from reaction_rollup r join edges e on r.hour >= e.lo and r.hour < e.hi
-             where r.guild_id = $1 and r.user_id = $4
+             select 0, added, 0 from (",
+            hourly_ends!("r.user_id, r.added", "reaction_rollup", "r"),
+            ") r where user_id = $4
              union all
-             select 0, 0, r.added from reaction_rollup r join edges e on r.hour >= e.lo and r.hour < e.hi
-             where r.guild_id = $1 and r.receiver_id = $4 and r.receiver_id <> 0
-         ) x",
+             select 0, 0, added from (",
+            hourly_ends!("r.receiver_id, r.added", "reaction_rollup", "r"),
+            ") r where receiver_id = $4 and receiver_id <> 0
+         ) x"
+        ),
     )
     .bind(guild_id)
     .bind(from)

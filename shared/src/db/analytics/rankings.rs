@@ -76,18 +76,18 @@ pub async fn leaderboard_with_hidden<'e>(
 /// A leaderboard read by day: `$daily`, the value of a `d` row of the
 /// daily table `$table` (`member_daily`, or `voice_daily` for voice: only
 /// members who were in voice have rows there, so a year of a large guild
-/// reads its voice days, not every active member's); `$hourly`, `(user, value)` rows of an hourly rollup joined with
-/// `edges e` (the range's ends outside whole days); `$filter`, which users
+/// reads its voice days, not every active member's); `$hourly`, `(user, value)` rows of an hourly rollup in
+/// the range's ends outside whole days (an [`hourly_ends!`]); `$filter`, which users
 /// `t` rank (bots). Parameters as in [`ranked`]; `$4` (channel) is null.
 macro_rules! by_day {
-    ($daily:literal, $hourly:literal, $filter:literal) => {
+    ($daily:literal, $hourly:expr, $filter:literal) => {
         by_day!($daily, "member_daily", $hourly, $filter)
     };
-    ($daily:literal, $table:literal, $hourly:literal, $filter:literal) => {
+    ($daily:literal, $table:literal, $hourly:expr, $filter:literal) => {
         concat!(
-            "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
-             edges as (select $2::timestamptz as lo, (select days_from from s) as hi
-                       union all select (select days_to from s), $3::timestamptz),
+            "with ",
+            split_days!(),
+            ",
              totals as (
                  select user_id, sum(v)::bigint as value from (
                      select d.user_id, (",
@@ -170,31 +170,35 @@ async fn ranked<'e>(
     let sql = match (metric, channel.is_some()) {
         (LeaderboardMetric::Messages, false) => by_day!(
             "d.messages + case when $8 then d.bot_messages else 0 end",
-            "select m.author_id, m.messages from message_rollup m
-             join edges e on m.hour >= e.lo and m.hour < e.hi
-             where m.guild_id = $1 and (m.author_kind = 0 or $8)",
+            concat!(
+                "select author_id, messages from (",
+                hourly_ends!("m.author_id, m.messages, m.author_kind", "message_rollup", "m"),
+                ") m where author_kind = 0 or $8"
+            ),
             "true"
         ),
         (LeaderboardMetric::VoiceSeconds, false) => by_day!(
             "d.seconds",
             "voice_daily",
-            "select v.user_id, v.seconds from voice_rollup v
-             join edges e on v.hour >= e.lo and v.hour < e.hi
-             where v.guild_id = $1",
+            hourly_ends!("v.user_id, v.seconds", "voice_rollup", "v"),
             "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
         ),
         (LeaderboardMetric::ReactionsGiven, false) => by_day!(
             "d.reactions_given",
-            "select r.user_id, r.added from reaction_rollup r
-             join edges e on r.hour >= e.lo and r.hour < e.hi
-             where r.guild_id = $1 and r.user_id <> 0",
+            concat!(
+                "select user_id, added from (",
+                hourly_ends!("r.user_id, r.added", "reaction_rollup", "r"),
+                ") r where user_id <> 0"
+            ),
             "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
         ),
         (LeaderboardMetric::ReactionsReceived, false) => by_day!(
             "d.reactions_received",
-            "select r.receiver_id, r.added from reaction_rollup r
-             join edges e on r.hour >= e.lo and r.hour < e.hi
-             where r.guild_id = $1 and r.receiver_id <> 0",
+            concat!(
+                "select receiver_id, added from (",
+                hourly_ends!("r.receiver_id, r.added", "reaction_rollup", "r"),
+                ") r where receiver_id <> 0"
+            ),
             "($8 or (not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot)
                     and not exists (select 1 from message_rollup w where w.guild_id = $1 and w.author_id = t.user_id
                                       and w.author_kind <> 0)))"
@@ -270,10 +274,10 @@ pub async fn member_rank<'e>(
     user_id: Snowflake,
     bots: Bots,
 ) -> Result<Option<(i64, i64)>, DbError> {
-    Ok(sqlx::query_as(
-        "with s as (select days_from, days_to from serverpulse_full_days($1, $2, $3)),
-         edges as (select $2::timestamptz as lo, (select days_from from s) as hi
-                   union all select (select days_to from s), $3::timestamptz),
+    Ok(sqlx::query_as(concat!(
+        "with ",
+        split_days!(),
+        ",
          totals as (
              select author_id, sum(v)::bigint as value,
                     (author_id::numeric + case when author_id < 0 then 18446744073709551616 else 0 end) as id_order
@@ -283,9 +287,13 @@ pub async fn member_rank<'e>(
                  where d.guild_id = $1 and d.day_start >= (select days_from from s)
                    and d.day_start < (select days_to from s)
                  union all
-                 select m.author_id, m.messages from message_rollup m
-                 join edges e on m.hour >= e.lo and m.hour < e.hi
-                 where m.guild_id = $1 and (m.author_kind = 0 or $5)
+                 select author_id, messages from (",
+        hourly_ends!(
+            "m.author_id, m.messages, m.author_kind",
+            "message_rollup",
+            "m"
+        ),
+        ") m where author_kind = 0 or $5
              ) x (author_id, v)
              where author_id = $4 or not exists (select 1 from member_privacy h
                                                  where h.guild_id = $1 and h.user_id = author_id)
@@ -294,8 +302,8 @@ pub async fn member_rank<'e>(
          select (select count(*) from totals t where t.value > me.value
                     or (t.value = me.value and t.id_order < me.id_order))::bigint + 1,
                 me.value
-         from me",
-    )
+         from me"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
