@@ -351,7 +351,7 @@ pub async fn database_exists(name: &str) -> bool {
 
 /// Every table that holds rows of one guild, for tests that count them
 /// (the retention job's checks: what it removed and what it kept).
-pub const GUILD_TABLES: [&str; 41] = [
+pub const GUILD_TABLES: [&str; 42] = [
     "message_rollup",
     "reaction_rollup",
     "voice_rollup",
@@ -362,6 +362,7 @@ pub const GUILD_TABLES: [&str; 41] = [
     "message_daily",
     "reaction_daily",
     "voice_daily",
+    "member_totals",
     "active_daily",
     "member_index",
     "member_index_next",

@@ -235,11 +235,22 @@ async fn a_run_while_the_ingester_flushes_blocks_neither() {
     // Meanwhile another flush starts and commits: the pending detach takes
     // no lock that holds writers back (a plain DROP TABLE of the partition
     // would queue an exclusive lock on the rollup and block this flush).
-    // It writes the next day: two flushes adding to the same member's day
-    // (`member_daily`) wait for each other, as the ingester's never do (one
-    // flush at a time per shard, a guild on one shard).
+    // It writes the next day's message by a third member: two flushes
+    // adding to the same member (`member_daily`, `member_totals`) wait for
+    // each other, as the ingester's never do (one flush at a time per
+    // shard, a guild on one shard).
     let mut next = RollupBatch::default();
-    activity(&mut next, DEFAULT, utc(2026, 12, 2) + Duration::days(1));
+    next.add_message(MessageFacts {
+        guild_id: DEFAULT,
+        hour: Hour::containing(utc(2026, 12, 3)),
+        channel_id: CHANNEL,
+        thread_parent_id: None,
+        author_id: Snowflake(33),
+        author_kind: AuthorKind::Member,
+        attachments: 0,
+        embeds: 0,
+        stickers: 0,
+    });
     let mut tx = pool.begin().await.unwrap();
     rollups::flush_batch(&mut tx, &next).await.unwrap();
     tx.commit().await.unwrap();

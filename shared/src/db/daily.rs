@@ -99,3 +99,22 @@ pub async fn full_days<'e>(
             .await?,
     )
 }
+
+/// Whether a read of `[from, to)` takes `member_totals` (less the hourly
+/// rows outside the range) for per-member sums: the guild's member-days
+/// outside it span at most a day on each side, as for "all time".
+pub async fn covers_all<'e>(
+    executor: impl PgExecutor<'e>,
+    guild_id: Snowflake,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar("select serverpulse_covers_all($1, $2, $3)")
+            .bind(guild_id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(executor)
+            .await?,
+    )
+}

@@ -188,7 +188,7 @@ pub type Erased = Vec<(&'static str, u64)>;
 /// changes they made stay audited without who made them (actor 0), as does
 /// a history import they asked for; their
 /// mention in stored digests and Pulse Reports becomes "a former member".
-const ERASE: [(&str, &str); 22] = [
+const ERASE: [(&str, &str); 23] = [
     (
         "message_rollup",
         "delete from message_rollup where guild_id = $1 and author_id = $2",
@@ -221,6 +221,10 @@ const ERASE: [(&str, &str); 22] = [
     (
         "member_daily",
         "delete from member_daily where guild_id = $1 and user_id = $2",
+    ),
+    (
+        "member_totals",
+        "delete from member_totals where guild_id = $1 and user_id = $2",
     ),
     // Their bits in the active-member bitmaps, then their number.
     (

@@ -723,6 +723,7 @@ pub async fn erase_guild(
         "delete from alert_windows where guild_id = $1",
         "delete from alert_settings where guild_id = $1",
         "delete from outbox where guild_id = $1",
+        "delete from member_totals where guild_id = $1",
         "delete from member_index where guild_id = $1",
         "delete from member_index_next where guild_id = $1",
         "delete from membership_spans where guild_id = $1",

@@ -344,7 +344,50 @@ async fn add_member_daily(conn: &mut PgConnection, batch: &RollupBatch) -> Resul
     .bind(rows.iter().map(|(_, s)| s.voice).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
+    add_member_totals(&mut *conn, &rows).await?;
     mark_active(conn, &days).await
+}
+
+/// Adds the batch's per-member sums to `member_totals` (one upsert, in
+/// key order like every writer), keeping the rule of its migration: a row
+/// is the sum of the member's `member_daily` rows.
+async fn add_member_totals(
+    conn: &mut PgConnection,
+    rows: &[((Snowflake, crate::time::Hour, Snowflake), MemberHour)],
+) -> Result<(), DbError> {
+    let mut sums: HashMap<(Snowflake, Snowflake), MemberHour> = HashMap::new();
+    for ((guild, _, user), hour) in rows {
+        let s = sums.entry((*guild, *user)).or_default();
+        s.messages += hour.messages;
+        s.bot_messages += hour.bot_messages;
+        s.given += hour.given;
+        s.received += hour.received;
+        s.voice += hour.voice;
+    }
+    let sums: Vec<_> = sums.into_iter().collect();
+    sqlx::query(
+        "insert into member_totals as t (guild_id, user_id, messages, bot_messages,
+                                         reactions_given, reactions_received, voice_seconds)
+         select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                              $5::bigint[], $6::bigint[], $7::bigint[])
+         order by 1, 2
+         on conflict (guild_id, user_id) do update set
+             messages = t.messages + excluded.messages,
+             bot_messages = t.bot_messages + excluded.bot_messages,
+             reactions_given = t.reactions_given + excluded.reactions_given,
+             reactions_received = t.reactions_received + excluded.reactions_received,
+             voice_seconds = t.voice_seconds + excluded.voice_seconds",
+    )
+    .bind(ids(sums.iter().map(|((g, _), _)| *g)))
+    .bind(ids(sums.iter().map(|((_, u), _)| *u)))
+    .bind(sums.iter().map(|(_, s)| s.messages).collect::<Vec<_>>())
+    .bind(sums.iter().map(|(_, s)| s.bot_messages).collect::<Vec<_>>())
+    .bind(sums.iter().map(|(_, s)| s.given).collect::<Vec<_>>())
+    .bind(sums.iter().map(|(_, s)| s.received).collect::<Vec<_>>())
+    .bind(sums.iter().map(|(_, s)| s.voice).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A member's day after the flush's upsert: guild, day start and end,

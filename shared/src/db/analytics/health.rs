@@ -45,9 +45,11 @@ pub async fn message_concentration<'e>(
     Ok(sqlx::query_as(concat!(
         "with ",
         split_days!(),
+        ", ",
+        covers_all!(),
         ", per_author as (
              select author_id, sum(messages)::bigint as messages from (
-                 ",
+                 select * from (",
         whole_days!(
             "d.user_id, (d.messages + case when $4 then d.bot_messages else 0 end)::bigint, 0::smallint",
             "member_daily"
@@ -58,7 +60,18 @@ pub async fn message_concentration<'e>(
             "message_rollup",
             "m"
         ),
-        "
+        ") by_day where not (select whole from w)
+                 union all
+                 select t.user_id, t.messages + case when $4 then t.bot_messages else 0 end, 0::smallint
+                 from member_totals t where t.guild_id = $1 and (select whole from w)
+                 union all
+                 select o.author_id, -o.messages, o.author_kind from (",
+        hourly_outside!(
+            "m.author_id, m.messages::bigint, m.author_kind",
+            "message_rollup",
+            "m"
+        ),
+        ") o where (select whole from w)
              ) x (author_id, messages, author_kind)
              where author_kind = 0 or $4
              group by author_id having sum(messages) > 0

@@ -71,6 +71,53 @@ macro_rules! hourly_ends {
     };
 }
 
+/// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
+/// guild `$1` outside `[$2, $3)`: what a read from `member_totals`
+/// subtracts (see [`covers_all!`]); two range scans of the table's
+/// `(guild_id, hour, …)` primary key.
+macro_rules! hourly_outside {
+    ($columns:literal, $table:literal, $alias:literal) => {
+        concat!(
+            "select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour < $2
+             union all
+             select ",
+            $columns,
+            " from ",
+            $table,
+            " ",
+            $alias,
+            " where ",
+            $alias,
+            ".guild_id = $1 and ",
+            $alias,
+            ".hour >= $3"
+        )
+    };
+}
+
+/// The CTE `w` (`whole`): whether the read of `[$2, $3)` of guild `$1`
+/// takes `member_totals` less the hourly rows outside the range
+/// ([`hourly_outside!`]) rather than its daily and hourly rows
+/// (`serverpulse_covers_all`: the member-days outside the range span at
+/// most a day on each side, as for "all time"). Branches are gated on it
+/// with `(select whole from w)`, a one-time filter: the other branch's
+/// scans do not run.
+macro_rules! covers_all {
+    () => {
+        "w as (select serverpulse_covers_all($1, $2, $3) as whole)"
+    };
+}
+
 /// The whole-day rows of `$table` (aliased `d`, with `$columns` selected)
 /// of guild `$1` (after [`split_days!`]): a range scan of its
 /// `(guild_id, day_start, …)` primary key.

@@ -76,17 +76,23 @@ pub async fn leaderboard_with_hidden<'e>(
 /// A leaderboard read by day: `$daily`, the value of a `d` row of the
 /// daily table `$table` (`member_daily`, or `voice_daily` for voice: only
 /// members who were in voice have rows there, so a year of a large guild
-/// reads its voice days, not every active member's); `$hourly`, `(user, value)` rows of an hourly rollup in
-/// the range's ends outside whole days (an [`hourly_ends!`]); `$filter`, which users
-/// `t` rank (bots). Parameters as in [`ranked`]; `$4` (channel) is null.
+/// reads its voice days, not every active member's); `$hourly`, `(user,
+/// value)` rows of an hourly rollup in the range's ends outside whole days
+/// (an [`hourly_ends!`]). When the range covers all of the guild's
+/// member-days ([`covers_all!`]): `$total`, the value of a `t` row of
+/// `member_totals`, less `$outside`, the same `(user, value)` rows outside
+/// the range (an [`hourly_outside!`]). `$filter`, which users `t` rank
+/// (bots). Parameters as in [`ranked`]; `$4` (channel) is null.
 macro_rules! by_day {
-    ($daily:literal, $hourly:expr, $filter:literal) => {
-        by_day!($daily, "member_daily", $hourly, $filter)
+    ($daily:literal, $hourly:expr, $total:literal, $outside:expr, $filter:literal) => {
+        by_day!($daily, "member_daily", $hourly, $total, $outside, $filter)
     };
-    ($daily:literal, $table:literal, $hourly:expr, $filter:literal) => {
+    ($daily:literal, $table:literal, $hourly:expr, $total:literal, $outside:expr, $filter:literal) => {
         concat!(
             "with ",
             split_days!(),
+            ", ",
+            covers_all!(),
             ",
              totals as (
                  select user_id, sum(v)::bigint as value from (
@@ -96,10 +102,19 @@ macro_rules! by_day {
             $table,
             " d
                      where d.guild_id = $1 and d.day_start >= (select days_from from s)
-                       and d.day_start < (select days_to from s)
-                     union all ",
+                       and d.day_start < (select days_to from s) and not (select whole from w)
+                     union all
+                     select * from (",
             $hourly,
-            "
+            ") h where not (select whole from w)
+                     union all
+                     select t.user_id, (",
+            $total,
+            ")::bigint from member_totals t where t.guild_id = $1 and (select whole from w)
+                     union all
+                     select o.user_id, -o.v from (",
+            $outside,
+            ") o (user_id, v) where (select whole from w)
                  ) x (user_id, v) group by user_id)
              select t.user_id, t.value, count(*) over ()::bigint as total,
                     exists (select 1 from member_privacy h where h.guild_id = $1 and h.user_id = t.user_id) as hidden
@@ -111,6 +126,22 @@ macro_rules! by_day {
             "
              order by t.value desc, (t.user_id::numeric + case when t.user_id < 0 then 18446744073709551616 else 0 end)
              limit $5 offset $6"
+        )
+    };
+}
+
+/// `(author, messages)` rows of `message_rollup` counted under `$8`
+/// (bots), from `$rows` (`hourly_ends!` or `hourly_outside!`).
+macro_rules! counted_messages {
+    ($rows:ident) => {
+        concat!(
+            "select author_id, messages from (",
+            $rows!(
+                "m.author_id, m.messages, m.author_kind",
+                "message_rollup",
+                "m"
+            ),
+            ") m where author_kind = 0 or $8"
         )
     };
 }
@@ -170,17 +201,17 @@ async fn ranked<'e>(
     let sql = match (metric, channel.is_some()) {
         (LeaderboardMetric::Messages, false) => by_day!(
             "d.messages + case when $8 then d.bot_messages else 0 end",
-            concat!(
-                "select author_id, messages from (",
-                hourly_ends!("m.author_id, m.messages, m.author_kind", "message_rollup", "m"),
-                ") m where author_kind = 0 or $8"
-            ),
+            counted_messages!(hourly_ends),
+            "t.messages + case when $8 then t.bot_messages else 0 end",
+            counted_messages!(hourly_outside),
             "true"
         ),
         (LeaderboardMetric::VoiceSeconds, false) => by_day!(
             "d.seconds",
             "voice_daily",
             hourly_ends!("v.user_id, v.seconds", "voice_rollup", "v"),
+            "t.voice_seconds",
+            hourly_outside!("v.user_id, v.seconds", "voice_rollup", "v"),
             "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
         ),
         (LeaderboardMetric::ReactionsGiven, false) => by_day!(
@@ -190,6 +221,12 @@ async fn ranked<'e>(
                 hourly_ends!("r.user_id, r.added", "reaction_rollup", "r"),
                 ") r where user_id <> 0"
             ),
+            "t.reactions_given",
+            concat!(
+                "select user_id, added from (",
+                hourly_outside!("r.user_id, r.added", "reaction_rollup", "r"),
+                ") r where user_id <> 0"
+            ),
             "($8 or not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot))"
         ),
         (LeaderboardMetric::ReactionsReceived, false) => by_day!(
@@ -197,6 +234,12 @@ async fn ranked<'e>(
             concat!(
                 "select receiver_id, added from (",
                 hourly_ends!("r.receiver_id, r.added", "reaction_rollup", "r"),
+                ") r where receiver_id <> 0"
+            ),
+            "t.reactions_received",
+            concat!(
+                "select receiver_id, added from (",
+                hourly_outside!("r.receiver_id, r.added", "reaction_rollup", "r"),
                 ") r where receiver_id <> 0"
             ),
             "($8 or (not exists (select 1 from members b where b.guild_id = $1 and b.user_id = t.user_id and b.is_bot)
@@ -277,6 +320,8 @@ pub async fn member_rank<'e>(
     Ok(sqlx::query_as(concat!(
         "with ",
         split_days!(),
+        ", ",
+        covers_all!(),
         ",
          totals as (
              select author_id, sum(v)::bigint as value,
@@ -285,7 +330,7 @@ pub async fn member_rank<'e>(
                  select d.user_id, (d.messages + case when $5 then d.bot_messages else 0 end)::bigint
                  from member_daily d
                  where d.guild_id = $1 and d.day_start >= (select days_from from s)
-                   and d.day_start < (select days_to from s)
+                   and d.day_start < (select days_to from s) and not (select whole from w)
                  union all
                  select author_id, messages from (",
         hourly_ends!(
@@ -293,7 +338,18 @@ pub async fn member_rank<'e>(
             "message_rollup",
             "m"
         ),
-        ") m where author_kind = 0 or $5
+        ") m where (author_kind = 0 or $5) and not (select whole from w)
+                 union all
+                 select t.user_id, t.messages + case when $5 then t.bot_messages else 0 end
+                 from member_totals t where t.guild_id = $1 and (select whole from w)
+                 union all
+                 select author_id, -messages from (",
+        hourly_outside!(
+            "m.author_id, m.messages, m.author_kind",
+            "message_rollup",
+            "m"
+        ),
+        ") m where (author_kind = 0 or $5) and (select whole from w)
              ) x (author_id, v)
              where author_id = $4 or not exists (select 1 from member_privacy h
                                                  where h.guild_id = $1 and h.user_id = author_id)

@@ -1,17 +1,20 @@
-//! The active-member bitmaps (`active_daily`) against a real PostgreSQL:
-//! the count of active members over any period equals the distinct count
-//! of the people active in the rows written (computed here from the events
-//! themselves) and the member-day count (`active_members_by_member_days`),
-//! after flushes, a timezone change, an erasure and a retention trim.
+//! Reads of long periods against a real PostgreSQL, after flushes, a
+//! timezone change, erasures and a retention trim, each compared with what
+//! the events themselves say (computed here):
+//! - active members from the per-day bitmaps (`active_daily`), also equal
+//!   to the member-day count (`active_members_by_member_days`);
+//! - leaderboards, a member's rank and message concentration, through
+//!   `member_totals` when the period covers all of the guild's member-days
+//!   and through the daily and hourly rows otherwise.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shared::Snowflake;
-use shared::db::analytics::{self, Bots};
+use shared::db::analytics::{self, Bots, LeaderboardMetric, LeaderboardQuery};
 use shared::db::bench::active_members_by_member_days;
 use shared::db::catalogue::{self, MemberRow};
-use shared::db::{privacy, retention, rollups, settings};
+use shared::db::{daily, privacy, retention, rollups, settings};
 use shared::rollup::{AuthorKind, MessageFacts, ReactionKey, RollupBatch, VoiceKey};
 use shared::testing::TestDatabase;
 use shared::time::Hour;
@@ -177,6 +180,11 @@ fn periods() -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         (at(7), at(7 + 30 * 24)),
         (at(0), at(HOURS)),
         (at(-100), at(HOURS + 100)),
+        // All but a few hours at both ends (through member_totals until the
+        // retention trim, which leaves the first of them nothing before).
+        (at(5), at(HOURS - 3)),
+        (at(20), at(HOURS - 20)),
+        (at(20 * 24 + 9), at(HOURS - 2)),
     ];
     let mut rng = Lcg(7);
     for _ in 0..12 {
@@ -187,9 +195,112 @@ fn periods() -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     periods
 }
 
+/// Per-member values of `metric` in `[from, to)` from the events, ranked
+/// as leaderboards rank (value descending, then id; zeros left out).
+fn ranking(
+    events: &[Event],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    metric: LeaderboardMetric,
+    bots: Bots,
+) -> Vec<(u64, i64)> {
+    let counted = bots == Bots::Counted;
+    let mut values: HashMap<u64, i64> = HashMap::new();
+    for e in events.iter().filter(|e| e.at >= from && e.at < to) {
+        let value = match (metric, e.kind) {
+            (LeaderboardMetric::Messages, Kind::Posted) => 1,
+            (LeaderboardMetric::Messages, Kind::BotPosted) if counted => 1,
+            (LeaderboardMetric::VoiceSeconds, Kind::Voice) if counted || !is_bot(e.user) => 30,
+            (LeaderboardMetric::ReactionsGiven, Kind::Reacted)
+                if e.user != 0 && (counted || !is_bot(e.user)) =>
+            {
+                1
+            }
+            _ => 0,
+        };
+        *values.entry(e.user).or_default() += value;
+    }
+    let mut ranked: Vec<(u64, i64)> = values.into_iter().filter(|(_, v)| *v > 0).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
+}
+
+/// Leaderboards, ranks and concentration of `[from, to)` against the events.
+async fn check_rankings(
+    pool: &PgPool,
+    events: &[Event],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    bots: Bots,
+    when: &str,
+) {
+    for metric in [
+        LeaderboardMetric::Messages,
+        LeaderboardMetric::VoiceSeconds,
+        LeaderboardMetric::ReactionsGiven,
+    ] {
+        let expected = ranking(events, from, to, metric, bots);
+        let query = LeaderboardQuery {
+            metric,
+            channel: None,
+            limit: 10_000,
+            offset: 0,
+        };
+        let page = analytics::leaderboard(pool, GUILD, from, to, query, bots)
+            .await
+            .unwrap();
+        let got: Vec<(u64, i64)> = page.rows.iter().map(|r| (r.user_id.0, r.value)).collect();
+        assert_eq!(
+            (got, page.total),
+            (expected.clone(), expected.len() as i64),
+            "{when}: {metric:?} leaderboard of [{from}, {to}) with {bots:?}"
+        );
+        if metric != LeaderboardMetric::Messages {
+            continue;
+        }
+        // The first, a middle and the last place.
+        for place in [0, expected.len() / 2, expected.len().saturating_sub(1)] {
+            let Some(&(user, value)) = expected.get(place) else {
+                continue;
+            };
+            let rank = analytics::member_rank(pool, GUILD, from, to, Snowflake(user), bots)
+                .await
+                .unwrap();
+            assert_eq!(
+                rank,
+                Some((place as i64 + 1, value)),
+                "{when}: rank of {user} in [{from}, {to}) with {bots:?}"
+            );
+        }
+        let concentration = analytics::message_concentration(pool, GUILD, from, to, bots)
+            .await
+            .unwrap();
+        let top = expected.len().div_ceil(10);
+        assert_eq!(
+            (
+                concentration.authors,
+                concentration.top_authors,
+                concentration.top_messages,
+                concentration.messages
+            ),
+            (
+                expected.len() as i64,
+                top as i64,
+                expected.iter().take(top).map(|(_, v)| v).sum::<i64>(),
+                expected.iter().map(|(_, v)| v).sum::<i64>()
+            ),
+            "{when}: concentration of [{from}, {to}) with {bots:?}"
+        );
+    }
+}
+
 async fn check(pool: &PgPool, events: &[Event], when: &str) {
+    let mut through_totals = 0;
     for (from, to) in periods() {
+        if daily::covers_all(pool, GUILD, from, to).await.unwrap() {
+            through_totals += 1;
+        }
         for bots in [Bots::LeftOut, Bots::Counted] {
+            check_rankings(pool, events, (from, to), bots, when).await;
             let expected = truth(events, from, to, bots);
             let bitmaps = analytics::active_members(pool, GUILD, from, to, bots)
                 .await
@@ -204,6 +315,11 @@ async fn check(pool: &PgPool, events: &[Event], when: &str) {
             );
         }
     }
+    // Both ways of reading per-member sums are exercised.
+    assert!(
+        (1..periods().len()).contains(&through_totals),
+        "{when}: {through_totals} periods read member_totals"
+    );
 }
 
 async fn flush(pool: &PgPool, batch: &RollupBatch) {
@@ -231,7 +347,7 @@ async fn numbered(pool: &PgPool) -> BTreeSet<i64> {
 }
 
 #[tokio::test]
-async fn active_members_from_bitmaps_equal_the_distinct_people_of_the_rows() {
+async fn long_period_figures_equal_what_the_events_say() {
     let db = TestDatabase::create().await;
     let pool = &db.pool;
     set_timezone(pool, "America/New_York").await;
