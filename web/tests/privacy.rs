@@ -207,6 +207,29 @@ async fn hide_delete_resume_and_export_equal_the_ground_truth() {
         );
     }
     assert!(sum(&document["data"]["daily_messages"], "messages") > 0);
+    // Their all-time totals are the sums of their rows, and the days the
+    // bitmaps record them posting are the days their daily rows have
+    // messages.
+    assert_eq!(
+        document["data"]["totals"]["messages"].as_i64(),
+        Some(sum(&document["data"]["daily"], "messages"))
+    );
+    let days = |rows: &Value, keep: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r["day_start"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let posting_days = days(&document["data"]["daily"], &|r| {
+        r["messages"].as_i64().unwrap() > 0
+    });
+    assert!(!posting_days.is_empty());
+    assert_eq!(
+        days(&document["data"]["active_days"], &|r| r["posted"] == true),
+        posting_days
+    );
     assert!(
         !text.contains(&hidden.to_string()) && !text.contains(&erased.to_string()),
         "no one else's id in a member's export"

@@ -421,6 +421,31 @@ pub struct MemberData {
     pub daily_messages: Vec<DailyMessageRecord>,
     pub daily_reactions: Vec<DailyReactionRecord>,
     pub daily_voice: Vec<DailyVoiceRecord>,
+    /// The sums of all the daily rows above (`member_totals`).
+    pub totals: Option<TotalsRecord>,
+    /// Per local day, how the member was active as the daily bitmaps
+    /// record it (`active_daily`, at their number in `member_index`).
+    pub active_days: Vec<ActiveDayRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct TotalsRecord {
+    pub messages: i64,
+    pub bot_messages: i64,
+    pub reactions_given: i64,
+    pub reactions_received: i64,
+    pub voice_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ActiveDayRecord {
+    pub day_start: DateTime<Utc>,
+    /// Posted as a member.
+    pub posted: bool,
+    /// Posted as a bot or webhook.
+    pub bot_posted: bool,
+    /// Added a reaction or spent time in voice.
+    pub took_part: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
@@ -629,6 +654,32 @@ pub async fn member_data(
     .bind(user)
     .fetch_all(&mut *conn)
     .await?;
+    let totals = sqlx::query_as(
+        "select messages, bot_messages, reactions_given, reactions_received, voice_seconds
+         from member_totals where guild_id = $1 and user_id = $2",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    // Their number, then the guild's rows of its chunk (primary key
+    // (guild_id, day_start, chunk): one range per day).
+    let active_days = sqlx::query_as(
+        "select a.day_start,
+                get_bit(a.posted, i.idx % 2048) = 1 as posted,
+                get_bit(a.bot_posted, i.idx % 2048) = 1 as bot_posted,
+                get_bit(a.took_part, i.idx % 2048) = 1 as took_part
+         from member_index i
+         join active_daily a on a.guild_id = i.guild_id and a.chunk = i.idx / 2048
+         where i.guild_id = $1 and i.user_id = $2
+           and (get_bit(a.posted, i.idx % 2048) = 1 or get_bit(a.bot_posted, i.idx % 2048) = 1
+                or get_bit(a.took_part, i.idx % 2048) = 1)
+         order by a.day_start",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?;
     let hidden_since = status(&mut *conn, guild, user).await?.hidden_since;
     let analysed_at = sqlx::query_scalar(
         "select at from access_log where guild_id = $1 and target_id = $2 order by at",
@@ -651,6 +702,8 @@ pub async fn member_data(
         daily_messages,
         daily_reactions,
         daily_voice,
+        totals,
+        active_days,
     })
 }
 
