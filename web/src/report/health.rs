@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use serde_json::Value;
-use shared::db::analytics::{self, GuildTotals, JoinCohort};
+use shared::db::analytics::{self, GuildTotals, JoinCohort, MembershipFigures};
 use twilight_model::channel::message::component::ButtonStyle;
 
 use super::frame::Frame;
@@ -62,26 +62,55 @@ fn ratio(part: i64, whole: i64, of: &str, missing: &str) -> String {
     )
 }
 
-/// The four figures of the period, each a field of `embed`.
-pub(super) async fn section(
-    ctx: &Ctx,
-    frame: &Frame,
-    totals: &GuildTotals,
-    active: i64,
-    embed: Embed,
-) -> Outcome<Embed> {
+/// What the section reads beside the overview's own figures.
+pub(super) struct HealthReads {
+    /// The joins of the period (activation).
+    cohort: JoinCohort,
+    /// The joins whose first 7 days ended in the period (retention).
+    retained: JoinCohort,
+    concentration: analytics::Concentration,
+}
+
+/// The section's reads, run at once (on three pool connections) when the
+/// frame is `concurrent`; the overview runs this beside its own reads.
+pub(super) async fn reads(ctx: &Ctx, frame: &Frame) -> Outcome<HealthReads> {
     let pool = &ctx.state.pool;
     let (g, p, bots) = (ctx.guild_id, frame.period, frame.bots);
-    let membership = analytics::membership(pool, g, p.from, p.to, bots).await?;
+    let week = Duration::days(7);
+    let cohort = analytics::join_cohort(pool, g, p.from, p.to, ctx.now, bots);
+    let retained = analytics::join_cohort(pool, g, p.from - week, p.to - week, p.to, bots);
+    let concentration = analytics::message_concentration(pool, g, p.from, p.to, bots);
+    let (cohort, retained, concentration) = if frame.concurrent {
+        tokio::try_join!(cohort, retained, concentration)?
+    } else {
+        (cohort.await?, retained.await?, concentration.await?)
+    };
+    Ok(HealthReads {
+        cohort,
+        retained,
+        concentration,
+    })
+}
+
+/// The four figures of the period, each a field of `embed`, from the
+/// overview's totals, active members and membership and the section's
+/// [`reads`].
+pub(super) fn section(
+    totals: &GuildTotals,
+    active: i64,
+    membership: &MembershipFigures,
+    reads: &HealthReads,
+    embed: Embed,
+) -> Embed {
+    let HealthReads {
+        cohort,
+        retained,
+        concentration,
+    } = reads;
     // Members in the period, as `/serverstats members activity` counts them.
     let members = membership
         .members_at_end()
         .map(|end| end - (totals.joins - totals.leaves) + membership.new_users);
-    let cohort = analytics::join_cohort(pool, g, p.from, p.to, ctx.now, bots).await?;
-    let week = Duration::days(7);
-    let retained: JoinCohort =
-        analytics::join_cohort(pool, g, p.from - week, p.to - week, p.to, bots).await?;
-    let concentration = analytics::message_concentration(pool, g, p.from, p.to, bots).await?;
     let active_ratio = match members {
         Some(members) => ratio(
             active,
@@ -101,7 +130,7 @@ pub(super) async fn section(
         ),
         None => "needs messages: none in the period".to_owned(),
     };
-    Ok(embed
+    embed
         .field(
             "Community health",
             "Each figure's definition is one click away (buttons below).",
@@ -128,7 +157,7 @@ pub(super) async fn section(
             ),
             true,
         )
-        .field(HealthFigure::Concentration.name(), concentrated, true))
+        .field(HealthFigure::Concentration.name(), concentrated, true)
 }
 
 /// The row of buttons that show each figure's definition.

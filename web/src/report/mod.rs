@@ -128,7 +128,10 @@ pub(crate) async fn prepare(
         complete_to,
         retention_note,
         bots,
-        concurrent: room_for(pool, 4),
+        // The most a view reads at once: the overview's eight (totals and
+        // series, membership, active members now and before, two join
+        // cohorts and message concentration).
+        concurrent: room_for(pool, 8),
     };
     Ok((frame, totals))
 }

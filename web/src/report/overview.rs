@@ -25,10 +25,17 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
     let membership = async { Ok(analytics::membership(pool, g, p.from, p.to, frame.bots).await?) };
     let active =
         frame.now_and_before(|q| analytics::active_members(pool, g, q.from, q.to, frame.bots));
-    let (prev, hours, membership, (active, prev_active)) = if frame.concurrent {
-        tokio::try_join!(prev, hours, membership, active)?
+    let health = super::health::reads(ctx, frame);
+    let (prev, hours, membership, (active, prev_active), health) = if frame.concurrent {
+        tokio::try_join!(prev, hours, membership, active, health)?
     } else {
-        (prev.await?, hours.await?, membership.await?, active.await?)
+        (
+            prev.await?,
+            hours.await?,
+            membership.await?,
+            active.await?,
+            health.await?,
+        )
     };
     let messages = series_of(&hours, |h| h.messages);
     let days = frame.daily(&messages);
@@ -72,7 +79,7 @@ pub(super) async fn overview(ctx: &Ctx, frame: &Frame, totals: GuildTotals) -> O
     if let Some(total) = membership.members_at_end() {
         embed = embed.field("Members at the end", format!("**{}**", int(total)), true);
     }
-    embed = super::health::section(ctx, frame, &totals, active, embed).await?;
+    embed = super::health::section(&totals, active, &membership, &health, embed);
     let png = frame.day_chart(
         &format!("Messages per day · {}", frame.label),
         &days,
