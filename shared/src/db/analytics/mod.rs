@@ -32,11 +32,12 @@ macro_rules! split_days {
 }
 
 /// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
-/// guild `$1` in the two ends of the range outside its whole days (after
-/// [`split_days!`]), as two range scans of its `(guild_id, hour, …)`
-/// primary key, pruned to the partitions of each end.
-macro_rules! hourly_ends {
-    ($columns:literal, $table:literal, $alias:literal) => {
+/// guild `$1` whose `hour` meets `$first` or `$second` (two conditions on
+/// `hour`, two disjoint ranges), as two range scans of the table's
+/// `(guild_id, hour, …)` primary key, each pruned to its range's
+/// partitions (one scan with `or` would read every partition).
+macro_rules! hour_ranges {
+    ($columns:literal, $table:literal, $alias:literal, $first:literal, $second:literal) => {
         concat!(
             "select ",
             $columns,
@@ -47,13 +48,8 @@ macro_rules! hourly_ends {
             " where ",
             $alias,
             ".guild_id = $1 and ",
-            $alias,
-            ".hour >= $2
-                and ",
-            $alias,
-            ".hour < (select days_from from s)
-             union all
-             select ",
+            $first,
+            " union all select ",
             $columns,
             " from ",
             $table,
@@ -62,46 +58,32 @@ macro_rules! hourly_ends {
             " where ",
             $alias,
             ".guild_id = $1 and ",
+            $second
+        )
+    };
+}
+
+/// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
+/// guild `$1` in the two ends of the range outside its whole days (after
+/// [`split_days!`]) ([`hour_ranges!`]).
+macro_rules! hourly_ends {
+    ($columns:literal, $table:literal, $alias:literal) => {
+        hour_ranges!(
+            $columns,
+            $table,
             $alias,
-            ".hour >= (select days_to from s)
-                and ",
-            $alias,
-            ".hour < $3"
+            "hour >= $2 and hour < (select days_from from s)",
+            "hour >= (select days_to from s) and hour < $3"
         )
     };
 }
 
 /// The rows of `$table` (aliased `$alias`, with `$columns` selected) of
 /// guild `$1` outside `[$2, $3)`: what a read from `member_totals`
-/// subtracts (see [`covers_all!`]); two range scans of the table's
-/// `(guild_id, hour, …)` primary key.
+/// subtracts (see [`covers_all!`]) ([`hour_ranges!`]).
 macro_rules! hourly_outside {
     ($columns:literal, $table:literal, $alias:literal) => {
-        concat!(
-            "select ",
-            $columns,
-            " from ",
-            $table,
-            " ",
-            $alias,
-            " where ",
-            $alias,
-            ".guild_id = $1 and ",
-            $alias,
-            ".hour < $2
-             union all
-             select ",
-            $columns,
-            " from ",
-            $table,
-            " ",
-            $alias,
-            " where ",
-            $alias,
-            ".guild_id = $1 and ",
-            $alias,
-            ".hour >= $3"
-        )
+        hour_ranges!($columns, $table, $alias, "hour < $2", "hour >= $3")
     };
 }
 
